@@ -1,3 +1,99 @@
-//! int8 matrix kernels. The only crate of the engine with `unsafe` (SIMD intrinsics).
+//! int8 matrix kernels for the embedding engine: a portable scalar reference, AVX2
+//! and AVX-512 VNNI, chosen at run time. The only crate of the engine with `unsafe`
+//! (SIMD intrinsics).
+//!
+//! Scheme: symmetric per-output-channel int8 weights ([`PackedMatrix`]); activations
+//! quantized symmetrically per group of 32 along K ([`QuantizedRows`]); int32 dot per
+//! group, scaled to f32 and summed over groups ([`matmul`]). Every kernel gives the
+//! same integers and bit-identical floats.
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_op_in_unsafe_fn)]
+
+extern crate alloc;
+
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
+mod detect;
+mod error;
+mod pack;
+mod quantize;
+mod scalar;
+#[cfg(target_arch = "x86_64")]
+mod view;
+
+pub use detect::Kernel;
+pub use error::KernelError;
+pub use pack::PackedMatrix;
+pub use quantize::QuantizedRows;
+
+/// Activation quantization group along K.
+pub const GROUP: usize = 32;
+
+/// `out[m * N + n] = sum over groups g (in order) of dot(a[m, g], w[n, g]) as f32 * a.scale[m][g]`.
+///
+/// The caller then applies the per-channel weight scale and the bias. `out.len()` must be M x N.
+pub fn matmul(
+    kernel: Kernel,
+    a: &QuantizedRows,
+    w: &PackedMatrix,
+    out: &mut [f32],
+) -> Result<(), KernelError> {
+    check(kernel, a, w, out.len(), 1)?;
+    match kernel {
+        Kernel::Scalar => scalar::matmul(a, w, out),
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `check` verified the CPU has AVX2 and the shapes match.
+        Kernel::Avx2 => unsafe { avx2::matmul(a, w, out) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `check` verified the CPU has AVX-512 F/BW/VL/VNNI and the shapes match.
+        Kernel::Avx512Vnni => unsafe { avx512::matmul(a, w, out) },
+        #[cfg(not(target_arch = "x86_64"))]
+        _ => return Err(KernelError::Unavailable(kernel)),
+    }
+    Ok(())
+}
+
+/// The raw int32 per-group dot products: `out[(m * N + n) * (K / 32) + g]`.
+pub fn group_dots(
+    kernel: Kernel,
+    a: &QuantizedRows,
+    w: &PackedMatrix,
+    out: &mut [i32],
+) -> Result<(), KernelError> {
+    check(kernel, a, w, out.len(), w.k() / GROUP)?;
+    match kernel {
+        Kernel::Scalar => scalar::group_dots(a, w, out),
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `check` verified the CPU has AVX2 and the shapes match.
+        Kernel::Avx2 => unsafe { avx2::group_dots(a, w, out) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `check` verified the CPU has AVX-512 F/BW/VL/VNNI and the shapes match.
+        Kernel::Avx512Vnni => unsafe { avx512::group_dots(a, w, out) },
+        #[cfg(not(target_arch = "x86_64"))]
+        _ => return Err(KernelError::Unavailable(kernel)),
+    }
+    Ok(())
+}
+
+/// Kernel availability, K agreement and `out_len == M * N * per_entry`.
+fn check(
+    kernel: Kernel,
+    a: &QuantizedRows,
+    w: &PackedMatrix,
+    out_len: usize,
+    per_entry: usize,
+) -> Result<(), KernelError> {
+    if !kernel.is_available() {
+        return Err(KernelError::Unavailable(kernel));
+    }
+    if a.m() > 0 && a.k() != w.k() {
+        return Err(KernelError::KMismatch {
+            activations: a.k(),
+            weights: w.k(),
+        });
+    }
+    let expected = error::mul(error::mul(a.m(), w.n())?, per_entry)?;
+    error::check_len("output", expected, out_len)
+}

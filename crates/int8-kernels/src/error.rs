@@ -1,0 +1,88 @@
+//! Typed errors: every caller mistake is reported, none panics.
+
+use core::fmt;
+
+use crate::Kernel;
+
+/// Why a kernel call, a packing or a quantization was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KernelError {
+    /// K must be a positive multiple of the group size (32).
+    KNotMultipleOf32 { k: usize },
+    /// N (output channels) must be at least 1.
+    ZeroN,
+    /// A buffer's length does not match the shape it was given with.
+    LengthMismatch {
+        what: &'static str,
+        expected: usize,
+        got: usize,
+    },
+    /// Activations and weights disagree on K.
+    KMismatch { activations: usize, weights: usize },
+    /// A shape product overflows `usize`.
+    TooLarge,
+    /// A non-finite value (NaN or infinity) in an input row or a scale.
+    NonFinite { row: usize, col: usize },
+    /// An activation scale that is negative.
+    NegativeScale { row: usize, group: usize },
+    /// The requested kernel cannot run on this CPU (or this architecture).
+    Unavailable(Kernel),
+}
+
+impl fmt::Display for KernelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::KNotMultipleOf32 { k } => write!(f, "K = {k} is not a positive multiple of 32"),
+            Self::ZeroN => write!(f, "N must be at least 1"),
+            Self::LengthMismatch {
+                what,
+                expected,
+                got,
+            } => write!(f, "{what}: expected length {expected}, got {got}"),
+            Self::KMismatch {
+                activations,
+                weights,
+            } => write!(
+                f,
+                "activations have K = {activations}, weights K = {weights}"
+            ),
+            Self::TooLarge => write!(f, "shape too large"),
+            Self::NonFinite { row, col } => {
+                write!(f, "non-finite value at row {row}, column {col}")
+            }
+            Self::NegativeScale { row, group } => {
+                write!(f, "negative scale at row {row}, group {group}")
+            }
+            Self::Unavailable(k) => write!(f, "kernel {} is not available on this CPU", k.name()),
+        }
+    }
+}
+
+/// `a * b`, or `TooLarge`.
+pub(crate) fn mul(a: usize, b: usize) -> Result<usize, KernelError> {
+    a.checked_mul(b).ok_or(KernelError::TooLarge)
+}
+
+/// Checks that K is a positive multiple of 32.
+pub(crate) fn check_k(k: usize) -> Result<(), KernelError> {
+    if k == 0 || !k.is_multiple_of(crate::GROUP) {
+        return Err(KernelError::KNotMultipleOf32 { k });
+    }
+    Ok(())
+}
+
+/// Checks a buffer length.
+pub(crate) fn check_len(
+    what: &'static str,
+    expected: usize,
+    got: usize,
+) -> Result<(), KernelError> {
+    if expected != got {
+        return Err(KernelError::LengthMismatch {
+            what,
+            expected,
+            got,
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,224 @@
+//! Every available kernel against the naive reference and the scalar kernel.
+
+mod common;
+
+use common::{random_weights, reference_dots, reference_matmul, Rng};
+use int8_kernels::{group_dots, matmul, Kernel, KernelError, PackedMatrix, QuantizedRows, GROUP};
+
+/// Checks all kernels on one (activations, weights) pair, bit for bit.
+fn check_all(a: &QuantizedRows, packed: &PackedMatrix, w: &[i8]) {
+    let n = packed.n();
+    let want_dots = reference_dots(a, w, n);
+    let want_mm = reference_matmul(a, w, n);
+    for kernel in Kernel::available() {
+        let mut dots = vec![i32::MIN; want_dots.len()];
+        group_dots(kernel, a, packed, &mut dots).expect("group_dots");
+        assert_eq!(
+            dots,
+            want_dots,
+            "{} dots, m={} n={} k={}",
+            kernel.name(),
+            a.m(),
+            n,
+            a.k()
+        );
+        let mut out = vec![f32::NAN; want_mm.len()];
+        matmul(kernel, a, packed, &mut out).expect("matmul");
+        let same = out
+            .iter()
+            .zip(&want_mm)
+            .all(|(x, y)| x.to_bits() == y.to_bits());
+        assert!(
+            same,
+            "{} matmul, m={} n={} k={}",
+            kernel.name(),
+            a.m(),
+            n,
+            a.k()
+        );
+    }
+}
+
+#[test]
+fn reports_kernels() {
+    let avail = Kernel::available();
+    eprintln!("available: {:?}, detect: {:?}", avail, Kernel::detect());
+    assert_eq!(avail[0], Kernel::Scalar);
+    assert!(avail.contains(&Kernel::detect()));
+    #[cfg(target_arch = "x86_64")]
+    {
+        assert_eq!(
+            Kernel::Avx2.is_available(),
+            std::arch::is_x86_feature_detected!("avx2")
+        );
+        let vnni = std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512vl")
+            && std::arch::is_x86_feature_detected!("avx512vnni");
+        assert_eq!(Kernel::Avx512Vnni.is_available(), vnni);
+    }
+}
+
+#[test]
+fn random_shapes_agree() {
+    let mut rng = Rng::new(1);
+    let ns = [
+        1, 2, 15, 16, 17, 31, 33, 47, 48, 49, 63, 64, 65, 96, 100, 128, 130, 384,
+    ];
+    for &k in &[32, 64, 384, 1536] {
+        for &n in &ns {
+            let (packed, w) = random_weights(&mut rng, n, k);
+            // Larger K: fewer row counts to keep the test quick.
+            let rows: Vec<usize> = if k == 1536 {
+                vec![1, 4, 5, 17]
+            } else {
+                (1..=17).collect()
+            };
+            for &m in &rows {
+                let x: Vec<f32> = (0..m * k).map(|_| rng.f32() * 10.0).collect();
+                let mut a = QuantizedRows::new();
+                a.quantize(&x, m, k).expect("quantize");
+                check_all(&a, &packed, &w);
+            }
+        }
+    }
+}
+
+#[test]
+fn raw_random_values_incl_minus_128() {
+    let mut rng = Rng::new(2);
+    for _ in 0..40 {
+        let k = [32, 64, 384][rng.below(3)];
+        let n = 1 + rng.below(80);
+        let m = 1 + rng.below(17);
+        let (packed, w) = random_weights(&mut rng, n, k);
+        let values: Vec<i8> = (0..m * k).map(|_| rng.i8()).collect();
+        let scales: Vec<f32> = (0..m * k / GROUP).map(|_| rng.f32().abs() * 0.1).collect();
+        let mut a = QuantizedRows::new();
+        a.from_parts(m, k, &values, &scales).expect("from_parts");
+        check_all(&a, &packed, &w);
+    }
+}
+
+#[test]
+fn extremes() {
+    for &(av, wv) in &[
+        (-128i8, -128i8),
+        (127, 127),
+        (-128, 127),
+        (127, -128),
+        (-127, -127),
+    ] {
+        for &(m, n, k) in &[(1, 1, 32), (5, 17, 1536), (4, 48, 384), (17, 65, 64)] {
+            let w = vec![wv; n * k];
+            let packed = PackedMatrix::pack(n, k, &w).expect("pack");
+            let mut a = QuantizedRows::new();
+            a.from_parts(m, k, &vec![av; m * k], &vec![1.0; m * k / GROUP])
+                .expect("parts");
+            check_all(&a, &packed, &w);
+            let mut dots = vec![0; m * n * k / GROUP];
+            group_dots(Kernel::detect(), &a, &packed, &mut dots).expect("dots");
+            let want = 32 * i32::from(av) * i32::from(wv);
+            assert!(dots.iter().all(|&d| d == want));
+        }
+    }
+}
+
+#[test]
+fn zero_activations_and_weights() {
+    let (m, n, k) = (3, 20, 64);
+    let mut rng = Rng::new(3);
+    let (packed, w) = random_weights(&mut rng, n, k);
+    let mut a = QuantizedRows::new();
+    a.quantize(&vec![0.0; m * k], m, k).expect("quantize");
+    check_all(&a, &packed, &w);
+    let zero_w = PackedMatrix::pack(n, k, &vec![0; n * k]).expect("pack");
+    let x: Vec<f32> = (0..m * k).map(|_| rng.f32()).collect();
+    a.quantize(&x, m, k).expect("quantize");
+    check_all(&a, &zero_w, &vec![0; n * k]);
+}
+
+#[test]
+fn shape_errors() {
+    let w = PackedMatrix::pack(16, 64, &[1; 16 * 64]).expect("pack");
+    assert_eq!(
+        PackedMatrix::pack(16, 48, &[0; 16 * 48]).err(),
+        Some(KernelError::KNotMultipleOf32 { k: 48 })
+    );
+    assert_eq!(
+        PackedMatrix::pack(16, 0, &[]).err(),
+        Some(KernelError::KNotMultipleOf32 { k: 0 })
+    );
+    assert_eq!(
+        PackedMatrix::pack(0, 32, &[]).err(),
+        Some(KernelError::ZeroN)
+    );
+    assert!(matches!(
+        PackedMatrix::pack(2, 32, &[0; 63]),
+        Err(KernelError::LengthMismatch {
+            expected: 64,
+            got: 63,
+            ..
+        })
+    ));
+    assert_eq!(
+        PackedMatrix::pack(usize::MAX, 64, &[]).err(),
+        Some(KernelError::TooLarge)
+    );
+
+    let mut a = QuantizedRows::new();
+    a.quantize(&[0.5; 2 * 32], 2, 32).expect("quantize");
+    for kernel in Kernel::available() {
+        let mut out = vec![0f32; 2 * 16];
+        assert!(matches!(
+            matmul(kernel, &a, &w, &mut out),
+            Err(KernelError::KMismatch { .. })
+        ));
+    }
+    a.quantize(&[0.5; 2 * 64], 2, 64).expect("quantize");
+    for kernel in Kernel::available() {
+        let mut out = vec![0f32; 2 * 16 + 1];
+        assert!(matches!(
+            matmul(kernel, &a, &w, &mut out),
+            Err(KernelError::LengthMismatch {
+                expected: 32,
+                got: 33,
+                ..
+            })
+        ));
+        let mut dots = vec![0i32; 2 * 16];
+        assert!(matches!(
+            group_dots(kernel, &a, &w, &mut dots),
+            Err(KernelError::LengthMismatch {
+                expected: 64,
+                got: 32,
+                ..
+            })
+        ));
+    }
+    for kernel in Kernel::ALL {
+        if !kernel.is_available() {
+            let mut out = vec![0f32; 2 * 16];
+            assert_eq!(
+                matmul(kernel, &a, &w, &mut out),
+                Err(KernelError::Unavailable(kernel))
+            );
+        }
+    }
+    // M = 0 is a valid, empty product.
+    let empty = QuantizedRows::new();
+    assert_eq!(matmul(Kernel::Scalar, &empty, &w, &mut []), Ok(()));
+}
+
+#[test]
+fn packed_get_roundtrip() {
+    let mut rng = Rng::new(4);
+    let (packed, w) = random_weights(&mut rng, 21, 64);
+    for r in 0..21 {
+        for c in 0..64 {
+            assert_eq!(packed.get(r, c), Some(w[r * 64 + c]));
+        }
+    }
+    assert_eq!(packed.get(21, 0), None);
+    assert_eq!(packed.get(0, 64), None);
+}
