@@ -28,7 +28,7 @@ impl QuantizedRows {
     }
 
     /// Quantizes `x` (M x K, row-major): per row and group of 32, scale = max|x| / 127,
-    /// q = round-half-even(x / scale) clamped to [-127, 127]. All-zero groups get scale 0.
+    /// q = round-half-even(x * (127 / max|x|)) clamped to [-127, 127]. All-zero groups get scale 0.
     /// NaN or infinity anywhere is an error (the rows are then left empty).
     pub fn quantize(&mut self, x: &[f32], m: usize, k: usize) -> Result<(), KernelError> {
         self.quantize_impl(x, m, k, None)
@@ -125,61 +125,99 @@ impl QuantizedRows {
     ) -> Result<(), KernelError> {
         check_k(k)?;
         check_len("activations", mul(m, k)?, x.len())?;
+        let groups = k / GROUP;
         self.reset(m, k);
-        self.q.reserve(m * k);
-        self.scales.reserve(m * (k / GROUP));
-        let mut buf = [0f32; GROUP];
-        for (row, xr) in x.chunks_exact(k).enumerate() {
-            for (g, xg) in xr.chunks_exact(GROUP).enumerate() {
-                let mut amax = 0f32;
-                for (i, (b, &v)) in buf.iter_mut().zip(xg).enumerate() {
-                    let v = match smooth {
-                        Some(s) => v / s[g * GROUP + i],
-                        None => v,
-                    };
-                    if !v.is_finite() {
-                        self.reset(0, 0);
-                        return Err(KernelError::NonFinite {
-                            row,
-                            col: g * GROUP + i,
-                        });
+        self.q.resize(m * k, 0);
+        self.q16.resize(m * k, 0);
+        self.scales.resize(m * groups, 0.0);
+        self.corr.resize(m * groups, 0);
+        let outs = self
+            .q
+            .chunks_exact_mut(GROUP)
+            .zip(self.q16.chunks_exact_mut(GROUP))
+            .zip(self.scales.iter_mut().zip(self.corr.iter_mut()));
+        for (i, (xg, ((q, q16), (scale, corr)))) in x.chunks_exact(GROUP).zip(outs).enumerate() {
+            let mut buf = [0f32; GROUP];
+            buf.copy_from_slice(xg);
+            if let Some(s) = smooth {
+                let c0 = (i % groups) * GROUP;
+                for (b, &s) in buf.iter_mut().zip(&s[c0..c0 + GROUP]) {
+                    *b /= s;
+                }
+            }
+            match quantize_group(&buf) {
+                Some(g) => {
+                    *scale = g.scale;
+                    *corr = g.corr;
+                    q.copy_from_slice(&g.q);
+                    for (w, &v) in q16.iter_mut().zip(&g.q) {
+                        *w = i16::from(v);
                     }
-                    *b = v;
-                    amax = amax.max(v.abs());
                 }
-                let scale = amax / 127.0;
-                // scale == 0 also when amax is so tiny that amax/127 underflows.
-                if scale == 0.0 {
-                    self.scales.push(0.0);
-                    self.q.extend_from_slice(&[0; GROUP]);
-                    continue;
-                }
-                self.scales.push(scale);
-                for &v in &buf {
-                    self.q.push(round_clamp(v / scale));
+                None => {
+                    let (row, g) = (i / groups, i % groups);
+                    let col = g * GROUP + buf.iter().position(|v| !v.is_finite()).unwrap_or(0);
+                    self.reset(0, 0);
+                    return Err(KernelError::NonFinite { row, col });
                 }
             }
         }
-        self.derive();
         Ok(())
     }
 
     /// Fills the kernel-specific views from `q`.
     fn derive(&mut self) {
         self.q16.extend(self.q.iter().map(|&v| i16::from(v)));
-        self.corr.extend(
-            self.q
-                .chunks_exact(GROUP)
-                .map(|g| -128 * g.iter().map(|&v| i32::from(v)).sum::<i32>()),
-        );
+        self.corr.extend(self.q.chunks_exact(GROUP).map(group_corr));
     }
+}
+
+/// One quantized group.
+struct Group {
+    q: [i8; GROUP],
+    scale: f32,
+    corr: i32,
+}
+
+/// Quantizes one group, or `None` if it holds NaN or infinity. Written over fixed-size
+/// arrays with integer max and bit tricks so the compiler vectorizes it (even SSE2).
+fn quantize_group(x: &[f32; GROUP]) -> Option<Group> {
+    // For finite floats, |x| ordered as float == ordered as the bits of |x|; NaN/inf have
+    // the largest bit patterns, so one max also detects them.
+    let amax_bits = x.iter().fold(0u32, |m, v| m.max(v.to_bits() & 0x7fff_ffff));
+    if amax_bits >= f32::INFINITY.to_bits() {
+        return None;
+    }
+    let amax = f32::from_bits(amax_bits);
+    let scale = amax / 127.0;
+    let mut q = [0i8; GROUP];
+    // scale == 0 also when amax is so tiny that amax/127 underflows: a zero group.
+    if scale == 0.0 {
+        return Some(Group {
+            q,
+            scale: 0.0,
+            corr: 0,
+        });
+    }
+    // Multiply by the reciprocal (much faster than dividing); |x * inv| <= 127 + tiny.
+    let inv = 127.0 / amax;
+    for (q, &v) in q.iter_mut().zip(x) {
+        *q = round_clamp(v * inv);
+    }
+    let corr = group_corr(&q);
+    Some(Group { q, scale, corr })
+}
+
+/// `-128 * sum(q)`: undoes the +128 bias of the packed weights.
+fn group_corr(q: &[i8]) -> i32 {
+    -128 * q.iter().map(|&v| i32::from(v)).sum::<i32>()
 }
 
 /// Round half to even, clamp to [-127, 127]. `v` is finite and |v| <= ~127.
 fn round_clamp(v: f32) -> i8 {
-    // Adding and removing 1.5 * 2^23 rounds to an integer in the current (nearest-even)
-    // mode; core has no f32::round without std.
+    // Adding 1.5 * 2^23 rounds to an integer (nearest-even mode) that then sits in the
+    // low mantissa bits; core has no f32::round without std.
     const MAGIC: f32 = 12_582_912.0;
-    let r = (v + MAGIC) - MAGIC;
-    r.clamp(-127.0, 127.0) as i8
+    let r = (v + MAGIC).to_bits() as i32 - MAGIC.to_bits() as i32;
+    r.clamp(-127, 127) as i8
 }
