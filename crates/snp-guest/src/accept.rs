@@ -1,0 +1,252 @@
+//! Memory acceptance and page sharing.
+//!
+//! Rules (AMD APM vol. 2 §15.36 "SEV-SNP"; GHCB spec; same order as Linux
+//! arch/x86/coco/sev and Oak stage0 accept_memory/paging):
+//! * RAM not validated at launch must be assigned to the guest (PSC private)
+//!   and then PVALIDATEd before first access.
+//! * PVALIDATE with CF=1 means "RMP unchanged": during first acceptance the
+//!   page was already validated, which a hypervisor can use to alias two GPAs
+//!   onto one validated page. It is fatal ([`SnpError::DoubleValidation`]).
+//! * Sharing: rescind validation, PSC shared, then clear the C-bit.
+//!   Unsharing: PSC private, set the C-bit, then validate.
+
+use crate::msr_protocol::PscOp;
+use crate::nae::{psc, PscEntry};
+use crate::pvalidate_rc::{FAIL_SIZEMISMATCH, SUCCESS};
+use crate::{GhcbChannel, PageSize, SnpError, SnpHardware, PAGE_SIZE_2M, PAGE_SIZE_4K};
+
+/// Splits [start, end) into 2 MiB chunks where 2 MiB aligned and fully inside,
+/// 4 KiB chunks elsewhere.
+#[derive(Debug, Clone)]
+pub struct Chunks {
+    next: u64,
+    end: u64,
+}
+
+impl Chunks {
+    pub fn new(start: u64, end: u64) -> Self {
+        Self { next: start, end }
+    }
+}
+
+impl Iterator for Chunks {
+    type Item = (u64, PageSize);
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.next >= self.end {
+            return None;
+        }
+        let a = self.next;
+        let size = if a.is_multiple_of(PAGE_SIZE_2M) && self.end - a >= PAGE_SIZE_2M {
+            PageSize::Size2M
+        } else {
+            PageSize::Size4K
+        };
+        self.next = a + size.bytes();
+        Some((a, size))
+    }
+}
+
+fn check_range(start: u64, end: u64) -> Result<(), SnpError> {
+    if !start.is_multiple_of(PAGE_SIZE_4K) {
+        return Err(SnpError::InvalidArgument {
+            what: "range start not 4 KiB aligned",
+            value: start,
+        });
+    }
+    if !end.is_multiple_of(PAGE_SIZE_4K) || end < start {
+        return Err(SnpError::InvalidArgument {
+            what: "range end not 4 KiB aligned or below start",
+            value: end,
+        });
+    }
+    if end >> 52 != 0 {
+        return Err(SnpError::InvalidArgument {
+            what: "range end above 52-bit GPA space",
+            value: end,
+        });
+    }
+    Ok(())
+}
+
+/// Validates one page during first acceptance: CF=1 is fatal.
+fn validate_new<H: SnpHardware + ?Sized>(
+    hw: &mut H,
+    gpa: u64,
+    size: PageSize,
+) -> Result<(), SnpError> {
+    let (rc, cf) = hw.pvalidate(gpa, size, true);
+    if rc != SUCCESS {
+        return Err(SnpError::PvalidateFailed {
+            gpa,
+            size,
+            validate: true,
+            code: rc,
+        });
+    }
+    if cf {
+        return Err(SnpError::DoubleValidation { gpa });
+    }
+    Ok(())
+}
+
+/// PVALIDATE a chunk, 2 MiB falling back to 512 × 4 KiB on FAIL_SIZEMISMATCH
+/// (the hypervisor backed the range with 4 KiB RMP entries).
+fn validate_chunk<H: SnpHardware + ?Sized>(
+    hw: &mut H,
+    gpa: u64,
+    size: PageSize,
+) -> Result<(), SnpError> {
+    if size == PageSize::Size2M {
+        let (rc, cf) = hw.pvalidate(gpa, PageSize::Size2M, true);
+        match rc {
+            SUCCESS if cf => return Err(SnpError::DoubleValidation { gpa }),
+            SUCCESS => return Ok(()),
+            FAIL_SIZEMISMATCH => {
+                for page in (gpa..gpa + PAGE_SIZE_2M).step_by(PAGE_SIZE_4K as usize) {
+                    validate_new(hw, page, PageSize::Size4K)?;
+                }
+                return Ok(());
+            }
+            code => {
+                return Err(SnpError::PvalidateFailed {
+                    gpa,
+                    size,
+                    validate: true,
+                    code,
+                })
+            }
+        }
+    }
+    validate_new(hw, gpa, size)
+}
+
+/// Makes the RAM range [start, end) private and validated (both 4 KiB
+/// aligned; any 2 MiB aligned part uses 2 MiB entries). Batches of up to 253
+/// chunks: one PSC NAE (private) per batch, then PVALIDATE of each chunk.
+///
+/// Never call it on MMIO, on the `-bios` image or on ASEV sections: they are
+/// validated at launch and would (rightly) give `DoubleValidation`.
+pub fn accept_range<H: SnpHardware>(
+    channel: &mut GhcbChannel<H>,
+    start: u64,
+    end: u64,
+) -> Result<(), SnpError> {
+    check_range(start, end)?;
+    let mut chunks = Chunks::new(start, end);
+    let mut batch = [PscEntry {
+        gpa: 0,
+        op: PscOp::Private,
+        size: PageSize::Size4K,
+    }; psc::MAX_ENTRIES];
+    loop {
+        let mut n = 0;
+        for slot in batch.iter_mut() {
+            let Some((gpa, size)) = chunks.next() else {
+                break;
+            };
+            *slot = PscEntry {
+                gpa,
+                op: PscOp::Private,
+                size,
+            };
+            n += 1;
+        }
+        let Some(entries) = batch.get(..n) else {
+            break;
+        };
+        if entries.is_empty() {
+            break;
+        }
+        channel.page_state_change(entries)?;
+        for e in entries {
+            validate_chunk(channel.hw_mut(), e.gpa, e.size)?;
+        }
+    }
+    Ok(())
+}
+
+fn check_page(va: u64) -> Result<(), SnpError> {
+    if !va.is_multiple_of(PAGE_SIZE_4K) || va >> 52 != 0 {
+        return Err(SnpError::InvalidArgument {
+            what: "page address not 4 KiB aligned or above 52 bits",
+            value: va,
+        });
+    }
+    Ok(())
+}
+
+/// Rescinds validation of a private 4 KiB page (first step of sharing).
+pub(crate) fn rescind<H: SnpHardware + ?Sized>(hw: &mut H, va: u64) -> Result<(), SnpError> {
+    let (rc, cf) = hw.pvalidate(va, PageSize::Size4K, false);
+    if rc != SUCCESS {
+        return Err(SnpError::PvalidateFailed {
+            gpa: va,
+            size: PageSize::Size4K,
+            validate: false,
+            code: rc,
+        });
+    }
+    if cf {
+        return Err(SnpError::RescindNotValidated { gpa: va });
+    }
+    Ok(())
+}
+
+/// Private -> shared for the 4 KiB page at `va` (identity mapped):
+/// PVALIDATE rescind, PSC shared, clear the C-bit. The page's old contents
+/// are lost to the guest; write the data after sharing.
+pub fn share_page<H: SnpHardware>(channel: &mut GhcbChannel<H>, va: u64) -> Result<(), SnpError> {
+    check_page(va)?;
+    rescind(channel.hw_mut(), va)?;
+    channel.page_state_change(&[PscEntry {
+        gpa: va,
+        op: PscOp::Shared,
+        size: PageSize::Size4K,
+    }])?;
+    channel.hw_mut().set_page_encrypted(va, false);
+    Ok(())
+}
+
+/// Shared -> private for the 4 KiB page at `va`: PSC private, set the
+/// C-bit, PVALIDATE. CF=1 (already validated) is fatal.
+pub fn unshare_page<H: SnpHardware>(channel: &mut GhcbChannel<H>, va: u64) -> Result<(), SnpError> {
+    check_page(va)?;
+    channel.page_state_change(&[PscEntry {
+        gpa: va,
+        op: PscOp::Private,
+        size: PageSize::Size4K,
+    }])?;
+    channel.hw_mut().set_page_encrypted(va, true);
+    validate_new(channel.hw_mut(), va, PageSize::Size4K)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunking_mixes_4k_and_2m() {
+        // 0x1F_F000 .. 0x60_1000: one 4K, two 2M, one 4K.
+        let v: std::vec::Vec<_> = Chunks::new(0x1F_F000, 0x60_1000).collect();
+        assert_eq!(
+            v,
+            [
+                (0x1F_F000, PageSize::Size4K),
+                (0x20_0000, PageSize::Size2M),
+                (0x40_0000, PageSize::Size2M),
+                (0x60_0000, PageSize::Size4K),
+            ]
+        );
+        // Aligned start but too short for 2M.
+        assert_eq!(Chunks::new(0x20_0000, 0x20_3000).count(), 3);
+        assert_eq!(Chunks::new(0x1000, 0x1000).count(), 0);
+    }
+
+    #[test]
+    fn range_checks() {
+        assert!(check_range(0x1001, 0x2000).is_err());
+        assert!(check_range(0x1000, 0x2001).is_err());
+        assert!(check_range(0x3000, 0x2000).is_err());
+        assert!(check_range(0x1000, 0x1000).is_ok());
+    }
+}

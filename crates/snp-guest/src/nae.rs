@@ -1,0 +1,599 @@
+//! Non-automatic exits (NAE) through the GHCB page (GHCB spec 56421 §4;
+//! exit codes from Linux arch/x86/include/uapi/asm/svm.h).
+//!
+//! Every call: reset the private GHCB copy, set inputs (which marks them
+//! valid), VMGEXIT through [`SnpHardware::ghcb_exit`], require
+//! SW_EXITINFO1[31:0] == 0, then read back only the documented outputs, each
+//! checked for its valid bit and masked to its width.
+//!
+//! # XCR0 under SEV-ES/SNP
+//!
+//! Finding from Linux KVM `arch/x86/kvm/svm/sev.c` (read in gregkh/linux at
+//! b5725213 and in the mailing-list patches touching the same lines):
+//! * `sev_es_init_vmcb()` clears `INTERCEPT_XSETBV` for every SEV-ES/SNP vCPU
+//!   ("Can't intercept XSETBV, HV can't modify XCR0 directly"). XSETBV
+//!   therefore runs natively in the guest: it raises no #VC and needs no GHCB
+//!   call.
+//! * `sev_es_validate_vmgexit()` has no case for `SVM_EXIT_XSETBV` (0x55); a
+//!   GHCB exit with that code is refused with SW_EXITINFO1 = 2,
+//!   SW_EXITINFO2 = GHCB_ERR_INVALID_EVENT (6). So this crate offers no XSETBV
+//!   exit.
+//! * The GHCB XCR0 field (0x3E8) is read in `sev_es_sync_from_ghcb()`: when
+//!   marked valid, KVM copies it into `vcpu->arch.xcr0` and recomputes its
+//!   CPUID answers (`kvm_update_cpuid_runtime`), which is how the XSAVE sizes
+//!   of CPUID 0xD follow the guest's XCR0. The CPUID exit (0x72) is refused
+//!   when RAX = 0xD and XCR0 is not valid.
+//!
+//! What the kernel does: set CR4.OSXSAVE, execute XSETBV itself, then call
+//! [`GhcbChannel::set_xcr0`] with the same value; every CPUID exit then passes
+//! it in the XCR0 field. (For trusted XSAVE sizes use the CPUID page's
+//! `lookup_xsave` with the same XCR0.)
+
+use crate::ghcb::{Ghcb, OFF_RAX, OFF_RBX, OFF_RCX, OFF_RDX, OFF_SHARED_BUFFER};
+use crate::msr_protocol::PscOp;
+use crate::{PageSize, SnpError, SnpHardware, PAGE_SIZE_4K};
+
+pub const EXIT_XSETBV: u64 = 0x55;
+pub const EXIT_CPUID: u64 = 0x72;
+pub const EXIT_IOIO: u64 = 0x7B;
+pub const EXIT_MSR: u64 = 0x7C;
+pub const EXIT_MMIO_READ: u64 = 0x8000_0001;
+pub const EXIT_MMIO_WRITE: u64 = 0x8000_0002;
+pub const EXIT_PSC: u64 = 0x8000_0010;
+pub const EXIT_GUEST_REQUEST: u64 = 0x8000_0011;
+pub const EXIT_EXT_GUEST_REQUEST: u64 = 0x8000_0012;
+pub const EXIT_HV_FEATURES: u64 = 0x8000_FFFD;
+pub const EXIT_TERMINATION: u64 = 0x8000_FFFE;
+
+/// IOIO SW_EXITINFO1 bits (APM vol. 2 §15.10.2 "IOIO intercept information").
+pub mod ioio {
+    pub const TYPE_IN: u64 = 1 << 0;
+    pub const STR: u64 = 1 << 2;
+    pub const REP: u64 = 1 << 3;
+    pub const SZ8: u64 = 1 << 4;
+    pub const SZ16: u64 = 1 << 5;
+    pub const SZ32: u64 = 1 << 6;
+    pub const A16: u64 = 1 << 7;
+    pub const A32: u64 = 1 << 8;
+    pub const A64: u64 = 1 << 9;
+    pub const PORT_SHIFT: u32 = 16;
+}
+
+/// GHCB error reasons in SW_EXITINFO2 when SW_EXITINFO1 = 2 (GHCB spec;
+/// Linux sev-common.h `GHCB_ERR_*`).
+pub mod ghcb_err {
+    pub const NOT_REGISTERED: u64 = 1;
+    pub const INVALID_USAGE: u64 = 2;
+    pub const INVALID_SCRATCH_AREA: u64 = 3;
+    pub const MISSING_INPUT: u64 = 4;
+    pub const INVALID_INPUT: u64 = 5;
+    pub const INVALID_EVENT: u64 = 6;
+}
+
+/// Page state change NAE limits and errors (GHCB spec; Linux sev-common.h).
+pub mod psc {
+    /// Header (8 bytes) + 253 entries (8 bytes) = 2032 = the shared buffer.
+    pub const MAX_ENTRIES: usize = 253;
+    pub const HEADER_LEN: usize = 8;
+    pub const ENTRY_LEN: usize = 8;
+    pub const ERROR_GENERIC: u64 = 0x100 << 32;
+    pub const ERROR_INVALID_HDR: u64 = (1 << 32) | 1;
+    pub const ERROR_INVALID_ENTRY: u64 = (1 << 32) | 2;
+}
+
+/// SNP guest request VMM errors, SW_EXITINFO2[63:32] (GHCB spec §4.1.8).
+pub mod guest_request_err {
+    pub const INVALID_LEN: u32 = 1;
+    pub const BUSY: u32 = 2;
+}
+
+/// IOIO operand size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IoSize {
+    Byte,
+    Word,
+    Dword,
+}
+
+impl IoSize {
+    fn info_bit(self) -> u64 {
+        match self {
+            IoSize::Byte => ioio::SZ8,
+            IoSize::Word => ioio::SZ16,
+            IoSize::Dword => ioio::SZ32,
+        }
+    }
+    fn mask(self) -> u64 {
+        match self {
+            IoSize::Byte => 0xFF,
+            IoSize::Word => 0xFFFF,
+            IoSize::Dword => 0xFFFF_FFFF,
+        }
+    }
+}
+
+/// SW_EXITINFO1 for a non-string, non-REP IN/OUT with 16-bit addressing.
+pub fn ioio_exit_info1(port: u16, size: IoSize, is_in: bool) -> u64 {
+    (port as u64) << ioio::PORT_SHIFT
+        | ioio::A16
+        | size.info_bit()
+        | if is_in { ioio::TYPE_IN } else { 0 }
+}
+
+/// One entry of a page state change request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PscEntry {
+    pub gpa: u64,
+    pub op: PscOp,
+    pub size: PageSize,
+}
+
+impl PscEntry {
+    /// [11:0] cur_page, [51:12] GFN, [55:52] operation, [56] page size.
+    pub fn encode(&self, cur_page: u16) -> u64 {
+        (cur_page as u64 & 0xFFF)
+            | ((self.gpa >> 12) & 0xFF_FFFF_FFFF) << 12
+            | (self.op as u64) << 52
+            | match self.size {
+                PageSize::Size4K => 0,
+                PageSize::Size2M => 1 << 56,
+            }
+    }
+
+    /// Number of 4 KiB pages (the unit of cur_page).
+    pub fn pages(&self) -> u16 {
+        match self.size {
+            PageSize::Size4K => 1,
+            PageSize::Size2M => 512,
+        }
+    }
+
+    fn check(&self) -> Result<(), SnpError> {
+        if !self.gpa.is_multiple_of(self.size.bytes()) || self.gpa >> 52 != 0 {
+            return Err(SnpError::InvalidArgument {
+                what: "PSC entry GPA not aligned to its page size or above 52 bits",
+                value: self.gpa,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Decodes SW_EXITINFO2 of an SNP guest request.
+pub fn decode_guest_request_result(info2: u64) -> Result<(), SnpError> {
+    let vmm = (info2 >> 32) as u32;
+    let fw = info2 as u32;
+    match vmm {
+        0 if fw == 0 => Ok(()),
+        0 => Err(SnpError::GuestRequestFirmwareError { code: fw }),
+        guest_request_err::INVALID_LEN => Err(SnpError::GuestRequestInvalidLen),
+        guest_request_err::BUSY => Err(SnpError::GuestRequestBusy),
+        code => Err(SnpError::GuestRequestVmmError { code }),
+    }
+}
+
+/// The hardware, the registered GHCB GPA and the private GHCB copy.
+pub struct GhcbChannel<H: SnpHardware> {
+    hw: H,
+    ghcb_gpa: u64,
+    ghcb: Ghcb,
+    xcr0: u64,
+}
+
+impl<H: SnpHardware> GhcbChannel<H> {
+    /// `ghcb_gpa` must already be shared and registered (see
+    /// [`crate::setup::init_ghcb`]). XCR0 starts at 1 (x87), the reset value.
+    pub fn new(hw: H, ghcb_gpa: u64) -> Self {
+        Self {
+            hw,
+            ghcb_gpa,
+            ghcb: Ghcb::new(),
+            xcr0: 1,
+        }
+    }
+
+    pub fn ghcb_gpa(&self) -> u64 {
+        self.ghcb_gpa
+    }
+
+    pub fn hw(&self) -> &H {
+        &self.hw
+    }
+
+    pub fn hw_mut(&mut self) -> &mut H {
+        &mut self.hw
+    }
+
+    pub fn into_hardware(self) -> H {
+        self.hw
+    }
+
+    /// The private GHCB copy after the last exit (diagnostics).
+    pub fn last_ghcb(&self) -> &Ghcb {
+        &self.ghcb
+    }
+
+    /// Records the XCR0 the kernel has set with XSETBV (see the module docs);
+    /// CPUID exits pass it to the hypervisor.
+    pub fn set_xcr0(&mut self, xcr0: u64) {
+        self.xcr0 = xcr0;
+    }
+
+    pub fn xcr0(&self) -> u64 {
+        self.xcr0
+    }
+
+    /// Sets the exit fields, exits, checks SW_EXITINFO1[31:0].
+    fn exit(&mut self, exit_code: u64, info1: u64, info2: u64) -> Result<(), SnpError> {
+        self.ghcb.set_sw_exit_code(exit_code);
+        self.ghcb.set_sw_exit_info1(info1);
+        self.ghcb.set_sw_exit_info2(info2);
+        self.hw.ghcb_exit(self.ghcb_gpa, &mut self.ghcb);
+        let result = self.ghcb.sw_exit_info1() as u32;
+        if result != 0 {
+            return Err(SnpError::GhcbExitFailed {
+                exit_code,
+                exit_info1: result,
+                exit_info2: self.ghcb.sw_exit_info2(),
+            });
+        }
+        Ok(())
+    }
+
+    fn output(&self, exit_code: u64, off: usize) -> Result<u64, SnpError> {
+        self.ghcb
+            .field_if_valid(off)
+            .ok_or(SnpError::GhcbOutputNotValid {
+                exit_code,
+                offset: off,
+            })
+    }
+
+    // ---- IOIO ----
+
+    pub fn io_out(&mut self, port: u16, size: IoSize, value: u32) -> Result<(), SnpError> {
+        self.ghcb.reset();
+        self.ghcb.set_rax(value as u64 & size.mask());
+        self.exit(EXIT_IOIO, ioio_exit_info1(port, size, false), 0)
+    }
+
+    pub fn io_in(&mut self, port: u16, size: IoSize) -> Result<u32, SnpError> {
+        self.ghcb.reset();
+        self.exit(EXIT_IOIO, ioio_exit_info1(port, size, true), 0)?;
+        Ok((self.output(EXIT_IOIO, OFF_RAX)? & size.mask()) as u32)
+    }
+
+    pub fn outb(&mut self, port: u16, v: u8) -> Result<(), SnpError> {
+        self.io_out(port, IoSize::Byte, v as u32)
+    }
+    pub fn outw(&mut self, port: u16, v: u16) -> Result<(), SnpError> {
+        self.io_out(port, IoSize::Word, v as u32)
+    }
+    pub fn outl(&mut self, port: u16, v: u32) -> Result<(), SnpError> {
+        self.io_out(port, IoSize::Dword, v)
+    }
+    pub fn inb(&mut self, port: u16) -> Result<u8, SnpError> {
+        self.io_in(port, IoSize::Byte).map(|v| v as u8)
+    }
+    pub fn inw(&mut self, port: u16) -> Result<u16, SnpError> {
+        self.io_in(port, IoSize::Word).map(|v| v as u16)
+    }
+    pub fn inl(&mut self, port: u16) -> Result<u32, SnpError> {
+        self.io_in(port, IoSize::Dword)
+    }
+
+    // ---- MSR ----
+
+    pub fn rdmsr(&mut self, msr: u32) -> Result<u64, SnpError> {
+        self.ghcb.reset();
+        self.ghcb.set_rcx(msr as u64);
+        self.exit(EXIT_MSR, 0, 0)?;
+        let lo = self.output(EXIT_MSR, OFF_RAX)? & 0xFFFF_FFFF;
+        let hi = self.output(EXIT_MSR, OFF_RDX)? & 0xFFFF_FFFF;
+        Ok(hi << 32 | lo)
+    }
+
+    pub fn wrmsr(&mut self, msr: u32, value: u64) -> Result<(), SnpError> {
+        self.ghcb.reset();
+        self.ghcb.set_rcx(msr as u64);
+        self.ghcb.set_rax(value & 0xFFFF_FFFF);
+        self.ghcb.set_rdx(value >> 32);
+        self.exit(EXIT_MSR, 1, 0)
+    }
+
+    // ---- CPUID ----
+
+    /// CPUID answered by the hypervisor (untrusted: use the CPUID page for
+    /// anything security-relevant). Returns [EAX, EBX, ECX, EDX].
+    pub fn cpuid(&mut self, leaf: u32, subleaf: u32) -> Result<[u32; 4], SnpError> {
+        self.ghcb.reset();
+        self.ghcb.set_rax(leaf as u64);
+        self.ghcb.set_rcx(subleaf as u64);
+        self.ghcb.set_xcr0(self.xcr0);
+        self.exit(EXIT_CPUID, 0, 0)?;
+        let mut out = [0u32; 4];
+        for (slot, off) in out.iter_mut().zip([OFF_RAX, OFF_RBX, OFF_RCX, OFF_RDX]) {
+            *slot = self.output(EXIT_CPUID, off)? as u32;
+        }
+        Ok(out)
+    }
+
+    // ---- MMIO ----
+
+    fn check_mmio_len(len: usize) -> Result<(), SnpError> {
+        if matches!(len, 1 | 2 | 4 | 8) {
+            Ok(())
+        } else {
+            Err(SnpError::InvalidArgument {
+                what: "MMIO length must be 1, 2, 4 or 8",
+                value: len as u64,
+            })
+        }
+    }
+
+    fn scratch_gpa(&self) -> u64 {
+        self.ghcb_gpa + OFF_SHARED_BUFFER as u64
+    }
+
+    /// Reads `buf.len()` (1/2/4/8) bytes of MMIO at `gpa` (mapped shared).
+    pub fn mmio_read(&mut self, gpa: u64, buf: &mut [u8]) -> Result<(), SnpError> {
+        Self::check_mmio_len(buf.len())?;
+        self.ghcb.reset();
+        self.ghcb.set_sw_scratch(self.scratch_gpa());
+        self.exit(EXIT_MMIO_READ, gpa, buf.len() as u64)?;
+        let src = self
+            .ghcb
+            .shared_buffer()
+            .get(..buf.len())
+            .ok_or(SnpError::InvalidArgument {
+                what: "MMIO length",
+                value: buf.len() as u64,
+            })?;
+        buf.copy_from_slice(src);
+        Ok(())
+    }
+
+    /// Writes `data` (1/2/4/8 bytes) to MMIO at `gpa` (mapped shared).
+    pub fn mmio_write(&mut self, gpa: u64, data: &[u8]) -> Result<(), SnpError> {
+        Self::check_mmio_len(data.len())?;
+        self.ghcb.reset();
+        if let Some(dst) = self.ghcb.shared_buffer_mut().get_mut(..data.len()) {
+            dst.copy_from_slice(data);
+        }
+        self.ghcb.set_sw_scratch(self.scratch_gpa());
+        self.exit(EXIT_MMIO_WRITE, gpa, data.len() as u64)
+    }
+
+    pub fn mmio_read_u8(&mut self, gpa: u64) -> Result<u8, SnpError> {
+        let mut b = [0u8; 1];
+        self.mmio_read(gpa, &mut b)?;
+        Ok(b[0])
+    }
+    pub fn mmio_read_u16(&mut self, gpa: u64) -> Result<u16, SnpError> {
+        let mut b = [0u8; 2];
+        self.mmio_read(gpa, &mut b)?;
+        Ok(u16::from_le_bytes(b))
+    }
+    pub fn mmio_read_u32(&mut self, gpa: u64) -> Result<u32, SnpError> {
+        let mut b = [0u8; 4];
+        self.mmio_read(gpa, &mut b)?;
+        Ok(u32::from_le_bytes(b))
+    }
+    pub fn mmio_read_u64(&mut self, gpa: u64) -> Result<u64, SnpError> {
+        let mut b = [0u8; 8];
+        self.mmio_read(gpa, &mut b)?;
+        Ok(u64::from_le_bytes(b))
+    }
+    pub fn mmio_write_u8(&mut self, gpa: u64, v: u8) -> Result<(), SnpError> {
+        self.mmio_write(gpa, &[v])
+    }
+    pub fn mmio_write_u16(&mut self, gpa: u64, v: u16) -> Result<(), SnpError> {
+        self.mmio_write(gpa, &v.to_le_bytes())
+    }
+    pub fn mmio_write_u32(&mut self, gpa: u64, v: u32) -> Result<(), SnpError> {
+        self.mmio_write(gpa, &v.to_le_bytes())
+    }
+    pub fn mmio_write_u64(&mut self, gpa: u64, v: u64) -> Result<(), SnpError> {
+        self.mmio_write(gpa, &v.to_le_bytes())
+    }
+
+    // ---- hypervisor features ----
+
+    /// Hypervisor feature bitmap from SW_EXITINFO2.
+    pub fn hv_features(&mut self) -> Result<u64, SnpError> {
+        self.ghcb.reset();
+        self.exit(EXIT_HV_FEATURES, 0, 0)?;
+        Ok(self.ghcb.sw_exit_info2())
+    }
+
+    // ---- SNP guest request ----
+
+    /// One SNP guest request: `req_gpa`/`resp_gpa` are distinct, 4 KiB
+    /// aligned, shared pages. On [`SnpError::GuestRequestBusy`] resend the
+    /// same encrypted message (never re-encrypt with a new sequence number).
+    pub fn guest_request(&mut self, req_gpa: u64, resp_gpa: u64) -> Result<(), SnpError> {
+        for gpa in [req_gpa, resp_gpa] {
+            if gpa % PAGE_SIZE_4K != 0 {
+                return Err(SnpError::InvalidArgument {
+                    what: "guest request page not 4 KiB aligned",
+                    value: gpa,
+                });
+            }
+        }
+        if req_gpa == resp_gpa {
+            return Err(SnpError::InvalidArgument {
+                what: "guest request and response pages must differ",
+                value: req_gpa,
+            });
+        }
+        self.ghcb.reset();
+        self.exit(EXIT_GUEST_REQUEST, req_gpa, resp_gpa)?;
+        decode_guest_request_result(self.ghcb.sw_exit_info2())
+    }
+
+    /// [`Self::guest_request`], resending up to `attempts` times while BUSY.
+    pub fn guest_request_retry_busy(
+        &mut self,
+        req_gpa: u64,
+        resp_gpa: u64,
+        attempts: u32,
+    ) -> Result<(), SnpError> {
+        let mut last = Err(SnpError::GuestRequestBusy);
+        for _ in 0..attempts.max(1) {
+            last = self.guest_request(req_gpa, resp_gpa);
+            if last != Err(SnpError::GuestRequestBusy) {
+                break;
+            }
+        }
+        last
+    }
+
+    // ---- page state change ----
+
+    fn write_psc(&mut self, entries: &[PscEntry], cur: u16, cur_page: u16, end: u16) {
+        let buf = self.ghcb.shared_buffer_mut();
+        if let Some(h) = buf.get_mut(0..psc::HEADER_LEN) {
+            h[0..2].copy_from_slice(&cur.to_le_bytes());
+            h[2..4].copy_from_slice(&end.to_le_bytes());
+            h[4..8].copy_from_slice(&0u32.to_le_bytes());
+        }
+        for (i, e) in entries.iter().enumerate() {
+            // Entries before cur_entry are done; the current one keeps the
+            // hypervisor's progress; later ones start at 0.
+            let page = match (i as u16).cmp(&cur) {
+                core::cmp::Ordering::Less => e.pages(),
+                core::cmp::Ordering::Equal => cur_page,
+                core::cmp::Ordering::Greater => 0,
+            };
+            let off = psc::HEADER_LEN + i * psc::ENTRY_LEN;
+            if let Some(d) = buf.get_mut(off..off + psc::ENTRY_LEN) {
+                d.copy_from_slice(&e.encode(page).to_le_bytes());
+            }
+        }
+    }
+
+    /// Page state change of up to 253 entries. Repeats the exit while the
+    /// hypervisor makes progress (cur_entry, or cur_page of the current
+    /// entry, advances); fails if it makes none, reports an error in
+    /// SW_EXITINFO2, or returns an inconsistent header. The entries are
+    /// rewritten from the caller's slice each round, so the hypervisor can't
+    /// change what is requested. The RMP is the real check: PVALIDATE fails on
+    /// pages the hypervisor did not really assign.
+    pub fn page_state_change(&mut self, entries: &[PscEntry]) -> Result<(), SnpError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        if entries.len() > psc::MAX_ENTRIES {
+            return Err(SnpError::InvalidArgument {
+                what: "more than 253 PSC entries",
+                value: entries.len() as u64,
+            });
+        }
+        for e in entries {
+            e.check()?;
+        }
+        let end = (entries.len() - 1) as u16;
+        let (mut cur, mut cur_page) = (0u16, 0u16);
+        self.ghcb.reset();
+        loop {
+            self.ghcb.reset_save_area();
+            self.write_psc(entries, cur, cur_page, end);
+            self.ghcb.set_sw_scratch(self.scratch_gpa());
+            self.exit(EXIT_PSC, 0, 0)?;
+            let info2 = self.ghcb.sw_exit_info2();
+            if info2 != 0 {
+                return Err(SnpError::PscFailed { error: info2 });
+            }
+            let buf = self.ghcb.shared_buffer();
+            let rd16 = |o: usize| {
+                buf.get(o..o + 2)
+                    .map_or(0, |s| u16::from_le_bytes([s[0], s[1]]))
+            };
+            let new_cur = rd16(0);
+            let new_end = rd16(2);
+            let reserved = buf
+                .get(4..8)
+                .map_or(1, |s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]));
+            let bad = SnpError::PscBadResponse {
+                cur_entry: new_cur,
+                end_entry: new_end,
+            };
+            if new_end != end || reserved != 0 || new_cur < cur || new_cur > end + 1 {
+                return Err(bad);
+            }
+            if new_cur > end {
+                return Ok(());
+            }
+            let off = psc::HEADER_LEN + new_cur as usize * psc::ENTRY_LEN;
+            let raw = buf
+                .get(off..off + psc::ENTRY_LEN)
+                .and_then(|s| s.try_into().ok())
+                .map_or(0, u64::from_le_bytes);
+            let new_page = (raw & 0xFFF) as u16;
+            let pages = entries.get(new_cur as usize).map_or(0, |e| e.pages());
+            if new_page > pages {
+                return Err(bad);
+            }
+            let progressed = new_cur > cur || new_page > cur_page;
+            if !progressed {
+                return Err(SnpError::PscNoProgress {
+                    cur_entry: new_cur,
+                    end_entry: new_end,
+                });
+            }
+            cur = new_cur;
+            cur_page = new_page;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ioio_encoding() {
+        // OUT to COM1 0x3F8, byte: port<<16 | A16 | SZ8.
+        assert_eq!(ioio_exit_info1(0x3F8, IoSize::Byte, false), 0x03F8_0090);
+        // IN word from 0x510 (fw_cfg): | TYPE_IN.
+        assert_eq!(ioio_exit_info1(0x510, IoSize::Word, true), 0x0510_00A1);
+        assert_eq!(ioio_exit_info1(0xCFC, IoSize::Dword, true), 0x0CFC_00C1);
+    }
+
+    #[test]
+    fn psc_entry_encoding() {
+        let e = PscEntry {
+            gpa: 0x20_0000,
+            op: PscOp::Private,
+            size: PageSize::Size2M,
+        };
+        assert_eq!(e.encode(0), 1 << 56 | 1 << 52 | 0x200 << 12);
+        let e = PscEntry {
+            gpa: 0xFFFF_F000,
+            op: PscOp::Shared,
+            size: PageSize::Size4K,
+        };
+        assert_eq!(e.encode(1), 2 << 52 | 0xF_FFFF << 12 | 1);
+    }
+
+    #[test]
+    fn guest_request_result_decoding() {
+        assert_eq!(decode_guest_request_result(0), Ok(()));
+        assert_eq!(
+            decode_guest_request_result(2 << 32),
+            Err(SnpError::GuestRequestBusy)
+        );
+        assert_eq!(
+            decode_guest_request_result(1 << 32),
+            Err(SnpError::GuestRequestInvalidLen)
+        );
+        assert_eq!(
+            decode_guest_request_result(0x16),
+            Err(SnpError::GuestRequestFirmwareError { code: 0x16 })
+        );
+        assert_eq!(
+            decode_guest_request_result(7 << 32 | 3),
+            Err(SnpError::GuestRequestVmmError { code: 7 })
+        );
+    }
+}
