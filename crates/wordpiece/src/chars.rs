@@ -62,3 +62,47 @@ pub(crate) fn is_cjk_ideograph(c: char) -> bool {
             | 0x2F800..=0x2FA1F
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use unicode_categories::UnicodeCategories;
+
+    fn all_chars() -> impl Iterator<Item = char> {
+        (0..=0x10FFFF).filter_map(char::from_u32)
+    }
+
+    /// Our range tables must equal, on every code point, the crate HF uses.
+    #[test]
+    fn tables_match_unicode_categories() {
+        for c in all_chars() {
+            let hf_dropped =
+                c == '\0' || c == '\u{FFFD}' || (!matches!(c, '\t' | '\n' | '\r') && c.is_other());
+            assert_eq!(is_dropped(c), hf_dropped, "dropped U+{:04X}", u32::from(c));
+            let hf_punct = c.is_ascii_punctuation() || c.is_punctuation();
+            assert_eq!(
+                is_punctuation(c),
+                hf_punct,
+                "punctuation U+{:04X}",
+                u32::from(c)
+            );
+            assert_eq!(
+                is_nonspacing_mark(c),
+                c.is_mark_nonspacing(),
+                "Mn U+{:04X}",
+                u32::from(c)
+            );
+        }
+    }
+
+    #[test]
+    fn spot_checks() {
+        assert!(is_punctuation('$') && is_punctuation('¿') && is_punctuation('、'));
+        assert!(!is_punctuation('a') && !is_punctuation('€'));
+        // Unicode 9+ additions are not classified, as in HF.
+        assert!(!is_punctuation('\u{2E43}') && !is_dropped('\u{08E2}'));
+        assert!(is_dropped('\u{200D}') && is_dropped('\u{E000}') && !is_dropped('\t'));
+        assert!(is_whitespace('\u{3000}') && is_whitespace('\r'));
+        assert!(is_cjk_ideograph('中') && !is_cjk_ideograph('か') && !is_cjk_ideograph('한'));
+    }
+}

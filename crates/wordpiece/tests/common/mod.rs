@@ -2,8 +2,6 @@
 
 use wordpiece::{Tokenizer, Vocab};
 
-pub const MAX_LEN: usize = 256;
-
 pub fn vocab_text() -> String {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/vocab.txt");
     std::fs::read_to_string(path).expect("read testdata/vocab.txt")
