@@ -6,6 +6,12 @@
 //! truncation; no padding) token for token. The vocabulary is not built in:
 //! load it with [`Vocab::from_text`].
 //!
+//! Unicode versions, chosen for parity with HF: character classes (Cc/Cf/Co,
+//! P*, Mn) are HF's Unicode 8.0 tables (`tables.rs`); NFD comes from
+//! `unicode-normalization` (newer than HF's 9.0, which differs only on 21
+//! code points that map to `[UNK]` either way); lowercase and whitespace are
+//! `core`'s, as in HF. The tests check all of this on every code point.
+//!
 //! ```
 //! # let vocab_txt = "[PAD]\n[UNK]\n[CLS]\n[SEP]\nhello\n##s\n";
 //! let vocab = wordpiece::Vocab::from_text(vocab_txt)?;

@@ -112,10 +112,10 @@ impl Tokenizer {
         {
             let at = search_from + found;
             let candidate = rest.get(at..).unwrap_or_default();
-            let matched = SPECIAL_TOKENS.iter().find_map(|&token| {
-                let id = self.vocab.id(token)?;
-                candidate.starts_with(token).then_some((token.len(), id))
-            });
+            let matched = SPECIAL_TOKENS
+                .iter()
+                .filter(|&&token| candidate.starts_with(token))
+                .find_map(|&token| Some((token.len(), self.vocab.id(token)?)));
             match matched {
                 Some((len, id)) => {
                     let before = rest.get(..at).unwrap_or_default();
