@@ -1,2 +1,31 @@
+//! The appliance: boot, then the fixed loop (boot -> measure -> attest ->
+//! fetch key -> unseal model -> serve). This stage boots and reports ready.
 #![no_std]
 #![no_main]
+
+extern crate alloc;
+
+mod selftest;
+
+use kernel::{println, BootInfo};
+
+kernel::entry_point!(appliance_main);
+
+fn appliance_main(info: &BootInfo) -> ! {
+    let ready_us = kernel::time::us_since(info.reset_tsc);
+    println!("appliance ready (reset to ready {ready_us} us)");
+
+    let tests = selftest::requested(info);
+    if cfg!(feature = "fault-test") {
+        selftest::deliberate_fault();
+    }
+    if tests.heap {
+        selftest::heap(info);
+    }
+    if tests.exit {
+        println!("appliance: self-test exit");
+        kernel::exit(kernel::ExitCode::Success);
+    }
+    // Nothing to serve yet: park the CPU.
+    kernel::exit::halt_forever()
+}

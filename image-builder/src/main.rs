@@ -4,6 +4,9 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+mod build_cmd;
+mod elf_image;
+mod manifest;
 mod measure_cmd;
 
 #[derive(Parser)]
@@ -15,6 +18,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Build appliance.bin and manifest.json into a directory.
+    Build(build_cmd::BuildArgs),
     /// Print the SNP launch digest of an image (96 hex characters, last line).
     Measure(measure_cmd::MeasureArgs),
 }
@@ -22,6 +27,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Build(args) => build_cmd::run(args),
         Command::Measure(args) => measure_cmd::run(args),
     };
     match result {

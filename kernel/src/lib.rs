@@ -1,1 +1,116 @@
+//! Guest platform of the confidential appliance: boot, CPU, memory, SEV-SNP
+//! and devices. All of the guest's `unsafe` lives in this crate.
 #![no_std]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+extern crate alloc;
+
+pub mod boot;
+pub mod cpu;
+pub mod exit;
+pub mod fw_cfg;
+pub mod interrupts;
+pub mod io;
+pub mod logger;
+pub mod memory;
+pub mod paging;
+mod panic;
+pub mod pci;
+pub mod platform;
+pub mod serial;
+pub mod shared;
+pub mod snp;
+pub mod time;
+
+pub use exit::{exit, ExitCode};
+
+/// What the kernel hands the appliance after boot.
+pub struct BootInfo {
+    pub snp: bool,
+    pub sev_status: u64,
+    pub memory: platform::MemoryInfo,
+    pub simd: cpu::SimdState,
+    pub tsc_hz: u64,
+    /// TSC at the reset vector (for the boot benchmark).
+    pub reset_tsc: u64,
+    pub fw_cfg: Option<fw_cfg::FwCfg>,
+}
+
+/// Defines the symbol the boot stub jumps to, calling `$main(&BootInfo) -> !`.
+#[macro_export]
+macro_rules! entry_point {
+    ($main:path) => {
+        #[no_mangle]
+        extern "C" fn kernel_entry() -> ! {
+            $crate::start($main)
+        }
+    };
+}
+
+fn fatal(what: &str, err: &dyn core::fmt::Display) -> ! {
+    println!("FATAL: {what}: {err}");
+    exit(ExitCode::Failure)
+}
+
+/// Platform bring-up, in the order the hardware allows.
+pub fn start(main: fn(&BootInfo) -> !) -> ! {
+    let handover = boot::handover();
+    paging::set_c_bit_mask(handover.c_bit_mask);
+    let snp = handover.sev_status & (1 << 2) != 0;
+    if snp {
+        // No console before the GHCB exists: a failure here can only be a
+        // termination request.
+        if let Err(e) = snp::init(handover.c_bit_mask) {
+            snp::terminate(e.termination_reason().code);
+        }
+    }
+    logger::init(log::LevelFilter::Info);
+    interrupts::init();
+    println!(
+        "appliance: kernel {} on {}",
+        env!("CARGO_PKG_VERSION"),
+        if snp {
+            "AMD SEV-SNP"
+        } else {
+            "plain QEMU (no SEV)"
+        }
+    );
+    let simd = cpu::enable_simd();
+    let tsc_hz = time::calibrate();
+    let fw = match fw_cfg::FwCfg::detect() {
+        Ok(fw) => fw,
+        Err(e) => fatal("fw_cfg", &e),
+    };
+    let map = match memory::MemoryMap::from_fw_cfg(&fw) {
+        Ok(m) => m,
+        Err(e) => fatal("memory map", &e),
+    };
+    let mem = match platform::init_memory(&map) {
+        Ok(m) => m,
+        Err(e) => fatal("memory", &e),
+    };
+    log::info!(
+        "memory: {} MiB RAM, heap {} MiB at {:#x}, {} MiB for frames",
+        mem.ram_total >> 20,
+        mem.heap_size >> 20,
+        mem.heap_start,
+        mem.frame_pool >> 20
+    );
+    log::info!(
+        "cpu: TSC {} MHz, xcr0 {:#x}, avx2 {}, avx512 {}",
+        tsc_hz / 1_000_000,
+        simd.xcr0,
+        simd.avx2,
+        simd.avx512
+    );
+    let info = BootInfo {
+        snp,
+        sev_status: handover.sev_status,
+        memory: mem,
+        simd,
+        tsc_hz,
+        reset_tsc: handover.reset_tsc,
+        fw_cfg: Some(fw),
+    };
+    main(&info)
+}

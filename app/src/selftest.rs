@@ -1,0 +1,108 @@
+//! Boot self-tests the test suite asks for through fw_cfg file
+//! `opt/appliance/selftest` (comma-separated words). Untrusted input, but
+//! it can only make the appliance exercise itself or power off.
+
+use alloc::alloc::{alloc, dealloc, Layout};
+use kernel::{println, BootInfo};
+
+#[derive(Default)]
+pub struct Requested {
+    pub heap: bool,
+    pub exit: bool,
+}
+
+pub fn requested(info: &BootInfo) -> Requested {
+    let mut req = Requested::default();
+    let Some(fw) = info.fw_cfg.as_ref() else {
+        return req;
+    };
+    let Ok(file) = fw.find("opt/appliance/selftest") else {
+        return req;
+    };
+    let mut buf = [0u8; 64];
+    let Ok(len) = fw.read_file(file, &mut buf) else {
+        println!("selftest: request too long, ignored");
+        return req;
+    };
+    for word in buf[..len].split(|&b| b == b',' || b == b'\n' || b == b' ') {
+        match word {
+            b"heap" => req.heap = true,
+            b"exit" => req.exit = true,
+            b"" => {}
+            _ => println!("selftest: unknown request ignored"),
+        }
+    }
+    req
+}
+
+/// Allocate the heap in 1 MiB blocks until it is exhausted, write and check
+/// every page, free it all, and report how much was reached.
+pub fn heap(info: &BootInfo) {
+    const BLOCK: usize = 1 << 20;
+    const MAX_BLOCKS: usize = 1 << 16; // 64 GiB
+    let layout = match Layout::from_size_align(BLOCK, 4096) {
+        Ok(l) => l,
+        Err(_) => return,
+    };
+    // The block list itself lives in the first block.
+    // SAFETY: layout is non-zero-sized.
+    let list = unsafe { alloc(layout) } as *mut usize;
+    if list.is_null() {
+        println!("heap test: FAILED to allocate the first block");
+        kernel::exit(kernel::ExitCode::Failure);
+    }
+    let capacity = (BLOCK / core::mem::size_of::<usize>()).min(MAX_BLOCKS);
+    let mut count = 0usize;
+    let mut bad = 0usize;
+    while count < capacity {
+        // SAFETY: layout is non-zero-sized.
+        let p = unsafe { alloc(layout) };
+        if p.is_null() {
+            break;
+        }
+        for page in (0..BLOCK).step_by(4096) {
+            let tag = (p as usize + page) as u64 ^ 0xA5A5_5A5A_DEAD_BEEF;
+            // SAFETY: within the block just allocated.
+            unsafe { core::ptr::write_volatile(p.add(page) as *mut u64, tag) };
+        }
+        for page in (0..BLOCK).step_by(4096) {
+            let tag = (p as usize + page) as u64 ^ 0xA5A5_5A5A_DEAD_BEEF;
+            // SAFETY: as above.
+            if unsafe { core::ptr::read_volatile(p.add(page) as *const u64) } != tag {
+                bad += 1;
+            }
+        }
+        // SAFETY: `count < capacity` entries fit in the list block.
+        unsafe { *list.add(count) = p as usize };
+        count += 1;
+    }
+    for i in 0..count {
+        // SAFETY: every entry was allocated above with `layout`.
+        unsafe { dealloc(*list.add(i) as *mut u8, layout) };
+    }
+    // SAFETY: allocated above with `layout`.
+    unsafe { dealloc(list as *mut u8, layout) };
+    let touched = (count + 1) as u64 * BLOCK as u64;
+    let heap = info.memory.heap_size;
+    println!(
+        "heap test: touched {} MiB of a {} MiB heap ({} MiB RAM), {} bad pages",
+        touched >> 20,
+        heap >> 20,
+        info.memory.ram_total >> 20,
+        bad
+    );
+    // Allocation overhead may leave at most a block or two unused.
+    if bad != 0 || touched + 2 * BLOCK as u64 + (heap / 64) < heap {
+        println!("heap test: FAILED");
+        kernel::exit(kernel::ExitCode::Failure);
+    }
+    println!("heap test: ok");
+}
+
+/// Test-only build feature: a page fault on an unmapped address.
+pub fn deliberate_fault() {
+    println!("fault test: touching an unmapped address");
+    // SAFETY: none; this is the deliberate fault the test build exists for.
+    // The exception handler reports it and ends the VM.
+    unsafe { core::ptr::write_volatile(0x7F_0000_0000_usize as *mut u64, 1) };
+}

@@ -1,0 +1,155 @@
+//! `image-builder build --out DIR`: compile the guest for
+//! `x86_64-target.json`, flatten it into `appliance.bin`, and write
+//! `manifest.json` with its launch digests.
+//!
+//! Reproducibility: the guest is built with the pinned toolchain, the locked
+//! dependencies, and every absolute path remapped (workspace, cargo home,
+//! toolchain sysroot), so panic locations and other embedded strings are the
+//! same in any folder; only loaded segments enter the image.
+
+use crate::{elf_image, manifest};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+#[derive(clap::Args)]
+pub struct BuildArgs {
+    /// Output directory for appliance.bin and manifest.json.
+    #[arg(long)]
+    out: PathBuf,
+    /// Extra guest cargo features (test builds only, e.g. `fault-test`).
+    #[arg(long, value_delimiter = ',')]
+    features: Vec<String>,
+    /// Workspace root (default: found from the current directory).
+    #[arg(long)]
+    source: Option<PathBuf>,
+}
+
+const ALLOWED_FEATURES: [&str; 1] = ["fault-test"];
+
+pub fn run(args: BuildArgs) -> Result<(), String> {
+    for f in &args.features {
+        if !ALLOWED_FEATURES.contains(&f.as_str()) {
+            return Err(format!(
+                "unknown guest feature {f:?} (known: {})",
+                ALLOWED_FEATURES.join(", ")
+            ));
+        }
+    }
+    let root = match args.source {
+        Some(r) => r,
+        None => find_root()?,
+    };
+    let root = root
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", root.display()))?;
+    let elf_path = build_guest(&root, &args.features)?;
+    let elf = std::fs::read(&elf_path).map_err(|e| format!("{}: {e}", elf_path.display()))?;
+    let image = elf_image::flatten(&elf)?;
+    snp_measure::parse_image(&image).map_err(|e| format!("built image is malformed: {e}"))?;
+    std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
+    let image_path = args.out.join("appliance.bin");
+    std::fs::write(&image_path, &image).map_err(|e| format!("{}: {e}", image_path.display()))?;
+    let sha256 = hex(&Sha256::digest(&image));
+    let toolchain = toolchain_version(&root)?;
+    let manifest = manifest::build(&image, "appliance.bin", sha256.clone(), toolchain)?;
+    let json = serde_json::to_string_pretty(&manifest).map_err(|e| e.to_string())?;
+    let manifest_path = args.out.join("manifest.json");
+    std::fs::write(&manifest_path, json + "\n")
+        .map_err(|e| format!("{}: {e}", manifest_path.display()))?;
+    println!(
+        "image    {} ({} KiB)",
+        image_path.display(),
+        image.len() >> 10
+    );
+    println!("manifest {}", manifest_path.display());
+    println!("sha256   {sha256}");
+    Ok(())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    snp_measure::Hex(bytes).to_string()
+}
+
+fn find_root() -> Result<PathBuf, String> {
+    let mut dir = std::env::current_dir().map_err(|e| e.to_string())?;
+    loop {
+        if dir.join("x86_64-target.json").is_file() && dir.join("Cargo.toml").is_file() {
+            return Ok(dir);
+        }
+        if !dir.pop() {
+            return Err(
+                "cannot find the workspace root (x86_64-target.json); pass --source".into(),
+            );
+        }
+    }
+}
+
+fn capture(cmd: &mut Command) -> Result<String, String> {
+    let out = cmd.output().map_err(|e| format!("running {cmd:?}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{cmd:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn toolchain_version(root: &Path) -> Result<String, String> {
+    capture(Command::new("rustc").arg("-V").current_dir(root))
+}
+
+fn build_guest(root: &Path, features: &[String]) -> Result<PathBuf, String> {
+    let sysroot = capture(
+        Command::new("rustc")
+            .args(["--print", "sysroot"])
+            .current_dir(root),
+    )?;
+    let cargo_home = std::env::var("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|_| std::env::var("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .map_err(|_| "neither CARGO_HOME nor HOME is set".to_string())?;
+    let flags = [
+        format!("--remap-path-prefix={}=/appliance", root.display()),
+        format!("--remap-path-prefix={}=/cargo", cargo_home.display()),
+        format!("--remap-path-prefix={sysroot}=/rustc-sysroot"),
+        "-Cdebuginfo=0".to_string(),
+        "-Cstrip=symbols".to_string(),
+    ];
+    let mut suffix = String::from("guest");
+    for f in features {
+        suffix.push('-');
+        suffix.push_str(f);
+    }
+    let target_dir = root.join("target").join(suffix);
+    let mut cmd = Command::new("cargo");
+    cmd.current_dir(root)
+        .env("RUSTC_BOOTSTRAP", "1")
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .env("CARGO_ENCODED_RUSTFLAGS", flags.join("\x1f"))
+        .env_remove("RUSTFLAGS")
+        .args([
+            "build",
+            "--locked",
+            "--release",
+            "-p",
+            "app",
+            "--target",
+            "x86_64-target.json",
+        ])
+        .args([
+            "-Zbuild-std=core,alloc,compiler_builtins",
+            "-Zbuild-std-features=compiler-builtins-mem",
+        ])
+        .arg("-Zjson-target-spec");
+    if !features.is_empty() {
+        let list: Vec<String> = features.iter().map(|f| format!("app/{f}")).collect();
+        cmd.args(["--features", &list.join(",")]);
+    }
+    let status = cmd.status().map_err(|e| format!("running cargo: {e}"))?;
+    if !status.success() {
+        return Err("guest build failed (see cargo output above)".into());
+    }
+    Ok(target_dir.join("x86_64-target").join("release").join("app"))
+}

@@ -1,0 +1,51 @@
+//! Ending the VM: QEMU's isa-debug-exit when present (tests), otherwise an
+//! ACPI power-off; under SNP a failure is a GHCB termination request.
+
+use crate::io;
+
+/// isa-debug-exit port used by the launchers (`iobase=0xf4`). QEMU exits
+/// with status `(value << 1) | 1`: 0x10 -> 33 (success), 0x11 -> 35 (failure).
+const DEBUG_EXIT_PORT: u16 = 0xF4;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitCode {
+    Success = 0x10,
+    Failure = 0x11,
+}
+
+/// Power the VM off. Never returns.
+pub fn exit(code: ExitCode) -> ! {
+    // Harmless when the device is absent: the write goes nowhere.
+    io::outb(DEBUG_EXIT_PORT, code as u8);
+    if code == ExitCode::Failure && crate::snp::active() {
+        crate::snp::terminate(snp_guest_reason::GENERAL);
+    }
+    acpi_power_off();
+    halt_forever()
+}
+
+mod snp_guest_reason {
+    /// GHCB termination reason code "general" (set 0, code 0).
+    pub const GENERAL: u8 = 0;
+}
+
+/// q35 (ICH9): without firmware nobody programmed the PM block, so do it:
+/// PMBASE in the LPC bridge (00:1f.0, reg 0x40), ACPI enable (reg 0x44 bit 7),
+/// then SLP_EN with sleep type 0, which QEMU treats as soft power-off.
+fn acpi_power_off() {
+    const PM_BASE: u16 = 0x600;
+    let lpc_vendor = crate::pci::read32(0, 0x1F, 0, 0);
+    if lpc_vendor == 0x2918_8086 {
+        crate::pci::write32(0, 0x1F, 0, 0x40, u32::from(PM_BASE) | 1);
+        let cntl = crate::pci::read32(0, 0x1F, 0, 0x44);
+        crate::pci::write32(0, 0x1F, 0, 0x44, cntl | 0x80);
+        io::outw(PM_BASE + 4, 1 << 13);
+    }
+}
+
+pub fn halt_forever() -> ! {
+    loop {
+        // SAFETY: disabling interrupts and halting has no memory effects.
+        unsafe { core::arch::asm!("cli; hlt", options(nomem, nostack)) };
+    }
+}

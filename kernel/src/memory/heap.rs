@@ -1,0 +1,22 @@
+//! The global heap over one contiguous RAM range.
+
+use linked_list_allocator::LockedHeap;
+
+#[global_allocator]
+static HEAP: LockedHeap = LockedHeap::empty();
+
+/// # Safety
+/// `start..start+size` must be identity-mapped, validated RAM used by
+/// nothing else for the rest of the VM's life; call once.
+pub unsafe fn init(start: u64, size: u64) {
+    // SAFETY: guaranteed by the caller.
+    unsafe { HEAP.lock().init(start as *mut u8, size as usize) };
+}
+
+pub fn size() -> usize {
+    HEAP.lock().size()
+}
+
+pub fn free() -> usize {
+    HEAP.lock().free()
+}

@@ -1,0 +1,229 @@
+//! SEV-SNP glue. The protocol logic lives in the `snp-guest` crate (tested on
+//! the host against a specification mock); this module only supplies the real
+//! instructions behind `SnpHardware` and the one GHCB channel that `io`
+//! routes every port, MSR, CPUID and MMIO access through.
+//!
+//! Not run on SNP hardware: none exists where this was written. Every path
+//! here is exercised only through the mock in `crates/snp-guest`.
+
+use crate::io::{raw_rdmsr, raw_wrmsr, Width};
+use core::sync::atomic::{AtomicBool, Ordering};
+use snp_guest::cpuid_page::{CpuidPage, CPUID_PAGE_SIZE};
+use snp_guest::msr_protocol::{self, TerminationReason};
+use snp_guest::nae::IoSize;
+use snp_guest::{GhcbChannel, PageSize, SnpError, SnpHardware};
+use spin::Mutex;
+
+const MSR_GHCB: u32 = 0xC001_0130;
+
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+static CHANNEL: Mutex<Option<GhcbChannel<KernelHw>>> = Mutex::new(None);
+
+/// The GHCB page: in BSS, i.e. launch-validated memory, shared during init.
+#[repr(C, align(4096))]
+struct GhcbPage([u8; 4096]);
+static mut GHCB_PAGE: GhcbPage = GhcbPage([0; 4096]);
+
+pub fn active() -> bool {
+    ACTIVE.load(Ordering::Relaxed)
+}
+
+/// Real instructions behind the protocol logic.
+pub struct KernelHw;
+
+fn vmgexit() {
+    // SAFETY: VMGEXIT (rep vmmcall) hands control to the hypervisor, which
+    // reads and writes only the GHCB MSR and shared pages.
+    unsafe { core::arch::asm!("rep vmmcall", options(nostack)) };
+}
+
+impl SnpHardware for KernelHw {
+    fn msr_protocol(&mut self, value: u64) -> u64 {
+        raw_wrmsr(MSR_GHCB, value);
+        vmgexit();
+        raw_rdmsr(MSR_GHCB)
+    }
+
+    fn ghcb_exit(&mut self, ghcb_gpa: u64, ghcb: &mut snp_guest::Ghcb) {
+        let shared = ghcb_gpa as *mut u8;
+        for (i, b) in ghcb.as_bytes().iter().enumerate() {
+            // SAFETY: `ghcb_gpa` is the registered, shared GHCB page (4 KiB).
+            unsafe { core::ptr::write_volatile(shared.add(i), *b) };
+        }
+        raw_wrmsr(MSR_GHCB, ghcb_gpa);
+        vmgexit();
+        for (i, b) in ghcb.as_bytes_mut().iter_mut().enumerate() {
+            // SAFETY: as above; volatile because the host wrote it.
+            *b = unsafe { core::ptr::read_volatile(shared.add(i)) };
+        }
+    }
+
+    fn pvalidate(&mut self, vaddr: u64, size: PageSize, validate: bool) -> (u32, bool) {
+        let size_bit: u32 = match size {
+            PageSize::Size4K => 0,
+            PageSize::Size2M => 1,
+        };
+        let rc: u64;
+        let carry: u8;
+        // SAFETY: PVALIDATE changes only the RMP validated bit of the page at
+        // `vaddr`; the callers in snp-guest follow the acceptance rules.
+        unsafe {
+            core::arch::asm!(
+                ".byte 0xF2, 0x0F, 0x01, 0xFF",
+                "setc {cf}",
+                cf = out(reg_byte) carry,
+                inout("rax") vaddr => rc,
+                in("ecx") size_bit,
+                in("edx") u32::from(validate),
+                options(nostack),
+            );
+        }
+        (rc as u32, carry != 0)
+    }
+
+    fn set_page_encrypted(&mut self, vaddr: u64, encrypted: bool) {
+        if crate::paging::set_page_encrypted(vaddr, encrypted).is_err() {
+            terminate(TerminationReason::APPLIANCE_PSC.code);
+        }
+    }
+}
+
+/// Bring up the GHCB and switch `io` to it. Called once, first thing in Rust
+/// under SNP, before any port I/O (so before the first log line).
+pub fn init(c_bit_mask: u64) -> Result<(), SnpError> {
+    // Cross-check the C-bit the stub took from the CPUID page.
+    // SAFETY: the CPUID page is launch-validated memory at a fixed address.
+    let page = unsafe { &*(crate::boot::layout::CPUID_PAGE as *const [u8; CPUID_PAGE_SIZE]) };
+    let position = CpuidPage::parse(page)?.c_bit_position()?;
+    if c_bit_mask != 1u64 << position {
+        return Err(SnpError::CBitOutOfRange { position });
+    }
+    let gpa = (&raw const GHCB_PAGE) as u64;
+    let (channel, _info) = snp_guest::init_ghcb(KernelHw, gpa)?;
+    *CHANNEL.lock() = Some(channel);
+    ACTIVE.store(true, Ordering::SeqCst);
+    crate::io::enable_snp_path();
+    Ok(())
+}
+
+/// Ask the hypervisor to end the guest. Never returns.
+pub fn terminate(code: u8) -> ! {
+    let reason = TerminationReason { set: 1, code };
+    KernelHw.msr_protocol(msr_protocol::termination_request(reason));
+    crate::exit::halt_forever()
+}
+
+fn with_channel<T>(f: impl FnOnce(&mut GhcbChannel<KernelHw>) -> Result<T, SnpError>) -> T {
+    // try_lock: a fault raised inside a GHCB call must not deadlock on the
+    // way to printing it; it terminates instead.
+    let mut guard = match CHANNEL.try_lock() {
+        Some(g) => g,
+        None => terminate(TerminationReason::GENERAL.code),
+    };
+    let Some(channel) = guard.as_mut() else {
+        terminate(TerminationReason::GENERAL.code)
+    };
+    match f(channel) {
+        Ok(v) => v,
+        Err(e) => {
+            drop(guard);
+            terminate(e.termination_reason().code)
+        }
+    }
+}
+
+fn io_size(width: Width) -> IoSize {
+    match width {
+        Width::Byte => IoSize::Byte,
+        Width::Word => IoSize::Word,
+        Width::Dword => IoSize::Dword,
+    }
+}
+
+pub fn port_write(port: u16, value: u32, width: Width) {
+    with_channel(|c| c.io_out(port, io_size(width), value));
+}
+
+pub fn port_read(port: u16, width: Width) -> u32 {
+    with_channel(|c| c.io_in(port, io_size(width)))
+}
+
+pub fn rdmsr(msr: u32) -> u64 {
+    with_channel(|c| c.rdmsr(msr))
+}
+
+pub fn wrmsr(msr: u32, value: u64) {
+    with_channel(|c| c.wrmsr(msr, value));
+}
+
+/// CPUID: the launch-validated CPUID page answers where it has the leaf; the
+/// hypervisor (through the GHCB) only for leaves the page lacks.
+pub fn cpuid(leaf: u32, subleaf: u32) -> crate::io::Cpuid {
+    // SAFETY: as in `init`.
+    let page = unsafe { &*(crate::boot::layout::CPUID_PAGE as *const [u8; CPUID_PAGE_SIZE]) };
+    if let Ok(table) = CpuidPage::parse(page) {
+        let xcr0 = with_channel(|c| Ok(c.xcr0()));
+        let entry = if leaf == 0xD {
+            table.lookup_xsave(subleaf, xcr0, 0)
+        } else {
+            table.lookup(leaf, subleaf)
+        };
+        if let Ok(e) = entry {
+            return crate::io::Cpuid {
+                eax: e.eax,
+                ebx: e.ebx,
+                ecx: e.ecx,
+                edx: e.edx,
+            };
+        }
+    }
+    let [eax, ebx, ecx, edx] = with_channel(|c| c.cpuid(leaf, subleaf));
+    crate::io::Cpuid { eax, ebx, ecx, edx }
+}
+
+pub fn mmio_read(gpa: u64, width: Width) -> u64 {
+    with_channel(|c| match width {
+        Width::Byte => c.mmio_read_u8(gpa).map(u64::from),
+        Width::Word => c.mmio_read_u16(gpa).map(u64::from),
+        Width::Dword => c.mmio_read_u32(gpa).map(u64::from),
+    })
+}
+
+pub fn mmio_write(gpa: u64, value: u64, width: Width) {
+    with_channel(|c| match width {
+        Width::Byte => c.mmio_write_u8(gpa, value as u8),
+        Width::Word => c.mmio_write_u16(gpa, value as u16),
+        Width::Dword => c.mmio_write_u32(gpa, value as u32),
+    });
+}
+
+/// XSETBV is not intercepted for SEV-ES/SNP guests (KVM clears the
+/// intercept; see `snp_guest::nae`), so it runs natively; the GHCB channel
+/// records the value and passes it with every CPUID exit.
+pub fn set_xcr0(value: u64) {
+    crate::cpu::raw_xsetbv(value);
+    with_channel(|c| {
+        c.set_xcr0(value);
+        Ok(())
+    });
+}
+
+/// Make a RAM range private and validated (PSC + PVALIDATE).
+pub fn accept(start: u64, end: u64) -> Result<(), SnpError> {
+    let mut guard = CHANNEL.lock();
+    let channel = guard.as_mut().ok_or(SnpError::InvalidArgument {
+        what: "no GHCB",
+        value: 0,
+    })?;
+    snp_guest::accept_range(channel, start, end)
+}
+
+/// Share one private page with the host.
+pub fn share_page(va: u64) -> Result<(), SnpError> {
+    let mut guard = CHANNEL.lock();
+    let channel = guard.as_mut().ok_or(SnpError::InvalidArgument {
+        what: "no GHCB",
+        value: 0,
+    })?;
+    snp_guest::share_page(channel, va)
+}

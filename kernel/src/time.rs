@@ -1,0 +1,54 @@
+//! Monotonic time from the TSC, calibrated once against the PIT.
+//!
+//! Calibration: PIT channel 2 counts down 11932 ticks of its 1.193182 MHz
+//! clock (10 ms) with the speaker gate; the TSC delta over that window gives
+//! the frequency. Under SNP the PIT is emulated by the untrusted host, so
+//! time is only used for timeouts and benchmarks, never for security.
+
+use crate::io::{inb, outb, rdtsc};
+use core::sync::atomic::{AtomicU64, Ordering};
+
+static TSC_HZ: AtomicU64 = AtomicU64::new(0);
+
+const PIT_HZ: u64 = 1_193_182;
+const CAL_TICKS: u16 = 11_932;
+
+pub fn calibrate() -> u64 {
+    let gate = inb(0x61);
+    outb(0x61, (gate & !0x02) | 0x01); // gate on, speaker off
+    outb(0x43, 0xB0); // channel 2, lo/hi byte, mode 0
+    outb(0x42, (CAL_TICKS & 0xFF) as u8);
+    outb(0x42, (CAL_TICKS >> 8) as u8);
+    let start = rdtsc();
+    let mut spins: u64 = 0;
+    while inb(0x61) & 0x20 == 0 {
+        spins += 1;
+        if spins > 50_000_000 {
+            break; // no PIT: keep the fallback below
+        }
+    }
+    let delta = rdtsc().wrapping_sub(start);
+    outb(0x61, gate);
+    let hz = if delta == 0 || spins > 50_000_000 {
+        2_000_000_000 // assumed, only used for log timestamps
+    } else {
+        delta.saturating_mul(PIT_HZ) / u64::from(CAL_TICKS)
+    };
+    TSC_HZ.store(hz, Ordering::Relaxed);
+    hz
+}
+
+pub fn tsc_hz() -> u64 {
+    TSC_HZ.load(Ordering::Relaxed).max(1)
+}
+
+/// Microseconds between two TSC readings.
+pub fn tsc_delta_us(from: u64, to: u64) -> u64 {
+    let d = u128::from(to.wrapping_sub(from));
+    (d * 1_000_000 / u128::from(tsc_hz())) as u64
+}
+
+/// Microseconds since `from`.
+pub fn us_since(from: u64) -> u64 {
+    tsc_delta_us(from, rdtsc())
+}
