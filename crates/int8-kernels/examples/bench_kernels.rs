@@ -1,7 +1,7 @@
 //! Microbenchmark: the 36 Linear GEMMs of all-MiniLM-L6-v2 (per layer Q, K, V, O 384->384,
 //! FFN1 384->1536, FFN2 1536->384) with 36 distinct random weight matrices, per kernel.
 //!
-//! `cargo run --release -p int8-kernels --example bench_kernels [-- ROUNDS]`
+//! `cargo run --release -p int8-kernels --example bench_kernels [-- ROUNDS [KERNEL]]`
 //! Prints median ms and GMAC/s per kernel at T = 16 and T = 128 (GEMM only, and with the
 //! activation quantization), plus per-shape GMAC/s.
 
@@ -31,11 +31,17 @@ fn median(v: &mut [f64]) -> f64 {
     v[v.len() / 2]
 }
 
+fn best(v: &[f64]) -> f64 {
+    v.iter().copied().fold(f64::INFINITY, f64::min)
+}
+
 fn main() {
     let rounds: usize = std::env::args()
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(5);
+    // Optional second argument: only kernels whose name contains it (scalar always runs).
+    let only = std::env::args().nth(2).unwrap_or_default();
     let mut rng = Rng(0x1234_5678_9abc_def1);
     let weights: Vec<PackedMatrix> = (0..LAYERS)
         .flat_map(|_| LAYER_SHAPES)
@@ -45,10 +51,11 @@ fn main() {
         })
         .collect();
     let macs_per_token: usize = weights.iter().map(|w| w.n() * w.k()).sum();
-    println!("36 GEMMs, {macs_per_token} MACs/token; median of {rounds} rounds");
+    println!("36 GEMMs, {macs_per_token} MACs/token; median [best] of {rounds} rounds");
+    println!("gemm: matmul only; +quant: quantize before each GEMM (engine: once per input)");
     println!(
-        "{:<12} {:>4} {:>10} {:>9} {:>8} {:>13} {:>9}",
-        "kernel", "T", "gemm ms", "GMAC/s", "x scalar", "+quantize ms", "GMAC/s"
+        "{:<12} {:>4} {:>18} {:>16} {:>8} {:>18}",
+        "kernel", "T", "gemm ms", "GMAC/s", "x scalar", "+quant ms"
     );
     for t in [16usize, 128] {
         let x_h: Vec<f32> = (0..t * H)
@@ -61,6 +68,9 @@ fn main() {
         let macs = (macs_per_token * t) as f64;
         let mut scalar_ms = None;
         for kernel in Kernel::available() {
+            if kernel != Kernel::Scalar && !kernel.name().contains(only.as_str()) {
+                continue;
+            }
             let mut qa = QuantizedRows::new();
             let mut qf = QuantizedRows::new();
             qa.quantize(&x_h, t, H).expect("quantize");
@@ -100,19 +110,42 @@ fn main() {
                     times.push(start.elapsed().as_secs_f64() * 1e3 / reps as f64);
                 }
             }
+            let (gb, fb) = (best(&gemm), best(&full));
             let (g, f) = (median(&mut gemm), median(&mut full));
             let base = *scalar_ms.get_or_insert(g);
             println!(
-                "{:<12} {:>4} {:>10.3} {:>9.1} {:>8.1} {:>13.3} {:>9.1}",
+                "{:<12} {:>4} {:>9.3} [{:>6.3}] {:>7.1} [{:>6.1}] {:>8.1} {:>9.3} [{:>6.3}]",
                 kernel.name(),
                 t,
                 g,
+                gb,
                 macs / g / 1e6,
+                macs / gb / 1e6,
                 base / g,
                 f,
-                macs / f / 1e6
+                fb
             );
         }
+    }
+    // Quantization alone (36 calls, like the +quant column).
+    for t in [16usize, 128] {
+        let x: Vec<f32> = (0..t * FF).map(|i| (i % 97) as f32 - 48.0).collect();
+        let mut q = QuantizedRows::new();
+        let mut times = Vec::new();
+        for _ in 0..rounds {
+            let start = Instant::now();
+            for _ in 0..20 {
+                for w in &weights {
+                    q.quantize(&x[..t * w.k()], t, w.k()).expect("quantize");
+                }
+            }
+            times.push(start.elapsed().as_secs_f64() * 1e3 / 20.0);
+        }
+        println!(
+            "quantize x36, T={t}: {:.3} ms [{:.3}]",
+            median(&mut times),
+            best(&times)
+        );
     }
     // Per-shape throughput of the best kernel (one matrix of each shape, many repetitions).
     let kernel = Kernel::detect();
@@ -135,11 +168,15 @@ fn main() {
                 }
                 times.push(start.elapsed().as_secs_f64() / reps as f64);
             }
+            let b = best(&times);
             let s = median(&mut times);
+            let macs = (t * w.n() * w.k()) as f64;
             println!(
-                "  T={t:<4} {name:<10} {:>8.1} us {:>7.1} GMAC/s",
+                "  T={t:<4} {name:<10} {:>8.1} us [{:>7.1}] {:>7.1} GMAC/s [{:>6.1}]",
                 s * 1e6,
-                (t * w.n() * w.k()) as f64 / s / 1e9
+                b * 1e6,
+                macs / s / 1e9,
+                macs / b / 1e9
             );
         }
     }

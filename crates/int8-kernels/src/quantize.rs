@@ -184,11 +184,18 @@ struct Group {
 fn quantize_group(x: &[f32; GROUP]) -> Option<Group> {
     // For finite floats, |x| ordered as float == ordered as the bits of |x|; NaN/inf have
     // the largest bit patterns, so one max also detects them.
-    let amax_bits = x.iter().fold(0u32, |m, v| m.max(v.to_bits() & 0x7fff_ffff));
-    if amax_bits >= f32::INFINITY.to_bits() {
+    // (i32, not u32: SSE2 has a signed 32-bit compare only.)
+    let mut lanes = [0i32; 4];
+    for chunk in x.chunks_exact(4) {
+        for (l, v) in lanes.iter_mut().zip(chunk) {
+            *l = (*l).max((v.to_bits() & 0x7fff_ffff) as i32);
+        }
+    }
+    let amax_bits = lanes.into_iter().fold(0, i32::max);
+    if amax_bits >= f32::INFINITY.to_bits() as i32 {
         return None;
     }
-    let amax = f32::from_bits(amax_bits);
+    let amax = f32::from_bits(amax_bits as u32);
     let scale = amax / 127.0;
     let mut q = [0i8; GROUP];
     // scale == 0 also when amax is so tiny that amax/127 underflows: a zero group.
