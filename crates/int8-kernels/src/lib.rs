@@ -17,6 +17,9 @@ mod avx2;
 mod avx512;
 mod detect;
 mod error;
+#[cfg(target_arch = "x86_64")]
+mod f32_simd;
+mod f32ops;
 mod pack;
 mod quantize;
 mod scalar;
@@ -25,6 +28,7 @@ mod view;
 
 pub use detect::Kernel;
 pub use error::KernelError;
+pub use f32ops::{axpy_f32, dot_f32};
 pub use pack::PackedMatrix;
 pub use quantize::QuantizedRows;
 
