@@ -1,2 +1,24 @@
+//! int8 sentence-embedding engine: model blob format and loader, the integer-
+//! quantized BERT forward pass (all-MiniLM-L6-v2), a small MLP classifier
+//! through the same format, and the host-side quantizer that writes blobs.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
+
+extern crate alloc;
+#[cfg(all(feature = "host", not(test)))]
+extern crate std;
+
+pub mod bert;
+pub mod blob;
+#[cfg(any(test, feature = "host"))]
+pub mod checkpoint;
+mod embedder;
+pub mod error;
+mod linear;
+pub mod math;
+pub mod mlp;
+mod quant;
+
+pub use embedder::Embedder;
+pub use error::{BlobError, EngineError, QuantizeError};
+pub use int8_kernels::Kernel;

@@ -1,0 +1,128 @@
+//! The int8 forward pass: embeddings -> 6 x (attention, FFN) -> mean pool -> L2.
+
+use super::attention::{attention, mean_pool, AttnScratch};
+use super::model::BertModel;
+use crate::error::EngineError;
+use crate::math::{gelu, l2_normalize, layer_norm, Smoothed};
+use alloc::vec::Vec;
+use int8_kernels::{Kernel, QuantizedRows};
+
+/// Buffers reused across layers and calls (grown to the longest input seen).
+#[derive(Default)]
+pub struct Workspace {
+    x: Vec<f32>,
+    h: Vec<f32>,
+    hs: Vec<f32>,
+    qkv: Vec<f32>,
+    ctx: Vec<f32>,
+    ff: Vec<f32>,
+    rows: QuantizedRows,
+    attn: AttnScratch,
+}
+
+impl Workspace {
+    fn fit(&mut self, t: usize, hidden: usize, ffn: usize) {
+        for (b, n) in [
+            (&mut self.x, t * hidden),
+            (&mut self.h, t * hidden),
+            (&mut self.hs, t * hidden),
+            (&mut self.qkv, t * 3 * hidden),
+            (&mut self.ctx, t * hidden),
+            (&mut self.ff, t * ffn),
+        ] {
+            b.resize(n, 0.0);
+        }
+    }
+}
+
+impl BertModel<'_> {
+    /// Embedding (unit L2 norm, `hidden` values) of one token sequence that
+    /// already has [CLS] ... [SEP].
+    pub fn embed_ids(
+        &self,
+        kernel: Kernel,
+        ids: &[u32],
+        ws: &mut Workspace,
+    ) -> Result<Vec<f32>, EngineError> {
+        let c = &self.config;
+        let (h, t) = (c.hidden, ids.len());
+        if t == 0 {
+            return Err(EngineError::EmptyInput);
+        }
+        if t > c.max_seq {
+            return Err(EngineError::TooLong {
+                tokens: t,
+                max: c.max_seq,
+            });
+        }
+        ws.fit(t, h, c.ffn);
+        for (p, &id) in ids.iter().enumerate() {
+            let i = id as usize;
+            if i >= c.vocab {
+                return Err(EngineError::BadToken(id));
+            }
+            let s = self.word_scale[i];
+            let row = &self.word_emb[i * h..(i + 1) * h];
+            let pos = &self.pos_emb[p * h..(p + 1) * h];
+            for ((x, &q), &pe) in ws.x[p * h..(p + 1) * h].iter_mut().zip(row).zip(pos) {
+                *x = f32::from(q as i8) * s + pe;
+            }
+        }
+        let first = &self.layers[0];
+        layer_norm(
+            &ws.x,
+            &self.emb_ln_g,
+            &self.emb_ln_b,
+            c.ln_eps,
+            &mut ws.h,
+            Some(Smoothed {
+                gamma: &first.qkv_in_g,
+                beta: &first.qkv_in_b,
+                out: &mut ws.hs,
+            }),
+        );
+        for (li, l) in self.layers.iter().enumerate() {
+            ws.rows.quantize(&ws.hs, t, h)?;
+            l.qkv.apply(kernel, &ws.rows, &mut ws.qkv)?;
+            attention(&ws.qkv, t, h, c.heads, &mut ws.ctx, &mut ws.attn);
+            ws.rows.quantize(&ws.ctx, t, h)?;
+            l.o.apply(kernel, &ws.rows, &mut ws.x)?;
+            for (a, b) in ws.x.iter_mut().zip(&ws.h) {
+                *a += b;
+            }
+            layer_norm(
+                &ws.x,
+                &l.ln1_g,
+                &l.ln1_b,
+                c.ln_eps,
+                &mut ws.h,
+                Some(Smoothed {
+                    gamma: &l.ffn1_in_g,
+                    beta: &l.ffn1_in_b,
+                    out: &mut ws.hs,
+                }),
+            );
+            ws.rows.quantize(&ws.hs, t, h)?;
+            l.ffn1.apply(kernel, &ws.rows, &mut ws.ff)?;
+            for v in ws.ff.iter_mut() {
+                *v = gelu(*v);
+            }
+            ws.rows
+                .quantize_smoothed(&ws.ff, t, c.ffn, &l.ffn2_in_div)?;
+            l.ffn2.apply(kernel, &ws.rows, &mut ws.x)?;
+            for (a, b) in ws.x.iter_mut().zip(&ws.h) {
+                *a += b;
+            }
+            let smoothed = self.layers.get(li + 1).map(|next| Smoothed {
+                gamma: &next.qkv_in_g,
+                beta: &next.qkv_in_b,
+                out: &mut ws.hs,
+            });
+            layer_norm(&ws.x, &l.ln2_g, &l.ln2_b, c.ln_eps, &mut ws.h, smoothed);
+        }
+        let mut out = alloc::vec![0.0f32; h];
+        mean_pool(&ws.h, t, h, &mut out);
+        l2_normalize(&mut out);
+        Ok(out)
+    }
+}

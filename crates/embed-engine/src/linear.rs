@@ -1,0 +1,68 @@
+//! An int8 Linear layer: packed weights, per-output-channel scales, f32 bias.
+
+use crate::blob::Blob;
+use crate::error::{BlobError, EngineError};
+use alloc::vec::Vec;
+use int8_kernels::{matmul, Kernel, PackedMatrix, QuantizedRows};
+
+pub struct QLinear {
+    pub n: usize,
+    pub k: usize,
+    w: PackedMatrix,
+    scale: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+impl QLinear {
+    pub fn new(
+        n: usize,
+        k: usize,
+        w: &[i8],
+        scale: Vec<f32>,
+        bias: Vec<f32>,
+    ) -> Result<Self, BlobError> {
+        let w = PackedMatrix::pack(n, k, w).map_err(BlobError::Kernel)?;
+        Ok(Self {
+            n,
+            k,
+            w,
+            scale,
+            bias,
+        })
+    }
+
+    /// Reads weight (i8, n x k), scale (f32, n) and bias (f32, n) tensors.
+    pub fn from_blob(
+        blob: &Blob<'_>,
+        w: u32,
+        s: u32,
+        b: u32,
+        n: usize,
+        k: usize,
+    ) -> Result<Self, BlobError> {
+        let weights = blob.i8s(w, &[n, k])?;
+        let scale = blob.f32s(s, &[n])?;
+        if scale.iter().any(|&v| v < 0.0) {
+            return Err(BlobError::NonFinite { tensor: s });
+        }
+        Self::new(n, k, &weights, scale, blob.f32s(b, &[n])?)
+    }
+
+    /// out (m x n) = dequant(rows) W^T * scale + bias, for rows already quantized.
+    pub fn apply(
+        &self,
+        kernel: Kernel,
+        rows: &QuantizedRows,
+        out: &mut [f32],
+    ) -> Result<(), EngineError> {
+        let m = rows.m();
+        let out = &mut out[..m * self.n];
+        matmul(kernel, rows, &self.w, out)?;
+        for row in out.chunks_exact_mut(self.n) {
+            for ((o, &s), &b) in row.iter_mut().zip(&self.scale).zip(&self.bias) {
+                *o = *o * s + b;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,155 @@
+//! A small MLP classifier (ReLU between layers) through the same blob format,
+//! loader and int8 Linear as the BERT embedder: a fast known-answer model for
+//! tests under software CPU emulation.
+
+use crate::bert::FloatLinear;
+use crate::blob::format::{mlp as role, mlp_cfg, tensor_id, ModelKind, CONFIG_WORDS};
+use crate::blob::{Blob, BlobWriter};
+use crate::error::{BlobError, EngineError, QuantizeError};
+use crate::linear::QLinear;
+use crate::quant::quantize_rows;
+use alloc::vec::Vec;
+use int8_kernels::{Kernel, QuantizedRows};
+
+/// Inputs and hidden widths must be multiples of the activation group.
+const GROUP: usize = 32;
+
+/// Float MLP as trained (e.g. scikit-learn's `coefs_` transposed to N x K).
+pub struct FloatMlp {
+    /// The raw input is multiplied by this first (digits: pixels / 16).
+    pub input_scale: f32,
+    pub layers: Vec<FloatLinear>,
+}
+
+/// Quantizes weights per output channel; activations are quantized at run time.
+pub fn quantize_mlp(m: &FloatMlp) -> Result<Vec<u8>, QuantizeError> {
+    let n = m.layers.len();
+    if n == 0 || n > mlp_cfg::MAX_LAYERS {
+        return Err(QuantizeError::BadModel("layer count"));
+    }
+    if !(m.input_scale.is_finite() && m.input_scale > 0.0) {
+        return Err(QuantizeError::BadModel("input scale"));
+    }
+    let mut cfg = [0u32; CONFIG_WORDS];
+    cfg[mlp_cfg::LAYERS] = n as u32;
+    cfg[mlp_cfg::DIMS] = m.layers[0].k as u32;
+    cfg[mlp_cfg::INPUT_SCALE] = m.input_scale.to_bits();
+    for (i, l) in m.layers.iter().enumerate() {
+        let k_expected = cfg[mlp_cfg::DIMS + i] as usize;
+        l.check(l.n, k_expected, "layer shape")?;
+        if !l.k.is_multiple_of(GROUP) || l.n == 0 {
+            return Err(QuantizeError::BadModel("widths must be multiples of 32"));
+        }
+        cfg[mlp_cfg::DIMS + i + 1] = l.n as u32;
+    }
+    let mut w = BlobWriter::new(ModelKind::MlpClassifier, cfg);
+    for (i, l) in m.layers.iter().enumerate() {
+        let (q, s) = quantize_rows(&l.w, l.k);
+        let li = i as u32;
+        w.add_i8(tensor_id(role::W, li), &[l.n as u32, l.k as u32], &q);
+        w.add_f32(tensor_id(role::WS, li), &[l.n as u32], &s);
+        w.add_f32(tensor_id(role::B, li), &[l.n as u32], &l.b);
+    }
+    Ok(w.finish())
+}
+
+pub struct MlpModel {
+    input_scale: f32,
+    layers: Vec<QLinear>,
+    rows: QuantizedRows,
+    buf: [Vec<f32>; 2],
+}
+
+impl MlpModel {
+    pub fn load(bytes: &[u8]) -> Result<Self, BlobError> {
+        let blob = Blob::parse(bytes)?;
+        if blob.kind != ModelKind::MlpClassifier {
+            return Err(BlobError::UnknownModelKind(blob.kind as u32));
+        }
+        let c = &blob.config;
+        let n = c[mlp_cfg::LAYERS] as usize;
+        if n == 0 || n > mlp_cfg::MAX_LAYERS {
+            return Err(BlobError::BadConfig("layer count"));
+        }
+        let dims = &c[mlp_cfg::DIMS..=mlp_cfg::DIMS + n];
+        if dims.iter().any(|&d| d == 0 || d > 1 << 16) {
+            return Err(BlobError::BadConfig("layer width"));
+        }
+        if dims[..n]
+            .iter()
+            .any(|&d| !(d as usize).is_multiple_of(GROUP))
+        {
+            return Err(BlobError::BadConfig("layer input width"));
+        }
+        if c[mlp_cfg::DIMS + n + 1..mlp_cfg::INPUT_SCALE]
+            .iter()
+            .any(|&v| v != 0)
+        {
+            return Err(BlobError::Reserved);
+        }
+        let input_scale = f32::from_bits(c[mlp_cfg::INPUT_SCALE]);
+        if !(input_scale.is_finite() && input_scale > 0.0) {
+            return Err(BlobError::BadConfig("input scale"));
+        }
+        let mut layers = Vec::with_capacity(n);
+        for i in 0..n {
+            let (k, out) = (dims[i] as usize, dims[i + 1] as usize);
+            let li = i as u32;
+            layers.push(QLinear::from_blob(
+                &blob,
+                tensor_id(role::W, li),
+                tensor_id(role::WS, li),
+                tensor_id(role::B, li),
+                out,
+                k,
+            )?);
+        }
+        blob.only(|id| (role::W..=role::B).contains(&(id / 256)) && ((id % 256) as usize) < n)?;
+        Ok(Self {
+            input_scale,
+            layers,
+            rows: QuantizedRows::new(),
+            buf: [Vec::new(), Vec::new()],
+        })
+    }
+
+    pub fn inputs(&self) -> usize {
+        self.layers.first().map_or(0, |l| l.k)
+    }
+
+    /// Output scores (logits) for one input vector.
+    pub fn logits(&mut self, kernel: Kernel, input: &[f32]) -> Result<&[f32], EngineError> {
+        if input.len() != self.inputs() {
+            return Err(EngineError::BadInputLen {
+                expected: self.inputs(),
+                got: input.len(),
+            });
+        }
+        let [a, b] = &mut self.buf;
+        a.clear();
+        a.extend(input.iter().map(|&v| v * self.input_scale));
+        let last = self.layers.len() - 1;
+        for (i, l) in self.layers.iter().enumerate() {
+            self.rows.quantize(a, 1, l.k)?;
+            b.resize(l.n, 0.0);
+            l.apply(kernel, &self.rows, b)?;
+            if i != last {
+                b.iter_mut().for_each(|v| *v = v.max(0.0));
+            }
+            core::mem::swap(a, b);
+        }
+        Ok(a)
+    }
+
+    /// Index of the largest logit (first one on ties).
+    pub fn predict(&mut self, kernel: Kernel, input: &[f32]) -> Result<usize, EngineError> {
+        let logits = self.logits(kernel, input)?;
+        let mut best = 0;
+        for (i, &v) in logits.iter().enumerate() {
+            if v > logits[best] {
+                best = i;
+            }
+        }
+        Ok(best)
+    }
+}
