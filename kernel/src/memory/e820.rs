@@ -55,7 +55,7 @@ impl MemoryMap {
     pub fn from_fw_cfg(fw: &FwCfg) -> Result<Self, E820Error> {
         let file = fw.find("etc/e820").map_err(E820Error::FwCfg)?;
         let size = file.size as usize;
-        if size % ENTRY_LEN != 0 || size / ENTRY_LEN > MAX_ENTRIES {
+        if !size.is_multiple_of(ENTRY_LEN) || size / ENTRY_LEN > MAX_ENTRIES {
             return Err(E820Error::Malformed { size: file.size });
         }
         let mut buf = [0u8; MAX_ENTRIES * ENTRY_LEN];

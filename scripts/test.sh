@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: installs what it needs, then
+# lint, unit tests on the host, the guest build, and the QEMU end-to-end tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$(date +%s)
+step() { printf '\n=== %s (%ss)\n' "$*" "$(( $(date +%s) - start ))"; }
+
+step setup
+bash scripts/setup.sh
+
+step "format"
+cargo fmt --all -- --check
+
+step "clippy (host)"
+cargo clippy --locked --all-targets --all-features -- -D warnings
+
+step "clippy (guest target)"
+scripts/guest-cargo.sh clippy --locked -p kernel -p app -- -D warnings
+
+step "pure crates build for the guest target"
+scripts/guest-cargo.sh build --locked -p snp-measure -p snp-guest -p wordpiece -p int8-kernels -p embed-engine
+
+step "unit and integration tests (host)"
+cargo test --locked --all-features
+
+step "image"
+cargo build --locked -p image-builder
+target/debug/image-builder build --out out
+
+step "end-to-end (QEMU)"
+python3 tests/e2e_boot.py
+
+step "done"
