@@ -22,6 +22,8 @@ mod f32_simd;
 mod f32ops;
 mod pack;
 mod quantize;
+#[cfg(target_arch = "x86_64")]
+mod quantize_simd;
 mod scalar;
 #[cfg(target_arch = "x86_64")]
 mod view;

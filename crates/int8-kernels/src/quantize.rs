@@ -3,7 +3,7 @@
 use alloc::vec::Vec;
 
 use crate::error::{check_k, check_len, mul};
-use crate::{KernelError, GROUP};
+use crate::{Kernel, KernelError, GROUP};
 
 /// M rows of K activations quantized per group of 32 along K: i8 values and one
 /// f32 scale per (row, group), value ~= q * scale.
@@ -31,7 +31,7 @@ impl QuantizedRows {
     /// q = round-half-even(x * (127 / max|x|)) clamped to [-127, 127]. All-zero groups get scale 0.
     /// NaN or infinity anywhere is an error (the rows are then left empty).
     pub fn quantize(&mut self, x: &[f32], m: usize, k: usize) -> Result<(), KernelError> {
-        self.quantize_impl(x, m, k, None)
+        self.quantize_with(Kernel::detect(), x, m, k, None)
     }
 
     /// Like [`quantize`](Self::quantize) on `x[r][c] / smooth[c]` (SmoothQuant factors,
@@ -43,8 +43,45 @@ impl QuantizedRows {
         k: usize,
         smooth: &[f32],
     ) -> Result<(), KernelError> {
-        check_len("smooth factors", k, smooth.len())?;
-        self.quantize_impl(x, m, k, Some(smooth))
+        self.quantize_with(Kernel::detect(), x, m, k, Some(smooth))
+    }
+
+    /// [`quantize`](Self::quantize) (`smooth == None`) or
+    /// [`quantize_smoothed`](Self::quantize_smoothed) with a chosen code path: `Scalar`
+    /// forces portable code; the SIMD kernels use AVX2. Results are identical.
+    pub fn quantize_with(
+        &mut self,
+        kernel: Kernel,
+        x: &[f32],
+        m: usize,
+        k: usize,
+        smooth: Option<&[f32]>,
+    ) -> Result<(), KernelError> {
+        if !kernel.is_available() {
+            return Err(KernelError::Unavailable(kernel));
+        }
+        check_k(k)?;
+        check_len("activations", mul(m, k)?, x.len())?;
+        if let Some(s) = smooth {
+            check_len("smooth factors", k, s.len())?;
+        }
+        self.reset(m, k);
+        self.q.resize(m * k, 0);
+        self.q16.resize(m * k, 0);
+        self.scales.resize(m * (k / GROUP), 0.0);
+        self.corr.resize(m * (k / GROUP), 0);
+        let res = match kernel {
+            Kernel::Scalar => self.fill(x, smooth, quantize_group),
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: the AVX2 and AVX-512 kernels are available only where AVX2 is.
+            _ => unsafe { crate::quantize_simd::fill_avx2(self, x, smooth) },
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => self.fill(x, smooth, quantize_group),
+        };
+        if res.is_err() {
+            self.reset(0, 0);
+        }
+        res
     }
 
     /// Takes already-quantized rows: `values` M x K, `scales` M x K/32 (finite, >= 0).
@@ -116,21 +153,15 @@ impl QuantizedRows {
         self.corr.clear();
     }
 
-    fn quantize_impl(
+    /// Quantizes every group of `x` with `group` into the already-sized buffers.
+    #[inline]
+    pub(crate) fn fill(
         &mut self,
         x: &[f32],
-        m: usize,
-        k: usize,
         smooth: Option<&[f32]>,
+        group: impl Fn(&[f32; GROUP], &mut [i8], &mut [i16]) -> Option<(f32, i32)>,
     ) -> Result<(), KernelError> {
-        check_k(k)?;
-        check_len("activations", mul(m, k)?, x.len())?;
-        let groups = k / GROUP;
-        self.reset(m, k);
-        self.q.resize(m * k, 0);
-        self.q16.resize(m * k, 0);
-        self.scales.resize(m * groups, 0.0);
-        self.corr.resize(m * groups, 0);
+        let groups = self.k / GROUP;
         let outs = self
             .q
             .chunks_exact_mut(GROUP)
@@ -145,19 +176,11 @@ impl QuantizedRows {
                     *b /= s;
                 }
             }
-            match quantize_group(&buf) {
-                Some(g) => {
-                    *scale = g.scale;
-                    *corr = g.corr;
-                    q.copy_from_slice(&g.q);
-                    for (w, &v) in q16.iter_mut().zip(&g.q) {
-                        *w = i16::from(v);
-                    }
-                }
+            match group(&buf, q, q16) {
+                Some((s, c)) => (*scale, *corr) = (s, c),
                 None => {
                     let (row, g) = (i / groups, i % groups);
                     let col = g * GROUP + buf.iter().position(|v| !v.is_finite()).unwrap_or(0);
-                    self.reset(0, 0);
                     return Err(KernelError::NonFinite { row, col });
                 }
             }
@@ -172,16 +195,10 @@ impl QuantizedRows {
     }
 }
 
-/// One quantized group.
-struct Group {
-    q: [i8; GROUP],
-    scale: f32,
-    corr: i32,
-}
-
-/// Quantizes one group, or `None` if it holds NaN or infinity. Written over fixed-size
-/// arrays with integer max and bit tricks so the compiler vectorizes it (even SSE2).
-fn quantize_group(x: &[f32; GROUP]) -> Option<Group> {
+/// Quantizes one group into `q` / `q16` (32 each) and returns (scale, correction), or
+/// `None` if it holds NaN or infinity. Fixed-size arrays, integer max and bit tricks so the
+/// compiler vectorizes it even for SSE2; `quantize_simd` does the same operations.
+fn quantize_group(x: &[f32; GROUP], q: &mut [i8], q16: &mut [i16]) -> Option<(f32, i32)> {
     // For finite floats, |x| ordered as float == ordered as the bits of |x|; NaN/inf have
     // the largest bit patterns, so one max also detects them.
     // (i32, not u32: SSE2 has a signed 32-bit compare only.)
@@ -191,28 +208,34 @@ fn quantize_group(x: &[f32; GROUP]) -> Option<Group> {
             *l = (*l).max((v.to_bits() & 0x7fff_ffff) as i32);
         }
     }
-    let amax_bits = lanes.into_iter().fold(0, i32::max);
+    let (scale, inv) = group_scale(lanes.into_iter().fold(0, i32::max))?;
+    let mut out = [0i8; GROUP];
+    // scale == 0: a zero group (inv is 0 too, but skip the work).
+    if scale != 0.0 {
+        for (o, &v) in out.iter_mut().zip(x) {
+            *o = round_clamp(v * inv);
+        }
+    }
+    q.copy_from_slice(&out);
+    for (w, &v) in q16.iter_mut().zip(&out) {
+        *w = i16::from(v);
+    }
+    Some((scale, group_corr(&out)))
+}
+
+/// (scale, 127 / max|x|) from the bits of max|x|; `None` for NaN/inf. scale is 0 for a
+/// zero group and also when max|x| / 127 underflows (then the group is treated as zero).
+pub(crate) fn group_scale(amax_bits: i32) -> Option<(f32, f32)> {
     if amax_bits >= f32::INFINITY.to_bits() as i32 {
         return None;
     }
     let amax = f32::from_bits(amax_bits as u32);
     let scale = amax / 127.0;
-    let mut q = [0i8; GROUP];
-    // scale == 0 also when amax is so tiny that amax/127 underflows: a zero group.
     if scale == 0.0 {
-        return Some(Group {
-            q,
-            scale: 0.0,
-            corr: 0,
-        });
+        return Some((0.0, 0.0));
     }
     // Multiply by the reciprocal (much faster than dividing); |x * inv| <= 127 + tiny.
-    let inv = 127.0 / amax;
-    for (q, &v) in q.iter_mut().zip(x) {
-        *q = round_clamp(v * inv);
-    }
-    let corr = group_corr(&q);
-    Some(Group { q, scale, corr })
+    Some((scale, 127.0 / amax))
 }
 
 /// `-128 * sum(q)`: undoes the +128 bias of the packed weights.
@@ -220,11 +243,13 @@ fn group_corr(q: &[i8]) -> i32 {
     -128 * q.iter().map(|&v| i32::from(v)).sum::<i32>()
 }
 
+/// 1.5 * 2^23: adding it rounds |v| < 2^22 to an integer held in the low mantissa bits.
+pub(crate) const MAGIC: f32 = 12_582_912.0;
+
 /// Round half to even, clamp to [-127, 127]. `v` is finite and |v| <= ~127.
 fn round_clamp(v: f32) -> i8 {
-    // Adding 1.5 * 2^23 rounds to an integer (nearest-even mode) that then sits in the
+    // Adding MAGIC = 1.5 * 2^23 rounds to an integer (nearest-even mode) that then sits in the
     // low mantissa bits; core has no f32::round without std.
-    const MAGIC: f32 = 12_582_912.0;
     let r = (v + MAGIC).to_bits() as i32 - MAGIC.to_bits() as i32;
     r.clamp(-127, 127) as i8
 }

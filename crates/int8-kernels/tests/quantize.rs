@@ -1,5 +1,7 @@
 //! Activation quantization: scales, rounding, zero groups, errors.
 
+mod common;
+
 use int8_kernels::{KernelError, QuantizedRows};
 
 #[test]
@@ -133,4 +135,68 @@ fn buffers_are_reused() {
         (a.m(), a.k(), a.values().len(), a.scales().len()),
         (1, 32, 32, 1)
     );
+}
+
+#[test]
+fn simd_quantize_equals_scalar() {
+    use int8_kernels::Kernel;
+    let mut rng = common::Rng::new(21);
+    for trial in 0..300 {
+        let k = [32, 64, 384, 1536][trial % 4];
+        let m = 1 + rng.below(5);
+        let mag = [1e-40f32, 1e-3, 1.0, 127.0, 3e30][rng.below(5)];
+        let mut x: Vec<f32> = (0..m * k).map(|_| rng.f32() * mag).collect();
+        // Exact ties and zero groups.
+        if trial % 3 == 0 {
+            for (i, v) in x.iter_mut().enumerate() {
+                *v = ((i % 255) as f32 - 127.0) * 0.5;
+            }
+        }
+        if trial % 5 == 0 {
+            x[..32].fill(0.0);
+        }
+        let smooth: Vec<f32> = (0..k).map(|_| 0.25 + rng.f32().abs() * 4.0).collect();
+        for s in [None, Some(smooth.as_slice())] {
+            let mut want = QuantizedRows::new();
+            want.quantize_with(Kernel::Scalar, &x, m, k, s)
+                .expect("scalar");
+            for kernel in Kernel::available() {
+                let mut got = QuantizedRows::new();
+                got.quantize_with(kernel, &x, m, k, s).expect("simd");
+                assert_eq!(
+                    got.values(),
+                    want.values(),
+                    "{} trial {trial}",
+                    kernel.name()
+                );
+                let bits =
+                    |r: &QuantizedRows| r.scales().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&got), bits(&want));
+            }
+        }
+        // The kernels must agree on the corrections too: checked through matmul bits.
+        let w: Vec<i8> = (0..16 * k).map(|_| rng.i8()).collect();
+        let packed = int8_kernels::PackedMatrix::pack(16, k, &w).expect("pack");
+        let mut a = QuantizedRows::new();
+        a.quantize(&x, m, k).expect("quantize");
+        let mut ref_dots = vec![0; m * 16 * k / 32];
+        int8_kernels::group_dots(Kernel::Scalar, &a, &packed, &mut ref_dots).expect("dots");
+        let want = common::reference_dots(&a, &w, 16);
+        assert_eq!(ref_dots, want);
+    }
+}
+
+#[test]
+fn simd_quantize_reports_non_finite() {
+    use int8_kernels::Kernel;
+    for kernel in Kernel::available() {
+        let mut a = QuantizedRows::new();
+        let mut x = vec![0.5f32; 3 * 64];
+        x[2 * 64 + 40] = f32::NAN;
+        assert_eq!(
+            a.quantize_with(kernel, &x, 3, 64, None),
+            Err(KernelError::NonFinite { row: 2, col: 40 })
+        );
+        assert_eq!(a.m(), 0);
+    }
 }
