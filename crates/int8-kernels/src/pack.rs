@@ -48,6 +48,27 @@ impl PackedMatrix {
         Ok(Self { n, k, data })
     }
 
+    /// Takes bytes produced by [`packed_bytes`](Self::packed_bytes) (e.g. stored in a model
+    /// blob), so loading needs no repacking. Only the length is checked: any bytes are
+    /// valid weights, but the padding channels should hold 128 (weight 0).
+    pub fn from_packed_bytes(n: usize, k: usize, data: Vec<u8>) -> Result<Self, KernelError> {
+        check_k(k)?;
+        if n == 0 {
+            return Err(KernelError::ZeroN);
+        }
+        check_len(
+            "packed weights",
+            mul(mul(n.div_ceil(BLOCK), BLOCK)?, k)?,
+            data.len(),
+        )?;
+        Ok(Self { n, k, data })
+    }
+
+    /// The packed layout (see the module docs): `ceil(N / 16) * 16 * K` bytes, stable.
+    pub fn packed_bytes(&self) -> &[u8] {
+        &self.data
+    }
+
     /// Output channels.
     pub fn n(&self) -> usize {
         self.n

@@ -222,3 +222,28 @@ fn packed_get_roundtrip() {
     assert_eq!(packed.get(21, 0), None);
     assert_eq!(packed.get(0, 64), None);
 }
+
+#[test]
+fn packed_bytes_roundtrip() {
+    let mut rng = Rng::new(5);
+    let (packed, w) = random_weights(&mut rng, 21, 64);
+    assert_eq!(packed.packed_bytes().len(), 32 * 64);
+    let again = PackedMatrix::from_packed_bytes(21, 64, packed.packed_bytes().to_vec())
+        .expect("from bytes");
+    let mut a = QuantizedRows::new();
+    a.quantize(
+        &(0..3 * 64).map(|i| i as f32 - 90.0).collect::<Vec<_>>(),
+        3,
+        64,
+    )
+    .expect("q");
+    check_all(&a, &again, &w);
+    assert!(matches!(
+        PackedMatrix::from_packed_bytes(21, 64, vec![128; 21 * 64]),
+        Err(KernelError::LengthMismatch { .. })
+    ));
+    assert_eq!(
+        PackedMatrix::from_packed_bytes(0, 64, vec![]).err(),
+        Some(KernelError::ZeroN)
+    );
+}
