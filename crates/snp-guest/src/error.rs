@@ -212,3 +212,63 @@ impl fmt::Display for SnpError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::msr_protocol::TerminationReason;
+    use std::string::ToString;
+
+    #[test]
+    fn messages_name_the_values() {
+        assert_eq!(
+            SnpError::DoubleValidation { gpa: 0x20_0000 }.to_string(),
+            "page 0x200000 was already validated during first acceptance (possible double mapping)"
+        );
+        assert_eq!(
+            SnpError::PvalidateFailed {
+                gpa: 0x1000,
+                size: PageSize::Size2M,
+                validate: true,
+                code: 6
+            }
+            .to_string(),
+            "PVALIDATE(validate, Size2M) of 0x1000 failed with code 6"
+        );
+        assert_eq!(
+            SnpError::UnsupportedSevEs.to_string(),
+            "SEV-ES guest without SNP detected: only SEV-SNP is supported"
+        );
+        assert!(SnpError::GhcbExitFailed {
+            exit_code: 0x7B,
+            exit_info1: 2,
+            exit_info2: 4
+        }
+        .to_string()
+        .contains("0x7b failed: SW_EXITINFO1 0x2, SW_EXITINFO2 0x4"));
+    }
+
+    #[test]
+    fn termination_reasons() {
+        assert_eq!(
+            SnpError::UnsupportedSev.termination_reason(),
+            TerminationReason::SNP_UNSUPPORTED
+        );
+        assert_eq!(
+            SnpError::GhcbVersionUnsupported { min: 3, max: 4 }.termination_reason(),
+            TerminationReason::GHCB_PROTOCOL_UNSUPPORTED
+        );
+        assert_eq!(
+            SnpError::PscNoProgress {
+                cur_entry: 0,
+                end_entry: 1
+            }
+            .termination_reason(),
+            TerminationReason { set: 1, code: 1 }
+        );
+        assert_eq!(
+            SnpError::GuestRequestBusy.termination_reason(),
+            TerminationReason::GENERAL
+        );
+    }
+}

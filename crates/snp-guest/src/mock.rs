@@ -193,6 +193,7 @@ pub struct MockHypervisor {
     mmio: BTreeMap<u64, u64>,
     guest_request: Option<Responder>,
     terminated: Option<(u8, u8)>,
+    exit_count: usize,
 }
 
 impl Default for MockHypervisor {
@@ -200,6 +201,9 @@ impl Default for MockHypervisor {
         Self::new(MockConfig::default())
     }
 }
+
+/// See the guard in `ghcb_exit`.
+const MAX_EXITS: usize = 10_000;
 
 const JUNK: u64 = 0xDEAD_BEEF_A5A5_5A5A;
 
@@ -219,6 +223,7 @@ impl MockHypervisor {
             mmio: BTreeMap::new(),
             guest_request: None,
             terminated: None,
+            exit_count: 0,
         }
     }
 
@@ -669,6 +674,14 @@ impl SnpHardware for MockHypervisor {
     }
 
     fn ghcb_exit(&mut self, ghcb_gpa: u64, ghcb: &mut Ghcb) {
+        // Test harness guard: a guest loop that never gives up would hang the
+        // test instead of failing it.
+        self.exit_count += 1;
+        assert!(
+            self.exit_count <= MAX_EXITS,
+            "guest made {} GHCB exits: runaway loop",
+            self.exit_count
+        );
         let exit_code = ghcb.sw_exit_code();
         let info1 = ghcb.sw_exit_info1();
         let info2 = ghcb.sw_exit_info2();
