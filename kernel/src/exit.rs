@@ -18,15 +18,10 @@ pub fn exit(code: ExitCode) -> ! {
     // Harmless when the device is absent: the write goes nowhere.
     io::outb(DEBUG_EXIT_PORT, code as u8);
     if code == ExitCode::Failure && crate::snp::active() {
-        crate::snp::terminate(snp_guest_reason::GENERAL);
+        crate::snp::terminate(crate::snp::TerminationReason::GENERAL);
     }
     acpi_power_off();
     halt_forever()
-}
-
-mod snp_guest_reason {
-    /// GHCB termination reason code "general" (set 0, code 0).
-    pub const GENERAL: u8 = 0;
 }
 
 /// q35 (ICH9): without firmware nobody programmed the PM block, so do it:

@@ -60,8 +60,8 @@ pub fn start(main: fn(&BootInfo) -> !) -> ! {
     if snp {
         // No console before the GHCB exists: a failure here can only be a
         // termination request.
-        if let Err(e) = snp::init(handover.c_bit_mask) {
-            snp::terminate(e.termination_reason().code);
+        if let Err(e) = snp::init(handover.sev_status, handover.c_bit_mask) {
+            snp::terminate(e.termination_reason());
         }
     }
     logger::init(log::LevelFilter::Info);

@@ -9,8 +9,10 @@
 use crate::io::{raw_rdmsr, raw_wrmsr, Width};
 use core::sync::atomic::{AtomicBool, Ordering};
 use snp_guest::cpuid_page::{CpuidPage, CPUID_PAGE_SIZE};
-use snp_guest::msr_protocol::{self, TerminationReason};
+use snp_guest::msr_protocol;
+pub use snp_guest::msr_protocol::TerminationReason;
 use snp_guest::nae::IoSize;
+use snp_guest::sev_status::{SevMode, SevStatus};
 use snp_guest::{GhcbChannel, PageSize, SnpError, SnpHardware};
 use spin::Mutex;
 
@@ -83,14 +85,16 @@ impl SnpHardware for KernelHw {
 
     fn set_page_encrypted(&mut self, vaddr: u64, encrypted: bool) {
         if crate::paging::set_page_encrypted(vaddr, encrypted).is_err() {
-            terminate(TerminationReason::APPLIANCE_PSC.code);
+            terminate(TerminationReason::APPLIANCE_PSC);
         }
     }
 }
 
 /// Bring up the GHCB and switch `io` to it. Called once, first thing in Rust
 /// under SNP, before any port I/O (so before the first log line).
-pub fn init(c_bit_mask: u64) -> Result<(), SnpError> {
+pub fn init(sev_status: u64, c_bit_mask: u64) -> Result<(), SnpError> {
+    // Refuse SNP features this kernel does not implement (vTOM, ReflectVC, ...).
+    SevMode::Snp(SevStatus(sev_status)).supported()?;
     // Cross-check the C-bit the stub took from the CPUID page.
     // SAFETY: the CPUID page is launch-validated memory at a fixed address.
     let page = unsafe { &*(crate::boot::layout::CPUID_PAGE as *const [u8; CPUID_PAGE_SIZE]) };
@@ -107,8 +111,7 @@ pub fn init(c_bit_mask: u64) -> Result<(), SnpError> {
 }
 
 /// Ask the hypervisor to end the guest. Never returns.
-pub fn terminate(code: u8) -> ! {
-    let reason = TerminationReason { set: 1, code };
+pub fn terminate(reason: TerminationReason) -> ! {
     KernelHw.msr_protocol(msr_protocol::termination_request(reason));
     crate::exit::halt_forever()
 }
@@ -118,16 +121,16 @@ fn with_channel<T>(f: impl FnOnce(&mut GhcbChannel<KernelHw>) -> Result<T, SnpEr
     // way to printing it; it terminates instead.
     let mut guard = match CHANNEL.try_lock() {
         Some(g) => g,
-        None => terminate(TerminationReason::GENERAL.code),
+        None => terminate(TerminationReason::GENERAL),
     };
     let Some(channel) = guard.as_mut() else {
-        terminate(TerminationReason::GENERAL.code)
+        terminate(TerminationReason::GENERAL)
     };
     match f(channel) {
         Ok(v) => v,
         Err(e) => {
             drop(guard);
-            terminate(e.termination_reason().code)
+            terminate(e.termination_reason())
         }
     }
 }
