@@ -14,6 +14,8 @@ pub mod blob;
 pub mod checkpoint;
 mod embedder;
 pub mod error;
+#[cfg(test)]
+mod gate_tests;
 mod linear;
 pub mod math;
 pub mod mlp;

