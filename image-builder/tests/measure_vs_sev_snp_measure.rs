@@ -346,3 +346,37 @@ fn bad_arguments_are_rejected_with_clear_errors() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a hex u64"));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Real edk2 builds, when the distribution's ovmf package is installed: an
+/// independent check that our footer/ASEV parsing copes with OVMF's layout.
+#[test]
+fn distribution_ovmf_matches_sev_snp_measure() {
+    let candidates = [
+        "/usr/share/ovmf/OVMF.fd",
+        "/usr/share/OVMF/OVMF_CODE.fd",
+        "/usr/share/qemu/OVMF.fd",
+    ];
+    let mut compared = 0;
+    for path in candidates.iter().map(Path::new) {
+        // Only files QEMU would accept as -bios (a 64 KiB multiple).
+        let Ok(meta) = std::fs::metadata(path) else {
+            continue;
+        };
+        if meta.len() % 0x10000 != 0 {
+            continue;
+        }
+        for (vcpus, vcpu_type) in [(1, "EPYC-v4"), (4, "EPYC-Genoa")] {
+            assert_same_digest(
+                Path::new(BIN),
+                path,
+                Launch {
+                    vcpus,
+                    vcpu_type,
+                    guest_features: 1,
+                },
+            );
+            compared += 1;
+        }
+    }
+    eprintln!("distribution OVMF: {compared} configurations compared equal");
+}
