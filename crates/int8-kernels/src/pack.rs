@@ -90,6 +90,7 @@ impl PackedMatrix {
     }
 
     /// Number of 16-channel blocks (N rounded up).
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))] // SIMD kernels only
     pub(crate) fn blocks(&self) -> usize {
         self.n.div_ceil(BLOCK)
     }

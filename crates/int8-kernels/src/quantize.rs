@@ -136,6 +136,7 @@ impl QuantizedRows {
         &self.scales
     }
 
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))] // SIMD kernels only
     pub(crate) fn values_i16(&self) -> &[i16] {
         &self.q16
     }
