@@ -71,10 +71,48 @@ fn detected() -> u8 {
     bits
 }
 
-#[cfg(target_arch = "x86_64")]
-fn probe() -> u8 {
-    use core::arch::x86_64::__cpuid_count;
+/// The CPUID / XCR0 values that decide which kernels may run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CpuidValues {
+    /// CPUID leaf 0, EAX: highest standard leaf.
+    pub max_leaf: u32,
+    /// CPUID leaf 1, ECX (OSXSAVE, AVX).
+    pub leaf1_ecx: u32,
+    /// CPUID leaf 7 subleaf 0, EBX (AVX2, AVX-512 F/BW/VL).
+    pub leaf7_ebx: u32,
+    /// CPUID leaf 7 subleaf 0, ECX (AVX-512 VNNI).
+    pub leaf7_ecx: u32,
+    /// XCR0 (XGETBV 0): register state enabled by the OS; ignored without OSXSAVE.
+    pub xcr0: u64,
+}
 
+impl CpuidValues {
+    /// The kernels these values allow (always includes `Scalar`), slowest first.
+    pub fn kernels(self) -> Vec<Kernel> {
+        let bits = decode(self);
+        Kernel::ALL
+            .into_iter()
+            .filter(|k| match k {
+                Kernel::Scalar => true,
+                Kernel::Avx2 => bits & AVX2 != 0,
+                Kernel::Avx512Vnni => bits & VNNI != 0,
+            })
+            .collect()
+    }
+}
+
+/// Uses `values` instead of executing CPUID. For guests where CPUID traps (an SEV-SNP
+/// guest without a #VC handler takes an exception on CPUID): pass the values from the
+/// SNP CPUID page and XCR0. Call it before any kernel runs; later detection is skipped.
+///
+/// # Safety
+/// The values must describe this CPU and its enabled register state: the chosen SIMD
+/// kernels execute those instructions, which is undefined behaviour where unsupported.
+pub unsafe fn set_cpuid_values(values: CpuidValues) {
+    DETECTED.store(DONE | decode(values), Ordering::Relaxed);
+}
+
+fn decode(v: CpuidValues) -> u8 {
     const OSXSAVE: u32 = 1 << 27; // leaf 1 ECX
     const AVX: u32 = 1 << 28; // leaf 1 ECX
     const AVX2_BIT: u32 = 1 << 5; // leaf 7 EBX
@@ -86,25 +124,44 @@ fn probe() -> u8 {
     const XCR0_YMM: u64 = 0b110;
     const XCR0_ZMM: u64 = 0b1110_0110;
 
-    if __cpuid_count(0, 0).eax < 7 {
+    if v.max_leaf < 7 || v.leaf1_ecx & OSXSAVE == 0 || v.leaf1_ecx & AVX == 0 {
         return 0;
     }
-    let leaf1 = __cpuid_count(1, 0);
-    if leaf1.ecx & OSXSAVE == 0 || leaf1.ecx & AVX == 0 {
-        return 0;
-    }
-    // SAFETY: OSXSAVE is set, so XGETBV is supported and CR4.OSXSAVE is on.
-    let xcr0 = unsafe { read_xcr0() };
-    let leaf7 = __cpuid_count(7, 0);
     let mut bits = 0;
-    if xcr0 & XCR0_YMM == XCR0_YMM && leaf7.ebx & AVX2_BIT != 0 {
+    if v.xcr0 & XCR0_YMM == XCR0_YMM && v.leaf7_ebx & AVX2_BIT != 0 {
         bits |= AVX2;
         let f = AVX512F | AVX512BW | AVX512VL;
-        if xcr0 & XCR0_ZMM == XCR0_ZMM && leaf7.ebx & f == f && leaf7.ecx & AVX512VNNI != 0 {
+        if v.xcr0 & XCR0_ZMM == XCR0_ZMM && v.leaf7_ebx & f == f && v.leaf7_ecx & AVX512VNNI != 0 {
             bits |= VNNI;
         }
     }
     bits
+}
+
+#[cfg(target_arch = "x86_64")]
+fn probe() -> u8 {
+    use core::arch::x86_64::__cpuid_count;
+
+    const OSXSAVE: u32 = 1 << 27;
+    let max_leaf = __cpuid_count(0, 0).eax;
+    if max_leaf < 7 {
+        return 0;
+    }
+    let leaf1_ecx = __cpuid_count(1, 0).ecx;
+    let xcr0 = if leaf1_ecx & OSXSAVE != 0 {
+        // SAFETY: OSXSAVE is set, so XGETBV is supported and CR4.OSXSAVE is on.
+        unsafe { read_xcr0() }
+    } else {
+        0
+    };
+    let leaf7 = __cpuid_count(7, 0);
+    decode(CpuidValues {
+        max_leaf,
+        leaf1_ecx,
+        leaf7_ebx: leaf7.ebx,
+        leaf7_ecx: leaf7.ecx,
+        xcr0,
+    })
 }
 
 #[cfg(not(target_arch = "x86_64"))]

@@ -28,7 +28,7 @@ mod scalar;
 #[cfg(target_arch = "x86_64")]
 mod view;
 
-pub use detect::Kernel;
+pub use detect::{set_cpuid_values, CpuidValues, Kernel};
 pub use error::KernelError;
 pub use f32ops::{axpy_f32, dot_f32};
 pub use pack::PackedMatrix;

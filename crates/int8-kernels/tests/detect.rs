@@ -1,0 +1,48 @@
+//! Feature decoding from CPUID values (pure; no CPU needed).
+
+use int8_kernels::{CpuidValues, Kernel};
+
+const OSXSAVE_AVX: u32 = (1 << 27) | (1 << 28);
+const AVX2: u32 = 1 << 5;
+const AVX512_F_BW_VL: u32 = (1 << 16) | (1 << 30) | (1 << 31);
+const VNNI: u32 = 1 << 11;
+
+fn values(leaf7_ebx: u32, leaf7_ecx: u32, xcr0: u64) -> CpuidValues {
+    CpuidValues {
+        max_leaf: 0x10,
+        leaf1_ecx: OSXSAVE_AVX,
+        leaf7_ebx,
+        leaf7_ecx,
+        xcr0,
+    }
+}
+
+#[test]
+fn decodes_kernels() {
+    use Kernel::*;
+    let all = values(AVX2 | AVX512_F_BW_VL, VNNI, 0xE7);
+    assert_eq!(all.kernels(), vec![Scalar, Avx2, Avx512Vnni]);
+    // AVX-512 present but the OS did not enable the ZMM state.
+    assert_eq!(
+        values(AVX2 | AVX512_F_BW_VL, VNNI, 0x7).kernels(),
+        vec![Scalar, Avx2]
+    );
+    // No VNNI, or no BW.
+    assert_eq!(
+        values(AVX2 | AVX512_F_BW_VL, 0, 0xE7).kernels(),
+        vec![Scalar, Avx2]
+    );
+    assert_eq!(
+        values(AVX2 | (1 << 16) | (1 << 31), VNNI, 0xE7).kernels(),
+        vec![Scalar, Avx2]
+    );
+    // AVX2 without the YMM state, or without OSXSAVE, or an old CPUID.
+    assert_eq!(values(AVX2, 0, 0x3).kernels(), vec![Scalar]);
+    let mut no_osxsave = all;
+    no_osxsave.leaf1_ecx = 1 << 28;
+    assert_eq!(no_osxsave.kernels(), vec![Scalar]);
+    let mut old = all;
+    old.max_leaf = 6;
+    assert_eq!(old.kernels(), vec![Scalar]);
+    assert_eq!(CpuidValues::default().kernels(), vec![Scalar]);
+}
