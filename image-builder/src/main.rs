@@ -8,6 +8,7 @@ mod build_cmd;
 mod elf_image;
 mod manifest;
 mod measure_cmd;
+mod model_cmd;
 
 #[derive(Parser)]
 #[command(name = "image-builder", version, about)]
@@ -22,6 +23,10 @@ enum Command {
     Build(build_cmd::BuildArgs),
     /// Print the SNP launch digest of an image (96 hex characters, last line).
     Measure(measure_cmd::MeasureArgs),
+    /// Quantize the float embedding model (or the digits MLP) into an int8 model blob.
+    Quantize(model_cmd::QuantizeArgs),
+    /// Embed texts with an int8 model blob: one JSON array of floats per input.
+    Embed(model_cmd::EmbedArgs),
 }
 
 fn main() -> ExitCode {
@@ -29,6 +34,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Build(args) => build_cmd::run(args),
         Command::Measure(args) => measure_cmd::run(args),
+        Command::Quantize(args) => model_cmd::quantize(args),
+        Command::Embed(args) => model_cmd::embed(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
