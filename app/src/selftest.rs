@@ -102,7 +102,6 @@ pub fn heap(info: &BootInfo) {
 /// Test-only build feature: a page fault on an unmapped address.
 pub fn deliberate_fault() {
     println!("fault test: touching an unmapped address");
-    // SAFETY: none; this is the deliberate fault the test build exists for.
-    // The exception handler reports it and ends the VM.
+    // SAFETY: none; this is the deliberate fault the test build exists for. The exception handler reports it and ends the VM.
     unsafe { core::ptr::write_volatile(0x7F_0000_0000_usize as *mut u64, 1) };
 }

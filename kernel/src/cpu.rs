@@ -61,8 +61,7 @@ fn set_xcr0(value: u64) {
 
 /// XSETBV. Not intercepted for SEV-ES/SNP guests by KVM (see `snp::set_xcr0`).
 pub(crate) fn raw_xsetbv(value: u64) {
-    // SAFETY: only bits the CPU reported as supported are set, with x87 and
-    // SSE always on, so the instruction cannot fault.
+    // SAFETY: only bits the CPU reported as supported are set, with x87 and SSE always on, so the instruction cannot fault.
     unsafe {
         core::arch::asm!("xsetbv", in("ecx") 0u32, in("eax") value as u32, in("edx") (value >> 32) as u32, options(nomem, nostack, preserves_flags));
     }

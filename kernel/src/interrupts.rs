@@ -126,12 +126,10 @@ pub fn init() {
 
     let idt = IDT.call_once(|| {
         let mut idt = InterruptDescriptorTable::new();
-        // SAFETY: the stub table is emitted by `exceptions.s` and every
-        // address in it is an entry stub that never returns.
+        // SAFETY: the stub table is emitted by `exceptions.s` and every address in it is an entry stub that never returns.
         let stubs: [u64; 32] = unsafe { exception_stubs };
         let addr = |v: usize| VirtAddr::new(stubs[v]);
-        // SAFETY: each stub follows the exception frame ABI of its vector
-        // (error code pushed by the CPU or by the stub) and never returns.
+        // SAFETY: each stub follows the exception frame ABI of its vector (error code pushed by the CPU or by the stub) and never returns.
         unsafe {
             idt.divide_error.set_handler_addr(addr(0));
             idt.debug.set_handler_addr(addr(1));

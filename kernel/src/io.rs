@@ -53,8 +53,7 @@ fn port_write(port: u16, value: u32, width: Width) {
         crate::snp::port_write(port, value, width);
         return;
     }
-    // SAFETY: port I/O has no memory effects visible to Rust; callers own
-    // the device protocol on `port`.
+    // SAFETY: port I/O has no memory effects visible to Rust; callers own the device protocol on `port`.
     unsafe {
         match width {
             Width::Byte => {
@@ -117,8 +116,7 @@ pub fn wrmsr(msr: u32, value: u64) {
 /// (the GHCB MSR itself, SEV_STATUS) and for native mode.
 pub(crate) fn raw_rdmsr(msr: u32) -> u64 {
     let (lo, hi): (u32, u32);
-    // SAFETY: reading an MSR has no memory effects; callers pass MSRs that
-    // exist on this CPU (checked through CPUID or the SEV status).
+    // SAFETY: reading an MSR has no memory effects; callers pass MSRs that exist on this CPU (checked through CPUID or the SEV status).
     unsafe {
         asm!("rdmsr", in("ecx") msr, out("eax") lo, out("edx") hi, options(nomem, nostack, preserves_flags));
     }
@@ -126,8 +124,7 @@ pub(crate) fn raw_rdmsr(msr: u32) -> u64 {
 }
 
 pub(crate) fn raw_wrmsr(msr: u32, value: u64) {
-    // SAFETY: as `raw_rdmsr`; the MSRs written here (GHCB, EFER, PAT) do not
-    // change memory safety of Rust code.
+    // SAFETY: as `raw_rdmsr`; the MSRs written here (GHCB, EFER, PAT) do not change memory safety of Rust code.
     unsafe {
         asm!("wrmsr", in("ecx") msr, in("eax") value as u32, in("edx") (value >> 32) as u32, options(nomem, nostack, preserves_flags));
     }
@@ -162,8 +159,7 @@ pub fn mmio_read32(gpa: u64) -> u32 {
     if snp_active() {
         return crate::snp::mmio_read(gpa, Width::Dword) as u32;
     }
-    // SAFETY: `gpa` is identity-mapped device memory the caller owns; a
-    // volatile read has no effect on Rust-visible memory.
+    // SAFETY: `gpa` is identity-mapped device memory the caller owns; a volatile read has no effect on Rust-visible memory.
     unsafe { core::ptr::read_volatile(gpa as *const u32) }
 }
 

@@ -73,8 +73,7 @@ pub fn set_page_encrypted(va: u64, encrypted: bool) -> Result<(), PagingError> {
     }
     let c_bit = c_bit_mask();
     let pd_index = (va >> 21) as usize;
-    // SAFETY: single CPU and no interrupts; the boot tables are only edited
-    // here, and the identity map keeps every other address unchanged.
+    // SAFETY: single CPU and no interrupts; the boot tables are only edited here, and the identity map keeps every other address unchanged.
     unsafe {
         let pde = &raw mut boot_pd[pd_index];
         if *pde & HUGE != 0 {

@@ -110,8 +110,7 @@ pub fn init_memory(map: &MemoryMap) -> Result<MemoryInfo, MemoryError> {
         }
         FRAMES.lock().add(*r);
     }
-    // SAFETY: `heap` is validated, identity-mapped RAM above the kernel
-    // region that no other allocator owns.
+    // SAFETY: `heap` is validated, identity-mapped RAM above the kernel region that no other allocator owns.
     unsafe { memory::heap::init(heap.start, heap.len()) };
     Ok(MemoryInfo {
         ram_total: map.total_ram(),

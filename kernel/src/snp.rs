@@ -34,8 +34,7 @@ pub fn active() -> bool {
 pub struct KernelHw;
 
 fn vmgexit() {
-    // SAFETY: VMGEXIT (rep vmmcall) hands control to the hypervisor, which
-    // reads and writes only the GHCB MSR and shared pages.
+    // SAFETY: VMGEXIT (rep vmmcall) hands control to the hypervisor, which reads and writes only the GHCB MSR and shared pages.
     unsafe { core::arch::asm!("rep vmmcall", options(nostack)) };
 }
 
@@ -67,8 +66,7 @@ impl SnpHardware for KernelHw {
         };
         let rc: u64;
         let carry: u8;
-        // SAFETY: PVALIDATE changes only the RMP validated bit of the page at
-        // `vaddr`; the callers in snp-guest follow the acceptance rules.
+        // SAFETY: PVALIDATE changes only the RMP validated bit of the page at `vaddr`; the callers in snp-guest follow the acceptance rules.
         unsafe {
             core::arch::asm!(
                 ".byte 0xF2, 0x0F, 0x01, 0xFF",

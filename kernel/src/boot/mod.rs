@@ -23,8 +23,7 @@ pub struct BootHandover {
 }
 
 pub fn handover() -> BootHandover {
-    // SAFETY: the stub wrote these once before entering long mode and nothing
-    // writes them afterwards; reading plain integers is always valid.
+    // SAFETY: the stub wrote these once before entering long mode and nothing writes them afterwards; reading plain integers is always valid.
     unsafe {
         BootHandover {
             sev_status: core::ptr::read(&raw const boot_sev_status),

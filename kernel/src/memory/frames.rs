@@ -38,8 +38,7 @@ impl FrameAllocator {
                 let frame = r.start;
                 r.start += PAGE_SIZE;
                 self.allocated += PAGE_SIZE;
-                // SAFETY: the frame is RAM handed to this allocator alone,
-                // identity-mapped and (under SNP) already validated.
+                // SAFETY: the frame is RAM handed to this allocator alone, identity-mapped and (under SNP) already validated.
                 unsafe { core::ptr::write_bytes(frame as *mut u8, 0, PAGE_SIZE as usize) };
                 return Some(frame);
             }
