@@ -119,10 +119,12 @@ unsafe fn dots_tile<const R: usize, const B: usize>(
 macro_rules! drive {
     ($v:expr, $tile:ident, $out:expr) => {{
         let v = $v;
-        for m0 in (0..v.m).step_by(MR) {
-            let mr = MR.min(v.m - m0);
-            for blk0 in (0..v.blocks).step_by(NB) {
-                let nb = NB.min(v.blocks - blk0);
+        // Column tiles outside: a 48-channel weight tile (18-72 KiB) is fetched from
+        // memory once and reused from L1/L2 by every row tile.
+        for blk0 in (0..v.blocks).step_by(NB) {
+            let nb = NB.min(v.blocks - blk0);
+            for m0 in (0..v.m).step_by(MR) {
+                let mr = MR.min(v.m - m0);
                 // SAFETY: mr/nb tiles stay within m rows and `blocks` blocks; the caller
                 // guarantees the CPU features and the output length.
                 unsafe {
