@@ -20,7 +20,11 @@ const ROUND_MAGIC: f32 = 12_582_912.0;
 #[inline(always)]
 pub fn exp(x: f32) -> f32 {
     let x = x.clamp(-87.0, 88.0);
-    let n = (x * LOG2E + ROUND_MAGIC) - ROUND_MAGIC;
+    // t's low mantissa bits hold n = round(x / ln 2) as an integer: integer-only
+    // access keeps the loop vectorised (a float->int cast saturates per lane).
+    let t = x * LOG2E + ROUND_MAGIC;
+    let n = t - ROUND_MAGIC;
+    let ni = t.to_bits().wrapping_sub(ROUND_MAGIC.to_bits()) as i32;
     let r = (x - n * LN2_HI) - n * LN2_LO;
     let p = 1.0
         + r * (1.0
@@ -29,7 +33,7 @@ pub fn exp(x: f32) -> f32 {
                     + r * (1.0 / 24.0
                         + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
     // 2^n through the exponent bits; n is in [-126, 127] after the clamp.
-    let bits = ((n as i32 + 127) as u32) << 23;
+    let bits = (ni.wrapping_add(127) as u32) << 23;
     p * f32::from_bits(bits)
 }
 
@@ -86,8 +90,17 @@ pub fn layer_norm(
 ) {
     let h = gamma.len();
     for (r, row) in x.chunks_exact(h).enumerate() {
-        let mean = row.iter().sum::<f32>() / h as f32;
-        let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / h as f32;
+        let mean = lane_sum(row) / h as f32;
+        let mut sq = [0.0f32; LANES];
+        for c in row.chunks_exact(LANES) {
+            for (a, &v) in sq.iter_mut().zip(c) {
+                *a += (v - mean) * (v - mean);
+            }
+        }
+        let tail = &row[row.len() - row.len() % LANES..];
+        let var = (sq.iter().sum::<f32>()
+            + tail.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>())
+            / h as f32;
         let rstd = inv_sqrt(f64::from(var) + f64::from(eps)) as f32;
         let o = &mut out[r * h..(r + 1) * h];
         for i in 0..h {
@@ -102,18 +115,48 @@ pub fn layer_norm(
     }
 }
 
+/// Partial sums/maxima kept in this many lanes so the loops vectorise; the
+/// fold order is fixed, so results do not depend on the CPU.
+const LANES: usize = 8;
+
 /// In-place softmax of one row.
 pub fn softmax(row: &mut [f32]) {
-    let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-    let mut sum = 0.0;
+    let mut mx = [f32::NEG_INFINITY; LANES];
+    let mut chunks = row.chunks_exact(LANES);
+    for c in &mut chunks {
+        for (m, &v) in mx.iter_mut().zip(c) {
+            *m = if v > *m { v } else { *m };
+        }
+    }
+    let mut max = mx
+        .iter()
+        .fold(f32::NEG_INFINITY, |a, &b| if b > a { b } else { a });
+    for &v in chunks.remainder() {
+        max = if v > max { v } else { max };
+    }
     for v in row.iter_mut() {
         *v = exp(*v - max);
-        sum += *v;
     }
-    let inv = 1.0 / sum;
+    let inv = 1.0 / lane_sum(row);
     for v in row.iter_mut() {
         *v *= inv;
     }
+}
+
+/// Sum with LANES interleaved partial sums, folded in order, then the tail.
+pub fn lane_sum(x: &[f32]) -> f32 {
+    let mut acc = [0.0f32; LANES];
+    let mut chunks = x.chunks_exact(LANES);
+    for c in &mut chunks {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            *a += v;
+        }
+    }
+    let mut s = acc.iter().sum::<f32>();
+    for &v in chunks.remainder() {
+        s += v;
+    }
+    s
 }
 
 /// Scales `v` to unit L2 norm (left as is when it is all zeros).

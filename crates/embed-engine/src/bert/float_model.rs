@@ -8,6 +8,7 @@ use crate::math::{gelu, l2_normalize, layer_norm};
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
+use int8_kernels::Kernel;
 
 /// y = x W^T + b with W stored N x K row-major (PyTorch's layout).
 #[derive(Clone, Debug)]
@@ -225,7 +226,15 @@ impl FloatPass<'_> {
         {
             probe(li, Site::Qkv, &hs);
             w_qkv.apply(&hs, t, &mut qkv);
-            attention(&qkv, t, h, c.heads, &mut ctx, &mut scratch);
+            attention(
+                Kernel::detect(),
+                &qkv,
+                t,
+                h,
+                c.heads,
+                &mut ctx,
+                &mut scratch,
+            )?;
             probe(li, Site::O, &ctx);
             w_o.apply(&ctx, t, &mut x);
             for (a, b) in x.iter_mut().zip(&hs) {

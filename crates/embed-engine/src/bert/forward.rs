@@ -84,7 +84,7 @@ impl BertModel<'_> {
         for (li, l) in self.layers.iter().enumerate() {
             ws.rows.quantize(&ws.hs, t, h)?;
             l.qkv.apply(kernel, &ws.rows, &mut ws.qkv)?;
-            attention(&ws.qkv, t, h, c.heads, &mut ws.ctx, &mut ws.attn);
+            attention(kernel, &ws.qkv, t, h, c.heads, &mut ws.ctx, &mut ws.attn)?;
             ws.rows.quantize(&ws.ctx, t, h)?;
             l.o.apply(kernel, &ws.rows, &mut ws.x)?;
             for (a, b) in ws.x.iter_mut().zip(&ws.h) {
