@@ -184,3 +184,20 @@ fn real_blob_loads_with_every_kernel_identically() {
         }
     }
 }
+
+#[test]
+fn long_input_is_truncated_like_sentence_transformers() {
+    let mut e = Embedder::load(real_blob()).unwrap();
+    let long = "The quick brown fox jumps over the lazy dog. ".repeat(100);
+    let ids = e.tokenize(&long);
+    assert_eq!(ids.len(), 256, "max_seq_length 256 incl. [CLS]/[SEP]");
+    assert_eq!(ids.last(), Some(&102));
+    let v = e.embed(&long).unwrap();
+    let norm: f32 = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    assert!((norm - 1.0).abs() < 1e-5);
+    assert!(e.embed_ids(&[101; 257]).is_err());
+    assert!(e.embed_ids(&[]).is_err());
+    assert!(e.embed_ids(&[101, 30522, 102]).is_err());
+    // Empty text is [CLS] [SEP]: still a valid embedding.
+    assert_eq!(e.embed("").unwrap().len(), 384);
+}
