@@ -68,11 +68,11 @@ fn random_shapes_agree() {
     for &k in &[32, 64, 384, 1536] {
         for &n in &ns {
             let (packed, w) = random_weights(&mut rng, n, k);
-            // Larger K: fewer row counts to keep the test quick.
-            let rows: Vec<usize> = if k == 1536 {
-                vec![1, 4, 5, 17]
-            } else {
+            // K = 1536 with every N and M would dominate the run time: all M on a few N.
+            let rows: Vec<usize> = if k < 1536 || [1, 17, 64, 100].contains(&n) {
                 (1..=17).collect()
+            } else {
+                vec![1, 4, 5, 17]
             };
             for &m in &rows {
                 let x: Vec<f32> = (0..m * k).map(|_| rng.f32() * 10.0).collect();
