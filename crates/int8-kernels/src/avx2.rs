@@ -36,14 +36,14 @@ unsafe fn group_acc<const R: usize>(
             *wv = _mm256_cvtepu8_epi16(bytes);
         }
         for (r, acc) in acc.iter_mut().enumerate() {
-            // SAFETY: row m0 + r < m and 4 * s + 4 <= k: 4 i16 inside the widened activations.
+            // SAFETY: row m0 + r < m and 4 * s + 4 <= k: 4 bytes inside the activations.
             let x = unsafe {
-                v.a16
-                    .add((m0 + r) * v.k + 4 * s)
-                    .cast::<i64>()
+                v.a.add((m0 + r) * v.k + 4 * s)
+                    .cast::<i32>()
                     .read_unaligned()
             };
-            let xv = _mm256_set1_epi64x(x);
+            // 4 copies of the 4 activations, sign-extended to i16.
+            let xv = _mm256_cvtepi8_epi16(_mm_set1_epi32(x));
             for (acc, &wv) in acc.iter_mut().zip(&wv) {
                 *acc = _mm256_add_epi32(*acc, _mm256_madd_epi16(wv, xv));
             }

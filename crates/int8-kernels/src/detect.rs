@@ -120,7 +120,8 @@ fn decode(v: CpuidValues) -> u8 {
     const AVX512BW: u32 = 1 << 30; // leaf 7 EBX
     const AVX512VL: u32 = 1 << 31; // leaf 7 EBX
     const AVX512VNNI: u32 = 1 << 11; // leaf 7 ECX
-                                     // XCR0: SSE + AVX (YMM upper halves) state; AVX-512 adds opmask, ZMM_Hi256, Hi16_ZMM.
+
+    // XCR0: SSE + AVX (YMM upper halves) state; AVX-512 adds opmask, ZMM_Hi256, Hi16_ZMM.
     const XCR0_YMM: u64 = 0b110;
     const XCR0_ZMM: u64 = 0b1110_0110;
 

@@ -13,8 +13,6 @@ pub struct QuantizedRows {
     k: usize,
     /// M x K quantized values.
     q: Vec<i8>,
-    /// The same values widened, for the AVX2 kernel's int16 products.
-    q16: Vec<i16>,
     /// M x K/32 scales.
     scales: Vec<f32>,
     /// M x K/32 corrections `-128 * sum(q over the group)` for the u8-biased weights.
@@ -67,7 +65,6 @@ impl QuantizedRows {
         }
         self.reset(m, k);
         self.q.resize(m * k, 0);
-        self.q16.resize(m * k, 0);
         self.scales.resize(m * (k / GROUP), 0.0);
         self.corr.resize(m * (k / GROUP), 0);
         let res = match kernel {
@@ -136,11 +133,6 @@ impl QuantizedRows {
         &self.scales
     }
 
-    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))] // SIMD kernels only
-    pub(crate) fn values_i16(&self) -> &[i16] {
-        &self.q16
-    }
-
     pub(crate) fn corrections(&self) -> &[i32] {
         &self.corr
     }
@@ -149,7 +141,6 @@ impl QuantizedRows {
         self.m = m;
         self.k = k;
         self.q.clear();
-        self.q16.clear();
         self.scales.clear();
         self.corr.clear();
     }
@@ -160,15 +151,14 @@ impl QuantizedRows {
         &mut self,
         x: &[f32],
         smooth: Option<&[f32]>,
-        group: impl Fn(&[f32; GROUP], &mut [i8], &mut [i16]) -> Option<(f32, i32)>,
+        group: impl Fn(&[f32; GROUP], &mut [i8]) -> Option<(f32, i32)>,
     ) -> Result<(), KernelError> {
         let groups = self.k / GROUP;
         let outs = self
             .q
             .chunks_exact_mut(GROUP)
-            .zip(self.q16.chunks_exact_mut(GROUP))
             .zip(self.scales.iter_mut().zip(self.corr.iter_mut()));
-        for (i, (xg, ((q, q16), (scale, corr)))) in x.chunks_exact(GROUP).zip(outs).enumerate() {
+        for (i, (xg, (q, (scale, corr)))) in x.chunks_exact(GROUP).zip(outs).enumerate() {
             let mut buf = [0f32; GROUP];
             buf.copy_from_slice(xg);
             if let Some(s) = smooth {
@@ -177,7 +167,7 @@ impl QuantizedRows {
                     *b /= s;
                 }
             }
-            match group(&buf, q, q16) {
+            match group(&buf, q) {
                 Some((s, c)) => (*scale, *corr) = (s, c),
                 None => {
                     let (row, g) = (i / groups, i % groups);
@@ -191,15 +181,14 @@ impl QuantizedRows {
 
     /// Fills the kernel-specific views from `q`.
     fn derive(&mut self) {
-        self.q16.extend(self.q.iter().map(|&v| i16::from(v)));
         self.corr.extend(self.q.chunks_exact(GROUP).map(group_corr));
     }
 }
 
-/// Quantizes one group into `q` / `q16` (32 each) and returns (scale, correction), or
+/// Quantizes one group into `q` (32 values) and returns (scale, correction), or
 /// `None` if it holds NaN or infinity. Fixed-size arrays, integer max and bit tricks so the
 /// compiler vectorizes it even for SSE2; `quantize_simd` does the same operations.
-fn quantize_group(x: &[f32; GROUP], q: &mut [i8], q16: &mut [i16]) -> Option<(f32, i32)> {
+fn quantize_group(x: &[f32; GROUP], q: &mut [i8]) -> Option<(f32, i32)> {
     // For finite floats, |x| ordered as float == ordered as the bits of |x|; NaN/inf have
     // the largest bit patterns, so one max also detects them.
     // (i32, not u32: SSE2 has a signed 32-bit compare only.)
@@ -218,9 +207,6 @@ fn quantize_group(x: &[f32; GROUP], q: &mut [i8], q16: &mut [i16]) -> Option<(f3
         }
     }
     q.copy_from_slice(&out);
-    for (w, &v) in q16.iter_mut().zip(&out) {
-        *w = i16::from(v);
-    }
     Some((scale, group_corr(&out)))
 }
 

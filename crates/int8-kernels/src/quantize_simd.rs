@@ -16,17 +16,17 @@ pub(crate) unsafe fn fill_avx2(
     x: &[f32],
     smooth: Option<&[f32]>,
 ) -> Result<(), KernelError> {
-    rows.fill(x, smooth, |x, q, q16| {
+    rows.fill(x, smooth, |x, q| {
         // SAFETY: this closure only runs inside fill_avx2, i.e. on a CPU with AVX2.
-        unsafe { group_avx2(x, q, q16) }
+        unsafe { group_avx2(x, q) }
     })
 }
 
 /// # Safety
-/// The CPU supports AVX2; `q` and `q16` hold 32 elements each.
+/// The CPU supports AVX2; `q` holds 32 elements.
 #[inline]
 #[target_feature(enable = "avx2")]
-unsafe fn group_avx2(x: &[f32; GROUP], q: &mut [i8], q16: &mut [i16]) -> Option<(f32, i32)> {
+unsafe fn group_avx2(x: &[f32; GROUP], q: &mut [i8]) -> Option<(f32, i32)> {
     let mut v = [_mm256_setzero_ps(); 4];
     let mut mx = _mm256_setzero_si256();
     let abs_mask = _mm256_set1_epi32(0x7fff_ffff);
@@ -38,7 +38,6 @@ unsafe fn group_avx2(x: &[f32; GROUP], q: &mut [i8], q16: &mut [i16]) -> Option<
     let (scale, inv) = group_scale(hmax_epi32(mx))?;
     if scale == 0.0 {
         q[..GROUP].fill(0);
-        q16[..GROUP].fill(0);
         return Some((0.0, 0));
     }
     let (inv, magic) = (_mm256_set1_ps(inv), _mm256_set1_ps(MAGIC));
@@ -58,12 +57,8 @@ unsafe fn group_avx2(x: &[f32; GROUP], q: &mut [i8], q16: &mut [i16]) -> Option<
     let w01 = _mm256_permute4x64_epi64::<0xD8>(_mm256_packs_epi32(ints[0], ints[1]));
     let w23 = _mm256_permute4x64_epi64::<0xD8>(_mm256_packs_epi32(ints[2], ints[3]));
     let b = _mm256_permute4x64_epi64::<0xD8>(_mm256_packs_epi16(w01, w23));
-    // SAFETY: q16 holds 32 i16 (64 bytes), q holds 32 i8 (32 bytes).
-    unsafe {
-        _mm256_storeu_si256(q16.as_mut_ptr().cast(), w01);
-        _mm256_storeu_si256(q16.as_mut_ptr().add(16).cast(), w23);
-        _mm256_storeu_si256(q.as_mut_ptr().cast(), b);
-    }
+    // SAFETY: q holds 32 i8 (32 bytes).
+    unsafe { _mm256_storeu_si256(q.as_mut_ptr().cast(), b) };
     Some((scale, -128 * hsum_epi32(sum)))
 }
 

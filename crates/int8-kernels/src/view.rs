@@ -18,8 +18,6 @@ pub(crate) struct View {
     pub blocks: usize,
     /// `m * k` signed activations.
     pub a: *const i8,
-    /// `m * k` activations widened to i16.
-    pub a16: *const i16,
     /// `m * groups` correction terms.
     pub corr: *const i32,
     /// `m * groups` activation scales.
@@ -37,7 +35,6 @@ impl View {
             groups: w.k() / GROUP,
             blocks: w.blocks(),
             a: a.values().as_ptr(),
-            a16: a.values_i16().as_ptr(),
             corr: a.corrections().as_ptr(),
             scales: a.scales().as_ptr(),
             w: w.data().as_ptr(),
