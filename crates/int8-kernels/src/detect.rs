@@ -50,6 +50,11 @@ impl Kernel {
         }
     }
 
+    /// The kernel with this [`name`](Self::name), e.g. from a command-line flag.
+    pub fn from_name(name: &str) -> Option<Kernel> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
+    }
+
     /// Short stable name, for logs and benchmarks.
     pub fn name(self) -> &'static str {
         match self {

@@ -46,3 +46,11 @@ fn decodes_kernels() {
     assert_eq!(old.kernels(), vec![Scalar]);
     assert_eq!(CpuidValues::default().kernels(), vec![Scalar]);
 }
+
+#[test]
+fn names_round_trip() {
+    for k in Kernel::ALL {
+        assert_eq!(Kernel::from_name(k.name()), Some(k));
+    }
+    assert_eq!(Kernel::from_name("avx512"), None);
+}
