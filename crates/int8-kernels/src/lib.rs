@@ -6,6 +6,24 @@
 //! quantized symmetrically per group of 32 along K ([`QuantizedRows`]); int32 dot per
 //! group, scaled to f32 and summed over groups ([`matmul`]). Every kernel gives the
 //! same integers and bit-identical floats.
+//!
+//! ```
+//! use int8_kernels::{matmul, Kernel, PackedMatrix, QuantizedRows};
+//!
+//! let (n, k, m) = (3, 64, 2);
+//! let w: Vec<i8> = (0..n * k).map(|i| (i % 7) as i8 - 3).collect(); // N x K, row-major
+//! let packed = PackedMatrix::pack(n, k, &w)?; // once, at model load
+//! let x: Vec<f32> = (0..m * k).map(|i| i as f32 * 0.01).collect(); // M x K
+//! let mut rows = QuantizedRows::new(); // reuse across calls
+//! rows.quantize(&x, m, k)?;
+//! let mut out = vec![0f32; m * n];
+//! matmul(Kernel::detect(), &rows, &packed, &mut out)?;
+//! // out[r * n + c] ~= dot(x[r], w[c]); multiply by the weight scale of c and add the bias.
+//! # Ok::<(), int8_kernels::KernelError>(())
+//! ```
+//!
+//! CPU detection executes CPUID on first use; where CPUID traps (SEV-SNP without a #VC
+//! handler), call [`set_cpuid_values`] first.
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
