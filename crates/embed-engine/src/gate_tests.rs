@@ -201,3 +201,29 @@ fn long_input_is_truncated_like_sentence_transformers() {
     // Empty text is [CLS] [SEP]: still a valid embedding.
     assert_eq!(e.embed("").unwrap().len(), 384);
 }
+
+#[test]
+fn real_blob_truncated_or_flipped_is_rejected() {
+    use crate::blob::format::{ENTRY_LEN, HEADER_LEN};
+    use crate::blob::Blob;
+    let blob = real_blob();
+    let n = blob.len();
+    let table_end = HEADER_LEN + Blob::parse(blob).unwrap().tensors().len() * ENTRY_LEN;
+    // Truncations: all of the header and table, then 300 cuts spread over the data.
+    let cuts = (0..table_end + 8).chain((1..=300).map(|i| table_end + (n - table_end) * i / 301));
+    for cut in cuts {
+        assert!(
+            Embedder::load(&blob[..cut]).is_err(),
+            "prefix {cut} accepted"
+        );
+    }
+    // Flips: every 7th header/table byte, and 8 positions across the tensor data
+    // (each of those costs a checksum pass over the tensors before it).
+    let data = (1..=8).map(|i| table_end + (n - table_end) * i / 9);
+    let mut m = blob.to_vec();
+    for pos in (0..table_end).step_by(7).chain(data) {
+        m[pos] ^= 0x10;
+        assert!(Embedder::load(&m).is_err(), "flip at {pos} accepted");
+        m[pos] ^= 0x10;
+    }
+}
