@@ -17,6 +17,9 @@ pub struct Embedder<'a> {
 
 impl<'a> Embedder<'a> {
     /// Validates and loads `blob`, using the fastest kernel this CPU runs.
+    /// Detection executes CPUID: in an SEV-SNP guest (where CPUID traps) feed the
+    /// CPUID page values to `int8_kernels::set_cpuid_values` first, or pick the
+    /// kernel with [`Embedder::with_kernel`].
     pub fn load(blob: &'a [u8]) -> Result<Self, BlobError> {
         Self::with_kernel(blob, Kernel::detect())
     }
