@@ -1,6 +1,15 @@
 //! int8 sentence-embedding engine: model blob format and loader, the integer-
 //! quantized BERT forward pass (all-MiniLM-L6-v2), a small MLP classifier
 //! through the same format, and the host-side quantizer that writes blobs.
+//!
+//! Pipeline: [`checkpoint`] (host) reads the float model -> [`bert::quantize_bert`]
+//! calibrates SmoothQuant (alpha 0.5) on a fixed text set, folds it into LayerNorm
+//! copies / V / weights, quantizes weights per output channel -> [`blob`] bytes ->
+//! [`Embedder::load`] validates them (every extent checked, SHA-256 per tensor) and
+//! runs: int8 Linear layers with activations quantized per group of 32 (int32 dots
+//! in `int8-kernels`), f32 LayerNorm/softmax/GELU/attention, mean pooling, L2 norm.
+//! The word-embedding table and the vocabulary stay borrowed from the blob; the
+//! Linear weights are repacked for the kernels (~10.6 MB).
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
