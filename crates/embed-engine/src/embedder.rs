@@ -48,7 +48,7 @@ impl<'a> Embedder<'a> {
         &self.model
     }
 
-    /// Token ids with [CLS]/[SEP], truncated to the model's maximum length.
+    /// Token ids with `[CLS]`/`[SEP]`, truncated to the model's maximum length.
     pub fn tokenize(&self, text: &str) -> Vec<u32> {
         self.tokenizer.encode(text, self.model.config.max_seq)
     }

@@ -80,7 +80,7 @@ impl fmt::Display for BlobError {
 /// Errors while running a loaded model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EngineError {
-    /// No tokens (an encoder input needs at least [CLS] and [SEP]).
+    /// No tokens (an encoder input needs at least `[CLS]` and `[SEP]`).
     EmptyInput,
     /// More tokens than the model's maximum sequence length.
     TooLong { tokens: usize, max: usize },

@@ -2,7 +2,7 @@
 //! quantized BERT forward pass (all-MiniLM-L6-v2), a small MLP classifier
 //! through the same format, and the host-side quantizer that writes blobs.
 //!
-//! Pipeline: [`checkpoint`] (host) reads the float model -> [`bert::quantize_bert`]
+//! Pipeline: `checkpoint` (host) reads the float model -> [`bert::quantize_bert`]
 //! calibrates SmoothQuant (alpha 0.5) on a fixed text set, folds it into LayerNorm
 //! copies / V / weights, quantizes weights per output channel -> [`blob`] bytes ->
 //! [`Embedder::load`] validates them (every extent checked, SHA-256 per tensor) and

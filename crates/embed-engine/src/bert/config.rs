@@ -15,7 +15,7 @@ pub struct BertConfig {
     pub vocab: usize,
     /// Rows of the position table.
     pub max_positions: usize,
-    /// Longest input accepted, [CLS] and [SEP] included (sentence-transformers: 256).
+    /// Longest input accepted, `[CLS]` and `[SEP]` included (sentence-transformers: 256).
     pub max_seq: usize,
     pub ln_eps: f32,
 }

@@ -37,7 +37,7 @@ impl Workspace {
 
 impl BertModel<'_> {
     /// Embedding (unit L2 norm, `hidden` values) of one token sequence that
-    /// already has [CLS] ... [SEP].
+    /// already has `[CLS]` ... `[SEP]`.
     pub fn embed_ids(
         &self,
         kernel: Kernel,
