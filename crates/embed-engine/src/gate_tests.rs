@@ -227,3 +227,12 @@ fn real_blob_truncated_or_flipped_is_rejected() {
         m[pos] ^= 0x10;
     }
 }
+
+#[test]
+fn real_quantization_is_deterministic() {
+    let again = checkpoint::quantize_dir(&model_dir(), DEFAULT_ALPHA).expect("quantize checkpoint");
+    assert!(
+        again == real_blob(),
+        "same checkpoint gave different blob bytes"
+    );
+}
