@@ -138,8 +138,7 @@ macro_rules! drive {
         let v = $v;
         for m0 in (0..v.m).step_by(MR) {
             for blk in 0..v.blocks {
-                // SAFETY: the tile stays within m rows and `blocks` blocks; the caller
-                // guarantees AVX2 and the output length.
+                // SAFETY: the tile stays within m rows and `blocks` blocks; the caller guarantees AVX2 and the output length.
                 unsafe {
                     match MR.min(v.m - m0) {
                         3 => $tile::<3>(&v, m0, blk, $out),

@@ -78,8 +78,7 @@ unsafe fn matmul_tile<const R: usize, const B: usize>(
         for (b, &f) in f.iter().enumerate() {
             let n0 = (blk0 + b) * BLOCK;
             let mask = ((1u32 << v.valid(blk0 + b)) - 1) as __mmask16;
-            // SAFETY: row m0 + r < m; the mask keeps columns n0 + i < n, so every written
-            // float is inside out (m * n); masked-off lanes are not accessed.
+            // SAFETY: row m0 + r < m; the mask keeps columns n0 + i < n, so every written float is inside out (m * n); masked-off lanes are not accessed.
             unsafe { _mm512_mask_storeu_ps(out.add((m0 + r) * v.n + n0), mask, f) };
         }
     }
@@ -125,8 +124,7 @@ macro_rules! drive {
             let nb = NB.min(v.blocks - blk0);
             for m0 in (0..v.m).step_by(MR) {
                 let mr = MR.min(v.m - m0);
-                // SAFETY: mr/nb tiles stay within m rows and `blocks` blocks; the caller
-                // guarantees the CPU features and the output length.
+                // SAFETY: mr/nb tiles stay within m rows and `blocks` blocks; the caller guarantees the CPU features and the output length.
                 unsafe {
                     match (mr, nb) {
                         (4, 3) => $tile::<4, 3>(&v, m0, blk0, $out),
