@@ -21,6 +21,20 @@ pub struct BertConfig {
 }
 
 impl BertConfig {
+    /// A token sequence this model can embed: non-empty, at most `max_seq`.
+    pub fn check_tokens(&self, tokens: usize) -> Result<(), crate::error::EngineError> {
+        if tokens == 0 {
+            return Err(crate::error::EngineError::EmptyInput);
+        }
+        if tokens > self.max_seq {
+            return Err(crate::error::EngineError::TooLong {
+                tokens,
+                max: self.max_seq,
+            });
+        }
+        Ok(())
+    }
+
     pub fn head_dim(&self) -> usize {
         self.hidden / self.heads
     }

@@ -197,15 +197,7 @@ impl FloatPass<'_> {
         let m = self.model;
         let c = &m.config;
         let (h, t) = (c.hidden, ids.len());
-        if t == 0 {
-            return Err(EngineError::EmptyInput);
-        }
-        if t > c.max_seq {
-            return Err(EngineError::TooLong {
-                tokens: t,
-                max: c.max_seq,
-            });
-        }
+        c.check_tokens(t)?;
         let mut x = vec![0.0f32; t * h];
         for (p, &id) in ids.iter().enumerate() {
             let id = id as usize;

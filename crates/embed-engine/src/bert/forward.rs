@@ -46,15 +46,7 @@ impl BertModel<'_> {
     ) -> Result<Vec<f32>, EngineError> {
         let c = &self.config;
         let (h, t) = (c.hidden, ids.len());
-        if t == 0 {
-            return Err(EngineError::EmptyInput);
-        }
-        if t > c.max_seq {
-            return Err(EngineError::TooLong {
-                tokens: t,
-                max: c.max_seq,
-            });
-        }
+        c.check_tokens(t)?;
         ws.fit(t, h, c.ffn);
         for (p, &id) in ids.iter().enumerate() {
             let i = id as usize;
