@@ -29,6 +29,6 @@ cargo build --locked -p image-builder
 target/debug/image-builder build --out out
 
 step "end-to-end (QEMU)"
-python3 tests/e2e_boot.py
+python3 tests/run_e2e.py
 
 step "done"

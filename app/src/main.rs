@@ -5,6 +5,7 @@
 
 extern crate alloc;
 
+mod model_selftest;
 mod selftest;
 
 use kernel::{println, BootInfo};
@@ -21,6 +22,9 @@ fn appliance_main(info: &BootInfo) -> ! {
     }
     if tests.heap {
         selftest::heap(info);
+    }
+    if tests.model {
+        model_selftest::run(info);
     }
     if tests.exit {
         println!("appliance: self-test exit");

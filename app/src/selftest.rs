@@ -8,6 +8,7 @@ use kernel::{println, BootInfo};
 #[derive(Default)]
 pub struct Requested {
     pub heap: bool,
+    pub model: bool,
     pub exit: bool,
 }
 
@@ -28,6 +29,7 @@ pub fn requested(info: &BootInfo) -> Requested {
         match word {
             b"heap" => req.heap = true,
             b"exit" => req.exit = true,
+            b"model" => req.model = true,
             b"" => {}
             _ => println!("selftest: unknown request ignored"),
         }

@@ -6,7 +6,8 @@ use embed_engine::bert::DEFAULT_ALPHA;
 use embed_engine::checkpoint;
 use embed_engine::digits::DigitsExport;
 use embed_engine::mlp::quantize_mlp;
-use embed_engine::{Embedder, Kernel};
+use embed_engine::mlp::MlpModel;
+use embed_engine::{BlobError, Embedder, Kernel};
 use sha2::{Digest, Sha256};
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -66,7 +67,8 @@ pub struct EmbedArgs {
     /// int8 kernel: scalar, avx2, avx512-vnni (default: fastest available).
     #[arg(long)]
     kernel: Option<String>,
-    /// Texts to embed (one output line each).
+    /// Inputs (one output line each): texts for an embedder, comma-separated
+    /// numbers for an MLP classifier.
     text: Vec<String>,
 }
 
@@ -81,17 +83,40 @@ fn parse_kernel(name: &str) -> Result<Kernel, String> {
     Ok(k)
 }
 
+/// One model input in, its output vector (or an error message) out.
+type ModelFn<'a> = dyn FnMut(&str) -> Result<Vec<f32>, String> + 'a;
+
 pub fn embed(args: EmbedArgs) -> Result<(), String> {
     let bytes = std::fs::read(&args.model).map_err(|e| format!("{}: {e}", args.model.display()))?;
     let kernel = match &args.kernel {
         Some(name) => parse_kernel(name)?,
         None => Kernel::detect(),
     };
-    let mut engine = Embedder::with_kernel(&bytes, kernel).map_err(|e| e.to_string())?;
+    // An MLP blob takes comma-separated numbers per input; a BERT blob text.
+    let mut run: Box<ModelFn<'_>> = match MlpModel::load(&bytes) {
+        Ok(mut mlp) => Box::new(move |line: &str| {
+            let values = line
+                .split(',')
+                .map(|f| {
+                    f.trim()
+                        .parse::<f32>()
+                        .map_err(|_| format!("not a number: {f:?}"))
+                })
+                .collect::<Result<Vec<f32>, String>>()?;
+            mlp.logits(kernel, &values)
+                .map(<[f32]>::to_vec)
+                .map_err(|e| e.to_string())
+        }),
+        Err(BlobError::UnknownModelKind(_)) => {
+            let mut engine = Embedder::with_kernel(&bytes, kernel).map_err(|e| e.to_string())?;
+            Box::new(move |text: &str| engine.embed(text).map_err(|e| e.to_string()))
+        }
+        Err(e) => return Err(e.to_string()),
+    };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut emit = |text: &str| -> Result<(), String> {
-        let v = engine.embed(text).map_err(|e| e.to_string())?;
+    let mut emit = |input: &str| -> Result<(), String> {
+        let v = run(input)?;
         let line = serde_json::to_string(&v).map_err(|e| e.to_string())?;
         writeln!(out, "{line}").map_err(|e| e.to_string())
     };

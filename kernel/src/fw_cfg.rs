@@ -1,6 +1,7 @@
 //! QEMU fw_cfg through its I/O ports (selector 0x510, data 0x511).
 
-use crate::io::{inb, outw};
+use crate::io::{insb, outw};
+use alloc::vec::Vec;
 
 const SELECTOR: u16 = 0x510;
 const DATA: u16 = 0x511;
@@ -82,12 +83,28 @@ impl FwCfg {
     }
 }
 
+impl FwCfg {
+    /// Read a whole file into a new buffer, refusing files over `max` bytes
+    /// (the host chooses the size).
+    pub fn read_file_vec(&self, file: FileRef, max: usize) -> Result<Vec<u8>, FwCfgError> {
+        let size = file.size as usize;
+        if size > max {
+            return Err(FwCfgError::TooLarge { size: file.size });
+        }
+        let mut buf = Vec::new();
+        buf.try_reserve_exact(size)
+            .map_err(|_| FwCfgError::TooLarge { size: file.size })?;
+        buf.resize(size, 0);
+        select(file.select);
+        read_bytes(&mut buf);
+        Ok(buf)
+    }
+}
+
 fn select(key: u16) {
     outw(SELECTOR, key);
 }
 
 fn read_bytes(buf: &mut [u8]) {
-    for b in buf {
-        *b = inb(DATA);
-    }
+    insb(DATA, buf);
 }

@@ -95,6 +95,21 @@ fn port_read(port: u16, width: Width) -> u32 {
     }
 }
 
+/// Read `buf.len()` bytes from one port (string input), as fast as the
+/// platform allows: `rep insb` natively, byte by byte through the GHCB.
+pub fn insb(port: u16, buf: &mut [u8]) {
+    if snp_active() {
+        for b in buf.iter_mut() {
+            *b = crate::snp::port_read(port, Width::Byte) as u8;
+        }
+        return;
+    }
+    // SAFETY: `rep insb` writes exactly `buf.len()` bytes starting at `buf`, which we borrow mutably; the direction flag is clear (Rust ABI).
+    unsafe {
+        asm!("rep insb", in("dx") port, inout("rdi") buf.as_mut_ptr() => _, inout("rcx") buf.len() => _, options(nostack, preserves_flags));
+    }
+}
+
 /// Read an MSR.
 pub fn rdmsr(msr: u32) -> u64 {
     if snp_active() {

@@ -1,0 +1,89 @@
+//! Model self-test (until the sealed model arrives with key release): load a
+//! plain model blob from fw_cfg `opt/appliance/model`, run it on the lines of
+//! `opt/appliance/model-input`, and print every output as raw f32 bits so the
+//! test suite can compare the guest with `image-builder embed` bit for bit.
+//!
+//! Inputs are text for the sentence embedder and comma-separated numbers for
+//! the MLP classifier. Test-only: a real deployment never prints outputs.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt::Write;
+use embed_engine::mlp::MlpModel;
+use embed_engine::{BlobError, Embedder, Kernel};
+use kernel::{println, BootInfo};
+
+const MAX_MODEL: usize = 64 << 20;
+const MAX_INPUT: usize = 1 << 20;
+
+fn fail(what: &str, err: &dyn core::fmt::Display) -> ! {
+    println!("model self-test: FAILED: {what}: {err}");
+    kernel::exit(kernel::ExitCode::Failure)
+}
+
+fn read(info: &BootInfo, name: &str, max: usize) -> Vec<u8> {
+    let Some(fw) = info.fw_cfg.as_ref() else {
+        fail(name, &"no fw_cfg")
+    };
+    let file = fw.find(name).unwrap_or_else(|e| fail(name, &e));
+    fw.read_file_vec(file, max)
+        .unwrap_or_else(|e| fail(name, &e))
+}
+
+fn print_output(index: usize, values: &[f32]) {
+    let mut line = String::with_capacity(values.len() * 9 + 24);
+    let _ = write!(line, "model-output {index} ");
+    for (i, v) in values.iter().enumerate() {
+        let _ = write!(line, "{}{:08x}", if i == 0 { "" } else { "," }, v.to_bits());
+    }
+    println!("{line}");
+}
+
+pub fn run(info: &BootInfo) {
+    let t0 = kernel::io::rdtsc();
+    let blob = read(info, "opt/appliance/model", MAX_MODEL);
+    let input = read(info, "opt/appliance/model-input", MAX_INPUT);
+    let Ok(input) = core::str::from_utf8(&input) else {
+        fail("model-input", &"not UTF-8")
+    };
+    let load_us = kernel::time::us_since(t0);
+    let kernel_choice = Kernel::detect();
+    let t1 = kernel::io::rdtsc();
+    let mut count = 0usize;
+    match MlpModel::load(&blob) {
+        Ok(mut mlp) => {
+            for (i, line) in input.lines().enumerate() {
+                let mut values = Vec::new();
+                for field in line.split(',') {
+                    match field.trim().parse::<f32>() {
+                        Ok(v) => values.push(v),
+                        Err(_) => fail("model-input", &"not a number"),
+                    }
+                }
+                let logits = mlp
+                    .logits(kernel_choice, &values)
+                    .unwrap_or_else(|e| fail("mlp", &e));
+                print_output(i, logits);
+                count += 1;
+            }
+        }
+        Err(BlobError::UnknownModelKind(_)) => {
+            let mut embedder = Embedder::with_kernel(&blob, kernel_choice)
+                .unwrap_or_else(|e| fail("model blob", &e));
+            for (i, line) in input.lines().enumerate() {
+                let v = embedder.embed(line).unwrap_or_else(|e| fail("embed", &e));
+                print_output(i, &v);
+                count += 1;
+            }
+        }
+        Err(e) => fail("model blob", &e),
+    }
+    println!(
+        "model self-test: {} outputs, kernel {}, model {} KiB read in {} us, inference {} us",
+        count,
+        kernel_choice.name(),
+        blob.len() >> 10,
+        load_us,
+        kernel::time::us_since(t1)
+    );
+}

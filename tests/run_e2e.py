@@ -1,0 +1,11 @@
+"""Runs every end-to-end test module with one closing summary line.
+Usage: tests/run_e2e.py [TEST_NAME...]"""
+
+import sys
+
+import e2e_boot  # noqa: F401  (registers its tests)
+import e2e_engine  # noqa: F401
+from harness import main
+
+if __name__ == "__main__":
+    main(sys.argv[1:] or None)
