@@ -3,7 +3,7 @@
 # otherwise; serial console on stdout.
 #
 #   qemu/run.sh [--image FILE] [--mem SIZE] [--smp N] [--accel kvm|tcg]
-#               [--selftest WORDS] [--fw-cfg NAME=FILE]... [-- QEMU ARGS...]
+#               [--selftest WORDS] [--fw-cfg NAME,file=PATH]... [-- QEMU ARGS...]
 #
 # The isa-debug-exit device is always present, so the guest's exit status
 # becomes QEMU's: 33 success, 35 failure.
