@@ -195,6 +195,23 @@ def reproducible_build_in_two_folders():
 
 
 @test
+def fw_cfg_streams_64_mib_with_bounded_memory():
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "big.bin")
+        data = os.urandom(64 << 20)
+        open(path, "wb").write(data)
+        want = hashlib.sha256(data).hexdigest()
+        p = run_cmd([RUN, "--image", IMAGE, "--accel", "tcg", "--selftest", "fwcfg-stream,exit",
+                     "--fw-cfg", f"opt/appliance/stream-test,file={path}"], timeout=300)
+    assert p.returncode == EXIT_OK, p.stdout
+    line = next(l for l in p.stdout.splitlines() if l.startswith("fw_cfg stream:"))
+    assert f"{64 << 20} bytes sha256 {want}" in line, line
+    in_use_kib = int(line.split("streaming")[1].split()[0])
+    assert in_use_kib <= 128, line
+    print(f"     {line}")
+
+
+@test
 def no_raw_io_outside_the_io_abstraction():
     p = run_cmd([os.path.join(ROOT, "tests", "check_no_raw_io.sh")])
     assert p.returncode == 0, p.stdout + p.stderr

@@ -23,6 +23,9 @@ fn appliance_main(info: &BootInfo) -> ! {
     if tests.heap {
         selftest::heap(info);
     }
+    if tests.fw_cfg_stream {
+        selftest::fw_cfg_stream(info);
+    }
     if tests.model {
         model_selftest::run(info);
     }

@@ -9,6 +9,7 @@ use kernel::{println, BootInfo};
 pub struct Requested {
     pub heap: bool,
     pub model: bool,
+    pub fw_cfg_stream: bool,
     pub exit: bool,
 }
 
@@ -30,6 +31,7 @@ pub fn requested(info: &BootInfo) -> Requested {
             b"heap" => req.heap = true,
             b"exit" => req.exit = true,
             b"model" => req.model = true,
+            b"fwcfg-stream" => req.fw_cfg_stream = true,
             b"" => {}
             _ => println!("selftest: unknown request ignored"),
         }
@@ -106,4 +108,44 @@ pub fn deliberate_fault() {
     println!("fault test: touching an unmapped address");
     // SAFETY: none; this is the deliberate fault the test build exists for. The exception handler reports it and ends the VM.
     unsafe { core::ptr::write_volatile(0x7F_0000_0000_usize as *mut u64, 1) };
+}
+
+/// Stream fw_cfg file `opt/appliance/stream-test` (any size) through the
+/// bounded DMA path and print its length and SHA-256, so the test suite can
+/// check large transfers without the guest holding the file in memory.
+pub fn fw_cfg_stream(info: &BootInfo) {
+    use sha2::{Digest, Sha256};
+    let Some(fw) = info.fw_cfg.as_ref() else { return };
+    let file = match fw.find("opt/appliance/stream-test") {
+        Ok(f) => f,
+        Err(e) => {
+            println!("fw_cfg stream: FAILED: {e}");
+            kernel::exit(kernel::ExitCode::Failure);
+        }
+    };
+    let heap_before = kernel::memory::heap::free();
+    let t0 = kernel::io::rdtsc();
+    let mut hasher = Sha256::new();
+    let mut total = 0u64;
+    let mut lowest_free = heap_before;
+    let result = fw.stream_file(file, |piece| {
+        hasher.update(piece);
+        total += piece.len() as u64;
+        lowest_free = lowest_free.min(kernel::memory::heap::free());
+    });
+    if let Err(e) = result {
+        println!("fw_cfg stream: FAILED: {e}");
+        kernel::exit(kernel::ExitCode::Failure);
+    }
+    let digest = hasher.finalize();
+    let mut hex = alloc::string::String::new();
+    for b in digest {
+        use core::fmt::Write;
+        let _ = write!(hex, "{b:02x}");
+    }
+    println!(
+        "fw_cfg stream: {total} bytes sha256 {hex} in {} us, heap in use while streaming {} KiB",
+        kernel::time::us_since(t0),
+        (heap_before - lowest_free) >> 10
+    );
 }

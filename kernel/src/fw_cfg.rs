@@ -1,12 +1,27 @@
-//! QEMU fw_cfg through its I/O ports (selector 0x510, data 0x511).
+//! QEMU fw_cfg: the file directory and small reads through the I/O ports
+//! (selector 0x510, data 0x511), large files through the DMA interface
+//! (address register 0x514) with its control block and data in shared pages
+//! (so it works under SNP), streamed in bounded chunks.
 
-use crate::io::{insb, outw};
+use crate::io::{insb, outl, outw};
+use crate::shared::SharedBuffer;
 use alloc::vec::Vec;
+use spin::Mutex;
 
 const SELECTOR: u16 = 0x510;
 const DATA: u16 = 0x511;
 const KEY_SIGNATURE: u16 = 0x0000;
 const KEY_FILE_DIR: u16 = 0x0019;
+const KEY_ID: u16 = 0x0001;
+const DMA_ADDRESS_HIGH: u16 = 0x514;
+const DMA_ADDRESS_LOW: u16 = 0x518;
+/// Feature bit in the ID item: the DMA interface exists.
+const ID_DMA: u32 = 1 << 1;
+const DMA_CTL_ERROR: u32 = 0x01;
+const DMA_CTL_READ: u32 = 0x02;
+const DMA_CTL_SELECT: u32 = 0x08;
+/// Bytes moved per DMA request: 16 shared pages.
+const DMA_CHUNK_PAGES: usize = 16;
 /// Entry in the file directory: u32 size, u16 select, u16 reserved, name[56].
 const DIR_ENTRY_LEN: usize = 64;
 const NAME_LEN: usize = 56;
@@ -19,6 +34,8 @@ pub enum FwCfgError {
     NotFound,
     /// The file is larger than the buffer offered for it.
     TooLarge { size: u32 },
+    /// The device reported a DMA error, or never completed.
+    Dma,
 }
 
 impl core::fmt::Display for FwCfgError {
@@ -27,6 +44,7 @@ impl core::fmt::Display for FwCfgError {
             FwCfgError::NotPresent => write!(f, "QEMU fw_cfg device not found"),
             FwCfgError::NotFound => write!(f, "fw_cfg file not found"),
             FwCfgError::TooLarge { size } => write!(f, "fw_cfg file too large ({size} bytes)"),
+            FwCfgError::Dma => write!(f, "fw_cfg DMA transfer failed"),
         }
     }
 }
@@ -37,18 +55,59 @@ pub struct FileRef {
     pub size: u32,
 }
 
-pub struct FwCfg(());
+pub struct FwCfg {
+    dma_supported: bool,
+    /// Control block page and data pages, allocated on first DMA use (the
+    /// device is detected before any frame allocator exists).
+    dma: Mutex<Option<Dma>>,
+}
+
+struct Dma {
+    control: SharedBuffer,
+    data: SharedBuffer,
+}
 
 impl FwCfg {
     pub fn detect() -> Result<Self, FwCfgError> {
         let mut sig = [0u8; 4];
         select(KEY_SIGNATURE);
         read_bytes(&mut sig);
-        if &sig == b"QEMU" {
-            Ok(FwCfg(()))
-        } else {
-            Err(FwCfgError::NotPresent)
+        if &sig != b"QEMU" {
+            return Err(FwCfgError::NotPresent);
         }
+        let mut id = [0u8; 4];
+        select(KEY_ID);
+        read_bytes(&mut id);
+        Ok(FwCfg { dma_supported: u32::from_le_bytes(id) & ID_DMA != 0, dma: Mutex::new(None) })
+    }
+
+    /// Stream a file through `chunk`-sized pieces to `sink`, with bounded
+    /// memory whatever the file size. DMA when available, ports otherwise.
+    pub fn stream_file(&self, file: FileRef, mut sink: impl FnMut(&[u8])) -> Result<(), FwCfgError> {
+        let mut remaining = file.size as usize;
+        let mut chunk = alloc::vec![0u8; DMA_CHUNK_PAGES * crate::memory::PAGE_SIZE as usize];
+        let mut guard = self.dma.lock();
+        if self.dma_supported && guard.is_none() {
+            *guard = Dma::new();
+        }
+        let mut first = true;
+        while remaining > 0 {
+            let n = remaining.min(chunk.len());
+            let piece = &mut chunk[..n];
+            match guard.as_ref() {
+                Some(dma) => dma.read(first.then_some(file.select), piece)?,
+                None => {
+                    if first {
+                        select(file.select);
+                    }
+                    read_bytes(piece);
+                }
+            }
+            first = false;
+            sink(piece);
+            remaining -= n;
+        }
+        Ok(())
     }
 
     pub fn find(&self, name: &str) -> Result<FileRef, FwCfgError> {
@@ -98,6 +157,45 @@ impl FwCfg {
         select(file.select);
         read_bytes(&mut buf);
         Ok(buf)
+    }
+}
+
+impl Dma {
+    fn new() -> Option<Self> {
+        Some(Dma { control: SharedBuffer::allocate(1).ok()?, data: SharedBuffer::allocate(DMA_CHUNK_PAGES).ok()? })
+    }
+
+    /// One DMA read of `out.len()` bytes into the shared data pages, then a
+    /// copy into private memory. `select` starts a new item at offset 0.
+    fn read(&self, select: Option<u16>, out: &mut [u8]) -> Result<(), FwCfgError> {
+        let mut control = DMA_CTL_READ;
+        if let Some(key) = select {
+            control |= DMA_CTL_SELECT | (u32::from(key) << 16);
+        }
+        // FWCfgDmaAccess: be32 control, be32 length, be64 address.
+        let mut block = [0u8; 16];
+        block[0..4].copy_from_slice(&control.to_be_bytes());
+        block[4..8].copy_from_slice(&(out.len() as u32).to_be_bytes());
+        block[8..16].copy_from_slice(&self.data.gpa().to_be_bytes());
+        self.control.write(0, &block).map_err(|_| FwCfgError::Dma)?;
+        let gpa = self.control.gpa();
+        // The address register is big-endian; writing its low half starts the transfer.
+        outl(DMA_ADDRESS_HIGH, ((gpa >> 32) as u32).swap_bytes());
+        outl(DMA_ADDRESS_LOW, (gpa as u32).swap_bytes());
+        // QEMU completes port-triggered DMA before the OUT returns; poll a
+        // bounded number of times anyway.
+        for _ in 0..1_000_000 {
+            let mut ctl = [0u8; 4];
+            self.control.read(0, &mut ctl).map_err(|_| FwCfgError::Dma)?;
+            let ctl = u32::from_be_bytes(ctl);
+            if ctl & DMA_CTL_ERROR != 0 {
+                return Err(FwCfgError::Dma);
+            }
+            if ctl == 0 {
+                return self.data.read(0, out).map_err(|_| FwCfgError::Dma);
+            }
+        }
+        Err(FwCfgError::Dma)
     }
 }
 
