@@ -27,6 +27,8 @@ pub enum KernelError {
     NegativeScale { row: usize, group: usize },
     /// The requested kernel cannot run on this CPU (or this architecture).
     Unavailable(Kernel),
+    /// A strided f32 matrix whose rows would overlap (`stride < cols`).
+    StrideTooSmall { stride: usize, cols: usize },
 }
 
 impl fmt::Display for KernelError {
@@ -54,6 +56,9 @@ impl fmt::Display for KernelError {
                 write!(f, "negative scale at row {row}, group {group}")
             }
             Self::Unavailable(k) => write!(f, "kernel {} is not available on this CPU", k.name()),
+            Self::StrideTooSmall { stride, cols } => {
+                write!(f, "row stride {stride} is smaller than the {cols} columns")
+            }
         }
     }
 }

@@ -1,21 +1,20 @@
 //! Multi-head self-attention in f32 over a fused QKV buffer (rows `[q | k | v]`).
-//! The inner products run on the int8-kernels f32 helpers (SIMD picked at run
-//! time, the same floats on every kernel, so results do not depend on the CPU).
+//! Per head: scores = Q·Kᵀ and ctx = P·V run on the int8-kernels register-blocked f32
+//! GEMMs, the scaled softmax on its vectorised exp (SIMD picked at run time, the same
+//! floats on every kernel, so results do not depend on the CPU). Q, K and V are read
+//! in place from the QKV rows and the context is written in place (strided views).
 
 use crate::error::EngineError;
-use crate::math::softmax;
 use alloc::vec::Vec;
-use int8_kernels::{axpy_f32, dot_f32, Kernel};
+use int8_kernels::{gemm_f32_nn, gemm_f32_nt, softmax_f32, F32Mat, F32MatMut, Kernel};
 
 /// Scratch reused across layers and calls.
 #[derive(Default)]
 pub struct AttnScratch {
-    /// One head's keys transposed: head_dim x T.
-    kt: Vec<f32>,
-    /// One head's values transposed: head_dim x T.
-    vt: Vec<f32>,
-    /// One query row of scores: T.
+    /// One head's scores / probabilities: T x T.
     scores: Vec<f32>,
+    /// Kᵀ of one head for the NT product (head_dim x T).
+    pack: Vec<f32>,
 }
 
 /// `ctx[t][h*d..(h+1)*d] = softmax(q_t . K^T / sqrt d) V` for every head.
@@ -32,33 +31,19 @@ pub fn attention(
     let row = 3 * hidden;
     // 1/sqrt(d) as the model computes it (d is a small integer).
     let scale = crate::math::inv_sqrt(d as f64) as f32;
-    s.kt.resize(d * t, 0.0);
-    s.vt.resize(d * t, 0.0);
-    s.scores.resize(t, 0.0);
+    s.scores.resize(t * t, 0.0);
+    let scores = &mut s.scores[..t * t];
     for h in 0..heads {
         let (qo, ko, vo) = (h * d, hidden + h * d, 2 * hidden + h * d);
-        for j in 0..t {
-            for c in 0..d {
-                s.kt[c * t + j] = qkv[j * row + ko + c];
-                s.vt[c * t + j] = qkv[j * row + vo + c];
-            }
+        let q = F32Mat::new(&qkv[qo..], t, d, row)?;
+        let k = F32Mat::new(&qkv[ko..], t, d, row)?;
+        gemm_f32_nt(kernel, q, k, F32MatMut::dense(scores, t, t)?, &mut s.pack)?;
+        for r in scores.chunks_exact_mut(t) {
+            softmax_f32(kernel, r, scale)?;
         }
-        for i in 0..t {
-            let q = &qkv[i * row + qo..i * row + qo + d];
-            let scores = &mut s.scores[..t];
-            scores.fill(0.0);
-            for (c, &qc) in q.iter().enumerate() {
-                axpy_f32(kernel, qc, &s.kt[c * t..(c + 1) * t], scores)?;
-            }
-            for sc in scores.iter_mut() {
-                *sc *= scale;
-            }
-            softmax(scores);
-            let out = &mut ctx[i * hidden + qo..i * hidden + qo + d];
-            for (c, o) in out.iter_mut().enumerate() {
-                *o = dot_f32(kernel, scores, &s.vt[c * t..(c + 1) * t])?;
-            }
-        }
+        let v = F32Mat::new(&qkv[vo..], t, d, row)?;
+        let out = F32MatMut::new(&mut ctx[qo..], t, d, hidden)?;
+        gemm_f32_nn(kernel, F32Mat::dense(scores, t, t)?, v, out)?;
     }
     Ok(())
 }

@@ -3,9 +3,9 @@
 use super::attention::{attention, mean_pool, AttnScratch};
 use super::model::BertModel;
 use crate::error::EngineError;
-use crate::math::{gelu, l2_normalize, layer_norm, Smoothed};
+use crate::math::{l2_normalize, layer_norm, Smoothed};
 use alloc::vec::Vec;
-use int8_kernels::{Kernel, QuantizedRows};
+use int8_kernels::{gelu_f32, Kernel, QuantizedRows};
 
 /// Buffers reused across layers and calls (grown to the longest input seen).
 #[derive(Default)]
@@ -96,9 +96,7 @@ impl BertModel<'_> {
             );
             ws.rows.quantize(&ws.hs, t, h)?;
             l.ffn1.apply(kernel, &ws.rows, &mut ws.ff)?;
-            for v in ws.ff.iter_mut() {
-                *v = gelu(*v);
-            }
+            gelu_f32(kernel, &mut ws.ff)?;
             ws.rows
                 .quantize_smoothed(&ws.ff, t, c.ffn, &l.ffn2_in_div)?;
             l.ffn2.apply(kernel, &ws.rows, &mut ws.x)?;

@@ -1,0 +1,220 @@
+//! Vectorised f32 exp, GELU (erf form) and softmax with identical results on every kernel.
+//!
+//! The element functions are sequences of IEEE operations (no FMA, no estimate
+//! instructions); the SIMD kernels run the same sequence per lane, so [`exp_f32`] and
+//! [`gelu_f32`] give the same bits everywhere. Softmax reductions use 16 lanes
+//! (lane = index mod 16), folded by a fixed tree (lane + 8, + 4, + 2, + 1).
+//!
+//! Accuracy (tests/f32math.rs): exp by exact range reduction x = n ln2 + r, |r| <= ln2/2,
+//! and the degree-7 Taylor polynomial: max relative error < 4e-7 over [-80, 80]; erf by
+//! Abramowitz & Stegun 7.1.26: max absolute error < 6e-7 (1.5e-7 from the formula plus f32
+//! rounding). Inputs are clamped to [-87, 88] (e^x stays a normal f32).
+
+use crate::{Kernel, KernelError};
+
+pub(crate) const LOG2E: f32 = core::f32::consts::LOG2_E;
+/// ln 2 split in a high part with trailing zero bits and a low correction,
+/// so n * LN2_HI is exact for the |n| <= 128 used here.
+pub(crate) const LN2_HI: f32 = 0.693_145_75;
+pub(crate) const LN2_LO: f32 = 1.428_606_8e-6;
+/// 1.5 * 2^23: adding and subtracting it rounds an f32 to the nearest integer.
+pub(crate) const ROUND_MAGIC: f32 = 12_582_912.0;
+pub(crate) const EXP_LO: f32 = -87.0;
+pub(crate) const EXP_HI: f32 = 88.0;
+/// Taylor coefficients 1/i! for i = 2..=7 (1 and 1 for i = 0, 1).
+pub(crate) const C2: f32 = 0.5;
+pub(crate) const C3: f32 = 1.0 / 6.0;
+pub(crate) const C4: f32 = 1.0 / 24.0;
+pub(crate) const C5: f32 = 1.0 / 120.0;
+pub(crate) const C6: f32 = 1.0 / 720.0;
+pub(crate) const C7: f32 = 1.0 / 5040.0;
+/// Abramowitz & Stegun 7.1.26.
+pub(crate) const ERF_P: f32 = 0.327_591_1;
+pub(crate) const ERF_A: [f32; 5] = [
+    0.254_829_6,
+    -0.284_496_74,
+    1.421_413_7,
+    -1.453_152,
+    1.061_405_4,
+];
+
+/// Reduction lanes of [`softmax_f32`].
+pub(crate) const LANES: usize = 16;
+
+/// `if a > b { a } else { b }`: the x86 `maxps a, b` rule (b when either is NaN).
+#[inline(always)]
+pub(crate) fn max_rule(a: f32, b: f32) -> f32 {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
+
+/// `if a < b { a } else { b }`: the x86 `minps a, b` rule.
+#[inline(always)]
+fn min_rule(a: f32, b: f32) -> f32 {
+    if a < b {
+        a
+    } else {
+        b
+    }
+}
+
+/// e^x, the reference sequence every kernel follows (NaN gives e^-87).
+#[inline(always)]
+pub fn exp_one(x: f32) -> f32 {
+    let x = min_rule(max_rule(x, EXP_LO), EXP_HI);
+    // t's low mantissa bits hold n = round(x / ln 2) as an integer.
+    let t = x * LOG2E + ROUND_MAGIC;
+    let n = t - ROUND_MAGIC;
+    let ni = t.to_bits().wrapping_sub(ROUND_MAGIC.to_bits()) as i32;
+    let r = (x - n * LN2_HI) - n * LN2_LO;
+    let p = 1.0 + r * (1.0 + r * (C2 + r * (C3 + r * (C4 + r * (C5 + r * (C6 + r * C7))))));
+    // 2^n through the exponent bits; n is in [-126, 127] after the clamp.
+    let bits = (ni.wrapping_add(127) as u32) << 23;
+    p * f32::from_bits(bits)
+}
+
+/// erf(x), Abramowitz & Stegun 7.1.26, the reference sequence.
+#[inline(always)]
+pub fn erf_one(x: f32) -> f32 {
+    let ax = f32::from_bits(x.to_bits() & 0x7fff_ffff);
+    let t = 1.0 / (1.0 + ERF_P * ax);
+    let poly = t * (ERF_A[0] + t * (ERF_A[1] + t * (ERF_A[2] + t * (ERF_A[3] + t * ERF_A[4]))));
+    let y = 1.0 - poly * exp_one(-ax * ax);
+    f32::from_bits((y.to_bits() & 0x7fff_ffff) | (x.to_bits() & 0x8000_0000))
+}
+
+/// GELU with the exact (erf) form: `(0.5 x) (1 + erf(x / sqrt 2))`, the reference sequence.
+#[inline(always)]
+pub fn gelu_one(x: f32) -> f32 {
+    0.5 * x * (1.0 + erf_one(x * core::f32::consts::FRAC_1_SQRT_2))
+}
+
+fn check(kernel: Kernel) -> Result<(), KernelError> {
+    if kernel.is_available() {
+        Ok(())
+    } else {
+        Err(KernelError::Unavailable(kernel))
+    }
+}
+
+/// `x[i] = e^x[i]` in place ([`exp_one`] per element).
+pub fn exp_f32(kernel: Kernel, x: &mut [f32]) -> Result<(), KernelError> {
+    check(kernel)?;
+    match kernel {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: availability checked above (AVX2).
+        Kernel::Avx2 => unsafe { crate::f32math_simd::map_avx2::<EXP>(x) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: availability checked above (AVX-512F is part of the VNNI kernel's set).
+        Kernel::Avx512Vnni => unsafe { crate::f32math_simd::map_avx512::<EXP>(x) },
+        _ => x.iter_mut().for_each(|v| *v = exp_one(*v)),
+    }
+    Ok(())
+}
+
+/// `x[i] = gelu(x[i])` in place ([`gelu_one`] per element).
+pub fn gelu_f32(kernel: Kernel, x: &mut [f32]) -> Result<(), KernelError> {
+    check(kernel)?;
+    match kernel {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: availability checked above (AVX2).
+        Kernel::Avx2 => unsafe { crate::f32math_simd::map_avx2::<GELU>(x) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: availability checked above (AVX-512F).
+        Kernel::Avx512Vnni => unsafe { crate::f32math_simd::map_avx512::<GELU>(x) },
+        _ => x.iter_mut().for_each(|v| *v = gelu_one(*v)),
+    }
+    Ok(())
+}
+
+/// Element function selectors for the SIMD map.
+pub(crate) const EXP: u8 = 0;
+pub(crate) const GELU: u8 = 1;
+
+/// In-place softmax of `scale * row` (`scale > 0`, e.g. 1/sqrt(d) for attention scores):
+///
+/// 1. `m` = maximum of the row (per-lane `max_rule`, then the fold tree);
+/// 2. `row[i] = exp_one((row[i] - m) * scale)`, summed per lane in index order, folded;
+/// 3. `row[i] *= 1 / sum`.
+///
+/// An empty row is left as is.
+pub fn softmax_f32(kernel: Kernel, row: &mut [f32], scale: f32) -> Result<(), KernelError> {
+    check(kernel)?;
+    if row.is_empty() {
+        return Ok(());
+    }
+    let main = row.len() - row.len() % LANES;
+    let mut mx = [f32::NEG_INFINITY; LANES];
+    match kernel {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: availability checked above; `main` is a multiple of 16.
+        Kernel::Avx2 => unsafe { crate::f32math_simd::max_lanes_avx2(&row[..main], &mut mx) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: availability checked above; `main` is a multiple of 16.
+        Kernel::Avx512Vnni => unsafe {
+            crate::f32math_simd::max_lanes_avx512(&row[..main], &mut mx)
+        },
+        _ => {
+            for c in row[..main].chunks_exact(LANES) {
+                for (m, &v) in mx.iter_mut().zip(c) {
+                    *m = max_rule(v, *m);
+                }
+            }
+        }
+    }
+    for (m, &v) in mx.iter_mut().zip(&row[main..]) {
+        *m = max_rule(v, *m);
+    }
+    let m = fold(mx, max_rule);
+
+    let mut acc = [0f32; LANES];
+    let (body, tail) = row.split_at_mut(main);
+    match kernel {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: availability checked above; `body.len()` is a multiple of 16.
+        Kernel::Avx2 => unsafe { crate::f32math_simd::exp_sum_avx2(body, m, scale, &mut acc) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: availability checked above; `body.len()` is a multiple of 16.
+        Kernel::Avx512Vnni => unsafe {
+            crate::f32math_simd::exp_sum_avx512(body, m, scale, &mut acc)
+        },
+        _ => {
+            for c in body.chunks_exact_mut(LANES) {
+                for (a, v) in acc.iter_mut().zip(c) {
+                    *v = exp_one((*v - m) * scale);
+                    *a += *v;
+                }
+            }
+        }
+    }
+    for (a, v) in acc.iter_mut().zip(tail) {
+        *v = exp_one((*v - m) * scale);
+        *a += *v;
+    }
+    let inv = 1.0 / fold(acc, |a, b| a + b);
+    match kernel {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: availability checked above.
+        Kernel::Avx2 => unsafe { crate::f32math_simd::scale_avx2(row, inv) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: availability checked above.
+        Kernel::Avx512Vnni => unsafe { crate::f32math_simd::scale_avx512(row, inv) },
+        _ => row.iter_mut().for_each(|v| *v *= inv),
+    }
+    Ok(())
+}
+
+/// `lanes[l] = op(lanes[l], lanes[l + w])` for w = 8, 4, 2, 1; returns lane 0.
+fn fold(mut lanes: [f32; LANES], op: impl Fn(f32, f32) -> f32) -> f32 {
+    let mut w = LANES / 2;
+    while w > 0 {
+        for l in 0..w {
+            lanes[l] = op(lanes[l], lanes[l + w]);
+        }
+        w /= 2;
+    }
+    lanes[0]
+}
