@@ -1,0 +1,391 @@
+//! Server side of one connection, as a sans-I/O state machine.
+//!
+//! The glue feeds received bytes with [`ServerConn::receive`], then calls
+//! [`ServerConn::poll`] until it returns [`ServerEvent::Pending`], and calls
+//! it again when more bytes arrive or at [`ServerConn::next_deadline`].
+//! Requests come out one at a time: the next (pipelined) request is parsed
+//! only after the current one was answered with [`ServerConn::respond`], so
+//! responses go out in order (RFC 9112 §9.3.2).
+//!
+//! Memory is bounded by the head limit plus the body limit: `receive` takes
+//! no more than that and returns how much it took; the rest stays in the
+//! socket's receive buffer (TCP flow control does the waiting).
+
+mod error;
+mod head;
+mod response;
+
+use alloc::vec::Vec;
+
+pub use error::RequestError;
+use head::{parse_request_head, RequestHead};
+use response::{continue_response, encode_response, error_response, Persistence};
+
+use crate::error::EncodeError;
+use crate::message::{Request, Response, Version};
+use crate::scan::{HeadScanner, Scan};
+use crate::MAX_HEAD_BYTES;
+
+/// Limits and timeouts of one server connection. Times are milliseconds on
+/// the caller's monotonic clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// Request line + fields + blank line, in bytes. Over it: 431.
+    pub max_head_bytes: usize,
+    /// Declared `Content-Length` above it: 413, before any body byte is read.
+    pub max_body_bytes: usize,
+    /// No byte between requests for this long: close without a response.
+    pub idle_timeout_ms: u64,
+    /// A started request not complete this long after its first byte: 408.
+    /// Counted from the first byte, not the last, so a peer that sends one
+    /// byte a second cannot hold the connection forever.
+    pub read_timeout_ms: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            max_head_bytes: MAX_HEAD_BYTES,
+            max_body_bytes: 1 << 20,
+            idle_timeout_ms: 30_000,
+            read_timeout_ms: 10_000,
+        }
+    }
+}
+
+/// What the glue should do next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerEvent {
+    /// Nothing to do until bytes arrive or [`ServerConn::next_deadline`].
+    Pending,
+    /// A complete request: answer it with [`ServerConn::respond`].
+    Request(Request),
+    /// Send these bytes (`100 Continue`) and keep reading the body.
+    Send(Vec<u8>),
+    /// Send `response` (status `error.status()`), then close. The
+    /// connection is finished.
+    Reject {
+        error: RequestError,
+        response: Vec<u8>,
+    },
+    /// Close without sending anything. The connection is finished.
+    Close(CloseReason),
+}
+
+/// Why a connection ends without a response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    /// No request started within the idle timeout.
+    Idle,
+    /// The peer closed its side between requests.
+    PeerClosed,
+    /// The last response was sent with `Connection: close`.
+    AfterResponse,
+    /// A request was rejected.
+    AfterReject,
+}
+
+/// Bytes to send for a response, and whether to close after them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    pub bytes: Vec<u8>,
+    pub close: bool,
+}
+
+/// [`ServerConn::respond`] was called wrongly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RespondError {
+    /// No request is waiting for a response.
+    NoRequest,
+    /// The response is not valid; nothing was sent, the request still waits
+    /// for a (valid) response.
+    Invalid(EncodeError),
+}
+
+impl core::fmt::Display for RespondError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            RespondError::NoRequest => f.write_str("no request is waiting for a response"),
+            RespondError::Invalid(e) => write!(f, "invalid response: {e}"),
+        }
+    }
+}
+
+enum State {
+    /// Reading a head; `buf` empty means idle between requests.
+    Head,
+    /// Head accepted; collecting `head.body_len` body bytes.
+    Body {
+        head: RequestHead,
+        body: Vec<u8>,
+    },
+    /// Complete request not yet handed out by `poll`.
+    Ready {
+        request: Request,
+        keep_alive: bool,
+    },
+    /// Request handed out; waiting for `respond`.
+    Responding {
+        keep_alive: bool,
+        head_only: bool,
+        version: Version,
+    },
+    Failed(RequestError),
+    Closed(CloseReason),
+}
+
+/// One server connection. See the module documentation for the protocol.
+pub struct ServerConn {
+    config: ServerConfig,
+    state: State,
+    /// Unparsed head bytes (at most `max_head_bytes`).
+    buf: Vec<u8>,
+    scanner: HeadScanner,
+    /// Start of the idle period (connection start or last response).
+    idle_since_ms: u64,
+    /// First byte of the request being read.
+    request_start_ms: Option<u64>,
+    /// `100 Continue` owed to the client.
+    send_continue: bool,
+    peer_closed: bool,
+}
+
+impl ServerConn {
+    pub fn new(config: ServerConfig, now_ms: u64) -> Self {
+        ServerConn {
+            config,
+            state: State::Head,
+            buf: Vec::new(),
+            scanner: HeadScanner::default(),
+            idle_since_ms: now_ms,
+            request_start_ms: None,
+            send_continue: false,
+            peer_closed: false,
+        }
+    }
+
+    /// Takes received bytes; returns how many were taken (the rest must be
+    /// offered again later). After a rejection or close, all bytes are taken
+    /// and dropped, so the glue can drain the socket before closing it.
+    pub fn receive(&mut self, data: &[u8], now_ms: u64) -> usize {
+        let mut used = 0;
+        while let Some(rest) = data.get(used..).filter(|r| !r.is_empty()) {
+            let taken = match &mut self.state {
+                State::Body { head, body } => {
+                    let n = (head.body_len - body.len()).min(rest.len());
+                    body.extend_from_slice(rest.get(..n).unwrap_or(&[]));
+                    n
+                }
+                State::Head | State::Ready { .. } | State::Responding { .. } => {
+                    let n =
+                        (self.config.max_head_bytes.saturating_sub(self.buf.len())).min(rest.len());
+                    if n > 0 && self.buf.is_empty() && matches!(self.state, State::Head) {
+                        self.request_start_ms = Some(now_ms);
+                    }
+                    self.buf.extend_from_slice(rest.get(..n).unwrap_or(&[]));
+                    n
+                }
+                State::Failed(_) | State::Closed(_) => rest.len(),
+            };
+            used += taken;
+            let progressed = self.advance();
+            if taken == 0 && !progressed {
+                break;
+            }
+        }
+        used
+    }
+
+    /// The peer closed its sending side (TCP FIN). Requests already complete
+    /// are still served; a partial one is rejected with 400.
+    pub fn peer_closed(&mut self) {
+        self.peer_closed = true;
+    }
+
+    /// The next event; call until [`ServerEvent::Pending`].
+    pub fn poll(&mut self, now_ms: u64) -> ServerEvent {
+        self.advance();
+        match core::mem::replace(&mut self.state, State::Head) {
+            State::Ready {
+                request,
+                keep_alive,
+            } => {
+                self.state = State::Responding {
+                    keep_alive,
+                    head_only: request.method == "HEAD",
+                    version: request.version,
+                };
+                ServerEvent::Request(request)
+            }
+            State::Failed(error) => {
+                self.finish(CloseReason::AfterReject);
+                ServerEvent::Reject {
+                    error,
+                    response: error_response(&error),
+                }
+            }
+            State::Closed(reason) => {
+                self.state = State::Closed(reason);
+                ServerEvent::Close(reason)
+            }
+            State::Head if self.buf.is_empty() => {
+                if self.peer_closed {
+                    self.finish(CloseReason::PeerClosed);
+                    ServerEvent::Close(CloseReason::PeerClosed)
+                } else if now_ms.saturating_sub(self.idle_since_ms) >= self.config.idle_timeout_ms {
+                    self.finish(CloseReason::Idle);
+                    ServerEvent::Close(CloseReason::Idle)
+                } else {
+                    ServerEvent::Pending
+                }
+            }
+            state @ (State::Head | State::Body { .. }) => {
+                self.state = state;
+                if core::mem::take(&mut self.send_continue) {
+                    return ServerEvent::Send(continue_response());
+                }
+                let started = self.request_start_ms.unwrap_or(self.idle_since_ms);
+                let error = if self.peer_closed {
+                    RequestError::Truncated
+                } else if now_ms.saturating_sub(started) >= self.config.read_timeout_ms {
+                    RequestError::Timeout
+                } else {
+                    return ServerEvent::Pending;
+                };
+                self.state = State::Failed(error);
+                self.poll(now_ms)
+            }
+            state @ State::Responding { .. } => {
+                self.state = state;
+                ServerEvent::Pending
+            }
+        }
+    }
+
+    /// Encodes the response to the request last returned by `poll`.
+    pub fn respond(&mut self, response: &Response, now_ms: u64) -> Result<Outgoing, RespondError> {
+        let State::Responding {
+            keep_alive,
+            head_only,
+            version,
+        } = self.state
+        else {
+            return Err(RespondError::NoRequest);
+        };
+        let close = !keep_alive || response.close;
+        let persistence = if close {
+            Persistence::Close
+        } else {
+            Persistence::KeepAlive(version)
+        };
+        let bytes =
+            encode_response(response, head_only, persistence).map_err(RespondError::Invalid)?;
+        if close {
+            self.finish(CloseReason::AfterResponse);
+        } else {
+            self.state = State::Head;
+            self.idle_since_ms = now_ms;
+            // A pipelined request's clock starts now, not while we worked.
+            self.request_start_ms = (!self.buf.is_empty()).then_some(now_ms);
+            self.advance();
+        }
+        Ok(Outgoing { bytes, close })
+    }
+
+    /// When `poll` must be called again if no bytes arrive first.
+    pub fn next_deadline(&self) -> Option<u64> {
+        match self.state {
+            State::Head if self.buf.is_empty() => Some(
+                self.idle_since_ms
+                    .saturating_add(self.config.idle_timeout_ms),
+            ),
+            State::Head | State::Body { .. } => Some(
+                self.request_start_ms
+                    .unwrap_or(self.idle_since_ms)
+                    .saturating_add(self.config.read_timeout_ms),
+            ),
+            _ => None,
+        }
+    }
+
+    /// Whether the connection is finished (rejected or closed).
+    pub fn is_closed(&self) -> bool {
+        matches!(self.state, State::Closed(_))
+    }
+
+    fn finish(&mut self, reason: CloseReason) {
+        self.state = State::Closed(reason);
+        self.buf = Vec::new();
+    }
+
+    /// Parses as far as the buffered bytes allow. Returns whether the state
+    /// changed.
+    fn advance(&mut self) -> bool {
+        match &self.state {
+            State::Head => self.advance_head(),
+            State::Body { head, body } if body.len() == head.body_len => {
+                if let State::Body { head, body } = core::mem::replace(&mut self.state, State::Head)
+                {
+                    self.complete(head, body);
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn advance_head(&mut self) -> bool {
+        if self.buf.is_empty() {
+            return false;
+        }
+        let (start, end) = match self.scanner.scan(&self.buf, self.config.max_head_bytes) {
+            Scan::Partial => return false,
+            Scan::Complete { start, end } => (start, end),
+            Scan::BareLineEnding => {
+                return self.fail(RequestError::Malformed(crate::Syntax::BareLineEnding))
+            }
+            Scan::TooLarge => return self.fail(RequestError::HeadTooLarge),
+        };
+        let parsed = match self.buf.get(start..end) {
+            Some(head) => parse_request_head(head, self.config.max_body_bytes),
+            None => Err(RequestError::Malformed(crate::Syntax::Line)),
+        };
+        let head = match parsed {
+            Ok(head) => head,
+            Err(e) => return self.fail(e),
+        };
+        self.scanner = HeadScanner::default();
+        let rest = self.buf.split_off(end.min(self.buf.len()));
+        // Body bytes that came with the head; anything after the body stays
+        // buffered as the start of the next (pipelined) request.
+        let take = head.body_len.min(rest.len());
+        let mut body = rest;
+        self.buf = body.split_off(take);
+        self.send_continue = head.expect_continue && body.is_empty();
+        if body.len() == head.body_len {
+            self.complete(head, body);
+        } else {
+            self.state = State::Body { head, body };
+        }
+        true
+    }
+
+    fn complete(&mut self, head: RequestHead, body: Vec<u8>) {
+        self.send_continue = false;
+        self.state = State::Ready {
+            keep_alive: head.keep_alive,
+            request: Request {
+                method: head.method,
+                path: head.path,
+                version: head.version,
+                headers: head.headers,
+                body,
+            },
+        };
+    }
+
+    fn fail(&mut self, error: RequestError) -> bool {
+        self.state = State::Failed(error);
+        true
+    }
+}

@@ -1,0 +1,88 @@
+//! Encoding server responses, including the fixed error responses.
+
+use alloc::string::ToString;
+use alloc::vec::Vec;
+
+use super::error::RequestError;
+use crate::encode::{check_headers, push_decimal, push_header};
+use crate::error::EncodeError;
+use crate::message::{Response, Version};
+use crate::status::reason_phrase;
+
+/// How the connection continues after this response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Persistence {
+    Close,
+    KeepAlive(Version),
+}
+
+/// Serialises `resp`. For HEAD (`head_only`) the `Content-Length` of the body
+/// is sent but not the body (RFC 9110 §9.3.2).
+pub(crate) fn encode_response(
+    resp: &Response,
+    head_only: bool,
+    persistence: Persistence,
+) -> Result<Vec<u8>, EncodeError> {
+    if !(200..=599).contains(&resp.status) {
+        return Err(EncodeError::Status(resp.status));
+    }
+    let no_body_status = resp.status == 204 || resp.status == 304;
+    if no_body_status && !resp.body.is_empty() {
+        return Err(EncodeError::BodyNotAllowed(resp.status));
+    }
+    check_headers(&resp.headers)?;
+
+    let mut out = Vec::with_capacity(128 + resp.body.len());
+    status_line(&mut out, resp.status);
+    for h in &resp.headers {
+        push_header(&mut out, &h.name, &h.value);
+    }
+    if !no_body_status {
+        let mut len = Vec::new();
+        push_decimal(&mut len, resp.body.len());
+        push_header(&mut out, "Content-Length", &len);
+    }
+    match persistence {
+        Persistence::Close => push_header(&mut out, "Connection", b"close"),
+        // HTTP/1.0 clients only keep the connection when told so.
+        Persistence::KeepAlive(Version::Http10) => {
+            push_header(&mut out, "Connection", b"keep-alive")
+        }
+        Persistence::KeepAlive(Version::Http11) => {}
+    }
+    out.extend_from_slice(b"\r\n");
+    if !head_only {
+        out.extend_from_slice(&resp.body);
+    }
+    Ok(out)
+}
+
+/// The response for a rejected request: its status, a fixed plain-text
+/// reason, `Connection: close`.
+pub(crate) fn error_response(err: &RequestError) -> Vec<u8> {
+    let mut body = err.to_string().into_bytes();
+    body.push(b'\n');
+    let mut out = Vec::with_capacity(128 + body.len());
+    status_line(&mut out, err.status());
+    push_header(&mut out, "Content-Type", b"text/plain");
+    let mut len = Vec::new();
+    push_decimal(&mut len, body.len());
+    push_header(&mut out, "Content-Length", &len);
+    push_header(&mut out, "Connection", b"close");
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(&body);
+    out
+}
+
+/// The interim response that releases a client waiting on `Expect`.
+pub(crate) fn continue_response() -> Vec<u8> {
+    b"HTTP/1.1 100 Continue\r\n\r\n".to_vec()
+}
+
+fn status_line(out: &mut Vec<u8>, status: u16) {
+    out.extend_from_slice(b"HTTP/1.1 ");
+    push_decimal(out, usize::from(status));
+    out.push(b' ');
+    out.extend_from_slice(reason_phrase(status).as_bytes());
+    out.extend_from_slice(b"\r\n");
+}
