@@ -8,7 +8,9 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use int8_kernels::{gelu_f32, gemm_f32_nn, gemm_f32_nt, softmax_f32, F32Mat, F32MatMut, Kernel};
+use int8_kernels::{
+    gelu_f32, gemm_f32_nn, gemm_f32_nt, softmax_rows_f32, F32Mat, F32MatMut, Kernel,
+};
 
 const D: usize = 32;
 const HIDDEN: usize = 384;
@@ -78,9 +80,8 @@ fn main() {
             });
             let sm = time(rounds, || {
                 for _ in 0..HEADS_TOTAL {
-                    for r in scores.chunks_exact_mut(t) {
-                        softmax_f32(kernel, r, 0.176_776_7).expect("softmax");
-                    }
+                    let m = F32MatMut::dense(&mut scores, t, t).expect("s");
+                    softmax_rows_f32(kernel, m, 0.176_776_7).expect("softmax");
                 }
                 black_box(&scores);
             });

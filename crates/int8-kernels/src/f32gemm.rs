@@ -130,6 +130,11 @@ impl<'a> F32MatMut<'a> {
     pub fn stride(&self) -> usize {
         self.stride
     }
+
+    /// The underlying slice (element (r, c) at `r * stride + c`).
+    pub(crate) fn into_slice(self) -> &'a mut [f32] {
+        self.data
+    }
 }
 
 /// `out = a · b` (`a`: M x K, `b`: K x N, `out`: M x N), order as in the module docs.

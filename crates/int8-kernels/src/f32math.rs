@@ -10,7 +10,7 @@
 //! Abramowitz & Stegun 7.1.26: max absolute error < 6e-7 (1.5e-7 from the formula plus f32
 //! rounding). Inputs are clamped to [-87, 88] (e^x stays a normal f32).
 
-use crate::{Kernel, KernelError};
+use crate::{F32MatMut, Kernel, KernelError};
 
 pub(crate) const LOG2E: f32 = core::f32::consts::LOG2_E;
 /// ln 2 split in a high part with trailing zero bits and a low correction,
@@ -136,75 +136,87 @@ pub(crate) const GELU: u8 = 1;
 
 /// In-place softmax of `scale * row` (`scale > 0`, e.g. 1/sqrt(d) for attention scores):
 ///
-/// 1. `m` = maximum of the row (per-lane `max_rule`, then the fold tree);
-/// 2. `row[i] = exp_one((row[i] - m) * scale)`, summed per lane in index order, folded;
+/// 1. `m` = maximum of the row: 16 lanes (lane = index mod 16), each
+///    `lane = max_rule(x, lane)` in index order from -inf, then the fold tree;
+/// 2. `row[i] = exp_one((row[i] - m) * scale)`, summed per lane in index order from 0,
+///    folded by the tree;
 /// 3. `row[i] *= 1 / sum`.
 ///
-/// An empty row is left as is.
+/// An empty row is left as is. See [`softmax_rows_f32`] for many rows at once.
 pub fn softmax_f32(kernel: Kernel, row: &mut [f32], scale: f32) -> Result<(), KernelError> {
+    let n = row.len();
+    softmax_rows_f32(kernel, F32MatMut::dense(row, 1, n)?, scale)
+}
+
+/// [`softmax_f32`] on every row of `m` (the SIMD kernels interleave several rows, which
+/// hides the latency of the three dependent passes; the results are the same).
+pub fn softmax_rows_f32(kernel: Kernel, m: F32MatMut<'_>, scale: f32) -> Result<(), KernelError> {
     check(kernel)?;
-    if row.is_empty() {
+    let (rows, cols, stride) = (m.rows(), m.cols(), m.stride());
+    if rows == 0 || cols == 0 {
         return Ok(());
     }
+    let data = m.into_slice();
+    match kernel {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: availability checked above; the view's constructor checked that every
+        // (row, col) < (rows, cols) at row * stride + col lies inside `data`.
+        Kernel::Avx2 => unsafe {
+            crate::f32math_simd::softmax_rows_avx2(data, rows, cols, stride, scale)
+        },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: as above, with AVX-512F.
+        Kernel::Avx512Vnni => unsafe {
+            crate::f32math_simd::softmax_rows_avx512(data, rows, cols, stride, scale)
+        },
+        _ => {
+            for r in 0..rows {
+                softmax_row_scalar(&mut data[r * stride..r * stride + cols], scale);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The reference of [`softmax_f32`].
+fn softmax_row_scalar(row: &mut [f32], scale: f32) {
     let main = row.len() - row.len() % LANES;
     let mut mx = [f32::NEG_INFINITY; LANES];
-    match kernel {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: availability checked above; `main` is a multiple of 16.
-        Kernel::Avx2 => unsafe { crate::f32math_simd::max_lanes_avx2(&row[..main], &mut mx) },
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: availability checked above; `main` is a multiple of 16.
-        Kernel::Avx512Vnni => unsafe {
-            crate::f32math_simd::max_lanes_avx512(&row[..main], &mut mx)
-        },
-        _ => {
-            for c in row[..main].chunks_exact(LANES) {
-                for (m, &v) in mx.iter_mut().zip(c) {
-                    *m = max_rule(v, *m);
-                }
-            }
+    for c in row[..main].chunks_exact(LANES) {
+        for (m, &v) in mx.iter_mut().zip(c) {
+            *m = max_rule(v, *m);
         }
     }
-    for (m, &v) in mx.iter_mut().zip(&row[main..]) {
+    let (body, tail) = row.split_at_mut(main);
+    let m = softmax_max_tail(mx, tail);
+    let mut acc = [0f32; LANES];
+    for c in body.chunks_exact_mut(LANES) {
+        for (a, v) in acc.iter_mut().zip(c) {
+            *v = exp_one((*v - m) * scale);
+            *a += *v;
+        }
+    }
+    let inv = softmax_inv_tail(acc, tail, m, scale);
+    row.iter_mut().for_each(|v| *v *= inv);
+}
+
+/// Step 1's end: the tail (fewer than 16 values) into the lane maxima, then the fold.
+#[inline]
+pub(crate) fn softmax_max_tail(mut mx: [f32; LANES], tail: &[f32]) -> f32 {
+    for (m, &v) in mx.iter_mut().zip(tail) {
         *m = max_rule(v, *m);
     }
-    let m = fold(mx, max_rule);
+    fold(mx, max_rule)
+}
 
-    let mut acc = [0f32; LANES];
-    let (body, tail) = row.split_at_mut(main);
-    match kernel {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: availability checked above; `body.len()` is a multiple of 16.
-        Kernel::Avx2 => unsafe { crate::f32math_simd::exp_sum_avx2(body, m, scale, &mut acc) },
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: availability checked above; `body.len()` is a multiple of 16.
-        Kernel::Avx512Vnni => unsafe {
-            crate::f32math_simd::exp_sum_avx512(body, m, scale, &mut acc)
-        },
-        _ => {
-            for c in body.chunks_exact_mut(LANES) {
-                for (a, v) in acc.iter_mut().zip(c) {
-                    *v = exp_one((*v - m) * scale);
-                    *a += *v;
-                }
-            }
-        }
-    }
+/// Step 2's end: exp of the tail, added to the lane sums; returns 1 / folded sum.
+#[inline]
+pub(crate) fn softmax_inv_tail(mut acc: [f32; LANES], tail: &mut [f32], m: f32, scale: f32) -> f32 {
     for (a, v) in acc.iter_mut().zip(tail) {
         *v = exp_one((*v - m) * scale);
         *a += *v;
     }
-    let inv = 1.0 / fold(acc, |a, b| a + b);
-    match kernel {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: availability checked above.
-        Kernel::Avx2 => unsafe { crate::f32math_simd::scale_avx2(row, inv) },
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: availability checked above.
-        Kernel::Avx512Vnni => unsafe { crate::f32math_simd::scale_avx512(row, inv) },
-        _ => row.iter_mut().for_each(|v| *v *= inv),
-    }
-    Ok(())
+    1.0 / fold(acc, |a, b| a + b)
 }
 
 /// `lanes[l] = op(lanes[l], lanes[l + w])` for w = 8, 4, 2, 1; returns lane 0.

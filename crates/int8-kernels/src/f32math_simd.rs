@@ -6,8 +6,8 @@
 use core::arch::x86_64::*;
 
 use crate::f32math::{
-    exp_one, gelu_one, C2, C3, C4, C5, C6, C7, ERF_A, ERF_P, EXP, EXP_HI, EXP_LO, LANES, LN2_HI,
-    LN2_LO, LOG2E, ROUND_MAGIC,
+    exp_one, gelu_one, softmax_inv_tail, softmax_max_tail, C2, C3, C4, C5, C6, C7, ERF_A, ERF_P,
+    EXP, EXP_HI, EXP_LO, LANES, LN2_HI, LN2_LO, LOG2E, ROUND_MAGIC,
 };
 
 /// The lane-wise operations the element functions need. Every method is one IEEE
@@ -273,123 +273,140 @@ pub(crate) unsafe fn map_avx512<const F: u8>(x: &mut [f32]) {
     unsafe { map::<F, V16>(x) }
 }
 
-/// Lane maxima over whole 16-float chunks: `mx[l] = max_rule(x, mx[l])`.
+/// Softmax (see `f32math::softmax_f32`) of `R` rows starting at `p`, `stride` apart,
+/// interleaved pass by pass.
 ///
 /// # Safety
-/// The CPU supports the width of `V`; `x.len()` is a multiple of 16 and of `V::W`.
+/// The CPU supports the width of `V`; rows `0..R` of `cols` floats at `p + r * stride` are
+/// valid for reading and writing and do not overlap.
 #[inline(always)]
-unsafe fn max_lanes<V: Vf>(x: &[f32], mx: &mut [f32; LANES]) {
+unsafe fn softmax_block<V: Vf, const R: usize>(
+    p: *mut f32,
+    stride: usize,
+    cols: usize,
+    scale: f32,
+) {
     const { assert!(LANES == 16) };
     let per = LANES / V::W;
-    let mut acc = [V::splat(f32::NEG_INFINITY); 2];
-    for (i, a) in acc[..per].iter_mut().enumerate() {
-        // SAFETY: mx holds 16 floats; i * W + W <= 16.
-        *a = unsafe { V::load(mx.as_ptr().add(i * V::W)) };
-    }
-    for c in x.chunks_exact(LANES) {
-        for (i, a) in acc[..per].iter_mut().enumerate() {
-            // SAFETY: the chunk holds 16 floats.
-            *a = unsafe { V::load(c.as_ptr().add(i * V::W)) }.max(*a);
-        }
-    }
-    for (i, a) in acc[..per].iter().enumerate() {
-        // SAFETY: as for the loads from mx.
-        unsafe { a.store(mx.as_mut_ptr().add(i * V::W)) };
-    }
-}
+    let main = cols - cols % LANES;
+    let row = |r: usize, c: usize| p.wrapping_add(r * stride + c);
 
-/// `x[i] = exp((x[i] - m) * scale)` over whole 16-float chunks, `acc[i mod 16] += x[i]`.
-///
-/// # Safety
-/// The CPU supports the width of `V`; `x.len()` is a multiple of 16.
-#[inline(always)]
-unsafe fn exp_sum<V: Vf>(x: &mut [f32], m: f32, scale: f32, acc: &mut [f32; LANES]) {
-    let per = LANES / V::W;
-    let (mv, sv) = (V::splat(m), V::splat(scale));
-    let mut sum = [V::splat(0.0); 2];
-    for (i, s) in sum[..per].iter_mut().enumerate() {
-        // SAFETY: acc holds 16 floats.
-        *s = unsafe { V::load(acc.as_ptr().add(i * V::W)) };
-    }
-    for c in x.chunks_exact_mut(LANES) {
-        for (i, s) in sum[..per].iter_mut().enumerate() {
-            // SAFETY: the chunk holds 16 floats.
-            unsafe {
-                let p = c.as_mut_ptr().add(i * V::W);
-                let e = exp_v(V::load(p).sub(mv).mul(sv));
-                e.store(p);
-                *s = s.add(e);
+    let mut mx = [[V::splat(f32::NEG_INFINITY); 2]; R];
+    for c0 in (0..main).step_by(LANES) {
+        for (r, mx) in mx.iter_mut().enumerate() {
+            for (i, mx) in mx[..per].iter_mut().enumerate() {
+                // SAFETY: column c0 + i * W + W <= main <= cols of row r < R.
+                *mx = unsafe { V::load(row(r, c0 + i * V::W)) }.max(*mx);
             }
         }
     }
-    for (i, s) in sum[..per].iter().enumerate() {
-        // SAFETY: acc holds 16 floats.
-        unsafe { s.store(acc.as_mut_ptr().add(i * V::W)) };
+    let mut m = [0f32; R];
+    for (r, (m, mx)) in m.iter_mut().zip(&mx).enumerate() {
+        let mut lanes = [0f32; LANES];
+        for (i, v) in mx[..per].iter().enumerate() {
+            // SAFETY: lanes holds 16 floats; i * W + W <= 16.
+            unsafe { v.store(lanes.as_mut_ptr().add(i * V::W)) };
+        }
+        // SAFETY: columns main..cols of row r < R are inside the row.
+        let tail = unsafe { core::slice::from_raw_parts(row(r, main), cols - main) };
+        *m = softmax_max_tail(lanes, tail);
+    }
+
+    let sv = V::splat(scale);
+    let mv = m.map(V::splat);
+    let mut sum = [[V::splat(0.0); 2]; R];
+    for c0 in (0..main).step_by(LANES) {
+        for (r, (sum, &mv)) in sum.iter_mut().zip(&mv).enumerate() {
+            for (i, s) in sum[..per].iter_mut().enumerate() {
+                let q = row(r, c0 + i * V::W);
+                // SAFETY: as in the first pass; writing the same floats back.
+                unsafe {
+                    let e = exp_v(V::load(q).sub(mv).mul(sv));
+                    e.store(q);
+                    *s = s.add(e);
+                }
+            }
+        }
+    }
+    let mut inv = [0f32; R];
+    for (r, ((inv, sum), &m)) in inv.iter_mut().zip(&sum).zip(&m).enumerate() {
+        let mut lanes = [0f32; LANES];
+        for (i, v) in sum[..per].iter().enumerate() {
+            // SAFETY: lanes holds 16 floats.
+            unsafe { v.store(lanes.as_mut_ptr().add(i * V::W)) };
+        }
+        // SAFETY: columns main..cols of row r, no other live reference to them.
+        let tail = unsafe { core::slice::from_raw_parts_mut(row(r, main), cols - main) };
+        *inv = softmax_inv_tail(lanes, tail, m, scale);
+    }
+
+    let vmain = cols - cols % V::W;
+    for (r, &inv) in inv.iter().enumerate() {
+        let f = V::splat(inv);
+        for c in (0..vmain).step_by(V::W) {
+            // SAFETY: c + W <= cols of row r.
+            unsafe { V::load(row(r, c)).mul(f).store(row(r, c)) };
+        }
+        for c in vmain..cols {
+            // SAFETY: c < cols of row r.
+            unsafe { *row(r, c) *= inv };
+        }
     }
 }
 
-/// `x[i] *= f`, whole vectors then the tail.
+/// Rows in blocks of 4, then the remaining 1-3.
 ///
 /// # Safety
-/// The CPU supports the width of `V`.
+/// The CPU supports the width of `V`; every (r, c) < (rows, cols) at `r * stride + c` is
+/// inside `data` and `stride >= cols` when rows > 1.
 #[inline(always)]
-unsafe fn scale<V: Vf>(x: &mut [f32], f: f32) {
-    let fv = V::splat(f);
-    let main = x.len() - x.len() % V::W;
-    let (body, tail) = x.split_at_mut(main);
-    for c in body.chunks_exact_mut(V::W) {
-        // SAFETY: the chunk holds W floats.
-        unsafe { V::load(c.as_ptr()).mul(fv).store(c.as_mut_ptr()) };
+unsafe fn softmax_rows<V: Vf>(
+    data: &mut [f32],
+    rows: usize,
+    cols: usize,
+    stride: usize,
+    scale: f32,
+) {
+    let p = data.as_mut_ptr();
+    for r in (0..rows).step_by(4) {
+        let q = p.wrapping_add(r * stride);
+        // SAFETY: rows r .. r + min(4, rows - r) are inside `data` (caller) and disjoint
+        // (stride >= cols).
+        unsafe {
+            match rows - r {
+                1 => softmax_block::<V, 1>(q, stride, cols, scale),
+                2 => softmax_block::<V, 2>(q, stride, cols, scale),
+                3 => softmax_block::<V, 3>(q, stride, cols, scale),
+                _ => softmax_block::<V, 4>(q, stride, cols, scale),
+            }
+        }
     }
-    for v in tail {
-        *v *= f;
-    }
 }
 
 /// # Safety
-/// The CPU supports AVX2; `x.len()` is a multiple of 16.
+/// The CPU supports AVX2; `data` holds the `rows x cols` matrix with row `stride`.
 #[target_feature(enable = "avx2")]
-pub(crate) unsafe fn max_lanes_avx2(x: &[f32], mx: &mut [f32; LANES]) {
+pub(crate) unsafe fn softmax_rows_avx2(
+    data: &mut [f32],
+    rows: usize,
+    cols: usize,
+    stride: usize,
+    scale: f32,
+) {
     // SAFETY: forwarded.
-    unsafe { max_lanes::<V8>(x, mx) }
+    unsafe { softmax_rows::<V8>(data, rows, cols, stride, scale) }
 }
 
 /// # Safety
-/// The CPU supports AVX-512F; `x.len()` is a multiple of 16.
+/// The CPU supports AVX-512F; `data` holds the `rows x cols` matrix with row `stride`.
 #[target_feature(enable = "avx512f")]
-pub(crate) unsafe fn max_lanes_avx512(x: &[f32], mx: &mut [f32; LANES]) {
+pub(crate) unsafe fn softmax_rows_avx512(
+    data: &mut [f32],
+    rows: usize,
+    cols: usize,
+    stride: usize,
+    scale: f32,
+) {
     // SAFETY: forwarded.
-    unsafe { max_lanes::<V16>(x, mx) }
-}
-
-/// # Safety
-/// The CPU supports AVX2; `x.len()` is a multiple of 16.
-#[target_feature(enable = "avx2")]
-pub(crate) unsafe fn exp_sum_avx2(x: &mut [f32], m: f32, s: f32, acc: &mut [f32; LANES]) {
-    // SAFETY: forwarded.
-    unsafe { exp_sum::<V8>(x, m, s, acc) }
-}
-
-/// # Safety
-/// The CPU supports AVX-512F; `x.len()` is a multiple of 16.
-#[target_feature(enable = "avx512f")]
-pub(crate) unsafe fn exp_sum_avx512(x: &mut [f32], m: f32, s: f32, acc: &mut [f32; LANES]) {
-    // SAFETY: forwarded.
-    unsafe { exp_sum::<V16>(x, m, s, acc) }
-}
-
-/// # Safety
-/// The CPU supports AVX2.
-#[target_feature(enable = "avx2")]
-pub(crate) unsafe fn scale_avx2(x: &mut [f32], f: f32) {
-    // SAFETY: forwarded.
-    unsafe { scale::<V8>(x, f) }
-}
-
-/// # Safety
-/// The CPU supports AVX-512F.
-#[target_feature(enable = "avx512f")]
-pub(crate) unsafe fn scale_avx512(x: &mut [f32], f: f32) {
-    // SAFETY: forwarded.
-    unsafe { scale::<V16>(x, f) }
+    unsafe { softmax_rows::<V16>(data, rows, cols, stride, scale) }
 }

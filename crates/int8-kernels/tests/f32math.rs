@@ -138,3 +138,42 @@ fn softmax_is_identical_across_kernels_and_accurate() {
     let mut empty: [f32; 0] = [];
     softmax_f32(Kernel::Scalar, &mut empty, 1.0).expect("empty");
 }
+
+#[test]
+fn softmax_rows_equals_row_by_row() {
+    use int8_kernels::{softmax_rows_f32, F32MatMut};
+    let mut rng = Rng::new(33);
+    for (rows, cols) in [
+        (1, 5),
+        (3, 16),
+        (4, 17),
+        (5, 33),
+        (9, 128),
+        (13, 7),
+        (128, 128),
+    ] {
+        let stride = cols + 3;
+        let x: Vec<f32> = (0..rows * stride).map(|_| rng.f32() * 30.0).collect();
+        let mut want = x.clone();
+        for r in 0..rows {
+            softmax_f32(
+                Kernel::Scalar,
+                &mut want[r * stride..r * stride + cols],
+                0.3,
+            )
+            .expect("row");
+        }
+        for kernel in Kernel::available() {
+            let mut got = x.clone();
+            let m = F32MatMut::new(&mut got, rows, cols, stride).expect("view");
+            softmax_rows_f32(kernel, m, 0.3).expect("rows");
+            assert!(
+                got.iter()
+                    .zip(&want)
+                    .all(|(a, b)| a.to_bits() == b.to_bits()),
+                "{} {rows} x {cols}",
+                kernel.name()
+            );
+        }
+    }
+}

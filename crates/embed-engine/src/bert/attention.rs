@@ -6,7 +6,7 @@
 
 use crate::error::EngineError;
 use alloc::vec::Vec;
-use int8_kernels::{gemm_f32_nn, gemm_f32_nt, softmax_f32, F32Mat, F32MatMut, Kernel};
+use int8_kernels::{gemm_f32_nn, gemm_f32_nt, softmax_rows_f32, F32Mat, F32MatMut, Kernel};
 
 /// Scratch reused across layers and calls.
 #[derive(Default)]
@@ -38,9 +38,7 @@ pub fn attention(
         let q = F32Mat::new(&qkv[qo..], t, d, row)?;
         let k = F32Mat::new(&qkv[ko..], t, d, row)?;
         gemm_f32_nt(kernel, q, k, F32MatMut::dense(scores, t, t)?, &mut s.pack)?;
-        for r in scores.chunks_exact_mut(t) {
-            softmax_f32(kernel, r, scale)?;
-        }
+        softmax_rows_f32(kernel, F32MatMut::dense(scores, t, t)?, scale)?;
         let v = F32Mat::new(&qkv[vo..], t, d, row)?;
         let out = F32MatMut::new(&mut ctx[qo..], t, d, hidden)?;
         gemm_f32_nn(kernel, F32Mat::dense(scores, t, t)?, v, out)?;
