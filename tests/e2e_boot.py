@@ -211,6 +211,47 @@ def fw_cfg_streams_64_mib_with_bounded_memory():
     print(f"     {line}")
 
 
+CONFIG_OK = (b'{"listen_port": 8080, "kbs": {"host": "10.0.2.2", "port": 8081}, '
+             b'"resource_path": "appliance/model/key", "log_level": "info"}')
+
+
+def boot_with_config(data):
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "config.json")
+        open(path, "wb").write(data)
+        return run_cmd([RUN, "--image", IMAGE, "--accel", "tcg", "--selftest", "exit",
+                        "--fw-cfg", f"opt/appliance/config,file={path}"], timeout=120)
+
+
+@test
+def runtime_config_is_parsed_and_measured():
+    p = boot_with_config(CONFIG_OK)
+    assert p.returncode == EXIT_OK, p.stdout
+    want = hashlib.sha256(CONFIG_OK).hexdigest()
+    assert f"boot log: runtime-config sha256:{want}" in p.stdout, p.stdout
+    assert "config: listen port 8080, key broker 10.0.2.2:8081, resource appliance/model/key" in p.stdout, p.stdout
+
+
+@test
+def runtime_config_errors_stop_boot_with_a_clear_message():
+    cases = {
+        b'{"listen_port": 8080, "kbs": {"host": "10.0.2.2", "port": 8081}, '
+        b'"resource_path": "a/b/c", "colour": "blue"}': 'unknown key "colour"',
+        b'{"listen_port": 0, "kbs": {"host": "10.0.2.2", "port": 8081}, "resource_path": "a/b/c"}': "listen_port",
+        b'{"listen_port": 8080, "kbs": {"host": "10.0.2", "port": 8081}, "resource_path": "a/b/c"}': "host",
+        b'{"listen_port": 8080, "kbs": {"host": "10.0.2.2", "port": 8081}, "resource_path": "a/../c"}': "resource_path",
+        b"not json": "JSON",
+        b" " * 5000: "4096",
+    }
+    for data, needle in cases.items():
+        p = boot_with_config(data)
+        assert p.returncode == EXIT_FAIL, f"{data[:60]!r}: exit {p.returncode}\n{p.stdout}"
+        assert "appliance ready" not in p.stdout, p.stdout
+        fatal = next(l for l in p.stdout.splitlines() if l.startswith("FATAL: runtime configuration"))
+        assert needle.lower() in fatal.lower(), f"{needle!r} not in {fatal!r}"
+        print(f"     {fatal}")
+
+
 @test
 def no_raw_io_outside_the_io_abstraction():
     p = run_cmd([os.path.join(ROOT, "tests", "check_no_raw_io.sh")])

@@ -5,7 +5,9 @@
 
 extern crate alloc;
 
+mod boot_log;
 mod model_selftest;
+mod runtime_config;
 mod selftest;
 
 use kernel::{println, BootInfo};
@@ -13,6 +15,9 @@ use kernel::{println, BootInfo};
 kernel::entry_point!(appliance_main);
 
 fn appliance_main(info: &BootInfo) -> ! {
+    let mut boot_log = boot_log::BootLog::default();
+    let _config = runtime_config::load(info, &mut boot_log);
+    println!("measured boot log: {} events", boot_log.events().len());
     let ready_us = kernel::time::us_since(info.reset_tsc);
     println!("appliance ready (reset to ready {ready_us} us)");
 
