@@ -1,0 +1,32 @@
+//! Confidential Containers Trustee KBS protocol 0.4.0 for the guest and the
+//! broker: message types, resource paths, RFC 8785 canonical JSON and the
+//! SEV-SNP REPORT_DATA binding of nonce and TEE key.
+//!
+//! Wire facts are from `shared/reference/kbs.md` (Trustee and
+//! guest-components sources).
+#![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+mod canonical;
+mod error;
+mod number;
+mod report_data;
+mod resource;
+mod types;
+
+pub use canonical::{to_canonical_string, to_canonical_vec};
+pub use error::{CanonicalError, ResourcePathError};
+pub use number::write_f64 as write_ecmascript_number;
+pub use report_data::{
+    expected_report_data, report_data, report_data_with_additional, runtime_data_json,
+    REPORT_DATA_LEN,
+};
+pub use resource::ResourcePath;
+pub use types::{
+    ec_p256_tee_pubkey, error_information, snp_request, Attestation, AttestationToken, Challenge,
+    CompositeEvidence, ErrorInformation, InitData, Request, RuntimeData, Tee, TeePubKey,
+    ATTEST_PATH, AUTH_PATH, ECDH_ES_A256KW, EC_P256_CRV, ERROR_TYPE_PREFIX, KBS_PREFIX,
+    PROTOCOL_VERSION, SESSION_COOKIE,
+};

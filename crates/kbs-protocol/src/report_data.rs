@@ -1,0 +1,87 @@
+//! The SNP REPORT_DATA that binds the KBS nonce and the guest's TEE key.
+//!
+//! Trustee (kbs/src/attestation/backend.rs, attestation-service parse_runtime_data,
+//! verifier regularize_data) expects
+//! `SHA-384(JCS({"additional-evidence":..,"nonce":..,"tee-pubkey":..}))`
+//! right-padded with zeros to 64 bytes; SHA-384 for every TEE except `se`.
+
+use alloc::string::String;
+
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha384};
+
+use crate::canonical::to_canonical_string;
+use crate::error::CanonicalError;
+use crate::types::{Attestation, TeePubKey};
+
+/// Size of the SNP REPORT_DATA field.
+pub const REPORT_DATA_LEN: usize = 64;
+
+/// The canonical runtime-data JSON that is hashed.
+pub fn runtime_data_json(
+    nonce: &str,
+    tee_pubkey: &TeePubKey,
+    additional_evidence: &str,
+) -> Result<String, CanonicalError> {
+    let mut map = Map::new();
+    map.insert("additional-evidence".into(), additional_evidence.into());
+    map.insert("nonce".into(), nonce.into());
+    map.insert("tee-pubkey".into(), tee_pubkey_value(tee_pubkey));
+    to_canonical_string(&Value::Object(map))
+}
+
+/// REPORT_DATA for a guest without additional devices (`additional-evidence`
+/// is the empty string, as guest-components sends).
+pub fn report_data(
+    nonce: &str,
+    tee_pubkey: &TeePubKey,
+) -> Result<[u8; REPORT_DATA_LEN], CanonicalError> {
+    report_data_with_additional(nonce, tee_pubkey, "")
+}
+
+/// REPORT_DATA with an explicit `additional-evidence` string.
+pub fn report_data_with_additional(
+    nonce: &str,
+    tee_pubkey: &TeePubKey,
+    additional_evidence: &str,
+) -> Result<[u8; REPORT_DATA_LEN], CanonicalError> {
+    let json = runtime_data_json(nonce, tee_pubkey, additional_evidence)?;
+    let digest = Sha384::digest(json.as_bytes());
+    let mut out = [0u8; REPORT_DATA_LEN];
+    out[..digest.len()].copy_from_slice(&digest);
+    Ok(out)
+}
+
+/// Broker side: the REPORT_DATA an [`Attestation`] must carry. The caller
+/// must separately check that its nonce is the session's challenge.
+pub fn expected_report_data(
+    attestation: &Attestation,
+) -> Result<[u8; REPORT_DATA_LEN], CanonicalError> {
+    report_data_with_additional(
+        &attestation.runtime_data.nonce,
+        &attestation.runtime_data.tee_pubkey,
+        &attestation.tee_evidence.additional_evidence,
+    )
+}
+
+/// The JWK as Trustee re-serialises it: only the members `TeePubKey` keeps.
+fn tee_pubkey_value(key: &TeePubKey) -> Value {
+    let members: &[(&str, &str)] = match key {
+        TeePubKey::EC { crv, alg, x, y } => &[
+            ("kty", "EC"),
+            ("crv", crv),
+            ("alg", alg),
+            ("x", x),
+            ("y", y),
+        ],
+        TeePubKey::RSA { alg, k_mod, k_exp } => {
+            &[("kty", "RSA"), ("alg", alg), ("n", k_mod), ("e", k_exp)]
+        }
+        TeePubKey::AKP { alg, public_key } => &[("kty", "AKP"), ("alg", alg), ("pub", public_key)],
+    };
+    let map: Map<String, Value> = members
+        .iter()
+        .map(|(k, v)| (String::from(*k), Value::from(*v)))
+        .collect();
+    Value::Object(map)
+}

@@ -1,0 +1,41 @@
+//! The 256-bit model key: the secret the broker releases to the guest.
+
+use core::fmt;
+
+use rand_core::CryptoRngCore;
+use zeroize::Zeroizing;
+
+use crate::SealError;
+
+/// Length of a [`SealKey`] in bytes (also the key file size).
+pub const KEY_LEN: usize = 32;
+
+/// An AES-256 key, zeroized on drop.
+#[derive(Clone)]
+pub struct SealKey(Zeroizing<[u8; KEY_LEN]>);
+
+impl SealKey {
+    /// A fresh random key.
+    pub fn generate(rng: &mut impl CryptoRngCore) -> Self {
+        let mut key = Zeroizing::new([0u8; KEY_LEN]);
+        rng.fill_bytes(key.as_mut());
+        Self(key)
+    }
+
+    /// From exactly 32 bytes (the key file / KBS resource).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, SealError> {
+        let key: [u8; KEY_LEN] = bytes.try_into().map_err(|_| SealError::KeyLength)?;
+        Ok(Self(Zeroizing::new(key)))
+    }
+
+    /// The raw key bytes, as written to the broker's key file.
+    pub fn as_bytes(&self) -> &[u8; KEY_LEN] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SealKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SealKey(..)")
+    }
+}
