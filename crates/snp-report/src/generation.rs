@@ -75,4 +75,12 @@ impl TcbLayout {
             _ => None,
         }
     }
+
+    /// The bytes of a TCB_VERSION this layout reserves (must be zero).
+    pub fn reserved(self) -> core::ops::Range<usize> {
+        match self {
+            Self::Legacy => 2..6,
+            Self::Turin => 4..7,
+        }
+    }
 }

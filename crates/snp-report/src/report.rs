@@ -116,18 +116,7 @@ impl AttestationReport {
             }
         };
         let tcb = |at: usize| {
-            TcbVersion::decode(arr(b, at), layout).ok_or_else(|| {
-                let raw: [u8; 8] = arr(b, at);
-                let reserved = match layout {
-                    TcbLayout::Legacy => 2..6,
-                    TcbLayout::Turin => 4..7,
-                };
-                let i = reserved
-                    .clone()
-                    .find(|&i| raw[i] != 0)
-                    .unwrap_or(reserved.start);
-                ParseError::ReservedNonZero(at + i)
-            })
+            TcbVersion::decode(arr(b, at), layout).map_err(|i| ParseError::ReservedNonZero(at + i))
         };
         let mit = |at: usize| (version >= 5).then(|| u64_at(b, at));
         Ok(Self {

@@ -14,24 +14,27 @@ pub struct TcbVersion {
 }
 
 impl TcbVersion {
-    /// Decodes 8 raw bytes; `None` if a byte the layout reserves is nonzero.
-    pub fn decode(raw: [u8; 8], layout: TcbLayout) -> Option<Self> {
-        match layout {
-            TcbLayout::Legacy => (raw[2..6] == [0; 4]).then_some(Self {
+    /// Decodes 8 raw bytes; `Err(i)` if reserved byte `i` is nonzero.
+    pub fn decode(raw: [u8; 8], layout: TcbLayout) -> Result<Self, usize> {
+        if let Some(i) = layout.reserved().find(|&i| raw[i] != 0) {
+            return Err(i);
+        }
+        Ok(match layout {
+            TcbLayout::Legacy => Self {
                 fmc: None,
                 bootloader: raw[0],
                 tee: raw[1],
                 snp: raw[6],
                 microcode: raw[7],
-            }),
-            TcbLayout::Turin => (raw[4..7] == [0; 3]).then_some(Self {
+            },
+            TcbLayout::Turin => Self {
                 fmc: Some(raw[0]),
                 bootloader: raw[1],
                 tee: raw[2],
                 snp: raw[3],
                 microcode: raw[7],
-            }),
-        }
+            },
+        })
     }
 
     /// Encodes in `layout`; `fmc` is written only in the Turin layout (as 0

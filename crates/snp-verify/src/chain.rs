@@ -92,17 +92,44 @@ fn candidates<'a>(
     Ok(out)
 }
 
+/// The chain that endorses a VEK.
+pub(crate) struct Endorsement {
+    pub generation: Generation,
+    pub kind: VekKind,
+    /// The ASK or ASVK that signed the VEK, and the pinned ARK above it.
+    pub intermediate: Certificate,
+    pub ark: Certificate,
+}
+
+fn endorsement(roots: &[Pinned], c: &Candidate<'_>, kind: VekKind) -> Result<Endorsement, Refusal> {
+    let ark = roots
+        .iter()
+        .find(|p| p.generation == c.generation)
+        .map(|p| p.ark.clone())
+        .ok_or_else(|| Refusal::new(ReasonCode::Chain, "no pinned ARK"))?;
+    let intermediate = match kind {
+        VekKind::Vcek => c.ask.clone(),
+        VekKind::Vlek => c.asvk.clone(),
+    };
+    Ok(Endorsement {
+        generation: c.generation,
+        kind,
+        intermediate,
+        ark,
+    })
+}
+
 /// Finds the generation whose chain endorses `vek`.
 pub(crate) fn resolve(
     vek: &Certificate,
     ask: Option<&Certificate>,
     ark: Option<&Certificate>,
     allow_vlek: bool,
-) -> Result<(Generation, VekKind), Refusal> {
+) -> Result<Endorsement, Refusal> {
     let roots = pinned()?;
     let candidates = candidates(roots, ask, ark)?;
     if let Some(c) = candidates.iter().find(|c| signed_by(c.ask, vek)) {
-        return Ok((c.generation, VekKind::Vcek));
+        return endorsement(roots, c, VekKind::Vcek);
     }
     if let Some(c) = candidates.iter().find(|c| signed_by(c.asvk, vek)) {
         if !allow_vlek {
@@ -111,7 +138,7 @@ pub(crate) fn resolve(
                 format!("the report is endorsed by a {} VLEK", c.generation),
             ));
         }
-        return Ok((c.generation, VekKind::Vlek));
+        return endorsement(roots, c, VekKind::Vlek);
     }
     let tried: Vec<&str> = candidates.iter().map(|c| c.generation.name()).collect();
     Err(Refusal::new(

@@ -11,19 +11,23 @@
 //!    not signed by a pinned ARK (or not that generation's ASK/ASVK key).
 //! 4. `vcek-signature`: no pinned generation's ASK (or ASVK) signed the
 //!    VEK; `vlek-not-allowed`: an ASVK did and the policy forbids VLEKs. The
-//!    chain that verifies fixes the processor generation.
-//! 5. `report-signature`: ECDSA P-384 / SHA-384 over bytes 0x000..0x2A0
+//!    chain that verifies fixes the processor generation (a VCEK of another
+//!    generation than the report's therefore fails here when the report's
+//!    ASK/ARK are supplied, and at step 6 otherwise).
+//! 5. `certificate-validity`: the VEK, its ASK/ASVK or the ARK is outside
+//!    its validity period at `Policy::cert_time` (default: now).
+//! 6. `report-signature`: ECDSA P-384 / SHA-384 over bytes 0x000..0x2A0
 //!    with the VEK key. Nothing in the report is read before this, so a
 //!    change to any signed byte is refused here.
-//! 6. `malformed` / `version`: strict parse (reserved bytes zero, known
+//! 7. `malformed` / `version`: strict parse (reserved bytes zero, known
 //!    version; `snp_report`), SIG_ALGO = 1, and the version rule below.
-//! 7. `generation`: from version 3 the report's CPUID must name the same
+//! 8. `generation`: from version 3 the report's CPUID must name the same
 //!    generation as the chain.
-//! 8. `vek-binding`: KEY_INFO names the kind of key that verified; the
+//! 9. `vek-binding`: KEY_INFO names the kind of key that verified; the
 //!    VEK's TCB extensions equal REPORTED_TCB (FMC on Turin); a VCEK's hwID
 //!    equals CHIP_ID (8 bytes on Turin).
-//! 9. Policy: `vmpl`, `debug`, `migration-agent`, `tcb`, `measurement`,
-//!    `report-data`.
+//! 10. Policy: `vmpl`, `debug`, `migration-agent`, `tcb`, `measurement`,
+//!     `report-data`.
 //!
 //! # Version-2 reports
 //! Version 2 has no CPUID fields, so the report cannot say which processor
@@ -35,9 +39,9 @@
 //! Milan or Genoa, whose TCB layout is the one version 2 uses; one that
 //! chains to Turin is refused with `version`.
 //!
-//! Not checked: certificate validity periods and CRLs (AMD's VCEKs are
-//! valid for 7 years and the `sev` crate and Trustee do not check them
-//! either), CURRENT_TCB and COMMITTED_TCB against a minimum, HOST_DATA.
+//! Not checked: CRLs, CURRENT_TCB and COMMITTED_TCB against a minimum,
+//! HOST_DATA (the caller compares it if it uses init-data). Validity periods
+//! are checked, unlike in the `sev` crate and Trustee.
 //!
 //! Crypto: the `sev` crate (`crypto_nossl`, no OpenSSL) verifies the RSA-PSS
 //! certificate signatures; p384 verifies the report on its raw bytes, and
@@ -51,6 +55,7 @@ mod policy;
 mod reason;
 mod roots;
 mod signature;
+mod validity;
 
 pub use chain::VekKind;
 pub use evidence::verify_snp_evidence;
@@ -58,6 +63,7 @@ pub use policy::{parse_measurement, Policy, PolicyError, ReportDataCheck};
 pub use reason::{ReasonCode, Refusal};
 pub use snp_report::evidence::{CertTableEntry, CertType, SnpEvidence};
 pub use snp_report::{AttestationReport, Generation, TcbVersion};
+pub use validity::CertTime;
 
 use snp_report::{ParseError, REPORT_LEN};
 
@@ -105,8 +111,8 @@ fn parse_refusal(e: ParseError) -> Refusal {
 }
 
 /// Checks a VCEK/VLEK (DER or PEM, optional ASK/ARK) against the pinned
-/// roots alone: steps 2-4 of [`verify`]. Returns the generation whose chain
-/// endorses it and the kind of key.
+/// roots alone: steps 2-4 of [`verify`] (no validity periods). Returns the
+/// generation whose chain endorses it and the kind of key.
 pub fn verify_chain(
     vek: &[u8],
     ask: Option<&[u8]>,
@@ -116,7 +122,8 @@ pub fn verify_chain(
     let vek = cert::decode(vek, "VCEK/VLEK")?;
     let ask = ask.map(|c| cert::decode(c, "ASK")).transpose()?;
     let ark = ark.map(|c| cert::decode(c, "ARK")).transpose()?;
-    chain::resolve(&vek, ask.as_ref(), ark.as_ref(), allow_vlek)
+    let e = chain::resolve(&vek, ask.as_ref(), ark.as_ref(), allow_vlek)?;
+    Ok((e.generation, e.kind))
 }
 
 /// Verifies `evidence` against the pinned AMD roots and `policy`.
@@ -128,8 +135,18 @@ pub fn verify(evidence: &Evidence<'_>, policy: &Policy) -> Result<VerifiedReport
     let vek = cert::decode(evidence.vek, "VCEK/VLEK")?;
     let ask = evidence.ask.map(|c| cert::decode(c, "ASK")).transpose()?;
     let ark = evidence.ark.map(|c| cert::decode(c, "ARK")).transpose()?;
-    let (generation, vek_kind) =
-        chain::resolve(&vek, ask.as_ref(), ark.as_ref(), policy.allow_vlek)?;
+    let chain::Endorsement {
+        generation,
+        kind: vek_kind,
+        intermediate,
+        ark,
+    } = chain::resolve(&vek, ask.as_ref(), ark.as_ref(), policy.allow_vlek)?;
+    let used = [
+        ("VCEK/VLEK", &vek),
+        ("ASK/ASVK", &intermediate),
+        ("ARK", &ark),
+    ];
+    validity::check(&used, policy.cert_time)?;
     signature::verify(&vek, bytes)?;
 
     let report = AttestationReport::from_bytes(bytes).map_err(parse_refusal)?;

@@ -6,6 +6,7 @@ use std::fmt;
 use snp_report::{AttestationReport, Generation, TcbVersion};
 
 use crate::reason::{ReasonCode, Refusal};
+use crate::validity::CertTime;
 
 /// How REPORT_DATA is checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +49,8 @@ pub struct Policy {
     /// Lowest report version accepted; 3 by default (as Trustee). 2 is only
     /// ever accepted on Milan and Genoa (see the crate docs).
     pub min_report_version: u32,
+    /// When the certificates must be valid; [`CertTime::Now`] by default.
+    pub cert_time: CertTime,
     pub report_data: ReportDataCheck,
 }
 
@@ -85,7 +88,8 @@ pub fn parse_measurement(hex: &str) -> Result<[u8; 48], PolicyError> {
 
 impl Policy {
     /// Strict defaults: VMPL 0, no debug, no migration agent, no VLEK,
-    /// version 3+, no measurement and no generation allowed yet.
+    /// version 3+, certificates valid now, no measurement and no generation
+    /// allowed yet.
     pub fn new(report_data: ReportDataCheck) -> Self {
         Self {
             allowed_measurements: Vec::new(),
@@ -95,6 +99,7 @@ impl Policy {
             allow_migration_agent: false,
             allow_vlek: false,
             min_report_version: 3,
+            cert_time: CertTime::Now,
             report_data,
         }
     }

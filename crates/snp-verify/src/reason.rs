@@ -12,6 +12,8 @@ pub enum ReasonCode {
     /// The supplied ARK is not a pinned one, or the ASK/ASVK is not signed
     /// by the pinned ARK.
     Chain,
+    /// A certificate of the chain is outside its validity period.
+    CertificateValidity,
     /// The VCEK (or VLEK) is not signed by any pinned generation's ASK (ASVK).
     VcekSignature,
     /// The endorsement key is a VLEK and the policy does not allow VLEKs.
@@ -40,6 +42,7 @@ impl ReasonCode {
             Self::Malformed => "malformed",
             Self::Certificate => "certificate",
             Self::Chain => "chain",
+            Self::CertificateValidity => "certificate-validity",
             Self::VcekSignature => "vcek-signature",
             Self::VlekNotAllowed => "vlek-not-allowed",
             Self::ReportSignature => "report-signature",

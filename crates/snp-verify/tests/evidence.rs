@@ -68,6 +68,7 @@ fn vlek_entry_and_supplied_ark() {
     let r = verify_snp_evidence(&ev, None, &policy).expect_err("refused");
     assert_eq!(r.reason, ReasonCode::VlekNotAllowed);
     policy.allow_vlek = true;
+    policy.cert_time = while_vlek_valid();
     let r = verify_snp_evidence(&ev, None, &policy).expect_err("refused");
     assert_eq!(r.reason, ReasonCode::Vmpl);
 }

@@ -116,6 +116,34 @@ fn mixed_or_foreign_intermediates_fail_on_the_chain() {
 }
 
 #[test]
+fn certificates_must_be_valid_at_the_policy_time() {
+    use std::time::{Duration, SystemTime};
+    let report = vector(MILAN_REPORT);
+    let vek = vector(MILAN_VCEK);
+    let mut policy = policy_for(&report);
+    // vcek_milan.der is valid 2023-04-03..2030-04-03.
+    let at = |secs| snp_verify::CertTime::At(SystemTime::UNIX_EPOCH + Duration::from_secs(secs));
+    policy.cert_time = at(1_672_531_200); // 2023-01-01
+    assert_eq!(
+        reason(&report, &vek, &policy),
+        ReasonCode::CertificateValidity
+    );
+    policy.cert_time = at(1_924_992_000); // 2031-01-01
+    assert_eq!(
+        reason(&report, &vek, &policy),
+        ReasonCode::CertificateValidity
+    );
+    policy.cert_time = at(1_767_225_600); // 2026-01-01
+    verify(&Evidence::new(&report, &vek), &policy).expect("valid then");
+    let vlek_report = vector(VLEK_REPORT);
+    let mut p = policy_for(&vlek_report);
+    p.cert_time = snp_verify::CertTime::Unchecked;
+    p.allow_vlek = true;
+    p.require_vmpl0 = false;
+    verify(&Evidence::new(&vlek_report, &vector(VLEK)), &p).expect("expired VLEK, unchecked");
+}
+
+#[test]
 fn wrong_vcek_fails_the_report_signature() {
     let report = vector(MILAN_REPORT);
     assert_eq!(
@@ -173,6 +201,12 @@ fn vlek_report_is_refused() {
     let mut policy = policy_for(&report);
     assert_eq!(reason(&report, &vlek, &policy), ReasonCode::VlekNotAllowed);
     policy.allow_vlek = true;
+    // It expired on 2025-12-10.
+    assert_eq!(
+        reason(&report, &vlek, &policy),
+        ReasonCode::CertificateValidity
+    );
+    policy.cert_time = while_vlek_valid();
     assert_eq!(reason(&report, &vlek, &policy), ReasonCode::Vmpl);
     // Everything else about it holds: chain via the Milan ASVK, signature,
     // CPUID generation and the VLEK's TCB extensions.
@@ -201,6 +235,7 @@ fn version_2_rule() {
     policy.min_report_version = 3;
     policy.allow_vlek = true;
     policy.require_vmpl0 = false;
+    policy.cert_time = while_vlek_valid();
     verify(&Evidence::new(&v3, &vector(VLEK)), &policy).expect("v3 accepted");
 }
 
@@ -290,6 +325,7 @@ fn refusal_codes_are_stable_strings() {
         (ReasonCode::Malformed, "malformed"),
         (ReasonCode::Certificate, "certificate"),
         (ReasonCode::Chain, "chain"),
+        (ReasonCode::CertificateValidity, "certificate-validity"),
         (ReasonCode::VcekSignature, "vcek-signature"),
         (ReasonCode::VlekNotAllowed, "vlek-not-allowed"),
         (ReasonCode::ReportSignature, "report-signature"),

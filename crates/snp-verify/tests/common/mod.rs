@@ -1,7 +1,14 @@
 //! Loading the real AMD vectors in ../shared/testdata/snp (see its README).
 #![allow(dead_code)]
 
-use snp_verify::{AttestationReport, Generation, Policy, ReportDataCheck};
+use std::time::{Duration, SystemTime};
+
+use snp_verify::{AttestationReport, CertTime, Generation, Policy, ReportDataCheck};
+
+/// 2025-06-01T00:00:00Z: inside the test VLEK's one-year validity.
+pub fn while_vlek_valid() -> CertTime {
+    CertTime::At(SystemTime::UNIX_EPOCH + Duration::from_secs(1_748_736_000))
+}
 
 const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/testdata/snp/");
 
