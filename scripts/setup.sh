@@ -46,6 +46,9 @@ done
 # --- Python tools used by tests: the independent digest implementation ---
 py_need=()
 python3 -c 'import sevsnpmeasure' 2>/dev/null || py_need+=("sev-snp-measure==0.0.13")
+# Independent JWE implementation the jwe crate's tests cross-check against
+# (1.5.6: later versions pull a newer `cryptography` than sev-snp-measure's).
+python3 -c 'import jwcrypto' 2>/dev/null || py_need+=("jwcrypto==1.5.6")
 if [ ${#py_need[@]} -gt 0 ]; then
   log "pip install ${py_need[*]}"
   python3 -m pip install -q --disable-pip-version-check "${py_need[@]}"
