@@ -86,8 +86,20 @@ fn vcek_from_another_generation_fails_on_the_chain() {
     };
     let r = verify(&ev, &policy_for(&report)).expect_err("refused");
     assert_eq!(r.reason, ReasonCode::VcekSignature, "{r}");
-    // Only a Genoa root supplied: the Milan VCEK is not endorsed.
+    // The Genoa ARK and ASK (a valid chain: the ASK is accepted under the
+    // pinned Genoa ARK) do not endorse the Milan VCEK either.
+    let genoa_ask = vector("virtee-sev/builtin/genoa/ask.pem");
     let genoa_ark = vector("virtee-sev/builtin/genoa/ark.pem");
+    let r = verify_chain(
+        &vector(MILAN_VCEK),
+        Some(&genoa_ask),
+        Some(&genoa_ark),
+        false,
+    )
+    .expect_err("refused");
+    assert_eq!(r.reason, ReasonCode::VcekSignature, "{r}");
+    assert!(r.detail.contains("Genoa"), "{r}");
+    // Only a Genoa root supplied: the Milan VCEK is not endorsed.
     let r = verify_chain(&vector(MILAN_VCEK), None, Some(&genoa_ark), false).expect_err("refused");
     assert_eq!(r.reason, ReasonCode::VcekSignature, "{r}");
     // Without a supplied chain the Turin chain endorses it, and the Milan
