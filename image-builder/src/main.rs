@@ -9,6 +9,7 @@ mod elf_image;
 mod manifest;
 mod measure_cmd;
 mod model_cmd;
+mod seal_cmd;
 
 #[derive(Parser)]
 #[command(name = "image-builder", version, about)]
@@ -27,6 +28,8 @@ enum Command {
     Quantize(model_cmd::QuantizeArgs),
     /// Embed texts with an int8 model blob: one JSON array of floats per input.
     Embed(model_cmd::EmbedArgs),
+    /// Encrypt a model blob in authenticated chunks; write the key file for the broker.
+    Seal(seal_cmd::SealArgs),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +39,7 @@ fn main() -> ExitCode {
         Command::Measure(args) => measure_cmd::run(args),
         Command::Quantize(args) => model_cmd::quantize(args),
         Command::Embed(args) => model_cmd::embed(args),
+        Command::Seal(args) => seal_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
