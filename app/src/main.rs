@@ -7,6 +7,7 @@ extern crate alloc;
 
 mod boot_log;
 mod model_selftest;
+mod net_selftest;
 mod runtime_config;
 mod selftest;
 
@@ -33,6 +34,9 @@ fn appliance_main(info: &BootInfo) -> ! {
     }
     if tests.model {
         model_selftest::run(info);
+    }
+    if tests.net || tests.net_static {
+        net_selftest::run(tests.net_static);
     }
     if tests.exit {
         println!("appliance: self-test exit");

@@ -10,6 +10,9 @@ pub struct Requested {
     pub heap: bool,
     pub model: bool,
     pub fw_cfg_stream: bool,
+    /// Network test service (never returns; `QUIT` powers off).
+    pub net: bool,
+    pub net_static: bool,
     pub exit: bool,
 }
 
@@ -32,6 +35,8 @@ pub fn requested(info: &BootInfo) -> Requested {
             b"exit" => req.exit = true,
             b"model" => req.model = true,
             b"fwcfg-stream" => req.fw_cfg_stream = true,
+            b"net" => req.net = true,
+            b"net-static" => req.net_static = true,
             b"" => {}
             _ => println!("selftest: unknown request ignored"),
         }
@@ -115,7 +120,9 @@ pub fn deliberate_fault() {
 /// check large transfers without the guest holding the file in memory.
 pub fn fw_cfg_stream(info: &BootInfo) {
     use sha2::{Digest, Sha256};
-    let Some(fw) = info.fw_cfg.as_ref() else { return };
+    let Some(fw) = info.fw_cfg.as_ref() else {
+        return;
+    };
     let file = match fw.find("opt/appliance/stream-test") {
         Ok(f) => f,
         Err(e) => {

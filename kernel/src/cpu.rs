@@ -66,3 +66,24 @@ pub(crate) fn raw_xsetbv(value: u64) {
         core::arch::asm!("xsetbv", in("ecx") 0u32, in("eax") value as u32, in("edx") (value >> 32) as u32, options(nomem, nostack, preserves_flags));
     }
 }
+
+/// A random number from RDRAND, where CPUID reports the instruction (it is
+/// never intercepted, also not under SNP); `None` without it or when it
+/// keeps failing.
+pub fn rdrand64() -> Option<u64> {
+    if cpuid(1, 0).ecx & (1 << 30) == 0 {
+        return None;
+    }
+    for _ in 0..16 {
+        let value: u64;
+        let ok: u8;
+        // SAFETY: RDRAND only writes the named registers and flags; CPUID reported it.
+        unsafe {
+            core::arch::asm!("rdrand {v}", "setc {ok}", v = out(reg) value, ok = out(reg_byte) ok, options(nomem, nostack));
+        }
+        if ok != 0 {
+            return Some(value);
+        }
+    }
+    None
+}

@@ -188,6 +188,44 @@ pub fn mmio_write32(gpa: u64, value: u32) {
     unsafe { core::ptr::write_volatile(gpa as *mut u32, value) }
 }
 
+/// Read an 8-bit device register at guest-physical address `gpa`.
+pub fn mmio_read8(gpa: u64) -> u8 {
+    if snp_active() {
+        return crate::snp::mmio_read(gpa, Width::Byte) as u8;
+    }
+    // SAFETY: as `mmio_read32`.
+    unsafe { core::ptr::read_volatile(gpa as *const u8) }
+}
+
+/// Write an 8-bit device register at guest-physical address `gpa`.
+pub fn mmio_write8(gpa: u64, value: u8) {
+    if snp_active() {
+        crate::snp::mmio_write(gpa, u64::from(value), Width::Byte);
+        return;
+    }
+    // SAFETY: as `mmio_read32`.
+    unsafe { core::ptr::write_volatile(gpa as *mut u8, value) }
+}
+
+/// Read a 16-bit device register at guest-physical address `gpa`.
+pub fn mmio_read16(gpa: u64) -> u16 {
+    if snp_active() {
+        return crate::snp::mmio_read(gpa, Width::Word) as u16;
+    }
+    // SAFETY: as `mmio_read32`.
+    unsafe { core::ptr::read_volatile(gpa as *const u16) }
+}
+
+/// Write a 16-bit device register at guest-physical address `gpa`.
+pub fn mmio_write16(gpa: u64, value: u16) {
+    if snp_active() {
+        crate::snp::mmio_write(gpa, u64::from(value), Width::Word);
+        return;
+    }
+    // SAFETY: as `mmio_read32`.
+    unsafe { core::ptr::write_volatile(gpa as *mut u16, value) }
+}
+
 /// Read the time-stamp counter (never intercepted, also not under SNP).
 pub fn rdtsc() -> u64 {
     // SAFETY: RDTSC has no side effects.

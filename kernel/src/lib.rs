@@ -13,6 +13,7 @@ pub mod interrupts;
 pub mod io;
 pub mod logger;
 pub mod memory;
+pub mod net;
 pub mod paging;
 mod panic;
 pub mod pci;
@@ -21,6 +22,7 @@ pub mod serial;
 pub mod shared;
 pub mod snp;
 pub mod time;
+pub mod virtio;
 
 pub use exit::{exit, ExitCode};
 

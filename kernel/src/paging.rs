@@ -1,6 +1,6 @@
 //! Edits of the identity map built by the boot stub: clearing or setting the
-//! C-bit of single 4 KiB pages (shared pages under SNP) and mapping RAM above
-//! 4 GiB.
+//! C-bit of single 4 KiB pages (shared pages under SNP), mapping RAM above
+//! 4 GiB, and uncached device windows.
 
 use crate::memory::PAGE_SIZE;
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -33,6 +33,8 @@ pub enum PagingError {
     OutOfTables,
     /// Address outside what this module maps.
     Unmapped { va: u64 },
+    /// A device window that overlaps 4 KiB-mapped (shared RAM) pages.
+    NotDeviceWindow { va: u64 },
 }
 
 impl core::fmt::Display for PagingError {
@@ -40,6 +42,12 @@ impl core::fmt::Display for PagingError {
         match self {
             PagingError::OutOfTables => write!(f, "out of memory for page tables"),
             PagingError::Unmapped { va } => write!(f, "address {va:#x} is not identity-mapped"),
+            PagingError::NotDeviceWindow { va } => {
+                write!(
+                    f,
+                    "address {va:#x} is mapped as RAM pages, not a device window"
+                )
+            }
         }
     }
 }
@@ -117,6 +125,34 @@ pub fn map_high(start: u64, end: u64) -> Result<(), PagingError> {
             }
             let pd = (*pdpte & PHYS_MASK & !c_bit) as *mut u64;
             *pd.add(((addr >> 21) & 511) as usize) = addr | PRESENT | WRITABLE | HUGE | c_bit;
+        }
+        addr += 0x20_0000;
+    }
+    flush_all();
+    Ok(())
+}
+
+const WRITE_THROUGH: u64 = 1 << 3;
+const CACHE_DISABLE: u64 = 1 << 4;
+
+/// Make the identity map of [start, end) (below 4 GiB) uncacheable: PCD|PWT
+/// on each 2 MiB page (PAT index 3, UC with the reset PAT). For device
+/// registers in native mode; under SNP MMIO goes through the GHCB instead
+/// and never uses this mapping.
+pub fn set_uncached(start: u64, end: u64) -> Result<(), PagingError> {
+    if end > FOUR_GIB {
+        return Err(PagingError::Unmapped { va: end });
+    }
+    let mut addr = start & !0x1F_FFFF;
+    while addr < end {
+        // SAFETY: as in `set_page_encrypted`; only the cache bits of a 2 MiB entry change.
+        unsafe {
+            let pde = &raw mut boot_pd[(addr >> 21) as usize];
+            if *pde & HUGE == 0 {
+                // Split for shared pages: RAM, never a device window.
+                return Err(PagingError::NotDeviceWindow { va: addr });
+            }
+            *pde |= WRITE_THROUGH | CACHE_DISABLE;
         }
         addr += 0x20_0000;
     }

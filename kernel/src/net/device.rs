@@ -1,0 +1,363 @@
+//! The virtio-net device as a smoltcp `Device`.
+//!
+//! Built on the crate's raw driver so that nothing blocks: receive buffers
+//! and in-flight transmit buffers are the kernel's own (private heap
+//! memory; the HAL bounces them through shared pages), transmissions are
+//! reaped from the used ring when the stack next asks for a token.
+//! Everything the device writes back (used-ring tokens and lengths) is
+//! checked before it indexes anything.
+
+use crate::pci::MmioWindow;
+use crate::virtio::hal::{self, SharedHal, SLOT_SIZE};
+use crate::virtio::transport::{
+    self, PciTransport, TransportError, F_ACCESS_PLATFORM, F_VERSION_1,
+};
+use alloc::boxed::Box;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::cell::RefCell;
+use smoltcp::phy::{self, DeviceCapabilities, Medium};
+use smoltcp::time::Instant;
+use virtio_drivers::device::net::VirtIONetRaw;
+use virtio_drivers::transport::{DeviceStatus, DeviceType};
+
+/// Descriptors per virtqueue (receive and transmit each).
+pub const QUEUE_SIZE: usize = 64;
+/// Ethernet frame without FCS: 1500 bytes of payload and a 14-byte header.
+pub const MAX_FRAME: usize = 1514;
+/// A receive buffer: virtio-net header and one frame, one bounce slot.
+const RX_BUFFER: usize = SLOT_SIZE;
+
+type RawNet = VirtIONetRaw<SharedHal, PciTransport, QUEUE_SIZE>;
+
+#[derive(Debug, Clone, Copy)]
+pub enum DeviceError {
+    /// No modern virtio-net function on PCI bus 0.
+    NotFound,
+    Transport(TransportError),
+    /// The device does not offer a feature the appliance requires.
+    FeatureMissing(&'static str),
+    /// The device did not accept the negotiated features or failed to start.
+    NotRunning {
+        status: u32,
+    },
+    Driver(virtio_drivers::Error),
+    Shared(crate::shared::SharedError),
+}
+
+impl core::fmt::Display for DeviceError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            DeviceError::NotFound => write!(f, "no virtio-net-pci (modern) device on bus 0"),
+            DeviceError::Transport(e) => write!(f, "virtio transport: {e}"),
+            DeviceError::FeatureMissing(what) => {
+                write!(f, "virtio-net device does not offer {what}")
+            }
+            DeviceError::NotRunning { status } => {
+                write!(f, "virtio-net device did not start (status {status:#x})")
+            }
+            DeviceError::Driver(e) => write!(f, "virtio-net driver: {e}"),
+            DeviceError::Shared(e) => write!(f, "virtio DMA memory: {e}"),
+        }
+    }
+}
+
+/// Packet counters since bring-up.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct DeviceStats {
+    pub rx_packets: u64,
+    pub rx_bytes: u64,
+    pub tx_packets: u64,
+    pub tx_bytes: u64,
+    /// Frames dropped: malformed lengths, full transmit queue.
+    pub dropped: u64,
+    /// Device answers that made no sense (unknown tokens, driver errors).
+    pub device_errors: u64,
+}
+
+struct Inner {
+    raw: RawNet,
+    /// Receive buffers the device holds, by descriptor token.
+    rx: Vec<Option<Box<[u8]>>>,
+    /// Transmit buffers the device holds, by descriptor token.
+    tx: Vec<Option<Vec<u8>>>,
+    /// Transmit buffers to reuse.
+    tx_spare: Vec<Vec<u8>>,
+    header_len: usize,
+    stats: DeviceStats,
+}
+
+impl Inner {
+    /// Give a receive buffer back to the device.
+    fn requeue_rx(&mut self, mut buf: Box<[u8]>) {
+        // SAFETY: the buffer is stored in `self.rx` under its token below and not touched until `receive_complete` hands it back.
+        match unsafe { self.raw.receive_begin(&mut buf) } {
+            Ok(token) => match self.rx.get_mut(usize::from(token)) {
+                Some(slot @ None) => *slot = Some(buf),
+                _ => {
+                    // The crate hands out free descriptor indices; a busy or
+                    // out-of-range one would be a driver bug. Keep the buffer
+                    // alive (leaked): the device may still write to it.
+                    self.stats.device_errors += 1;
+                    Box::leak(buf);
+                }
+            },
+            Err(_) => self.stats.device_errors += 1,
+        }
+    }
+
+    /// Collect transmit buffers the device has finished with.
+    fn reap_tx(&mut self) {
+        while let Some(token) = self.raw.poll_transmit() {
+            let Some(buf) = self.tx.get_mut(usize::from(token)).and_then(Option::take) else {
+                // A token the driver never issued: the used ring is corrupt.
+                self.stats.device_errors += 1;
+                return;
+            };
+            // SAFETY: `buf` is the buffer passed to `transmit_begin` for this token.
+            match unsafe { self.raw.transmit_complete(token, &buf) } {
+                Ok(_) => self.tx_spare.push(buf),
+                Err(_) => {
+                    self.stats.device_errors += 1;
+                    if let Some(slot) = self.tx.get_mut(usize::from(token)) {
+                        *slot = Some(buf);
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    fn submit_tx(&mut self, buf: Vec<u8>) {
+        let len = buf.len().saturating_sub(self.header_len);
+        // SAFETY: on success the buffer is stored under its token and not touched until `transmit_complete`.
+        match unsafe { self.raw.transmit_begin(&buf) } {
+            Ok(token) => match self.tx.get_mut(usize::from(token)) {
+                Some(slot @ None) => {
+                    *slot = Some(buf);
+                    self.stats.tx_packets += 1;
+                    self.stats.tx_bytes += len as u64;
+                }
+                _ => {
+                    self.stats.device_errors += 1;
+                    core::mem::forget(buf);
+                }
+            },
+            Err(_) => {
+                self.stats.dropped += 1;
+                self.tx_spare.push(buf);
+            }
+        }
+    }
+}
+
+/// A started virtio-net device.
+pub struct VirtioNet {
+    inner: RefCell<Inner>,
+    mac: [u8; 6],
+}
+
+impl VirtioNet {
+    /// Find the first virtio-net-pci device on bus 0, place its BARs in
+    /// `window`, negotiate features (VERSION_1 required; ACCESS_PLATFORM
+    /// required under SNP and accepted whenever offered) and fill the
+    /// receive queue.
+    pub fn probe(window: &mut MmioWindow) -> Result<Self, DeviceError> {
+        let function = transport::find(DeviceType::Network).ok_or(DeviceError::NotFound)?;
+        let mut transport = PciTransport::new(function, window).map_err(DeviceError::Transport)?;
+        let offered = transport.device_features();
+        if offered & F_VERSION_1 == 0 {
+            return Err(DeviceError::FeatureMissing("VIRTIO_F_VERSION_1"));
+        }
+        if crate::io::snp_active() && offered & F_ACCESS_PLATFORM == 0 {
+            // Without it the host's device model may bypass the platform's
+            // DMA rules; Linux refuses such devices in encrypted guests too.
+            return Err(DeviceError::FeatureMissing("VIRTIO_F_ACCESS_PLATFORM"));
+        }
+        // Receive buffers plus a full transmit queue, and some slack.
+        hal::reserve_bounce_slots(2 * QUEUE_SIZE + 16).map_err(DeviceError::Shared)?;
+        let view = transport.status_view();
+        let raw = RawNet::new(transport).map_err(DeviceError::Driver)?;
+        let status = view.status();
+        let running = DeviceStatus::FEATURES_OK | DeviceStatus::DRIVER_OK;
+        if !status.contains(running)
+            || status.intersects(DeviceStatus::FAILED | DeviceStatus::DEVICE_NEEDS_RESET)
+        {
+            return Err(DeviceError::NotRunning {
+                status: status.bits(),
+            });
+        }
+        let accepted = view.driver_features();
+        log::info!(
+            "virtio-net: PCI 00:{:02x}.{}, features offered {offered:#x}, accepted {accepted:#x} (VERSION_1 {}, ACCESS_PLATFORM {})",
+            function.device,
+            function.function,
+            accepted & F_VERSION_1 != 0,
+            accepted & F_ACCESS_PLATFORM != 0
+        );
+        let mac = raw.mac_address();
+        let mut probe_header = [0u8; 32];
+        let header_len = raw
+            .fill_buffer_header(&mut probe_header)
+            .map_err(DeviceError::Driver)?;
+        let mut inner = Inner {
+            raw,
+            rx: (0..QUEUE_SIZE).map(|_| None).collect(),
+            tx: (0..QUEUE_SIZE).map(|_| None).collect(),
+            tx_spare: Vec::new(),
+            header_len,
+            stats: DeviceStats::default(),
+        };
+        for _ in 0..QUEUE_SIZE {
+            inner.requeue_rx(vec![0u8; RX_BUFFER].into_boxed_slice());
+        }
+        if inner.stats.device_errors != 0 {
+            return Err(DeviceError::Driver(virtio_drivers::Error::QueueFull));
+        }
+        Ok(VirtioNet {
+            inner: RefCell::new(inner),
+            mac,
+        })
+    }
+
+    pub fn mac_address(&self) -> [u8; 6] {
+        self.mac
+    }
+
+    pub fn stats(&self) -> DeviceStats {
+        self.inner.borrow().stats
+    }
+}
+
+pub struct RxToken<'a> {
+    inner: &'a RefCell<Inner>,
+    buf: Option<Box<[u8]>>,
+    start: usize,
+    len: usize,
+}
+
+impl phy::RxToken for RxToken<'_> {
+    fn consume<R, F>(mut self, f: F) -> R
+    where
+        F: FnOnce(&[u8]) -> R,
+    {
+        let buf = self.buf.take();
+        // smoltcp may transmit from inside `f`: no borrow of `inner` is held.
+        let r = f(buf
+            .as_deref()
+            .and_then(|b| b.get(self.start..self.start + self.len))
+            .unwrap_or(&[]));
+        if let Some(buf) = buf {
+            self.inner.borrow_mut().requeue_rx(buf);
+        }
+        r
+    }
+}
+
+impl Drop for RxToken<'_> {
+    fn drop(&mut self) {
+        if let Some(buf) = self.buf.take() {
+            self.inner.borrow_mut().requeue_rx(buf);
+        }
+    }
+}
+
+pub struct TxToken<'a> {
+    inner: &'a RefCell<Inner>,
+}
+
+impl phy::TxToken for TxToken<'_> {
+    fn consume<R, F>(self, len: usize, f: F) -> R
+    where
+        F: FnOnce(&mut [u8]) -> R,
+    {
+        let (mut buf, header_len) = {
+            let mut inner = self.inner.borrow_mut();
+            let mut buf = inner.tx_spare.pop().unwrap_or_default();
+            buf.clear();
+            buf.resize(inner.header_len + len, 0);
+            // An all-default header: no offloads, no GSO.
+            if inner.raw.fill_buffer_header(&mut buf).is_err() {
+                inner.stats.device_errors += 1;
+            }
+            (buf, inner.header_len)
+        };
+        let r = f(&mut buf[header_len..]);
+        if len > MAX_FRAME {
+            let mut inner = self.inner.borrow_mut();
+            inner.stats.dropped += 1;
+            inner.tx_spare.push(buf);
+        } else {
+            self.inner.borrow_mut().submit_tx(buf);
+        }
+        r
+    }
+}
+
+impl phy::Device for VirtioNet {
+    type RxToken<'a> = RxToken<'a>;
+    type TxToken<'a> = TxToken<'a>;
+
+    fn receive(&mut self, _timestamp: Instant) -> Option<(RxToken<'_>, TxToken<'_>)> {
+        let inner = self.inner.get_mut();
+        inner.reap_tx();
+        let token = inner.raw.poll_receive()?;
+        let Some(mut buf) = inner.rx.get_mut(usize::from(token)).and_then(Option::take) else {
+            inner.stats.device_errors += 1;
+            return None;
+        };
+        // SAFETY: `buf` is the buffer passed to `receive_begin` for this token.
+        let (start, len) = match unsafe { inner.raw.receive_complete(token, &mut buf) } {
+            Ok(r) => r,
+            Err(virtio_drivers::Error::IoError) => {
+                // A used length shorter than the header: the descriptor was
+                // recycled, the buffer is free again.
+                inner.stats.dropped += 1;
+                inner.requeue_rx(buf);
+                return None;
+            }
+            Err(_) => {
+                // The used ring did not match: the descriptor is still the
+                // device's, so the buffer stays where it was.
+                inner.stats.device_errors += 1;
+                if let Some(slot) = inner.rx.get_mut(usize::from(token)) {
+                    *slot = Some(buf);
+                }
+                return None;
+            }
+        };
+        if start.checked_add(len).is_none_or(|end| end > buf.len()) || len > MAX_FRAME {
+            inner.stats.dropped += 1;
+            inner.requeue_rx(buf);
+            return None;
+        }
+        inner.stats.rx_packets += 1;
+        inner.stats.rx_bytes += len as u64;
+        Some((
+            RxToken {
+                inner: &self.inner,
+                buf: Some(buf),
+                start,
+                len,
+            },
+            TxToken { inner: &self.inner },
+        ))
+    }
+
+    fn transmit(&mut self, _timestamp: Instant) -> Option<TxToken<'_>> {
+        let inner = self.inner.get_mut();
+        inner.reap_tx();
+        if inner.raw.can_send() {
+            Some(TxToken { inner: &self.inner })
+        } else {
+            None
+        }
+    }
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        let mut caps = DeviceCapabilities::default();
+        caps.medium = Medium::Ethernet;
+        caps.max_transmission_unit = MAX_FRAME;
+        caps
+    }
+}

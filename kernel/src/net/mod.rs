@@ -1,0 +1,39 @@
+//! Networking: virtio-net as a smoltcp device (`device`) and the IPv4/TCP
+//! interface over it (`stack`). `bring_up` does both.
+
+pub mod device;
+pub mod stack;
+
+pub use device::{DeviceError, VirtioNet};
+pub use smoltcp;
+pub use stack::{IpConfig, NetStack, StackError};
+
+use crate::pci::MmioWindow;
+use spin::Mutex;
+
+/// BAR space for devices the kernel drives; see `MmioWindow::Q35`.
+static PCI_WINDOW: Mutex<MmioWindow> =
+    Mutex::new(MmioWindow::new(MmioWindow::Q35.0, MmioWindow::Q35.1));
+
+#[derive(Debug, Clone, Copy)]
+pub enum NetError {
+    Device(DeviceError),
+    Stack(StackError),
+}
+
+impl core::fmt::Display for NetError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            NetError::Device(e) => write!(f, "{e}"),
+            NetError::Stack(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// Find and start the virtio-net device and put an interface on it. The
+/// address comes later (DHCP) or at once (static): see
+/// `NetStack::wait_for_address`.
+pub fn bring_up(config: IpConfig) -> Result<NetStack, NetError> {
+    let device = VirtioNet::probe(&mut PCI_WINDOW.lock()).map_err(NetError::Device)?;
+    NetStack::new(device, config).map_err(NetError::Stack)
+}
