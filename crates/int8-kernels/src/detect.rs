@@ -8,7 +8,7 @@ use core::sync::atomic::{AtomicU8, Ordering};
 pub enum Kernel {
     /// Portable Rust; the reference, runs everywhere (incl. QEMU TCG).
     Scalar,
-    /// AVX2, exact int16 products (no `vpmaddubsw` saturation).
+    /// AVX2 (+ FMA for the f32 helpers), exact int16 products (no `vpmaddubsw` saturation).
     Avx2,
     /// AVX-512 F/BW/VL + VNNI (`vpdpbusd`).
     Avx512Vnni,
@@ -81,7 +81,7 @@ fn detected() -> u8 {
 pub struct CpuidValues {
     /// CPUID leaf 0, EAX: highest standard leaf.
     pub max_leaf: u32,
-    /// CPUID leaf 1, ECX (OSXSAVE, AVX).
+    /// CPUID leaf 1, ECX (OSXSAVE, AVX, FMA).
     pub leaf1_ecx: u32,
     /// CPUID leaf 7 subleaf 0, EBX (AVX2, AVX-512 F/BW/VL).
     pub leaf7_ebx: u32,
@@ -120,6 +120,7 @@ pub unsafe fn set_cpuid_values(values: CpuidValues) {
 fn decode(v: CpuidValues) -> u8 {
     const OSXSAVE: u32 = 1 << 27; // leaf 1 ECX
     const AVX: u32 = 1 << 28; // leaf 1 ECX
+    const FMA: u32 = 1 << 12; // leaf 1 ECX
     const AVX2_BIT: u32 = 1 << 5; // leaf 7 EBX
     const AVX512F: u32 = 1 << 16; // leaf 7 EBX
     const AVX512BW: u32 = 1 << 30; // leaf 7 EBX
@@ -134,7 +135,8 @@ fn decode(v: CpuidValues) -> u8 {
         return 0;
     }
     let mut bits = 0;
-    if v.xcr0 & XCR0_YMM == XCR0_YMM && v.leaf7_ebx & AVX2_BIT != 0 {
+    // The f32 helpers use FMA on both SIMD kernels (every AVX2 CPU has it; a VM might not say so).
+    if v.xcr0 & XCR0_YMM == XCR0_YMM && v.leaf7_ebx & AVX2_BIT != 0 && v.leaf1_ecx & FMA != 0 {
         bits |= AVX2;
         let f = AVX512F | AVX512BW | AVX512VL;
         if v.xcr0 & XCR0_ZMM == XCR0_ZMM && v.leaf7_ebx & f == f && v.leaf7_ecx & AVX512VNNI != 0 {

@@ -1,5 +1,5 @@
 //! AVX2 / AVX-512 tiles of `f32gemm`: R rows x V vectors of accumulators, K in order,
-//! multiply then add (no FMA), so each lane repeats the scalar sequence exactly.
+//! one FMA per step, so each lane repeats the scalar sequence (`fma_f32`) exactly.
 
 use core::arch::x86_64::*;
 
@@ -37,7 +37,7 @@ unsafe fn tile512<const R: usize, const V: usize>(p: &Raw, i0: usize, j0: usize,
             // SAFETY: row i0 + r < M and column c < K of a: inside a's checked span.
             let x = _mm512_set1_ps(unsafe { *p.a.add((i0 + r) * p.lda + c) });
             for (acc, &bv) in acc.iter_mut().zip(&bv) {
-                *acc = _mm512_add_ps(*acc, _mm512_mul_ps(x, bv));
+                *acc = _mm512_fmadd_ps(x, bv, *acc);
             }
         }
     }
@@ -115,10 +115,10 @@ fn mask256(valid: usize) -> __m256i {
 /// AVX2 tile: `R x (8 V)`, the last vector masked by `last` (from [`mask256`]).
 ///
 /// # Safety
-/// The CPU supports AVX2; `i0 + R <= p.m`; columns `j0 ..` up to the last enabled lane of
+/// The CPU supports AVX2 and FMA; `i0 + R <= p.m`; columns `j0 ..` up to the last enabled lane of
 /// `last` in vector V - 1 lie below `p.n`; `p` describes checked views as in [`tile512`].
 #[inline]
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,fma")]
 unsafe fn tile256<const R: usize, const V: usize>(p: &Raw, i0: usize, j0: usize, last: __m256i) {
     let full = _mm256_set1_epi32(-1);
     let mut acc = [[_mm256_setzero_ps(); V]; R];
@@ -134,7 +134,7 @@ unsafe fn tile256<const R: usize, const V: usize>(p: &Raw, i0: usize, j0: usize,
             // SAFETY: row i0 + r < M and column c < K of a.
             let x = _mm256_set1_ps(unsafe { *p.a.add((i0 + r) * p.lda + c) });
             for (acc, &bv) in acc.iter_mut().zip(&bv) {
-                *acc = _mm256_add_ps(*acc, _mm256_mul_ps(x, bv));
+                *acc = _mm256_fmadd_ps(x, bv, *acc);
             }
         }
     }
@@ -152,7 +152,7 @@ unsafe fn tile256<const R: usize, const V: usize>(p: &Raw, i0: usize, j0: usize,
 /// # Safety
 /// As [`tile256`] with `R = rows`.
 #[inline]
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,fma")]
 unsafe fn rows256<const V: usize>(p: &Raw, rows: usize, i0: usize, j0: usize, last: __m256i) {
     // SAFETY: forwarded from the caller with R = rows.
     unsafe {
@@ -170,8 +170,8 @@ unsafe fn rows256<const V: usize>(p: &Raw, rows: usize, i0: usize, j0: usize, la
 /// See `f32gemm::gemm_f32_nn`.
 ///
 /// # Safety
-/// The CPU supports AVX2; shapes as for [`gemm_avx512`].
-#[target_feature(enable = "avx2")]
+/// The CPU supports AVX2 and FMA; shapes as for [`gemm_avx512`].
+#[target_feature(enable = "avx2,fma")]
 pub(crate) unsafe fn gemm_avx2(a: &F32Mat<'_>, b: &F32Mat<'_>, out: F32MatMut<'_>) {
     let p = Raw::new(a, b, out);
     for j0 in (0..p.n).step_by(NR256) {

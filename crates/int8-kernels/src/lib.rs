@@ -54,7 +54,7 @@ mod view;
 
 pub use detect::{set_cpuid_values, CpuidValues, Kernel};
 pub use error::KernelError;
-pub use f32gemm::{gemm_f32_nn, gemm_f32_nt, F32Mat, F32MatMut};
+pub use f32gemm::{fma_f32, gemm_f32_nn, gemm_f32_nt, F32Mat, F32MatMut};
 pub use f32math::{erf_one, exp_f32, exp_one, gelu_f32, gelu_one, softmax_f32, softmax_rows_f32};
 pub use f32ops::{axpy_f32, dot_f32};
 pub use pack::PackedMatrix;

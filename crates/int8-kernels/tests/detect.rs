@@ -2,7 +2,7 @@
 
 use int8_kernels::{CpuidValues, Kernel};
 
-const OSXSAVE_AVX: u32 = (1 << 27) | (1 << 28);
+const OSXSAVE_AVX: u32 = (1 << 27) | (1 << 28) | (1 << 12); // + FMA
 const AVX2: u32 = 1 << 5;
 const AVX512_F_BW_VL: u32 = (1 << 16) | (1 << 30) | (1 << 31);
 const VNNI: u32 = 1 << 11;
@@ -41,6 +41,9 @@ fn decodes_kernels() {
     let mut no_osxsave = all;
     no_osxsave.leaf1_ecx = 1 << 28;
     assert_eq!(no_osxsave.kernels(), vec![Scalar]);
+    let mut no_fma = all;
+    no_fma.leaf1_ecx &= !(1 << 12);
+    assert_eq!(no_fma.kernels(), vec![Scalar]);
     let mut old = all;
     old.max_leaf = 6;
     assert_eq!(old.kernels(), vec![Scalar]);

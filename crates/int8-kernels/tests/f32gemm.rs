@@ -4,9 +4,10 @@
 mod common;
 
 use common::Rng;
-use int8_kernels::{gemm_f32_nn, gemm_f32_nt, F32Mat, F32MatMut, Kernel, KernelError};
+use int8_kernels::{fma_f32, gemm_f32_nn, gemm_f32_nt, F32Mat, F32MatMut, Kernel, KernelError};
 
-/// Naive `a · b` in the documented order: 0, then + a[i][c] * b[c][j] for c in order.
+/// Naive `a · b` in the documented order: 0, then fma(a[i][c], b[c][j], acc) for c in order
+/// (std's `mul_add` is the correctly rounded fused multiply-add).
 fn reference(
     a: &[f32],
     lda: usize,
@@ -21,7 +22,7 @@ fn reference(
         for j in 0..n {
             let mut s = 0f32;
             for c in 0..k {
-                s += a[i * lda + c] * b[c * ldb + j];
+                s = a[i * lda + c].mul_add(b[c * ldb + j], s);
             }
             out[i * n + j] = s;
         }
@@ -202,5 +203,84 @@ fn bad_shapes_are_errors() {
             gemm_f32_nt(kernel, a, b, o, &mut Vec::new()),
             Err(KernelError::LengthMismatch { .. })
         ));
+    }
+}
+
+/// Bits of the correctly rounded f32 FMA; every NaN maps to one value.
+fn fma_bits(x: f32) -> u32 {
+    if x.is_nan() {
+        u32::MAX
+    } else {
+        x.to_bits()
+    }
+}
+
+#[test]
+fn portable_fma_is_correctly_rounded() {
+    let check = |a: f32, b: f32, c: f32| {
+        assert_eq!(
+            fma_bits(fma_f32(a, b, c)),
+            fma_bits(a.mul_add(b, c)),
+            "fma({a:e}, {b:e}, {c:e})"
+        );
+    };
+    // Double-rounding traps: a*b + c lies just below / above an f32 midpoint, so a plain
+    // f64 sum rounds onto the midpoint and then (ties to even) the wrong way.
+    let one_ulp = f32::EPSILON; // 2^-23
+    for x in [1.0 + one_ulp, 1.0 + 2.0 * one_ulp, 1.5, 1.0 + 3.0 * one_ulp] {
+        for (a, b) in [
+            (1.0 + one_ulp, one_ulp / 2.0 * (1.0 - one_ulp)),
+            (1.0 - one_ulp / 2.0, one_ulp / 2.0 * (1.0 + one_ulp)),
+            (1.0 + one_ulp, one_ulp / 2.0),
+            (1.0 - one_ulp / 2.0, one_ulp / 2.0),
+        ] {
+            for (sa, sc) in [(1.0, 1.0), (-1.0, 1.0), (1.0, -1.0), (-1.0, -1.0)] {
+                for scale in [1.0f32, 2f32.powi(-100), 2f32.powi(60), 2f32.powi(-126)] {
+                    check(sa * a, b * scale, sc * x * scale);
+                    check(sa * a, b * scale, sc * x * scale * 0.75);
+                }
+            }
+        }
+    }
+    // Subnormal results and operands, zeros, infinities, NaN, overflow.
+    let specials = [
+        0.0,
+        -0.0,
+        1e-45,
+        -1e-45,
+        1e-40,
+        1.17e-38,
+        -1.18e-38,
+        1e-20,
+        1.0,
+        -1.0,
+        3.4e38,
+        -3.4e38,
+        1e20,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::NAN,
+    ];
+    for &a in &specials {
+        for &b in &specials {
+            for &c in &specials {
+                check(a, b, c);
+            }
+        }
+    }
+    // Random operands over many exponent ranges, incl. near-cancellation.
+    let mut rng = Rng::new(24);
+    for i in 0..2_000_000 {
+        let e = |rng: &mut Rng| 2f32.powi(rng.below(80) as i32 - 40);
+        let a = rng.f32() * e(&mut rng);
+        let b = rng.f32() * e(&mut rng);
+        let c = if i % 3 == 0 {
+            -(a * b) * (1.0 + rng.f32() * 1e-6)
+        } else if i % 3 == 1 {
+            rng.f32() * 2f32.powi(rng.below(250) as i32 - 140)
+        } else {
+            rng.f32() * e(&mut rng)
+        };
+        check(a, b, c);
     }
 }
