@@ -21,8 +21,17 @@ pub struct BootLog {
 
 impl BootLog {
     pub fn record(&mut self, name: &'static str, algorithm: &'static str, digest: &[u8]) {
-        let event = BootEvent { name, algorithm, digest: digest.to_vec() };
-        kernel::println!("boot log: {} {}:{}", event.name, event.algorithm, hex(&event.digest));
+        let event = BootEvent {
+            name,
+            algorithm,
+            digest: digest.to_vec(),
+        };
+        kernel::println!(
+            "boot log: {} {}:{}",
+            event.name,
+            event.algorithm,
+            hex(&event.digest)
+        );
         self.events.push(event);
     }
 

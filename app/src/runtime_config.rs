@@ -21,8 +21,14 @@ pub fn load(info: &BootInfo, log: &mut BootLog) -> Option<Config> {
     if file.size as usize > MAX_CONFIG_BYTES {
         stop(&"configuration file larger than 4096 bytes");
     }
-    let bytes = fw.read_file_vec(file, MAX_CONFIG_BYTES).unwrap_or_else(|e| stop(&e));
-    log.record("runtime-config", "sha256", &appliance_config::sha256(&bytes));
+    let bytes = fw
+        .read_file_vec(file, MAX_CONFIG_BYTES)
+        .unwrap_or_else(|e| stop(&e));
+    log.record(
+        "runtime-config",
+        "sha256",
+        &appliance_config::sha256(&bytes),
+    );
     let config = appliance_config::parse(&bytes).unwrap_or_else(|e| stop(&e));
     kernel::logger::init(match config.log_level {
         LogLevel::Error => log::LevelFilter::Error,

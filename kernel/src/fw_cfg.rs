@@ -78,12 +78,19 @@ impl FwCfg {
         let mut id = [0u8; 4];
         select(KEY_ID);
         read_bytes(&mut id);
-        Ok(FwCfg { dma_supported: u32::from_le_bytes(id) & ID_DMA != 0, dma: Mutex::new(None) })
+        Ok(FwCfg {
+            dma_supported: u32::from_le_bytes(id) & ID_DMA != 0,
+            dma: Mutex::new(None),
+        })
     }
 
     /// Stream a file through `chunk`-sized pieces to `sink`, with bounded
     /// memory whatever the file size. DMA when available, ports otherwise.
-    pub fn stream_file(&self, file: FileRef, mut sink: impl FnMut(&[u8])) -> Result<(), FwCfgError> {
+    pub fn stream_file(
+        &self,
+        file: FileRef,
+        mut sink: impl FnMut(&[u8]),
+    ) -> Result<(), FwCfgError> {
         let mut remaining = file.size as usize;
         let mut chunk = alloc::vec![0u8; DMA_CHUNK_PAGES * crate::memory::PAGE_SIZE as usize];
         let mut guard = self.dma.lock();
@@ -162,7 +169,10 @@ impl FwCfg {
 
 impl Dma {
     fn new() -> Option<Self> {
-        Some(Dma { control: SharedBuffer::allocate(1).ok()?, data: SharedBuffer::allocate(DMA_CHUNK_PAGES).ok()? })
+        Some(Dma {
+            control: SharedBuffer::allocate(1).ok()?,
+            data: SharedBuffer::allocate(DMA_CHUNK_PAGES).ok()?,
+        })
     }
 
     /// One DMA read of `out.len()` bytes into the shared data pages, then a
@@ -186,7 +196,9 @@ impl Dma {
         // bounded number of times anyway.
         for _ in 0..1_000_000 {
             let mut ctl = [0u8; 4];
-            self.control.read(0, &mut ctl).map_err(|_| FwCfgError::Dma)?;
+            self.control
+                .read(0, &mut ctl)
+                .map_err(|_| FwCfgError::Dma)?;
             let ctl = u32::from_be_bytes(ctl);
             if ctl & DMA_CTL_ERROR != 0 {
                 return Err(FwCfgError::Dma);

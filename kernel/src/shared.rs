@@ -85,7 +85,11 @@ impl SharedBuffer {
         let dst = (self.gpa as usize + offset) as *mut u8;
         // Whole u64 words first where the shared side is aligned: one volatile
         // access per word instead of per byte.
-        let head = if dst.align_offset(8) == 0 { data.len() / 8 * 8 } else { 0 };
+        let head = if dst.align_offset(8) == 0 {
+            data.len() / 8 * 8
+        } else {
+            0
+        };
         for (i, word) in data[..head].chunks_exact(8).enumerate() {
             let mut w = [0u8; 8];
             w.copy_from_slice(word);
@@ -102,7 +106,11 @@ impl SharedBuffer {
     pub fn read(&self, offset: usize, out: &mut [u8]) -> Result<(), SharedError> {
         self.check(offset, out.len())?;
         let src = (self.gpa as usize + offset) as *const u8;
-        let head = if src.align_offset(8) == 0 { out.len() / 8 * 8 } else { 0 };
+        let head = if src.align_offset(8) == 0 {
+            out.len() / 8 * 8
+        } else {
+            0
+        };
         for (i, word) in out[..head].chunks_exact_mut(8).enumerate() {
             // SAFETY: in bounds (checked above), 8-byte aligned, within pages owned by this buffer.
             let w = unsafe { core::ptr::read_volatile((src as *const u64).add(i)) };

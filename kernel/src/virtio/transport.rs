@@ -152,7 +152,9 @@ impl PciTransport {
         let mut isr = None;
         let mut device_cfg = None;
         for (id, cap) in function.capabilities() {
-            if id != PCI_CAP_VENDOR {
+            // The notify capability is 20 bytes; a device-chosen offset
+            // must leave room for it in the 256-byte config space.
+            if id != PCI_CAP_VENDOR || cap > 0xFF - 20 {
                 continue;
             }
             let cfg_type = function.read8(cap + 3);
