@@ -1,8 +1,9 @@
 //! Vectorised f32 exp, GELU (erf form) and softmax with identical results on every kernel.
 //!
-//! The element functions are sequences of IEEE operations (no FMA, no estimate
-//! instructions); the SIMD kernels run the same sequence per lane, so [`exp_f32`] and
-//! [`gelu_f32`] give the same bits everywhere. Softmax reductions use 16 lanes
+//! The element functions are sequences of IEEE operations and fused multiply-adds (no
+//! estimate instructions); the SIMD kernels run the same sequence per lane (`vfmadd` where
+//! the reference calls [`fma_f32`]), so [`exp_f32`] and [`gelu_f32`] give the same bits
+//! everywhere. Softmax reductions use 16 lanes
 //! (lane = index mod 16), folded by a fixed tree (lane + 8, + 4, + 2, + 1).
 //!
 //! Accuracy (tests/f32math.rs): exp by exact range reduction x = n ln2 + r, |r| <= ln2/2,
@@ -10,7 +11,7 @@
 //! Abramowitz & Stegun 7.1.26: max absolute error < 6e-7 (1.5e-7 from the formula plus f32
 //! rounding). Inputs are clamped to [-87, 88] (e^x stays a normal f32).
 
-use crate::{F32MatMut, Kernel, KernelError};
+use crate::{fma_f32, F32MatMut, Kernel, KernelError};
 
 pub(crate) const LOG2E: f32 = core::f32::consts::LOG2_E;
 /// ln 2 split in a high part with trailing zero bits and a low correction,
@@ -61,16 +62,21 @@ fn min_rule(a: f32, b: f32) -> f32 {
     }
 }
 
-/// e^x, the reference sequence every kernel follows (NaN gives e^-87).
+/// e^x, the reference sequence every kernel follows (NaN gives e^-87). `fma` is the
+/// fused multiply-add ([`fma_f32`] here, `vfmadd` in the SIMD kernels).
 #[inline(always)]
 pub fn exp_one(x: f32) -> f32 {
     let x = min_rule(max_rule(x, EXP_LO), EXP_HI);
     // t's low mantissa bits hold n = round(x / ln 2) as an integer.
-    let t = x * LOG2E + ROUND_MAGIC;
+    let t = fma_f32(x, LOG2E, ROUND_MAGIC);
     let n = t - ROUND_MAGIC;
     let ni = t.to_bits().wrapping_sub(ROUND_MAGIC.to_bits()) as i32;
-    let r = (x - n * LN2_HI) - n * LN2_LO;
-    let p = 1.0 + r * (1.0 + r * (C2 + r * (C3 + r * (C4 + r * (C5 + r * (C6 + r * C7))))));
+    let r = fma_f32(-n, LN2_LO, fma_f32(-n, LN2_HI, x));
+    // Horner, highest degree first.
+    let mut p = fma_f32(r, C7, C6);
+    for c in [C5, C4, C3, C2, 1.0, 1.0] {
+        p = fma_f32(r, p, c);
+    }
     // 2^n through the exponent bits; n is in [-126, 127] after the clamp.
     let bits = (ni.wrapping_add(127) as u32) << 23;
     p * f32::from_bits(bits)
@@ -80,16 +86,21 @@ pub fn exp_one(x: f32) -> f32 {
 #[inline(always)]
 pub fn erf_one(x: f32) -> f32 {
     let ax = f32::from_bits(x.to_bits() & 0x7fff_ffff);
-    let t = 1.0 / (1.0 + ERF_P * ax);
-    let poly = t * (ERF_A[0] + t * (ERF_A[1] + t * (ERF_A[2] + t * (ERF_A[3] + t * ERF_A[4]))));
-    let y = 1.0 - poly * exp_one(-ax * ax);
+    let t = 1.0 / fma_f32(ERF_P, ax, 1.0);
+    let mut p = fma_f32(t, ERF_A[4], ERF_A[3]);
+    for a in [ERF_A[2], ERF_A[1], ERF_A[0]] {
+        p = fma_f32(t, p, a);
+    }
+    let y = fma_f32(-(p * t), exp_one(-(ax * ax)), 1.0);
     f32::from_bits((y.to_bits() & 0x7fff_ffff) | (x.to_bits() & 0x8000_0000))
 }
 
-/// GELU with the exact (erf) form: `(0.5 x) (1 + erf(x / sqrt 2))`, the reference sequence.
+/// GELU with the exact (erf) form, `h + h erf(x / sqrt 2)` with `h = 0.5 x` (one fma),
+/// the reference sequence.
 #[inline(always)]
 pub fn gelu_one(x: f32) -> f32 {
-    0.5 * x * (1.0 + erf_one(x * core::f32::consts::FRAC_1_SQRT_2))
+    let h = 0.5 * x;
+    fma_f32(h, erf_one(x * core::f32::consts::FRAC_1_SQRT_2), h)
 }
 
 fn check(kernel: Kernel) -> Result<(), KernelError> {
@@ -105,7 +116,7 @@ pub fn exp_f32(kernel: Kernel, x: &mut [f32]) -> Result<(), KernelError> {
     check(kernel)?;
     match kernel {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: availability checked above (AVX2).
+        // SAFETY: availability checked above (AVX2 + FMA).
         Kernel::Avx2 => unsafe { crate::f32math_simd::map_avx2::<EXP>(x) },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: availability checked above (AVX-512F is part of the VNNI kernel's set).
@@ -120,7 +131,7 @@ pub fn gelu_f32(kernel: Kernel, x: &mut [f32]) -> Result<(), KernelError> {
     check(kernel)?;
     match kernel {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: availability checked above (AVX2).
+        // SAFETY: availability checked above (AVX2 + FMA).
         Kernel::Avx2 => unsafe { crate::f32math_simd::map_avx2::<GELU>(x) },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: availability checked above (AVX-512F).

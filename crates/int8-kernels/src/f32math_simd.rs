@@ -25,6 +25,10 @@ trait Vf: Copy {
     fn sub(self, o: Self) -> Self;
     fn mul(self, o: Self) -> Self;
     fn div(self, o: Self) -> Self;
+    /// `self * b + c`, one rounding.
+    fn fma(self, b: Self, c: Self) -> Self;
+    /// Sign flip (exact).
+    fn neg(self) -> Self;
     /// `maxps self, o`: `self > o ? self : o`.
     fn max(self, o: Self) -> Self;
     /// `minps self, o`: `self < o ? self : o`.
@@ -41,7 +45,8 @@ struct V8(__m256);
 struct V16(__m512);
 
 // The trait methods are plain (non-target-feature) fns; they are `#[inline(always)]` and only
-// called from `#[target_feature]` functions of the matching width, where they inline.
+// called from `#[target_feature]` functions of the matching width (AVX2 ones also enable FMA),
+// where they inline.
 impl Vf for V8 {
     const W: usize = 8;
     #[inline(always)]
@@ -78,6 +83,16 @@ impl Vf for V8 {
     fn div(self, o: Self) -> Self {
         // SAFETY: only reached from AVX2 functions.
         V8(unsafe { _mm256_div_ps(self.0, o.0) })
+    }
+    #[inline(always)]
+    fn fma(self, b: Self, c: Self) -> Self {
+        // SAFETY: only reached from AVX2 + FMA functions.
+        V8(unsafe { _mm256_fmadd_ps(self.0, b.0, c.0) })
+    }
+    #[inline(always)]
+    fn neg(self) -> Self {
+        // SAFETY: only reached from AVX2 functions.
+        V8(unsafe { _mm256_xor_ps(self.0, _mm256_set1_ps(-0.0)) })
     }
     #[inline(always)]
     fn max(self, o: Self) -> Self {
@@ -151,6 +166,21 @@ impl Vf for V16 {
         V16(unsafe { _mm512_div_ps(self.0, o.0) })
     }
     #[inline(always)]
+    fn fma(self, b: Self, c: Self) -> Self {
+        // SAFETY: only reached from AVX-512F functions.
+        V16(unsafe { _mm512_fmadd_ps(self.0, b.0, c.0) })
+    }
+    #[inline(always)]
+    fn neg(self) -> Self {
+        // SAFETY: only reached from AVX-512F functions.
+        V16(unsafe {
+            _mm512_castsi512_ps(_mm512_xor_si512(
+                _mm512_castps_si512(self.0),
+                _mm512_set1_epi32(i32::MIN),
+            ))
+        })
+    }
+    #[inline(always)]
     fn max(self, o: Self) -> Self {
         // SAFETY: only reached from AVX-512F functions.
         V16(unsafe { _mm512_max_ps(self.0, o.0) })
@@ -198,17 +228,14 @@ impl Vf for V16 {
 #[inline(always)]
 fn exp_v<V: Vf>(x: V) -> V {
     let x = x.max(V::splat(EXP_LO)).min(V::splat(EXP_HI));
-    let t = x.mul(V::splat(LOG2E)).add(V::splat(ROUND_MAGIC));
+    let t = x.fma(V::splat(LOG2E), V::splat(ROUND_MAGIC));
     let n = t.sub(V::splat(ROUND_MAGIC));
-    let r = x.sub(n.mul(V::splat(LN2_HI))).sub(n.mul(V::splat(LN2_LO)));
-    let one = V::splat(1.0);
-    let p = V::splat(C6).add(r.mul(V::splat(C7)));
-    let p = V::splat(C5).add(r.mul(p));
-    let p = V::splat(C4).add(r.mul(p));
-    let p = V::splat(C3).add(r.mul(p));
-    let p = V::splat(C2).add(r.mul(p));
-    let p = one.add(r.mul(p));
-    let p = one.add(r.mul(p));
+    let nn = n.neg();
+    let r = nn.fma(V::splat(LN2_LO), nn.fma(V::splat(LN2_HI), x));
+    let mut p = r.fma(V::splat(C7), V::splat(C6));
+    for c in [C5, C4, C3, C2, 1.0, 1.0] {
+        p = r.fma(p, V::splat(c));
+    }
     p.mul(t.pow2_from_magic(ROUND_MAGIC))
 }
 
@@ -218,16 +245,15 @@ fn gelu_v<V: Vf>(x: V) -> V {
     let one = V::splat(1.0);
     let z = x.mul(V::splat(core::f32::consts::FRAC_1_SQRT_2));
     let ax = z.and_bits(0x7fff_ffff);
-    let t = one.div(one.add(V::splat(ERF_P).mul(ax)));
-    let p = V::splat(ERF_A[3]).add(t.mul(V::splat(ERF_A[4])));
-    let p = V::splat(ERF_A[2]).add(t.mul(p));
-    let p = V::splat(ERF_A[1]).add(t.mul(p));
-    let p = t.mul(V::splat(ERF_A[0]).add(t.mul(p)));
-    // -ax * ax: negate (exact) then multiply, as the scalar `-ax * ax`.
-    let neg_ax = ax.or(V::splat(-0.0));
-    let y = one.sub(p.mul(exp_v(neg_ax.mul(ax))));
+    let t = one.div(V::splat(ERF_P).fma(ax, one));
+    let mut p = t.fma(V::splat(ERF_A[4]), V::splat(ERF_A[3]));
+    for a in [ERF_A[2], ERF_A[1], ERF_A[0]] {
+        p = t.fma(p, V::splat(a));
+    }
+    let y = p.mul(t).neg().fma(exp_v(ax.mul(ax).neg()), one);
     let erf = y.and_bits(0x7fff_ffff).or(z.and_bits(0x8000_0000));
-    V::splat(0.5).mul(x).mul(one.add(erf))
+    let h = V::splat(0.5).mul(x);
+    h.fma(erf, h)
 }
 
 #[inline(always)]
@@ -258,8 +284,8 @@ unsafe fn map<const F: u8, V: Vf>(x: &mut [f32]) {
 }
 
 /// # Safety
-/// The CPU supports AVX2.
-#[target_feature(enable = "avx2")]
+/// The CPU supports AVX2 and FMA.
+#[target_feature(enable = "avx2,fma")]
 pub(crate) unsafe fn map_avx2<const F: u8>(x: &mut [f32]) {
     // SAFETY: AVX2 is enabled here.
     unsafe { map::<F, V8>(x) }
@@ -384,8 +410,8 @@ unsafe fn softmax_rows<V: Vf>(
 }
 
 /// # Safety
-/// The CPU supports AVX2; `data` holds the `rows x cols` matrix with row `stride`.
-#[target_feature(enable = "avx2")]
+/// The CPU supports AVX2 and FMA; `data` holds the `rows x cols` matrix with row `stride`.
+#[target_feature(enable = "avx2,fma")]
 pub(crate) unsafe fn softmax_rows_avx2(
     data: &mut [f32],
     rows: usize,
