@@ -3,7 +3,7 @@
 use crate::blob::Blob;
 use crate::error::{BlobError, EngineError};
 use alloc::vec::Vec;
-use int8_kernels::{matmul, Kernel, PackedMatrix, QuantizedRows};
+use int8_kernels::{matmul_epilogue, Epilogue, Kernel, PackedMatrix, QuantizedRows};
 
 pub struct QLinear {
     pub n: usize,
@@ -55,14 +55,34 @@ impl QLinear {
         rows: &QuantizedRows,
         out: &mut [f32],
     ) -> Result<(), EngineError> {
+        self.apply_ep(kernel, rows, out, false)
+    }
+
+    /// [`apply`](Self::apply) followed by GELU, fused into the kernel's store where it can.
+    pub fn apply_gelu(
+        &self,
+        kernel: Kernel,
+        rows: &QuantizedRows,
+        out: &mut [f32],
+    ) -> Result<(), EngineError> {
+        self.apply_ep(kernel, rows, out, true)
+    }
+
+    fn apply_ep(
+        &self,
+        kernel: Kernel,
+        rows: &QuantizedRows,
+        out: &mut [f32],
+        gelu: bool,
+    ) -> Result<(), EngineError> {
         let m = rows.m();
         let out = &mut out[..m * self.n];
-        matmul(kernel, rows, &self.w, out)?;
-        for row in out.chunks_exact_mut(self.n) {
-            for ((o, &s), &b) in row.iter_mut().zip(&self.scale).zip(&self.bias) {
-                *o = *o * s + b;
-            }
-        }
+        let ep = Epilogue {
+            scale: &self.scale,
+            bias: &self.bias,
+            gelu,
+        };
+        matmul_epilogue(kernel, rows, &self.w, ep, out)?;
         Ok(())
     }
 }

@@ -50,16 +50,20 @@ unsafe fn group_acc<const R: usize, const B: usize>(
     acc
 }
 
-/// One output tile of `matmul`.
+/// One output tile of `matmul`; with `EP` = [`EP_AFFINE`] / [`EP_GELU`] the epilogue
+/// `x * scale[n] + bias[n]` (then GELU) runs on the registers before the store.
 ///
 /// # Safety
-/// As [`group_acc`], and `out` holds `v.m * v.n` floats.
+/// As [`group_acc`], and `out` holds `v.m * v.n` floats; for `EP != EP_NONE`, `ep` points to
+/// `v.n` scales and `v.n` biases.
+#[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
-unsafe fn matmul_tile<const R: usize, const B: usize>(
+unsafe fn matmul_tile_ep<const R: usize, const B: usize, const EP: u8>(
     v: &View,
     m0: usize,
     blk0: usize,
     out: *mut f32,
+    ep: (*const f32, *const f32),
 ) {
     let mut f = [[_mm512_setzero_ps(); B]; R];
     for g in 0..v.groups {
@@ -74,12 +78,55 @@ unsafe fn matmul_tile<const R: usize, const B: usize>(
             }
         }
     }
-    for (r, f) in f.iter().enumerate() {
-        for (b, &f) in f.iter().enumerate() {
-            let n0 = (blk0 + b) * BLOCK;
-            let mask = ((1u32 << v.valid(blk0 + b)) - 1) as __mmask16;
+    for b in 0..B {
+        let n0 = (blk0 + b) * BLOCK;
+        let mask = ((1u32 << v.valid(blk0 + b)) - 1) as __mmask16;
+        let (mut sc, mut bi) = (_mm512_setzero_ps(), _mm512_setzero_ps());
+        if EP != EP_NONE {
+            // SAFETY: the mask keeps channels n0 + i < n: inside the n scales and biases.
+            unsafe {
+                sc = _mm512_maskz_loadu_ps(mask, ep.0.add(n0));
+                bi = _mm512_maskz_loadu_ps(mask, ep.1.add(n0));
+            }
+        }
+        for (r, f) in f.iter().enumerate() {
+            let mut x = f[b];
+            if EP != EP_NONE {
+                // mul then add, as the separate epilogue pass of the other kernels.
+                x = _mm512_add_ps(_mm512_mul_ps(x, sc), bi);
+            }
+            if EP == EP_GELU {
+                x = crate::f32math_simd::gelu_zmm(x);
+            }
             // SAFETY: row m0 + r < m; the mask keeps columns n0 + i < n, so every written float is inside out (m * n); masked-off lanes are not accessed.
-            unsafe { _mm512_mask_storeu_ps(out.add((m0 + r) * v.n + n0), mask, f) };
+            unsafe { _mm512_mask_storeu_ps(out.add((m0 + r) * v.n + n0), mask, x) };
+        }
+    }
+}
+
+/// No epilogue / scale + bias / scale + bias + GELU.
+pub(crate) const EP_NONE: u8 = 0;
+pub(crate) const EP_AFFINE: u8 = 1;
+pub(crate) const EP_GELU: u8 = 2;
+
+/// [`matmul_tile_ep`] for the `drive!` macro: `out` = (pointer, scales, biases).
+///
+/// # Safety
+/// As [`matmul_tile_ep`].
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
+unsafe fn matmul_tile<const R: usize, const B: usize>(
+    v: &View,
+    m0: usize,
+    blk0: usize,
+    out: (*mut f32, *const f32, *const f32, u8),
+) {
+    let (o, sc, bi, ep) = out;
+    // SAFETY: forwarded; `ep` selects the epilogue the caller provided pointers for.
+    unsafe {
+        match ep {
+            EP_AFFINE => matmul_tile_ep::<R, B, EP_AFFINE>(v, m0, blk0, o, (sc, bi)),
+            EP_GELU => matmul_tile_ep::<R, B, EP_GELU>(v, m0, blk0, o, (sc, bi)),
+            _ => matmul_tile_ep::<R, B, EP_NONE>(v, m0, blk0, o, (sc, bi)),
         }
     }
 }
@@ -146,14 +193,34 @@ macro_rules! drive {
     }};
 }
 
-/// See [`crate::matmul`].
+/// See [`crate::matmul`] and [`crate::matmul_epilogue`]: `ep` is `None` or (scales,
+/// biases, GELU).
 ///
 /// # Safety
 /// The CPU supports AVX-512 F/BW/VL/VNNI; shapes are checked: `a.k() == w.k()`,
-/// `out.len() == a.m() * w.n()`.
+/// `out.len() == a.m() * w.n()`, and the epilogue slices hold `w.n()` values.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
-pub(crate) unsafe fn matmul(a: &QuantizedRows, w: &PackedMatrix, out: &mut [f32]) {
-    drive!(View::new(a, w), matmul_tile, out.as_mut_ptr());
+pub(crate) unsafe fn matmul(
+    a: &QuantizedRows,
+    w: &PackedMatrix,
+    out: &mut [f32],
+    ep: Option<(&[f32], &[f32], bool)>,
+) {
+    let arg = match ep {
+        None => (
+            out.as_mut_ptr(),
+            core::ptr::null(),
+            core::ptr::null(),
+            EP_NONE,
+        ),
+        Some((sc, bi, gelu)) => (
+            out.as_mut_ptr(),
+            sc.as_ptr(),
+            bi.as_ptr(),
+            if gelu { EP_GELU } else { EP_AFFINE },
+        ),
+    };
+    drive!(View::new(a, w), matmul_tile, arg);
 }
 
 /// See [`crate::group_dots`].

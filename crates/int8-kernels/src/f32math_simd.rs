@@ -256,6 +256,13 @@ fn gelu_v<V: Vf>(x: V) -> V {
     h.fma(erf, h)
 }
 
+/// [`gelu_v`] on one zmm register (the fused epilogue of the VNNI matmul).
+#[inline]
+#[target_feature(enable = "avx512f")]
+pub(crate) fn gelu_zmm(x: __m512) -> __m512 {
+    gelu_v(V16(x)).0
+}
+
 #[inline(always)]
 fn apply<const F: u8, V: Vf>(v: V) -> V {
     if F == EXP {

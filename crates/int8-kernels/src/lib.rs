@@ -65,7 +65,8 @@ pub const GROUP: usize = 32;
 
 /// `out[m * N + n] = sum over groups g (in order) of dot(a[m, g], w[n, g]) as f32 * a.scale[m][g]`.
 ///
-/// The caller then applies the per-channel weight scale and the bias. `out.len()` must be M x N.
+/// The caller then applies the per-channel weight scale and the bias (or use
+/// [`matmul_epilogue`]). `out.len()` must be M x N.
 pub fn matmul(
     kernel: Kernel,
     a: &QuantizedRows,
@@ -73,18 +74,77 @@ pub fn matmul(
     out: &mut [f32],
 ) -> Result<(), KernelError> {
     check(kernel, a, w, out.len(), 1)?;
+    matmul_unchecked(kernel, a, w, out, None);
+    Ok(())
+}
+
+/// The per-output-channel step after [`matmul`]: `x * scale[n] + bias[n]` (multiply, then
+/// add), then optionally GELU ([`gelu_one`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Epilogue<'a> {
+    /// N weight scales.
+    pub scale: &'a [f32],
+    /// N biases.
+    pub bias: &'a [f32],
+    /// Apply GELU after the bias.
+    pub gelu: bool,
+}
+
+/// [`matmul`] followed by `ep` on every output: the same floats on every kernel (the
+/// AVX-512 kernel applies it in registers before the store, the others in a second pass).
+pub fn matmul_epilogue(
+    kernel: Kernel,
+    a: &QuantizedRows,
+    w: &PackedMatrix,
+    ep: Epilogue<'_>,
+    out: &mut [f32],
+) -> Result<(), KernelError> {
+    check(kernel, a, w, out.len(), 1)?;
+    error::check_len("epilogue scales", w.n(), ep.scale.len())?;
+    error::check_len("epilogue biases", w.n(), ep.bias.len())?;
+    #[cfg(target_arch = "x86_64")]
+    if kernel == Kernel::Avx512Vnni {
+        // SAFETY: `check` verified the CPU has AVX-512 F/BW/VL/VNNI and the shapes match;
+        // the epilogue slices hold N values (checked above).
+        unsafe { avx512::matmul(a, w, out, Some((ep.scale, ep.bias, ep.gelu))) };
+        return Ok(());
+    }
+    matmul_unchecked(kernel, a, w, out, None);
+    for row in out.chunks_exact_mut(w.n()) {
+        for ((o, &s), &b) in row.iter_mut().zip(ep.scale).zip(ep.bias) {
+            *o = *o * s + b;
+        }
+    }
+    if ep.gelu {
+        gelu_f32(kernel, out)?;
+    }
+    Ok(())
+}
+
+/// [`matmul`] after `check`.
+fn matmul_unchecked(
+    kernel: Kernel,
+    a: &QuantizedRows,
+    w: &PackedMatrix,
+    out: &mut [f32],
+    ep: Option<(&[f32], &[f32], bool)>,
+) {
     match kernel {
         Kernel::Scalar => scalar::matmul(a, w, out),
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `check` verified the CPU has AVX2 and the shapes match.
+        // SAFETY: the caller ran `check`: the CPU has AVX2 and the shapes match.
         Kernel::Avx2 => unsafe { avx2::matmul(a, w, out) },
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `check` verified the CPU has AVX-512 F/BW/VL/VNNI and the shapes match.
-        Kernel::Avx512Vnni => unsafe { avx512::matmul(a, w, out) },
+        // SAFETY: the caller ran `check`: the CPU has AVX-512 F/BW/VL/VNNI and the shapes
+        // match; `ep` slices (if any) hold N values.
+        Kernel::Avx512Vnni => unsafe { avx512::matmul(a, w, out, ep) },
+        // `check` refuses the SIMD kernels on other architectures; never reached.
         #[cfg(not(target_arch = "x86_64"))]
-        _ => return Err(KernelError::Unavailable(kernel)),
+        _ => {
+            let _ = ep;
+            scalar::matmul(a, w, out)
+        }
     }
-    Ok(())
 }
 
 /// The raw int32 per-group dot products: `out[(m * N + n) * (K / 32) + g]`.

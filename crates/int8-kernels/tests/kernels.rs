@@ -247,3 +247,66 @@ fn packed_bytes_roundtrip() {
         Some(KernelError::ZeroN)
     );
 }
+
+#[test]
+fn epilogue_matches_matmul_then_scale_bias_gelu() {
+    use int8_kernels::{gelu_one, matmul_epilogue, Epilogue};
+    let mut rng = Rng::new(77);
+    for &(m, n, k) in &[
+        (1, 1, 32),
+        (5, 17, 64),
+        (9, 48, 96),
+        (4, 50, 32),
+        (13, 100, 128),
+        (128, 384, 64),
+    ] {
+        let (packed, _) = random_weights(&mut rng, n, k);
+        let x: Vec<f32> = (0..m * k).map(|_| rng.f32() * 4.0).collect();
+        let mut a = QuantizedRows::new();
+        a.quantize(&x, m, k).expect("quantize");
+        let scale: Vec<f32> = (0..n).map(|_| rng.f32().abs() * 0.05).collect();
+        let bias: Vec<f32> = (0..n).map(|_| rng.f32()).collect();
+        let mut plain = vec![0f32; m * n];
+        matmul(Kernel::Scalar, &a, &packed, &mut plain).expect("matmul");
+        for gelu in [false, true] {
+            let want: Vec<f32> = plain
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| {
+                    let y = v * scale[i % n] + bias[i % n];
+                    if gelu {
+                        gelu_one(y)
+                    } else {
+                        y
+                    }
+                })
+                .collect();
+            for kernel in Kernel::available() {
+                let mut out = vec![0f32; m * n];
+                let ep = Epilogue {
+                    scale: &scale,
+                    bias: &bias,
+                    gelu,
+                };
+                matmul_epilogue(kernel, &a, &packed, ep, &mut out).expect("epilogue");
+                assert!(
+                    out.iter()
+                        .zip(&want)
+                        .all(|(a, b)| a.to_bits() == b.to_bits()),
+                    "{} {m}x{n}x{k} gelu {gelu}",
+                    kernel.name()
+                );
+            }
+        }
+        let ep = Epilogue {
+            scale: &scale[1..],
+            bias: &bias,
+            gelu: false,
+        };
+        let mut out = vec![0f32; m * n];
+        assert!(matches!(
+            matmul_epilogue(Kernel::Scalar, &a, &packed, ep, &mut out),
+            Err(KernelError::LengthMismatch { .. })
+        ));
+    }
+}

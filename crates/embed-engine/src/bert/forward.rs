@@ -5,7 +5,7 @@ use super::model::BertModel;
 use crate::error::EngineError;
 use crate::math::{l2_normalize, layer_norm, Smoothed};
 use alloc::vec::Vec;
-use int8_kernels::{gelu_f32, Kernel, QuantizedRows};
+use int8_kernels::{Kernel, QuantizedRows};
 
 /// Buffers reused across layers and calls (grown to the longest input seen).
 #[derive(Default)]
@@ -95,8 +95,7 @@ impl BertModel<'_> {
                 }),
             );
             ws.rows.quantize(&ws.hs, t, h)?;
-            l.ffn1.apply(kernel, &ws.rows, &mut ws.ff)?;
-            gelu_f32(kernel, &mut ws.ff)?;
+            l.ffn1.apply_gelu(kernel, &ws.rows, &mut ws.ff)?;
             ws.rows
                 .quantize_smoothed(&ws.ff, t, c.ffn, &l.ffn2_in_div)?;
             l.ffn2.apply(kernel, &ws.rows, &mut ws.x)?;
