@@ -2,8 +2,11 @@
 (modern, ACCESS_PLATFORM) under plain QEMU, DHCP or static IPv4, and TCP
 through the guest's test service (app/src/net_selftest.rs).
 
-QEMU user networking forwards one port on 127.0.0.1 to the guest's port
-8080; the test talks only to 127.0.0.1. Expects `image-builder build --out
+QEMU user networking runs with restrict=on (the guest reaches nothing but
+the explicit forwards): one port on 127.0.0.1 forwarded to the guest's port
+8080 (hostfwd) and, for the client test, the guest's 10.0.2.100:1234
+forwarded to a listener on 127.0.0.1 (guestfwd). No traffic goes anywhere
+but 127.0.0.1. Expects `image-builder build --out
 out` to have run (scripts/test.sh does).
 """
 
@@ -32,9 +35,11 @@ def free_port():
 class Guest:
     """The appliance booted with the network self-test; serial collected."""
 
-    def __init__(self, selftest="net"):
+    def __init__(self, selftest="net", guestfwd_port=None):
         self.port = free_port()
-        netdev = f"user,id=n0,hostfwd=tcp:127.0.0.1:{self.port}-:8080"
+        netdev = f"user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:{self.port}-:8080"
+        if guestfwd_port is not None:
+            netdev += f",guestfwd=tcp:10.0.2.100:1234-tcp:127.0.0.1:{guestfwd_port}"
         device = "virtio-net-pci,netdev=n0,disable-legacy=on,iommu_platform=on,romfile="
         self.proc = subprocess.Popen(
             [RUN, "--image", IMAGE, "--accel", "tcg", "--selftest", selftest,
@@ -223,6 +228,41 @@ def net_static_config_tcp():
         assert download(guest, 100_000, 200) == pattern(100_000, 200)
     finally:
         rc = guest.stop()
+    assert rc == EXIT_OK, f"QEMU exit {rc} after QUIT\n{guest.log()}"
+
+
+@test
+def net_guest_tcp_client():
+    """The guest connects out (FETCH) and hashes what the host sends."""
+    data = os.urandom(1 * MIB)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    listener.settimeout(60)
+    served = []
+
+    def serve():
+        # QEMU's guestfwd connects once at start-up; the bytes reach the
+        # guest when its client connection opens.
+        conn, _ = listener.accept()
+        with conn:
+            conn.sendall(data)
+        served.append(True)
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    guest = Guest("net", guestfwd_port=listener.getsockname()[1])
+    try:
+        guest.wait_for("net: up ")
+        with guest.connect() as s:
+            s.sendall(b"FETCH %d\n" % len(data))
+            answer = read_line(s).strip()
+        assert answer == hashlib.sha256(data).hexdigest(), f"FETCH answer {answer!r}\n{guest.log()}"
+        server.join(timeout=30)
+        assert served, "host listener never served the guest"
+    finally:
+        rc = guest.stop()
+        listener.close()
     assert rc == EXIT_OK, f"QEMU exit {rc} after QUIT\n{guest.log()}"
 
 

@@ -5,6 +5,11 @@
 //! Port 8080, one command line per connection:
 //!   `UPLOAD <n>\n` + n bytes      -> `<sha256 hex of the bytes>\n`
 //!   `DOWNLOAD <n> <seed>\n`       -> n bytes, byte i = (i + i/256 + seed) mod 256
+//!   `FETCH <n>\n`                 -> the guest connects as a TCP client to
+//!                                   10.0.2.100:1234 (the test maps it to a
+//!                                   listener on the host's 127.0.0.1 with
+//!                                   `guestfwd`), reads n bytes, answers with
+//!                                   their SHA-256 (or `ERR ...`)
 //!   `STATS\n`                     -> one line of counters (`concurrent-max N ...`)
 //!   `QUIT\n`                      -> `bye\n`, then the VM powers off (success)
 //! After its answer the server waits for the client to close first, so its
@@ -27,6 +32,9 @@ const SOCKETS: usize = 12;
 const SOCKET_BUFFER: usize = 64 << 10;
 const MAX_HEADER: usize = 64;
 const DHCP_TIMEOUT_MS: u64 = 20_000;
+/// Where `FETCH` connects: QEMU's `guestfwd` address in the test.
+const FETCH_HOST: Ipv4Address = Ipv4Address::new(10, 0, 2, 100);
+const FETCH_PORT: u16 = 1234;
 
 enum State {
     /// Reading the command line.
@@ -39,6 +47,13 @@ enum State {
         sent: u64,
         total: u64,
         seed: u8,
+    },
+    /// Waiting on a client connection of the guest's own.
+    Fetch {
+        client: SocketHandle,
+        want: u64,
+        got: u64,
+        hasher: Sha256,
     },
     /// Sending a short answer; `quit` powers off once it is out.
     Reply {
@@ -58,6 +73,9 @@ struct Conn {
 
 #[derive(Default)]
 struct Counters {
+    /// Client sockets closing; removed once closed.
+    closing_clients: Vec<SocketHandle>,
+    next_port: u16,
     concurrent_max: usize,
     connections: u64,
     uploaded: u64,
@@ -86,22 +104,27 @@ pub fn run(static_config: bool) -> ! {
         Ok(a) => a,
         Err(e) => fail("address", &e),
     };
-    println!(
-        "net: up {} ({})",
-        address.address(),
-        if static_config { "static" } else { "dhcp" }
-    );
     let mut conns: Vec<Conn> = (0..SOCKETS)
         .map(|_| Conn {
             handle: net.add_tcp_socket(SOCKET_BUFFER, SOCKET_BUFFER),
             state: State::Closing,
         })
         .collect();
+    let mut counters = Counters::default();
+    // Listen on every socket before announcing the address: the test
+    // connects as soon as it sees the line.
+    for conn in conns.iter_mut() {
+        service(&mut net, conn, &mut counters);
+    }
     println!(
         "net: test service on port {PORT} ({SOCKETS} sockets, {} KiB shared for virtio)",
         kernel::virtio::hal::shared_bytes() >> 10
     );
-    let mut counters = Counters::default();
+    println!(
+        "net: up {} ({})",
+        address.address(),
+        if static_config { "static" } else { "dhcp" }
+    );
     loop {
         net.poll();
         let mut established = 0;
@@ -112,10 +135,49 @@ pub fn run(static_config: bool) -> ! {
             }
         }
         counters.concurrent_max = counters.concurrent_max.max(established);
+        counters.closing_clients.retain(|&h| {
+            let open = net.tcp(h).is_open();
+            if !open {
+                net.remove_socket(h);
+            }
+            open
+        });
     }
 }
 
 fn service(net: &mut NetStack, conn: &mut Conn, counters: &mut Counters) {
+    if let State::Fetch {
+        client,
+        want,
+        got,
+        hasher,
+    } = &mut conn.state
+    {
+        let c = net.tcp(*client);
+        while *got < *want && c.can_recv() {
+            let left = *want - *got;
+            match c.recv(|d| {
+                let take = (d.len() as u64).min(left) as usize;
+                hasher.update(&d[..take]);
+                (take, take)
+            }) {
+                Ok(n) if n > 0 => *got += n as u64,
+                _ => break,
+            }
+        }
+        let connecting = matches!(c.state(), tcp::State::SynSent | tcp::State::SynReceived);
+        if *got == *want || !c.is_open() || (!connecting && !c.may_recv()) {
+            let answer = if *got == *want {
+                hex_line(core::mem::take(hasher).finalize().as_slice())
+            } else {
+                alloc::format!("ERR fetched {got} of {want} bytes\n")
+            };
+            c.close();
+            counters.closing_clients.push(*client);
+            conn.state = reply(answer.as_bytes(), false);
+        }
+        return;
+    }
     let stats = net.device().stats();
     let sock = net.tcp(conn.handle);
     if !sock.is_open() {
@@ -139,7 +201,7 @@ fn service(net: &mut NetStack, conn: &mut Conn, counters: &mut Counters) {
                     Ok(1) => {
                         if byte[0] == b'\n' {
                             counters.connections += 1;
-                            conn.state = command(line, counters, &stats);
+                            conn.state = command(net, line, counters, &stats);
                             return;
                         }
                         line.push(byte[0]);
@@ -168,12 +230,7 @@ fn service(net: &mut NetStack, conn: &mut Conn, counters: &mut Counters) {
                 }
             }
             if *remaining == 0 {
-                let digest = core::mem::take(hasher).finalize();
-                let mut hex = String::with_capacity(65);
-                for b in digest {
-                    let _ = write!(hex, "{b:02x}");
-                }
-                hex.push('\n');
+                let hex = hex_line(core::mem::take(hasher).finalize().as_slice());
                 conn.state = reply(hex.as_bytes(), false);
             } else if !sock.may_recv() {
                 sock.close();
@@ -236,7 +293,7 @@ fn service(net: &mut NetStack, conn: &mut Conn, counters: &mut Counters) {
                 conn.state = State::Closing;
             }
         }
-        State::Closing => {}
+        State::Closing | State::Fetch { .. } => {}
     }
 }
 
@@ -253,7 +310,35 @@ fn pattern(i: u64, seed: u8) -> u8 {
     (i.wrapping_add(i >> 8).wrapping_add(u64::from(seed)) & 0xFF) as u8
 }
 
+fn hex_line(digest: &[u8]) -> String {
+    let mut hex = String::with_capacity(2 * digest.len() + 1);
+    for b in digest {
+        let _ = write!(hex, "{b:02x}");
+    }
+    hex.push('\n');
+    hex
+}
+
+/// Open a client connection to the test's host listener (see `FETCH`).
+fn fetch(net: &mut NetStack, want: u64, counters: &mut Counters) -> State {
+    let client = net.add_tcp_socket(SOCKET_BUFFER, SOCKET_BUFFER);
+    let port = 49152 + counters.next_port % 16384;
+    counters.next_port = counters.next_port.wrapping_add(1);
+    net.tcp(client).set_timeout(Some(Duration::from_secs(60)));
+    if let Err(e) = net.connect(client, (FETCH_HOST, FETCH_PORT), port) {
+        net.remove_socket(client);
+        return reply(alloc::format!("ERR connect: {e}\n").as_bytes(), false);
+    }
+    State::Fetch {
+        client,
+        want,
+        got: 0,
+        hasher: Sha256::new(),
+    }
+}
+
 fn command(
+    net: &mut NetStack,
     line: &[u8],
     counters: &mut Counters,
     stats: &kernel::net::device::DeviceStats,
@@ -281,6 +366,10 @@ fn command(
                 seed: seed as u8,
             },
             _ => reply(b"ERR usage: DOWNLOAD <n> <seed 0-255>\n", false),
+        },
+        Some("FETCH") => match number(words.next()) {
+            Some(n) => fetch(net, n, counters),
+            None => reply(b"ERR usage: FETCH <n>\n", false),
         },
         Some("STATS") => {
             let mut s = String::new();

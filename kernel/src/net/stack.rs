@@ -176,6 +176,11 @@ impl NetStack {
         self.sockets.add(tcp::Socket::new(rx, tx))
     }
 
+    /// Drop a socket (closed or not; an open one just stops being served).
+    pub fn remove_socket(&mut self, handle: SocketHandle) {
+        self.sockets.remove(handle);
+    }
+
     /// The TCP socket behind `handle`. Panics on a handle that is not a TCP
     /// socket of this stack (a programming error, not a device answer).
     pub fn tcp(&mut self, handle: SocketHandle) -> &mut tcp::Socket<'static> {
