@@ -42,6 +42,8 @@ pub enum DeviceError {
         status: u32,
     },
     Driver(virtio_drivers::Error),
+    /// The receive queue could not be filled with buffers.
+    ReceiveQueue,
     Shared(crate::shared::SharedError),
 }
 
@@ -57,6 +59,7 @@ impl core::fmt::Display for DeviceError {
                 write!(f, "virtio-net device did not start (status {status:#x})")
             }
             DeviceError::Driver(e) => write!(f, "virtio-net driver: {e}"),
+            DeviceError::ReceiveQueue => write!(f, "virtio-net receive queue could not be filled"),
             DeviceError::Shared(e) => write!(f, "virtio DMA memory: {e}"),
         }
     }
@@ -212,7 +215,7 @@ impl VirtioNet {
             inner.requeue_rx(vec![0u8; RX_BUFFER].into_boxed_slice());
         }
         if inner.stats.device_errors != 0 {
-            return Err(DeviceError::Driver(virtio_drivers::Error::QueueFull));
+            return Err(DeviceError::ReceiveQueue);
         }
         Ok(VirtioNet {
             inner: RefCell::new(inner),

@@ -46,6 +46,8 @@ const QUEUE_DESC: u64 = 0x20;
 const QUEUE_DRIVER: u64 = 0x28;
 const QUEUE_DEVICE: u64 = 0x30;
 const COMMON_CFG_LEN: u32 = 0x38;
+/// Queues whose notify address is cached (virtio-net uses 2, 3 with control).
+const MAX_CACHED_QUEUES: usize = 8;
 
 #[derive(Debug, Clone, Copy)]
 pub enum TransportError {
@@ -122,6 +124,8 @@ pub struct PciTransport {
     common: u64,
     notify: Region,
     notify_multiplier: u32,
+    /// Notify register per queue, read once when the queue is set up.
+    notify_addrs: [Option<u64>; MAX_CACHED_QUEUES],
     isr: u64,
     device_cfg: Option<Region>,
     device_features: u64,
@@ -220,6 +224,7 @@ impl PciTransport {
             common: common.base,
             notify,
             notify_multiplier,
+            notify_addrs: [None; MAX_CACHED_QUEUES],
             isr: isr.base,
             device_cfg: device_cfg.map(|(r, _)| r),
             device_features: 0,
@@ -241,6 +246,15 @@ impl PciTransport {
         StatusView {
             common: self.common,
         }
+    }
+
+    /// The notify register of `queue`, from its device-reported offset
+    /// (bounds-checked against the notify region).
+    fn notify_address(&self, queue: u16) -> Option<u64> {
+        self.queue_select(queue);
+        let off = usize::from(mmio_read16(self.common + QUEUE_NOTIFY_OFF));
+        off.checked_mul(self.notify_multiplier as usize)
+            .and_then(|o| self.notify.at(o, 2))
     }
 
     fn queue_select(&self, queue: u16) {
@@ -308,16 +322,10 @@ impl Transport for PciTransport {
     }
 
     fn notify(&mut self, queue: u16) {
-        self.queue_select(queue);
-        let off = usize::from(mmio_read16(self.common + QUEUE_NOTIFY_OFF));
-        let addr = off
-            .checked_mul(self.notify_multiplier as usize)
-            .and_then(|o| self.notify.at(o, 2));
-        match addr {
+        let cached = self.notify_addrs.get(usize::from(queue)).copied().flatten();
+        match cached.or_else(|| self.notify_address(queue)) {
             Some(a) => mmio_write16(a, queue),
-            None => {
-                log::warn!("virtio: queue {queue} notify offset {off} outside the notify region")
-            }
+            None => log::warn!("virtio: queue {queue} notify offset outside the notify region"),
         }
     }
 
@@ -351,6 +359,10 @@ impl Transport for PciTransport {
         self.write64(QUEUE_DRIVER, driver_area);
         self.write64(QUEUE_DEVICE, device_area);
         mmio_write16(self.common + QUEUE_ENABLE, 1);
+        let addr = self.notify_address(queue);
+        if let Some(slot) = self.notify_addrs.get_mut(usize::from(queue)) {
+            *slot = addr;
+        }
     }
 
     /// Modern virtio-pci cannot disable one queue without VIRTIO_F_RING_RESET;
