@@ -180,7 +180,10 @@ impl VirtioNet {
         // Receive buffers plus a full transmit queue, and some slack.
         hal::reserve_bounce_slots(2 * QUEUE_SIZE + 16).map_err(DeviceError::Shared)?;
         let view = transport.status_view();
-        let raw = RawNet::new(transport).map_err(DeviceError::Driver)?;
+        let mut raw = RawNet::new(transport).map_err(DeviceError::Driver)?;
+        // Poll-driven: ask the device not to interrupt (a hint; with
+        // EVENT_IDX the untouched used_event does the same).
+        raw.disable_interrupts();
         let status = view.status();
         let running = DeviceStatus::FEATURES_OK | DeviceStatus::DRIVER_OK;
         if !status.contains(running)
