@@ -55,17 +55,19 @@ impl QLinear {
         rows: &QuantizedRows,
         out: &mut [f32],
     ) -> Result<(), EngineError> {
-        self.apply_ep(kernel, rows, out, false)
+        self.apply_ep(kernel, rows, out, false, None)
     }
 
-    /// [`apply`](Self::apply) followed by GELU, fused into the kernel's store where it can.
-    pub fn apply_gelu(
+    /// `GELU(apply(..)) / div` (per output channel), fused into the kernel's store where
+    /// it can: the input of the next Linear, with its SmoothQuant factors divided out.
+    pub fn apply_gelu_div(
         &self,
         kernel: Kernel,
         rows: &QuantizedRows,
         out: &mut [f32],
+        div: &[f32],
     ) -> Result<(), EngineError> {
-        self.apply_ep(kernel, rows, out, true)
+        self.apply_ep(kernel, rows, out, true, Some(div))
     }
 
     fn apply_ep(
@@ -74,6 +76,7 @@ impl QLinear {
         rows: &QuantizedRows,
         out: &mut [f32],
         gelu: bool,
+        div: Option<&[f32]>,
     ) -> Result<(), EngineError> {
         let m = rows.m();
         let out = &mut out[..m * self.n];
@@ -81,6 +84,7 @@ impl QLinear {
             scale: &self.scale,
             bias: &self.bias,
             gelu,
+            div,
         };
         matmul_epilogue(kernel, rows, &self.w, ep, out)?;
         Ok(())

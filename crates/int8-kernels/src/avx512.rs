@@ -51,11 +51,12 @@ unsafe fn group_acc<const R: usize, const B: usize>(
 }
 
 /// One output tile of `matmul`; with `EP` = [`EP_AFFINE`] / [`EP_GELU`] the epilogue
-/// `x * scale[n] + bias[n]` (then GELU) runs on the registers before the store.
+/// `x * scale[n] + bias[n]` (then GELU, then `/ div[n]` if `div` is not null) runs on the
+/// registers before the store.
 ///
 /// # Safety
 /// As [`group_acc`], and `out` holds `v.m * v.n` floats; for `EP != EP_NONE`, `ep` points to
-/// `v.n` scales and `v.n` biases.
+/// `v.n` scales, `v.n` biases and (unless null) `v.n` divisors.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
 unsafe fn matmul_tile_ep<const R: usize, const B: usize, const EP: u8>(
@@ -63,7 +64,7 @@ unsafe fn matmul_tile_ep<const R: usize, const B: usize, const EP: u8>(
     m0: usize,
     blk0: usize,
     out: *mut f32,
-    ep: (*const f32, *const f32),
+    ep: (*const f32, *const f32, *const f32),
 ) {
     let mut f = [[_mm512_setzero_ps(); B]; R];
     for g in 0..v.groups {
@@ -81,12 +82,16 @@ unsafe fn matmul_tile_ep<const R: usize, const B: usize, const EP: u8>(
     for b in 0..B {
         let n0 = (blk0 + b) * BLOCK;
         let mask = ((1u32 << v.valid(blk0 + b)) - 1) as __mmask16;
-        let (mut sc, mut bi) = (_mm512_setzero_ps(), _mm512_setzero_ps());
+        let (mut sc, mut bi, mut dv) = (_mm512_setzero_ps(), _mm512_setzero_ps(), None);
         if EP != EP_NONE {
-            // SAFETY: the mask keeps channels n0 + i < n: inside the n scales and biases.
+            // SAFETY: the mask keeps channels n0 + i < n: inside the n scales, biases and
+            // (when given) divisors.
             unsafe {
                 sc = _mm512_maskz_loadu_ps(mask, ep.0.add(n0));
                 bi = _mm512_maskz_loadu_ps(mask, ep.1.add(n0));
+                if !ep.2.is_null() {
+                    dv = Some(_mm512_maskz_loadu_ps(mask, ep.2.add(n0)));
+                }
             }
         }
         for (r, f) in f.iter().enumerate() {
@@ -97,6 +102,10 @@ unsafe fn matmul_tile_ep<const R: usize, const B: usize, const EP: u8>(
             }
             if EP == EP_GELU {
                 x = crate::f32math_simd::gelu_zmm(x);
+            }
+            if let Some(dv) = dv {
+                // Masked-off lanes divide by 0 but are never stored.
+                x = _mm512_div_ps(x, dv);
             }
             // SAFETY: row m0 + r < m; the mask keeps columns n0 + i < n, so every written float is inside out (m * n); masked-off lanes are not accessed.
             unsafe { _mm512_mask_storeu_ps(out.add((m0 + r) * v.n + n0), mask, x) };
@@ -109,7 +118,8 @@ pub(crate) const EP_NONE: u8 = 0;
 pub(crate) const EP_AFFINE: u8 = 1;
 pub(crate) const EP_GELU: u8 = 2;
 
-/// [`matmul_tile_ep`] for the `drive!` macro: `out` = (pointer, scales, biases).
+/// [`matmul_tile_ep`] for the `drive!` macro: `out` = (pointer, [scales, biases, divisors],
+/// epilogue kind).
 ///
 /// # Safety
 /// As [`matmul_tile_ep`].
@@ -118,15 +128,15 @@ unsafe fn matmul_tile<const R: usize, const B: usize>(
     v: &View,
     m0: usize,
     blk0: usize,
-    out: (*mut f32, *const f32, *const f32, u8),
+    out: (*mut f32, [*const f32; 3], u8),
 ) {
-    let (o, sc, bi, ep) = out;
+    let (o, [sc, bi, dv], ep) = out;
     // SAFETY: forwarded; `ep` selects the epilogue the caller provided pointers for.
     unsafe {
         match ep {
-            EP_AFFINE => matmul_tile_ep::<R, B, EP_AFFINE>(v, m0, blk0, o, (sc, bi)),
-            EP_GELU => matmul_tile_ep::<R, B, EP_GELU>(v, m0, blk0, o, (sc, bi)),
-            _ => matmul_tile_ep::<R, B, EP_NONE>(v, m0, blk0, o, (sc, bi)),
+            EP_AFFINE => matmul_tile_ep::<R, B, EP_AFFINE>(v, m0, blk0, o, (sc, bi, dv)),
+            EP_GELU => matmul_tile_ep::<R, B, EP_GELU>(v, m0, blk0, o, (sc, bi, dv)),
+            _ => matmul_tile_ep::<R, B, EP_NONE>(v, m0, blk0, o, (sc, bi, dv)),
         }
     }
 }
@@ -193,8 +203,7 @@ macro_rules! drive {
     }};
 }
 
-/// See [`crate::matmul`] and [`crate::matmul_epilogue`]: `ep` is `None` or (scales,
-/// biases, GELU).
+/// See [`crate::matmul`] and [`crate::matmul_epilogue`].
 ///
 /// # Safety
 /// The CPU supports AVX-512 F/BW/VL/VNNI; shapes are checked: `a.k() == w.k()`,
@@ -204,20 +213,19 @@ pub(crate) unsafe fn matmul(
     a: &QuantizedRows,
     w: &PackedMatrix,
     out: &mut [f32],
-    ep: Option<(&[f32], &[f32], bool)>,
+    ep: Option<crate::Epilogue<'_>>,
 ) {
+    let null = core::ptr::null();
     let arg = match ep {
-        None => (
+        None => (out.as_mut_ptr(), [null; 3], EP_NONE),
+        Some(e) => (
             out.as_mut_ptr(),
-            core::ptr::null(),
-            core::ptr::null(),
-            EP_NONE,
-        ),
-        Some((sc, bi, gelu)) => (
-            out.as_mut_ptr(),
-            sc.as_ptr(),
-            bi.as_ptr(),
-            if gelu { EP_GELU } else { EP_AFFINE },
+            [
+                e.scale.as_ptr(),
+                e.bias.as_ptr(),
+                e.div.map_or(null, <[f32]>::as_ptr),
+            ],
+            if e.gelu { EP_GELU } else { EP_AFFINE },
         ),
     };
     drive!(View::new(a, w), matmul_tile, arg);

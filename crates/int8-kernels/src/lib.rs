@@ -79,7 +79,8 @@ pub fn matmul(
 }
 
 /// The per-output-channel step after [`matmul`]: `x * scale[n] + bias[n]` (multiply, then
-/// add), then optionally GELU ([`gelu_one`]).
+/// add), then optionally GELU ([`gelu_one`]), then optionally `/ div[n]` (e.g. the
+/// SmoothQuant factors of the next layer's input).
 #[derive(Clone, Copy, Debug)]
 pub struct Epilogue<'a> {
     /// N weight scales.
@@ -88,6 +89,8 @@ pub struct Epilogue<'a> {
     pub bias: &'a [f32],
     /// Apply GELU after the bias.
     pub gelu: bool,
+    /// N divisors applied last.
+    pub div: Option<&'a [f32]>,
 }
 
 /// [`matmul`] followed by `ep` on every output: the same floats on every kernel (the
@@ -102,11 +105,14 @@ pub fn matmul_epilogue(
     check(kernel, a, w, out.len(), 1)?;
     error::check_len("epilogue scales", w.n(), ep.scale.len())?;
     error::check_len("epilogue biases", w.n(), ep.bias.len())?;
+    if let Some(d) = ep.div {
+        error::check_len("epilogue divisors", w.n(), d.len())?;
+    }
     #[cfg(target_arch = "x86_64")]
     if kernel == Kernel::Avx512Vnni {
         // SAFETY: `check` verified the CPU has AVX-512 F/BW/VL/VNNI and the shapes match;
         // the epilogue slices hold N values (checked above).
-        unsafe { avx512::matmul(a, w, out, Some((ep.scale, ep.bias, ep.gelu))) };
+        unsafe { avx512::matmul(a, w, out, Some(ep)) };
         return Ok(());
     }
     matmul_unchecked(kernel, a, w, out, None);
@@ -118,6 +124,13 @@ pub fn matmul_epilogue(
     if ep.gelu {
         gelu_f32(kernel, out)?;
     }
+    if let Some(div) = ep.div {
+        for row in out.chunks_exact_mut(w.n()) {
+            for (o, &d) in row.iter_mut().zip(div) {
+                *o /= d;
+            }
+        }
+    }
     Ok(())
 }
 
@@ -127,7 +140,7 @@ fn matmul_unchecked(
     a: &QuantizedRows,
     w: &PackedMatrix,
     out: &mut [f32],
-    ep: Option<(&[f32], &[f32], bool)>,
+    ep: Option<Epilogue<'_>>,
 ) {
     match kernel {
         Kernel::Scalar => scalar::matmul(a, w, out),

@@ -249,33 +249,36 @@ fn packed_bytes_roundtrip() {
 }
 
 #[test]
-fn epilogue_matches_matmul_then_scale_bias_gelu() {
+fn epilogue_matches_matmul_then_scale_bias_gelu_div() {
     use int8_kernels::{gelu_one, matmul_epilogue, Epilogue};
     let mut rng = Rng::new(77);
-    for &(m, n, k) in &[
+    let shapes = [
         (1, 1, 32),
         (5, 17, 64),
         (9, 48, 96),
         (4, 50, 32),
         (13, 100, 128),
         (128, 384, 64),
-    ] {
+    ];
+    for &(m, n, k) in &shapes {
         let (packed, _) = random_weights(&mut rng, n, k);
         let x: Vec<f32> = (0..m * k).map(|_| rng.f32() * 4.0).collect();
         let mut a = QuantizedRows::new();
         a.quantize(&x, m, k).expect("quantize");
         let scale: Vec<f32> = (0..n).map(|_| rng.f32().abs() * 0.05).collect();
         let bias: Vec<f32> = (0..n).map(|_| rng.f32()).collect();
+        let div: Vec<f32> = (0..n).map(|_| 0.1 + rng.f32().abs() * 3.0).collect();
         let mut plain = vec![0f32; m * n];
         matmul(Kernel::Scalar, &a, &packed, &mut plain).expect("matmul");
-        for gelu in [false, true] {
+        for (gelu, with_div) in [(false, false), (true, false), (true, true), (false, true)] {
             let want: Vec<f32> = plain
                 .iter()
                 .enumerate()
                 .map(|(i, &v)| {
                     let y = v * scale[i % n] + bias[i % n];
-                    if gelu {
-                        gelu_one(y)
+                    let y = if gelu { gelu_one(y) } else { y };
+                    if with_div {
+                        y / div[i % n]
                     } else {
                         y
                     }
@@ -287,26 +290,30 @@ fn epilogue_matches_matmul_then_scale_bias_gelu() {
                     scale: &scale,
                     bias: &bias,
                     gelu,
+                    div: with_div.then_some(&div[..]),
                 };
                 matmul_epilogue(kernel, &a, &packed, ep, &mut out).expect("epilogue");
                 assert!(
                     out.iter()
                         .zip(&want)
                         .all(|(a, b)| a.to_bits() == b.to_bits()),
-                    "{} {m}x{n}x{k} gelu {gelu}",
+                    "{} {m}x{n}x{k} gelu {gelu} div {with_div}",
                     kernel.name()
                 );
             }
         }
-        let ep = Epilogue {
-            scale: &scale[1..],
-            bias: &bias,
-            gelu: false,
-        };
-        let mut out = vec![0f32; m * n];
-        assert!(matches!(
-            matmul_epilogue(Kernel::Scalar, &a, &packed, ep, &mut out),
-            Err(KernelError::LengthMismatch { .. })
-        ));
+        for (sc, bi, dv) in [(1, 0, 0), (0, 1, 0), (0, 0, 1)] {
+            let ep = Epilogue {
+                scale: &scale[sc..],
+                bias: &bias[bi..],
+                gelu: false,
+                div: Some(&div[dv..]),
+            };
+            let mut out = vec![0f32; m * n];
+            assert!(matches!(
+                matmul_epilogue(Kernel::Scalar, &a, &packed, ep, &mut out),
+                Err(KernelError::LengthMismatch { .. })
+            ));
+        }
     }
 }

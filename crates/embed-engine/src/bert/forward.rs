@@ -95,9 +95,11 @@ impl BertModel<'_> {
                 }),
             );
             ws.rows.quantize(&ws.hs, t, h)?;
-            l.ffn1.apply_gelu(kernel, &ws.rows, &mut ws.ff)?;
-            ws.rows
-                .quantize_smoothed(&ws.ff, t, c.ffn, &l.ffn2_in_div)?;
+            // ff = GELU(FFN1) / smoothing factors of FFN2's input: the same floats
+            // quantize_smoothed would quantize, without its per-element division pass.
+            l.ffn1
+                .apply_gelu_div(kernel, &ws.rows, &mut ws.ff, &l.ffn2_in_div)?;
+            ws.rows.quantize(&ws.ff, t, c.ffn)?;
             l.ffn2.apply(kernel, &ws.rows, &mut ws.x)?;
             for (a, b) in ws.x.iter_mut().zip(&ws.h) {
                 *a += b;
