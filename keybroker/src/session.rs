@@ -1,0 +1,280 @@
+//! Sessions between `/auth`, `/attest` and resource requests.
+//!
+//! A session is created by `/auth` with a fresh nonce. Its nonce can be
+//! presented to `/attest` once: the first attempt uses it up whatever the
+//! outcome, so evidence cannot be retried or replayed, and it must arrive
+//! within the nonce TTL. The whole session (and its attested state) ends
+//! after the session TTL. Session ids are 128-bit random bearer values and
+//! are never logged; logs use a per-process session number instead.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime};
+
+use base64::Engine;
+use jwe::EcPublicKey;
+use kbs_protocol::Tee;
+use rand_core::{OsRng, RngCore};
+
+use crate::reason::{Reason, Refused};
+
+/// Live sessions kept at most; `/auth` is refused beyond this (a bound on
+/// memory an unauthenticated client can take).
+pub const MAX_SESSIONS: usize = 4096;
+const NONCE_LEN: usize = 32;
+const ID_LEN: usize = 16;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Ttls {
+    pub nonce: Duration,
+    pub session: Duration,
+}
+
+/// What an attested session holds.
+#[derive(Debug, Clone)]
+pub struct Attested {
+    pub tee_key: EcPublicKey,
+    pub token: String,
+}
+
+struct Session {
+    number: u64,
+    tee: Tee,
+    nonce: String,
+    created: Instant,
+    /// Wall-clock end of the session (the token's `exp`).
+    expires: SystemTime,
+    nonce_used: bool,
+    attested: Option<Attested>,
+}
+
+/// A nonce just taken for one attest attempt.
+#[derive(Debug, Clone)]
+pub struct Challenge {
+    pub number: u64,
+    pub tee: Tee,
+    pub nonce: String,
+    pub expires: SystemTime,
+}
+
+/// A new session as `/auth` answers it.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub id: String,
+    pub number: u64,
+    pub nonce: String,
+}
+
+pub struct Sessions {
+    ttls: Ttls,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    map: HashMap<String, Session>,
+    next_number: u64,
+}
+
+impl Sessions {
+    pub fn new(ttls: Ttls) -> Self {
+        Self {
+            ttls,
+            inner: Mutex::new(Inner::default()),
+        }
+    }
+
+    pub fn ttls(&self) -> Ttls {
+        self.ttls
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic elsewhere cannot leave a session half-updated (every
+        // update is a single assignment), so a poisoned lock is still usable.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Starts a session with a fresh 32-byte nonce (standard base64, as
+    /// Trustee) and a 128-bit id (32 hex digits).
+    pub fn create(&self, tee: Tee) -> Result<NewSession, Refused> {
+        let mut id = [0u8; ID_LEN];
+        OsRng.fill_bytes(&mut id);
+        let id = crate::hex::encode(&id);
+        let mut nonce = [0u8; NONCE_LEN];
+        OsRng.fill_bytes(&mut nonce);
+        let nonce = base64::engine::general_purpose::STANDARD.encode(nonce);
+
+        let now = Instant::now();
+        let session_ttl = self.ttls.session;
+        let mut inner = self.lock();
+        inner
+            .map
+            .retain(|_, s| now.duration_since(s.created) < session_ttl);
+        if inner.map.len() >= MAX_SESSIONS {
+            return Err(Refused::new(
+                Reason::SessionLimit,
+                format!("{MAX_SESSIONS} live sessions"),
+            ));
+        }
+        inner.next_number += 1;
+        let number = inner.next_number;
+        inner.map.insert(
+            id.clone(),
+            Session {
+                number,
+                tee,
+                nonce: nonce.clone(),
+                created: now,
+                expires: SystemTime::now() + session_ttl,
+                nonce_used: false,
+                attested: None,
+            },
+        );
+        Ok(NewSession { id, number, nonce })
+    }
+
+    /// Looks a session up, dropping it if it has expired.
+    fn live<'a>(&self, inner: &'a mut Inner, id: Option<&str>) -> Result<&'a mut Session, Refused> {
+        let id = id.ok_or_else(|| Refused::new(Reason::NoSession, "no session cookie"))?;
+        let Some(session) = inner.map.get(id) else {
+            return Err(Refused::new(Reason::NoSession, "unknown session id"));
+        };
+        if session.created.elapsed() >= self.ttls.session {
+            let number = session.number;
+            inner.map.remove(id);
+            return Err(Refused::new(Reason::SessionExpired, "session expired").in_session(number));
+        }
+        inner
+            .map
+            .get_mut(id)
+            .ok_or_else(|| Refused::new(Reason::NoSession, "unknown session id"))
+    }
+
+    /// Uses up the session's nonce for one attest attempt.
+    pub fn take_nonce(&self, id: Option<&str>) -> Result<Challenge, Refused> {
+        let nonce_ttl = self.ttls.nonce;
+        let mut inner = self.lock();
+        let session = self.live(&mut inner, id)?;
+        let number = session.number;
+        if session.nonce_used {
+            return Err(
+                Refused::new(Reason::NonceReplayed, "nonce already used").in_session(number)
+            );
+        }
+        session.nonce_used = true;
+        let age = session.created.elapsed();
+        if age >= nonce_ttl {
+            return Err(Refused::new(
+                Reason::NonceExpired,
+                format!("nonce is {} ms old", age.as_millis()),
+            )
+            .in_session(number));
+        }
+        Ok(Challenge {
+            number,
+            tee: session.tee,
+            nonce: session.nonce.clone(),
+            expires: session.expires,
+        })
+    }
+
+    /// Records a successful attestation of session `number`.
+    pub fn set_attested(&self, id: &str, number: u64, attested: Attested) -> Result<(), Refused> {
+        let mut inner = self.lock();
+        let session = self.live(&mut inner, Some(id))?;
+        if session.number != number {
+            return Err(Refused::new(Reason::NoSession, "session replaced").in_session(number));
+        }
+        session.attested = Some(attested);
+        Ok(())
+    }
+
+    /// The TEE key of an attested session.
+    pub fn attested_key(&self, id: Option<&str>) -> Result<(u64, EcPublicKey), Refused> {
+        let mut inner = self.lock();
+        let session = self.live(&mut inner, id)?;
+        match &session.attested {
+            Some(a) => Ok((session.number, a.tee_key)),
+            None => Err(
+                Refused::new(Reason::NotAttested, "session has not attested")
+                    .in_session(session.number),
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sessions(nonce_ms: u64, session_ms: u64) -> Sessions {
+        Sessions::new(Ttls {
+            nonce: Duration::from_millis(nonce_ms),
+            session: Duration::from_millis(session_ms),
+        })
+    }
+
+    #[test]
+    fn nonce_is_single_use() {
+        let s = sessions(60_000, 60_000);
+        let new = s.create(Tee::Sample).expect("created");
+        assert_eq!(new.id.len(), 32);
+        assert_eq!(new.nonce.len(), 44);
+        let c = s.take_nonce(Some(&new.id)).expect("first use");
+        assert_eq!(c.nonce, new.nonce);
+        let r = s.take_nonce(Some(&new.id)).expect_err("second use");
+        assert_eq!(
+            (r.reason, r.session),
+            (Reason::NonceReplayed, Some(new.number))
+        );
+        assert_eq!(
+            s.take_nonce(None).expect_err("no id").reason,
+            Reason::NoSession
+        );
+        assert_eq!(
+            s.take_nonce(Some("x")).expect_err("unknown").reason,
+            Reason::NoSession
+        );
+    }
+
+    #[test]
+    fn nonce_and_session_expire() {
+        let s = sessions(0, 60_000);
+        let new = s.create(Tee::Snp).expect("created");
+        assert_eq!(
+            s.take_nonce(Some(&new.id)).expect_err("expired").reason,
+            Reason::NonceExpired
+        );
+        let s = sessions(60_000, 0);
+        let new = s.create(Tee::Snp).expect("created");
+        assert_eq!(
+            s.take_nonce(Some(&new.id)).expect_err("expired").reason,
+            Reason::SessionExpired
+        );
+        // Expired sessions are gone afterwards.
+        assert_eq!(
+            s.take_nonce(Some(&new.id)).expect_err("gone").reason,
+            Reason::NoSession
+        );
+    }
+
+    #[test]
+    fn resource_needs_attestation() {
+        let s = sessions(60_000, 60_000);
+        let new = s.create(Tee::Sample).expect("created");
+        assert_eq!(
+            s.attested_key(Some(&new.id)).expect_err("not yet").reason,
+            Reason::NotAttested
+        );
+        let key = jwe::EcPrivateKey::generate(&mut OsRng).public_key();
+        let attested = Attested {
+            tee_key: key,
+            token: String::new(),
+        };
+        s.set_attested(&new.id, new.number, attested).expect("set");
+        assert_eq!(
+            s.attested_key(Some(&new.id)).expect("attested"),
+            (new.number, key)
+        );
+    }
+}

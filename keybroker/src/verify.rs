@@ -1,0 +1,105 @@
+//! `/attest` checks after the session's nonce has been taken: the nonce and
+//! TEE key in runtime-data, the REPORT_DATA binding, and the evidence.
+
+use std::path::PathBuf;
+
+use jwe::EcPublicKey;
+use kbs_protocol::{Attestation, Tee, TeePubKey};
+use snp_verify::{Policy, ReportDataCheck, SnpEvidence};
+
+use crate::reason::{Reason, Refused};
+use crate::session::Challenge;
+
+pub struct Verifier {
+    /// Measurements, minimum TCBs and the fixed rules; REPORT_DATA is set
+    /// per attestation.
+    pub policy: Policy,
+    pub allow_sample: bool,
+    /// `<chip_id hex>.der` VCEKs for evidence without a certificate table.
+    pub vcek_dir: Option<PathBuf>,
+}
+
+/// A successful attestation.
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    pub tee: Tee,
+    pub measurement: [u8; 48],
+    pub tee_key: EcPublicKey,
+}
+
+/// The guest's key: P-256 for ECDH-ES+A256KW (what the JWE is made for),
+/// a point on the curve.
+fn tee_key(key: &TeePubKey) -> Result<EcPublicKey, Refused> {
+    let refuse = |why: &str| Refused::new(Reason::TeePubkey, why);
+    let TeePubKey::EC { crv, alg, x, y } = key else {
+        return Err(refuse("tee-pubkey is not an EC key"));
+    };
+    if crv != kbs_protocol::EC_P256_CRV || alg != kbs_protocol::ECDH_ES_A256KW {
+        return Err(refuse("tee-pubkey is not P-256 with ECDH-ES+A256KW"));
+    }
+    EcPublicKey::from_jwk_coordinates(x, y).map_err(|_| refuse("tee-pubkey is not a P-256 point"))
+}
+
+impl Verifier {
+    /// Checks `attestation` for the session whose nonce is `challenge`.
+    pub fn attest(
+        &self,
+        challenge: &Challenge,
+        attestation: &Attestation,
+    ) -> Result<Verdict, Refused> {
+        if attestation.runtime_data.nonce != challenge.nonce {
+            return Err(Refused::new(
+                Reason::NonceMismatch,
+                "runtime-data nonce is not the session's",
+            ));
+        }
+        // init-data would have to match HOST_DATA; the appliance uses none.
+        if attestation.init_data.is_some() {
+            return Err(Refused::new(
+                Reason::BadRequest,
+                "init-data is not supported",
+            ));
+        }
+        let tee_key = tee_key(&attestation.runtime_data.tee_pubkey)?;
+        let expected = kbs_protocol::expected_report_data(attestation)
+            .map_err(|e| Refused::new(Reason::BadRequest, format!("runtime data: {e}")))?;
+        let evidence = &attestation.tee_evidence.primary_evidence;
+        let measurement = match challenge.tee {
+            Tee::Snp => self.snp(evidence, expected)?,
+            // `/auth` already refuses sample without the flag; checked again
+            // so no path can reach an acceptance without it.
+            Tee::Sample if self.allow_sample => {
+                crate::sample::check(evidence, &expected, &self.policy.allowed_measurements)?
+            }
+            Tee::Sample => {
+                return Err(Refused::new(
+                    Reason::SampleRefused,
+                    "sample evidence refused",
+                ))
+            }
+            other => return Err(Refused::new(Reason::Tee, format!("tee {other}"))),
+        };
+        Ok(Verdict {
+            tee: challenge.tee,
+            measurement,
+            tee_key,
+        })
+    }
+
+    fn snp(&self, evidence: &serde_json::Value, expected: [u8; 64]) -> Result<[u8; 48], Refused> {
+        let ev: SnpEvidence = serde_json::from_value(evidence.clone())
+            .map_err(|e| Refused::new(Reason::BadRequest, format!("snp evidence: {e}")))?;
+        let fallback = self.vcek_for(&ev.attestation_report.chip_id);
+        let mut policy = self.policy.clone();
+        policy.report_data = ReportDataCheck::Exact(expected);
+        let verified = snp_verify::verify_snp_evidence(&ev, fallback.as_deref(), &policy)?;
+        Ok(verified.report.measurement)
+    }
+
+    /// The VCEK stored for `chip_id`, if any. The chip id is unverified
+    /// here; the verifier then requires the VCEK's hwID to equal it.
+    fn vcek_for(&self, chip_id: &[u8; 64]) -> Option<Vec<u8>> {
+        let dir = self.vcek_dir.as_ref()?;
+        std::fs::read(dir.join(format!("{}.der", crate::hex::encode(chip_id)))).ok()
+    }
+}
