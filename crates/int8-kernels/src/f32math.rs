@@ -231,7 +231,7 @@ pub(crate) fn softmax_inv_tail(mut acc: [f32; LANES], tail: &mut [f32], m: f32, 
 }
 
 /// `lanes[l] = op(lanes[l], lanes[l + w])` for w = 8, 4, 2, 1; returns lane 0.
-fn fold(mut lanes: [f32; LANES], op: impl Fn(f32, f32) -> f32) -> f32 {
+pub(crate) fn fold(mut lanes: [f32; LANES], op: impl Fn(f32, f32) -> f32) -> f32 {
     let mut w = LANES / 2;
     while w > 0 {
         for l in 0..w {

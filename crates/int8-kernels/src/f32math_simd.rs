@@ -9,6 +9,7 @@ use crate::f32math::{
     exp_one, gelu_one, softmax_inv_tail, softmax_max_tail, C2, C3, C4, C5, C6, C7, ERF_A, ERF_P,
     EXP, EXP_HI, EXP_LO, LANES, LN2_HI, LN2_LO, LOG2E, ROUND_MAGIC,
 };
+use crate::layernorm::{ln_mean_tail, ln_out_row, ln_rstd_tail, LnOut};
 
 /// The lane-wise operations the element functions need. Every method is one IEEE
 /// operation (or a bit operation) per lane.
@@ -442,4 +443,130 @@ pub(crate) unsafe fn softmax_rows_avx512(
 ) {
     // SAFETY: forwarded.
     unsafe { softmax_rows::<V16>(data, rows, cols, stride, scale) }
+}
+
+/// LayerNorm statistics and outputs (see `layernorm`) of `R` rows from row `r0`,
+/// interleaved pass by pass.
+///
+/// # Safety
+/// The CPU supports the width of `V`; `x` holds rows `r0 .. r0 + R` of `h` floats and every
+/// output slice has `x`'s length, its gamma and beta `h` values.
+#[inline(always)]
+unsafe fn ln_block<V: Vf, const R: usize>(
+    x: &[f32],
+    r0: usize,
+    h: usize,
+    eps: f32,
+    outs: &mut [Option<LnOut<'_>>; 2],
+) {
+    let per = LANES / V::W;
+    let main = h - h % LANES;
+    let row = |r: usize| &x[(r0 + r) * h..(r0 + r + 1) * h];
+    let mut sum = [[V::splat(0.0); 2]; R];
+    for c0 in (0..main).step_by(LANES) {
+        for (r, s) in sum.iter_mut().enumerate() {
+            for (i, s) in s[..per].iter_mut().enumerate() {
+                // SAFETY: c0 + i * W + W <= main <= h: inside the row.
+                *s = s.add(unsafe { V::load(row(r).as_ptr().add(c0 + i * V::W)) });
+            }
+        }
+    }
+    let mut mean = [0f32; R];
+    for (r, (m, s)) in mean.iter_mut().zip(&sum).enumerate() {
+        let mut lanes = [0f32; LANES];
+        for (i, v) in s[..per].iter().enumerate() {
+            // SAFETY: lanes holds 16 floats.
+            unsafe { v.store(lanes.as_mut_ptr().add(i * V::W)) };
+        }
+        *m = ln_mean_tail(lanes, row(r));
+    }
+    let mv = mean.map(V::splat);
+    let mut sq = [[V::splat(0.0); 2]; R];
+    for c0 in (0..main).step_by(LANES) {
+        for (r, (s, &m)) in sq.iter_mut().zip(&mv).enumerate() {
+            for (i, s) in s[..per].iter_mut().enumerate() {
+                // SAFETY: as above.
+                let d = unsafe { V::load(row(r).as_ptr().add(c0 + i * V::W)) }.sub(m);
+                *s = s.add(d.mul(d));
+            }
+        }
+    }
+    let mut rstd = [0f32; R];
+    for (r, ((rs, s), &m)) in rstd.iter_mut().zip(&sq).zip(&mean).enumerate() {
+        let mut lanes = [0f32; LANES];
+        for (i, v) in s[..per].iter().enumerate() {
+            // SAFETY: lanes holds 16 floats.
+            unsafe { v.store(lanes.as_mut_ptr().add(i * V::W)) };
+        }
+        *rs = ln_rstd_tail(lanes, row(r), m, eps);
+    }
+    let vmain = h - h % V::W;
+    for o in outs.iter_mut().flatten() {
+        for r in 0..R {
+            let (m, rs) = (mean[r], rstd[r]);
+            let (mv, rv) = (V::splat(m), V::splat(rs));
+            let src = row(r);
+            let dst = &mut o.out[(r0 + r) * h..(r0 + r + 1) * h];
+            for c in (0..vmain).step_by(V::W) {
+                // SAFETY: c + W <= h: inside the row, gamma, beta and the output row.
+                unsafe {
+                    let v = V::load(src.as_ptr().add(c)).sub(mv).mul(rv);
+                    let y = v
+                        .mul(V::load(o.gamma.as_ptr().add(c)))
+                        .add(V::load(o.beta.as_ptr().add(c)));
+                    y.store(dst.as_mut_ptr().add(c));
+                }
+            }
+            ln_out_row(
+                &src[vmain..],
+                m,
+                rs,
+                &o.gamma[vmain..],
+                &o.beta[vmain..],
+                &mut dst[vmain..],
+            );
+        }
+    }
+}
+
+/// Rows in blocks of 4, then the remaining 1-3.
+///
+/// # Safety
+/// The CPU supports the width of `V`; shapes as checked by `layer_norm_f32` (x.len() a
+/// multiple of h; outputs of x's length; gamma/beta of h).
+#[inline(always)]
+unsafe fn layer_norm<V: Vf>(x: &[f32], h: usize, eps: f32, mut outs: [Option<LnOut<'_>>; 2]) {
+    let rows = x.len() / h;
+    for r0 in (0..rows).step_by(4) {
+        // SAFETY: rows r0 .. r0 + min(4, rows - r0) exist; the output shapes are the caller's.
+        unsafe {
+            match rows - r0 {
+                1 => ln_block::<V, 1>(x, r0, h, eps, &mut outs),
+                2 => ln_block::<V, 2>(x, r0, h, eps, &mut outs),
+                3 => ln_block::<V, 3>(x, r0, h, eps, &mut outs),
+                _ => ln_block::<V, 4>(x, r0, h, eps, &mut outs),
+            }
+        }
+    }
+}
+
+/// # Safety
+/// The CPU supports AVX2; shapes as checked by `layer_norm_f32`.
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn layer_norm_avx2(x: &[f32], h: usize, eps: f32, outs: [Option<LnOut<'_>>; 2]) {
+    // SAFETY: forwarded.
+    unsafe { layer_norm::<V8>(x, h, eps, outs) }
+}
+
+/// # Safety
+/// The CPU supports AVX-512F; shapes as checked by `layer_norm_f32`.
+#[target_feature(enable = "avx512f")]
+pub(crate) unsafe fn layer_norm_avx512(
+    x: &[f32],
+    h: usize,
+    eps: f32,
+    outs: [Option<LnOut<'_>>; 2],
+) {
+    // SAFETY: forwarded.
+    unsafe { layer_norm::<V16>(x, h, eps, outs) }
 }

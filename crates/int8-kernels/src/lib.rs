@@ -44,6 +44,7 @@ mod f32math;
 #[cfg(target_arch = "x86_64")]
 mod f32math_simd;
 mod f32ops;
+mod layernorm;
 mod pack;
 mod quantize;
 #[cfg(target_arch = "x86_64")]
@@ -57,6 +58,7 @@ pub use error::KernelError;
 pub use f32gemm::{fma_f32, gemm_f32_nn, gemm_f32_nt, F32Mat, F32MatMut};
 pub use f32math::{erf_one, exp_f32, exp_one, gelu_f32, gelu_one, softmax_f32, softmax_rows_f32};
 pub use f32ops::{axpy_f32, dot_f32};
+pub use layernorm::{inv_sqrt_f64, layer_norm_f32, LnOut};
 pub use pack::PackedMatrix;
 pub use quantize::QuantizedRows;
 

@@ -3,9 +3,9 @@
 use super::attention::{attention, mean_pool, AttnScratch};
 use super::model::BertModel;
 use crate::error::EngineError;
-use crate::math::{l2_normalize, layer_norm, Smoothed};
+use crate::math::l2_normalize;
 use alloc::vec::Vec;
-use int8_kernels::{Kernel, QuantizedRows};
+use int8_kernels::{layer_norm_f32, Kernel, LnOut, QuantizedRows};
 
 /// Buffers reused across layers and calls (grown to the longest input seen).
 #[derive(Default)]
@@ -61,18 +61,21 @@ impl BertModel<'_> {
             }
         }
         let first = &self.layers[0];
-        layer_norm(
+        layer_norm_f32(
+            kernel,
             &ws.x,
-            &self.emb_ln_g,
-            &self.emb_ln_b,
             c.ln_eps,
-            &mut ws.h,
-            Some(Smoothed {
+            LnOut {
+                gamma: &self.emb_ln_g,
+                beta: &self.emb_ln_b,
+                out: &mut ws.h,
+            },
+            Some(LnOut {
                 gamma: &first.qkv_in_g,
                 beta: &first.qkv_in_b,
                 out: &mut ws.hs,
             }),
-        );
+        )?;
         for (li, l) in self.layers.iter().enumerate() {
             ws.rows.quantize(&ws.hs, t, h)?;
             l.qkv.apply(kernel, &ws.rows, &mut ws.qkv)?;
@@ -82,18 +85,21 @@ impl BertModel<'_> {
             for (a, b) in ws.x.iter_mut().zip(&ws.h) {
                 *a += b;
             }
-            layer_norm(
+            layer_norm_f32(
+                kernel,
                 &ws.x,
-                &l.ln1_g,
-                &l.ln1_b,
                 c.ln_eps,
-                &mut ws.h,
-                Some(Smoothed {
+                LnOut {
+                    gamma: &l.ln1_g,
+                    beta: &l.ln1_b,
+                    out: &mut ws.h,
+                },
+                Some(LnOut {
                     gamma: &l.ffn1_in_g,
                     beta: &l.ffn1_in_b,
                     out: &mut ws.hs,
                 }),
-            );
+            )?;
             ws.rows.quantize(&ws.hs, t, h)?;
             // ff = GELU(FFN1) / smoothing factors of FFN2's input: the same floats
             // quantize_smoothed would quantize, without its per-element division pass.
@@ -104,12 +110,17 @@ impl BertModel<'_> {
             for (a, b) in ws.x.iter_mut().zip(&ws.h) {
                 *a += b;
             }
-            let smoothed = self.layers.get(li + 1).map(|next| Smoothed {
+            let smoothed = self.layers.get(li + 1).map(|next| LnOut {
                 gamma: &next.qkv_in_g,
                 beta: &next.qkv_in_b,
                 out: &mut ws.hs,
             });
-            layer_norm(&ws.x, &l.ln2_g, &l.ln2_b, c.ln_eps, &mut ws.h, smoothed);
+            let main = LnOut {
+                gamma: &l.ln2_g,
+                beta: &l.ln2_b,
+                out: &mut ws.h,
+            };
+            layer_norm_f32(kernel, &ws.x, c.ln_eps, main, smoothed)?;
         }
         let mut out = alloc::vec![0.0f32; h];
         mean_pool(&ws.h, t, h, &mut out);
