@@ -68,6 +68,17 @@ fn main() {
                 }
                 black_box(&scores);
             });
+            let kt: Vec<f32> = (0..D * t).map(|i| qkv[i % qkv.len()]).collect();
+            let qk_nn = time(rounds, || {
+                for h in 0..HEADS_TOTAL {
+                    let h = h % 12;
+                    let q = F32Mat::new(&qkv[h * D..], t, D, 3 * HIDDEN).expect("q");
+                    let k = F32Mat::dense(&kt, D, t).expect("kt");
+                    let o = F32MatMut::dense(&mut scores, t, t).expect("s");
+                    gemm_f32_nn(kernel, q, k, o).expect("nn");
+                }
+                black_box(&scores);
+            });
             let pv = time(rounds, || {
                 for h in 0..HEADS_TOTAL {
                     let h = h % 12;
@@ -93,7 +104,7 @@ fn main() {
                 black_box(&ff);
             });
             println!(
-                "T={t:>3} {:>12}: QK^T {qk:.3} ms ({:.1} GMAC/s)  PV {pv:.3} ms ({:.1} GMAC/s)  \
+                "T={t:>3} {:>12}: QK^T {qk:.3} ms ({:.1} GMAC/s, {qk_nn:.3} without the transpose)  PV {pv:.3} ms ({:.1} GMAC/s)  \
                  softmax {sm:.3} ms  gelu(+copy) {ge:.3} ms",
                 kernel.name(),
                 macs / qk / 1e6,

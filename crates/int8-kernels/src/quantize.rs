@@ -46,7 +46,7 @@ impl QuantizedRows {
 
     /// [`quantize`](Self::quantize) (`smooth == None`) or
     /// [`quantize_smoothed`](Self::quantize_smoothed) with a chosen code path: `Scalar`
-    /// forces portable code; the SIMD kernels use AVX2. Results are identical.
+    /// forces portable code, `Avx2` AVX2, `Avx512Vnni` AVX-512. Results are identical.
     pub fn quantize_with(
         &mut self,
         kernel: Kernel,
@@ -70,7 +70,10 @@ impl QuantizedRows {
         let res = match kernel {
             Kernel::Scalar => self.fill(x, smooth, quantize_group),
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: the AVX2 and AVX-512 kernels are available only where AVX2 is.
+            // SAFETY: the AVX-512 VNNI kernel is available only where AVX-512 F/BW/VL are.
+            Kernel::Avx512Vnni => unsafe { crate::quantize_simd::fill_avx512(self, x, smooth) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: the AVX2 kernel is available only where AVX2 is.
             _ => unsafe { crate::quantize_simd::fill_avx2(self, x, smooth) },
             #[cfg(not(target_arch = "x86_64"))]
             _ => self.fill(x, smooth, quantize_group),
