@@ -180,7 +180,15 @@ pub fn gemm_f32_nt(
         pack.resize(len, 0.0);
     }
     let bt = &mut pack[..len];
-    transpose(b, bt);
+    match kernel {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: both SIMD kernels imply AVX2 (availability checked above); `b` is a checked
+        // N x K view and bt holds N * K floats.
+        Kernel::Avx2 | Kernel::Avx512Vnni => unsafe {
+            crate::f32gemm_simd::transpose_avx2(b.data.as_ptr(), n, k, b.stride, bt)
+        },
+        _ => transpose(b, bt),
+    }
     run(kernel, a, F32Mat::dense(bt, k, n)?, out);
     Ok(())
 }

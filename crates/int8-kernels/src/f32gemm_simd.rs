@@ -191,3 +191,63 @@ pub(crate) unsafe fn gemm_avx2(a: &F32Mat<'_>, b: &F32Mat<'_>, out: F32MatMut<'_
         }
     }
 }
+
+/// `bt[c * n + j] = b[j * ldb + c]` for j < n, c < k (`bt` is K x N dense): 8 x 8 blocks
+/// transposed in registers, the edges element by element.
+///
+/// # Safety
+/// The CPU supports AVX2; `b` points to a checked `n x k` view with row stride `ldb`;
+/// `bt.len() >= n * k`.
+#[target_feature(enable = "avx2")]
+pub(crate) unsafe fn transpose_avx2(b: *const f32, n: usize, k: usize, ldb: usize, bt: &mut [f32]) {
+    let (n8, k8) = (n - n % 8, k - k % 8);
+    let out = bt.as_mut_ptr();
+    for j0 in (0..n8).step_by(8) {
+        for c0 in (0..k8).step_by(8) {
+            let mut r = [_mm256_setzero_ps(); 8];
+            for (i, r) in r.iter_mut().enumerate() {
+                // SAFETY: row j0 + i < n, columns c0 .. c0 + 8 <= k: inside b's view.
+                *r = unsafe { _mm256_loadu_ps(b.add((j0 + i) * ldb + c0)) };
+            }
+            let t = [
+                _mm256_unpacklo_ps(r[0], r[1]),
+                _mm256_unpackhi_ps(r[0], r[1]),
+                _mm256_unpacklo_ps(r[2], r[3]),
+                _mm256_unpackhi_ps(r[2], r[3]),
+                _mm256_unpacklo_ps(r[4], r[5]),
+                _mm256_unpackhi_ps(r[4], r[5]),
+                _mm256_unpacklo_ps(r[6], r[7]),
+                _mm256_unpackhi_ps(r[6], r[7]),
+            ];
+            // u[c % 4] (+4 for rows 4..8): column c of rows 0..4 in each 128-bit half.
+            let u = [
+                _mm256_shuffle_ps::<0x44>(t[0], t[2]),
+                _mm256_shuffle_ps::<0xEE>(t[0], t[2]),
+                _mm256_shuffle_ps::<0x44>(t[1], t[3]),
+                _mm256_shuffle_ps::<0xEE>(t[1], t[3]),
+                _mm256_shuffle_ps::<0x44>(t[4], t[6]),
+                _mm256_shuffle_ps::<0xEE>(t[4], t[6]),
+                _mm256_shuffle_ps::<0x44>(t[5], t[7]),
+                _mm256_shuffle_ps::<0xEE>(t[5], t[7]),
+            ];
+            for c in 0..4 {
+                let lo = _mm256_permute2f128_ps::<0x20>(u[c], u[c + 4]);
+                let hi = _mm256_permute2f128_ps::<0x31>(u[c], u[c + 4]);
+                // SAFETY: columns c0 + c and c0 + c + 4 < k, rows j0 .. j0 + 8 <= n: inside
+                // the n * k floats of bt.
+                unsafe {
+                    _mm256_storeu_ps(out.add((c0 + c) * n + j0), lo);
+                    _mm256_storeu_ps(out.add((c0 + c + 4) * n + j0), hi);
+                }
+            }
+        }
+    }
+    // Edges: columns k8.. of the blocked rows, then the rows n8.. entirely.
+    for j in 0..n {
+        let c_start = if j < n8 { k8 } else { 0 };
+        for c in c_start..k {
+            // SAFETY: j < n, c < k: inside b's view and bt.
+            unsafe { *out.add(c * n + j) = *b.add(j * ldb + c) };
+        }
+    }
+}
