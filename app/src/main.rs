@@ -6,6 +6,7 @@
 extern crate alloc;
 
 mod boot_log;
+mod http_server;
 mod model_selftest;
 mod net_selftest;
 mod runtime_config;
@@ -17,7 +18,7 @@ kernel::entry_point!(appliance_main);
 
 fn appliance_main(info: &BootInfo) -> ! {
     let mut boot_log = boot_log::BootLog::default();
-    let _config = runtime_config::load(info, &mut boot_log);
+    let config = runtime_config::load(info, &mut boot_log);
     println!("measured boot log: {} events", boot_log.events().len());
     let ready_us = kernel::time::us_since(info.reset_tsc);
     println!("appliance ready (reset to ready {ready_us} us)");
@@ -34,6 +35,14 @@ fn appliance_main(info: &BootInfo) -> ! {
     }
     if tests.model {
         model_selftest::run(info);
+    }
+    if tests.http {
+        http_server::run(http_server::Options {
+            port: config
+                .as_ref()
+                .map_or(http_server::DEFAULT_PORT, |c| c.listen_port),
+            fast_timeouts: tests.http_fast_timeouts,
+        });
     }
     if tests.net || tests.net_static {
         net_selftest::run(tests.net_static);

@@ -13,6 +13,11 @@ pub struct Requested {
     /// Network test service (never returns; `QUIT` powers off).
     pub net: bool,
     pub net_static: bool,
+    /// HTTP test server (`http_server`; never returns; `POST /quit` powers
+    /// off). Runs instead of the raw TCP service when both are asked for.
+    pub http: bool,
+    /// With `http`: short idle and read timeouts, for the stall tests.
+    pub http_fast_timeouts: bool,
     pub exit: bool,
 }
 
@@ -37,6 +42,8 @@ pub fn requested(info: &BootInfo) -> Requested {
             b"fwcfg-stream" => req.fw_cfg_stream = true,
             b"net" => req.net = true,
             b"net-static" => req.net_static = true,
+            b"http" => req.http = true,
+            b"http-fast-timeouts" => req.http_fast_timeouts = true,
             b"" => {}
             _ => println!("selftest: unknown request ignored"),
         }

@@ -66,6 +66,9 @@ pub enum EncodeError {
     ReservedHeader(&'static str),
     /// 204 and 304 responses have no body.
     BodyNotAllowed(u16),
+    /// [`crate::ServerConn::respond_streamed`] was given a response that
+    /// also carries an inline body.
+    InlineBodyWithStreamedLength,
 }
 
 impl fmt::Display for EncodeError {
@@ -81,6 +84,9 @@ impl fmt::Display for EncodeError {
             EncodeError::HeaderValue => f.write_str("header value holds a forbidden byte"),
             EncodeError::ReservedHeader(n) => write!(f, "header {n} is set by the encoder"),
             EncodeError::BodyNotAllowed(s) => write!(f, "status {s} must not carry a body"),
+            EncodeError::InlineBodyWithStreamedLength => {
+                f.write_str("a streamed response must not carry an inline body")
+            }
         }
     }
 }

@@ -87,7 +87,8 @@ pub use error::{EncodeError, Syntax};
 pub use fields::{header_value, header_values, Header};
 pub use message::{Request, Response, Version};
 pub use server::{
-    CloseReason, Outgoing, RequestError, RespondError, ServerConfig, ServerConn, ServerEvent,
+    CloseReason, Outgoing, OutgoingHead, RequestError, RespondError, ServerConfig, ServerConn,
+    ServerEvent,
 };
 pub use status::reason_phrase;
 

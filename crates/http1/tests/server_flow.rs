@@ -266,3 +266,98 @@ fn random_chunking_gives_the_same_requests() {
         assert_eq!(got, expected, "round {round}");
     }
 }
+
+/// Drives one request to the point where it waits for a response.
+fn waiting(input: &[u8], now: u64) -> (ServerConn, http1::Request) {
+    let mut conn = ServerConn::new(common::config(), 0);
+    assert_eq!(conn.receive(input, now), input.len());
+    match conn.poll(now) {
+        ServerEvent::Request(req) => (conn, req),
+        other => panic!("expected a request, got {other:?}"),
+    }
+}
+
+#[test]
+fn streamed_response_declares_the_length_and_carries_no_body() {
+    let (mut conn, _) = waiting(OK, 10);
+    let out = conn
+        .respond_streamed(
+            &Response::new(200, Vec::new()).with_header("Content-Type", b"x/y"),
+            5_000_000,
+            10,
+        )
+        .expect("valid streamed head");
+    assert_eq!(
+        out.bytes,
+        b"HTTP/1.1 200 OK\r\nContent-Type: x/y\r\nContent-Length: 5000000\r\n\r\n"
+    );
+    assert_eq!((out.body_len, out.close), (5_000_000, false));
+    // The connection reads the next request as after `respond`.
+    assert_eq!(conn.receive(OK, 20), OK.len());
+    assert!(matches!(conn.poll(20), ServerEvent::Request(_)));
+
+    let (mut conn, _) = waiting(
+        b"HEAD / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+        0,
+    );
+    let out = conn
+        .respond_streamed(&Response::new(200, Vec::new()), 7, 0)
+        .expect("valid streamed head");
+    assert!(contains(&out.bytes, b"\r\nContent-Length: 7\r\n"));
+    assert!(contains(&out.bytes, b"\r\nConnection: close\r\n"));
+    assert_eq!((out.body_len, out.close), (0, true));
+    assert!(conn.is_closed());
+}
+
+#[test]
+fn streamed_response_contract() {
+    let (mut conn, _) = waiting(OK, 0);
+    assert_eq!(
+        conn.respond_streamed(&Response::new(200, b"inline".to_vec()), 6, 0),
+        Err(RespondError::Invalid(
+            EncodeError::InlineBodyWithStreamedLength
+        ))
+    );
+    assert_eq!(
+        conn.respond_streamed(&Response::new(204, Vec::new()), 1, 0),
+        Err(RespondError::Invalid(EncodeError::BodyNotAllowed(204)))
+    );
+    // Nothing was sent: the request still waits, and a valid head goes out.
+    assert!(conn
+        .respond_streamed(&Response::new(200, Vec::new()), 1, 0)
+        .is_ok());
+    assert_eq!(
+        conn.respond_streamed(&Response::new(200, Vec::new()), 1, 0),
+        Err(RespondError::NoRequest)
+    );
+}
+
+#[test]
+fn response_sent_restarts_the_idle_timer() {
+    // idle 5 s: a response whose body took 8 s to drain does not make the
+    // connection idle the moment it is out.
+    let (mut conn, _) = waiting(OK, 1_000);
+    conn.respond_streamed(&Response::new(200, Vec::new()), 1 << 30, 1_000)
+        .expect("valid streamed head");
+    conn.response_sent(9_000);
+    assert_eq!(conn.next_deadline(), Some(14_000));
+    assert_eq!(conn.poll(13_999), ServerEvent::Pending);
+    assert_eq!(conn.poll(14_000), ServerEvent::Close(CloseReason::Idle));
+
+    // A pipelined partial request's read timer (2 s) also restarts.
+    let mut input = OK.to_vec();
+    input.extend_from_slice(b"GET /next HTTP/1.1\r\n");
+    let (mut conn, _) = waiting(&input, 0);
+    conn.respond(&Response::new(200, Vec::new()), 100)
+        .expect("valid response");
+    conn.response_sent(5_000);
+    assert_eq!(conn.next_deadline(), Some(7_000));
+    assert_eq!(conn.poll(6_999), ServerEvent::Pending);
+    assert!(matches!(
+        conn.poll(7_000),
+        ServerEvent::Reject {
+            error: http1::RequestError::Timeout,
+            ..
+        }
+    ));
+}

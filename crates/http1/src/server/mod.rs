@@ -19,7 +19,9 @@ use alloc::vec::Vec;
 
 pub use error::RequestError;
 use head::{parse_request_head, RequestHead};
-use response::{continue_response, encode_response, error_response, Persistence};
+use response::{
+    continue_response, encode_response, encode_streamed_head, error_response, Persistence,
+};
 
 use crate::error::EncodeError;
 use crate::message::{Request, Response, Version};
@@ -89,6 +91,18 @@ pub enum CloseReason {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outgoing {
     pub bytes: Vec<u8>,
+    pub close: bool,
+}
+
+/// The head of a response whose body the caller sends itself (see
+/// [`ServerConn::respond_streamed`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingHead {
+    /// Status line, fields and blank line.
+    pub bytes: Vec<u8>,
+    /// Body bytes the caller must send after `bytes`, exactly: the declared
+    /// length, or 0 when the request was HEAD.
+    pub body_len: usize,
     pub close: bool,
 }
 
@@ -264,6 +278,56 @@ impl ServerConn {
 
     /// Encodes the response to the request last returned by `poll`.
     pub fn respond(&mut self, response: &Response, now_ms: u64) -> Result<Outgoing, RespondError> {
+        let (persistence, head_only) = self.persistence(response)?;
+        let bytes =
+            encode_response(response, head_only, persistence).map_err(RespondError::Invalid)?;
+        let close = persistence == Persistence::Close;
+        self.responded(close, now_ms);
+        Ok(Outgoing { bytes, close })
+    }
+
+    /// Like [`respond`](Self::respond) for a body the caller streams
+    /// itself: `response.body` must be empty and the head declares
+    /// `Content-Length: body_len`. The caller sends `bytes`, then exactly
+    /// `body_len` bytes of the returned [`OutgoingHead`] (0 for HEAD), then
+    /// closes if `close`. Timers restart as after `respond`; call
+    /// [`response_sent`](Self::response_sent) once the body is out so a long
+    /// download does not count as idle time.
+    pub fn respond_streamed(
+        &mut self,
+        response: &Response,
+        body_len: usize,
+        now_ms: u64,
+    ) -> Result<OutgoingHead, RespondError> {
+        let (persistence, head_only) = self.persistence(response)?;
+        let bytes =
+            encode_streamed_head(response, body_len, persistence).map_err(RespondError::Invalid)?;
+        let close = persistence == Persistence::Close;
+        self.responded(close, now_ms);
+        Ok(OutgoingHead {
+            bytes,
+            body_len: if head_only { 0 } else { body_len },
+            close,
+        })
+    }
+
+    /// The last response has left (its last byte was handed to the
+    /// transport) at `now_ms`: the idle timer, and the read timer of a
+    /// request already buffered, restart here. Glue that sends large or
+    /// slowly drained responses calls this when the send completes; it has
+    /// no effect while a request is being read or awaits its response.
+    pub fn response_sent(&mut self, now_ms: u64) {
+        if matches!(self.state, State::Head) {
+            self.idle_since_ms = self.idle_since_ms.max(now_ms);
+            if let Some(start) = self.request_start_ms.as_mut() {
+                *start = (*start).max(now_ms);
+            }
+        }
+    }
+
+    /// How the response to the waiting request is framed, and whether it
+    /// is for a HEAD request.
+    fn persistence(&self, response: &Response) -> Result<(Persistence, bool), RespondError> {
         let State::Responding {
             keep_alive,
             head_only,
@@ -272,14 +336,15 @@ impl ServerConn {
         else {
             return Err(RespondError::NoRequest);
         };
-        let close = !keep_alive || response.close;
-        let persistence = if close {
+        let persistence = if !keep_alive || response.close {
             Persistence::Close
         } else {
             Persistence::KeepAlive(version)
         };
-        let bytes =
-            encode_response(response, head_only, persistence).map_err(RespondError::Invalid)?;
+        Ok((persistence, head_only))
+    }
+
+    fn responded(&mut self, close: bool, now_ms: u64) {
         if close {
             self.finish(CloseReason::AfterResponse);
         } else {
@@ -289,7 +354,6 @@ impl ServerConn {
             self.request_start_ms = (!self.buf.is_empty()).then_some(now_ms);
             self.advance();
         }
-        Ok(Outgoing { bytes, close })
     }
 
     /// When `poll` must be called again if no bytes arrive first.

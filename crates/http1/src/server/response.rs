@@ -23,11 +23,38 @@ pub(crate) fn encode_response(
     head_only: bool,
     persistence: Persistence,
 ) -> Result<Vec<u8>, EncodeError> {
+    let mut out = encode_head(resp, resp.body.len(), persistence)?;
+    if !head_only {
+        out.extend_from_slice(&resp.body);
+    }
+    Ok(out)
+}
+
+/// The head of a response whose `body_len` body bytes the caller sends
+/// itself; `resp.body` must be empty.
+pub(crate) fn encode_streamed_head(
+    resp: &Response,
+    body_len: usize,
+    persistence: Persistence,
+) -> Result<Vec<u8>, EncodeError> {
+    if !resp.body.is_empty() {
+        return Err(EncodeError::InlineBodyWithStreamedLength);
+    }
+    encode_head(resp, body_len, persistence)
+}
+
+/// Status line, fields, `Content-Length: body_len` (except 204/304) and the
+/// blank line.
+fn encode_head(
+    resp: &Response,
+    body_len: usize,
+    persistence: Persistence,
+) -> Result<Vec<u8>, EncodeError> {
     if !(200..=599).contains(&resp.status) {
         return Err(EncodeError::Status(resp.status));
     }
     let no_body_status = resp.status == 204 || resp.status == 304;
-    if no_body_status && !resp.body.is_empty() {
+    if no_body_status && body_len != 0 {
         return Err(EncodeError::BodyNotAllowed(resp.status));
     }
     check_headers(&resp.headers)?;
@@ -39,7 +66,7 @@ pub(crate) fn encode_response(
     }
     if !no_body_status {
         let mut len = Vec::new();
-        push_decimal(&mut len, resp.body.len());
+        push_decimal(&mut len, body_len);
         push_header(&mut out, "Content-Length", &len);
     }
     match persistence {
@@ -51,9 +78,6 @@ pub(crate) fn encode_response(
         Persistence::KeepAlive(Version::Http11) => {}
     }
     out.extend_from_slice(b"\r\n");
-    if !head_only {
-        out.extend_from_slice(&resp.body);
-    }
     Ok(out)
 }
 

@@ -1,0 +1,463 @@
+//! HTTP/1.1 server over the kernel's smoltcp stack, using `crates/http1`
+//! for the protocol (one `ServerConn` per connection). For now it serves
+//! test routes (self-test word `http`); the inference API comes later.
+//!
+//! Routes:
+//!   `GET /healthz`      -> 200 `ok`
+//!   `POST /sha256`      -> 200 with the lower-case hex SHA-256 of the body
+//!                          (body limit [`BODY_LIMIT`]; over it 413)
+//!   `GET /bytes/<n>`    -> n bytes, byte i = (i + i/256) mod 256, streamed
+//!                          (n at most [`BYTES_LIMIT`], else 400)
+//!   `POST /quit`        -> 200 `bye`, then the VM powers off (success)
+//!   unknown path 404, known path with another method 405 (with `Allow`).
+//!
+//! Socket glue, per connection: bytes the socket holds are offered to
+//! `ServerConn::receive` and only the count it takes is removed; `poll` runs
+//! until `Pending` every loop turn (which also covers `next_deadline`); a
+//! FIN becomes `peer_closed`. At most one response is in flight per
+//! connection: the next request is read only when the previous response is
+//! wholly in the socket's send buffer, so a client pipelining requests
+//! cannot grow the output queue (bounded by [`MAX_QUEUED`]; `/bytes` bodies
+//! are generated as the send buffer frees, never held). After a rejection,
+//! `Connection: close` or an idle timeout, the write side is shut (FIN once
+//! the queue is out) and input is drained until the peer closes, so no RST
+//! destroys the response; a peer that never closes is dropped after
+//! [`LINGER_MS`].
+//!
+//! Memory: request bodies are buffered by `ServerConn` until complete. All
+//! connections together may hold at most [`BODY_BUDGET`] received bytes of
+//! unfinished requests; past it a connection is not read (TCP flow control
+//! makes its client wait) until others finish or time out.
+//!
+//! The serial log never carries request data: one line per rejected
+//! request with its status code, one per idle connection closed.
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use http1::{Request, Response, ServerConfig, ServerConn, ServerEvent};
+use kernel::net::smoltcp::iface::SocketHandle;
+use kernel::net::smoltcp::socket::tcp;
+use kernel::net::smoltcp::time::Duration;
+use kernel::net::{IpConfig, NetStack};
+use kernel::println;
+use sha2::{Digest, Sha256};
+
+/// Listening sockets: the most simultaneous connections.
+const SOCKETS: usize = 32;
+const RX_BUFFER: usize = 64 << 10;
+const TX_BUFFER: usize = 64 << 10;
+/// Largest request body (`Content-Length`) accepted, for every route.
+pub const BODY_LIMIT: usize = 8 << 20;
+/// Largest `/bytes/<n>`.
+pub const BYTES_LIMIT: u64 = 64 << 20;
+/// Received bytes of unfinished requests, all connections together.
+const BODY_BUDGET: usize = 48 << 20;
+/// Largest response queued whole (heads, small bodies, rejections).
+const MAX_QUEUED: usize = 4096;
+/// After our FIN: how long to wait for the peer to close.
+const LINGER_MS: u64 = 10_000;
+/// After `POST /quit`: how long to wait for the answer to be acknowledged.
+const QUIT_WAIT_MS: u64 = 2_000;
+const DHCP_TIMEOUT_MS: u64 = 20_000;
+pub const DEFAULT_PORT: u16 = 8080;
+
+pub struct Options {
+    pub port: u16,
+    /// Short idle and read timeouts for the end-to-end tests of stalls.
+    pub fast_timeouts: bool,
+}
+
+fn server_config(fast: bool) -> ServerConfig {
+    let mut config = ServerConfig {
+        max_body_bytes: BODY_LIMIT,
+        ..ServerConfig::default()
+    };
+    if fast {
+        config.idle_timeout_ms = 2_000;
+        config.read_timeout_ms = 3_000;
+    }
+    config
+}
+
+/// Output of one connection: a small queued part, then optionally a
+/// generated body.
+#[derive(Default)]
+struct Output {
+    queued: Vec<u8>,
+    sent: usize,
+    /// `/bytes` body: next offset and total.
+    stream: Option<(u64, u64)>,
+    /// A response went out since the last `response_sent`.
+    responded: bool,
+    close_after: bool,
+    quit_after: bool,
+}
+
+impl Output {
+    fn is_empty(&self) -> bool {
+        self.sent == self.queued.len() && self.stream.is_none()
+    }
+
+    fn queue(&mut self, bytes: &[u8]) {
+        if self.sent == self.queued.len() {
+            self.queued.clear();
+            self.sent = 0;
+        }
+        self.queued.extend_from_slice(bytes);
+    }
+}
+
+enum Phase {
+    /// Listening or handshaking.
+    Waiting,
+    Open {
+        conn: Box<ServerConn>,
+        out: Output,
+        /// Bytes given to `conn` since its last complete request.
+        buffered: usize,
+    },
+    /// Write side shut; draining input until the peer closes.
+    Closing { since_ms: u64 },
+    /// `POST /quit` answered; power off once it is acknowledged.
+    Quitting { since_ms: u64 },
+}
+
+struct Slot {
+    handle: SocketHandle,
+    phase: Phase,
+}
+
+fn fail(what: &str, err: &dyn core::fmt::Display) -> ! {
+    println!("http: FAILED: {what}: {err}");
+    kernel::exit(kernel::ExitCode::Failure)
+}
+
+pub fn run(options: Options) -> ! {
+    let config = server_config(options.fast_timeouts);
+    let mut net = match kernel::net::bring_up(IpConfig::Dhcp) {
+        Ok(n) => n,
+        Err(e) => fail("bring-up", &e),
+    };
+    let address = match net.wait_for_address(DHCP_TIMEOUT_MS) {
+        Ok(a) => a,
+        Err(e) => fail("address", &e),
+    };
+    let mut slots: Vec<Slot> = (0..SOCKETS)
+        .map(|_| Slot {
+            handle: net.add_tcp_socket(RX_BUFFER, TX_BUFFER),
+            phase: Phase::Waiting,
+        })
+        .collect();
+    // Every socket listens before the address is announced.
+    for i in 0..slots.len() {
+        service(&mut net, &mut slots, i, options.port, &config);
+    }
+    println!(
+        "http: listening on port {} ({SOCKETS} sockets, body limit {} MiB, idle {} ms, read {} ms)",
+        options.port,
+        BODY_LIMIT >> 20,
+        config.idle_timeout_ms,
+        config.read_timeout_ms
+    );
+    println!("http: up {}", address.address());
+    loop {
+        net.poll();
+        for i in 0..slots.len() {
+            service(&mut net, &mut slots, i, options.port, &config);
+        }
+    }
+}
+
+fn now_ms(net: &NetStack) -> u64 {
+    net.clock().now_us() / 1000
+}
+
+/// Received bytes of unfinished requests held by all connections but `skip`.
+fn buffered_elsewhere(slots: &[Slot], skip: usize) -> usize {
+    slots
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != skip)
+        .map(|(_, s)| match &s.phase {
+            Phase::Open { buffered, .. } => *buffered,
+            _ => 0,
+        })
+        .sum()
+}
+
+fn service(net: &mut NetStack, slots: &mut [Slot], i: usize, port: u16, config: &ServerConfig) {
+    let budget = BODY_BUDGET.saturating_sub(buffered_elsewhere(slots, i));
+    let now = now_ms(net);
+    let Some(slot) = slots.get_mut(i) else {
+        return;
+    };
+    let sock = net.tcp(slot.handle);
+    if let Phase::Quitting { since_ms } = slot.phase {
+        // Acknowledged, or the peer already closed too, or out of patience.
+        if sock.send_queue() == 0 || !sock.is_open() || now.saturating_sub(since_ms) >= QUIT_WAIT_MS
+        {
+            println!("http: quit requested, powering off");
+            kernel::exit(kernel::ExitCode::Success);
+        }
+        return;
+    }
+    if !sock.is_open() {
+        // Closed (first time, after our close, a reset or an abort) or
+        // TIME-WAIT (both sides closed; the response was acknowledged):
+        // listen again at once.
+        if let Err(e) = sock.listen(port) {
+            fail("listen", &e);
+        }
+        sock.set_timeout(Some(Duration::from_secs(120)));
+        sock.set_nagle_enabled(false);
+        slot.phase = Phase::Waiting;
+        return;
+    }
+    match &mut slot.phase {
+        Phase::Waiting => {
+            if sock.is_active() && sock.state() != tcp::State::SynReceived {
+                slot.phase = Phase::Open {
+                    conn: Box::new(ServerConn::new(*config, now)),
+                    out: Output::default(),
+                    buffered: 0,
+                };
+            }
+        }
+        Phase::Open {
+            conn,
+            out,
+            buffered,
+        } => {
+            flush(sock, out);
+            if !out.is_empty() {
+                return;
+            }
+            if core::mem::take(&mut out.responded) {
+                conn.response_sent(now);
+            }
+            if out.quit_after {
+                sock.close();
+                slot.phase = Phase::Quitting { since_ms: now };
+                return;
+            }
+            if out.close_after {
+                sock.close();
+                slot.phase = Phase::Closing { since_ms: now };
+                return;
+            }
+            // Offer what the socket holds; only what `conn` takes is removed.
+            let mut allowed = budget.saturating_sub(*buffered);
+            while sock.can_recv() && allowed > 0 {
+                let taken = sock.recv(|data| {
+                    let offer = data.get(..data.len().min(allowed)).unwrap_or(&[]);
+                    let n = conn.receive(offer, now);
+                    (n, n)
+                });
+                match taken {
+                    Ok(n) if n > 0 => {
+                        *buffered += n;
+                        allowed -= n.min(allowed);
+                    }
+                    _ => break,
+                }
+            }
+            if !sock.may_recv() {
+                conn.peer_closed();
+            }
+            serve_events(conn, out, buffered, now);
+            flush(sock, out);
+        }
+        Phase::Closing { since_ms } => {
+            while sock.can_recv() {
+                if sock.recv(|d| (d.len(), ())).is_err() {
+                    break;
+                }
+            }
+            // Our FIN acknowledged (FIN-WAIT-2) means the response arrived;
+            // otherwise give the peer the full linger time to take it.
+            let acked = sock.state() == tcp::State::FinWait2;
+            let waited = now.saturating_sub(*since_ms);
+            if waited >= LINGER_MS || (acked && waited >= LINGER_MS / 5) {
+                sock.abort();
+            }
+        }
+        Phase::Quitting { .. } => {}
+    }
+}
+
+/// Moves queued output into the socket's send buffer, generating `/bytes`
+/// body bytes as room appears.
+fn flush(sock: &mut tcp::Socket<'static>, out: &mut Output) {
+    if out.sent < out.queued.len() {
+        if let Ok(n) = sock.send_slice(out.queued.get(out.sent..).unwrap_or(&[])) {
+            out.sent += n;
+        }
+        if out.sent < out.queued.len() {
+            return;
+        }
+    }
+    while let Some((offset, total)) = out.stream {
+        if offset >= total {
+            out.stream = None;
+            break;
+        }
+        let left = total - offset;
+        let sent = sock.send(|buf| {
+            let n = (buf.len() as u64).min(left) as usize;
+            let chunk = buf.get_mut(..n).unwrap_or(&mut []);
+            for (k, b) in chunk.iter_mut().enumerate() {
+                *b = pattern(offset + k as u64);
+            }
+            (n, n)
+        });
+        match sent {
+            Ok(n) if n > 0 => out.stream = Some((offset + n as u64, total)),
+            _ => break,
+        }
+    }
+}
+
+/// Runs `conn` until it has nothing to do or a response is queued.
+fn serve_events(conn: &mut ServerConn, out: &mut Output, buffered: &mut usize, now: u64) {
+    loop {
+        match conn.poll(now) {
+            ServerEvent::Pending => return,
+            ServerEvent::Request(request) => {
+                *buffered = 0;
+                answer(conn, out, &request, now);
+                return;
+            }
+            // `100 Continue`.
+            ServerEvent::Send(bytes) => out.queue(&bytes),
+            ServerEvent::Reject { error, response } => {
+                println!("http: request rejected: {}", error.status());
+                *buffered = 0;
+                out.queue(&response);
+                out.close_after = true;
+                return;
+            }
+            ServerEvent::Close(reason) => {
+                if reason == http1::CloseReason::Idle {
+                    println!("http: idle connection closed");
+                }
+                *buffered = 0;
+                out.close_after = true;
+                return;
+            }
+        }
+    }
+}
+
+/// What a route answers.
+enum Reply {
+    Whole(Response),
+    /// Head now, then `n` pattern bytes generated while sending.
+    Pattern(u64),
+    /// 200, then power off.
+    Quit,
+}
+
+fn text(status: u16, body: &[u8]) -> Response {
+    Response::new(status, body.to_vec()).with_header("Content-Type", b"text/plain")
+}
+
+fn method_not_allowed(allow: &[u8]) -> Reply {
+    Reply::Whole(text(405, b"method not allowed\n").with_header("Allow", allow))
+}
+
+fn route(request: &Request) -> Reply {
+    let path = request
+        .path
+        .split_once('?')
+        .map_or(request.path.as_str(), |(p, _)| p);
+    let method = request.method.as_str();
+    match path {
+        "/healthz" => match method {
+            "GET" | "HEAD" => Reply::Whole(text(200, b"ok")),
+            _ => method_not_allowed(b"GET, HEAD"),
+        },
+        "/sha256" => match method {
+            "POST" => Reply::Whole(text(200, &hex(&Sha256::digest(&request.body)))),
+            _ => method_not_allowed(b"POST"),
+        },
+        "/quit" => match method {
+            "POST" => Reply::Quit,
+            _ => method_not_allowed(b"POST"),
+        },
+        _ => match path.strip_prefix("/bytes/") {
+            Some(n) => match method {
+                "GET" => match parse_count(n) {
+                    Some(n) if n <= BYTES_LIMIT => Reply::Pattern(n),
+                    _ => Reply::Whole(text(400, b"count must be 0..=67108864\n")),
+                },
+                _ => method_not_allowed(b"GET"),
+            },
+            None => Reply::Whole(text(404, b"not found\n")),
+        },
+    }
+}
+
+/// A plain decimal count (digits only, at most 20 of them).
+fn parse_count(s: &str) -> Option<u64> {
+    if s.is_empty() || s.len() > 20 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+fn answer(conn: &mut ServerConn, out: &mut Output, request: &Request, now: u64) {
+    let (result, stream, quit) = match route(request) {
+        Reply::Whole(response) => (
+            conn.respond(&response, now).map(|o| (o.bytes, o.close)),
+            None,
+            false,
+        ),
+        Reply::Pattern(n) => {
+            let head = Response::new(200, Vec::new())
+                .with_header("Content-Type", b"application/octet-stream");
+            match conn.respond_streamed(&head, n as usize, now) {
+                Ok(o) => (Ok((o.bytes, o.close)), Some((0, o.body_len as u64)), false),
+                Err(e) => (Err(e), None, false),
+            }
+        }
+        Reply::Quit => {
+            let mut response = text(200, b"bye");
+            response.close = true;
+            (
+                conn.respond(&response, now).map(|o| (o.bytes, o.close)),
+                None,
+                true,
+            )
+        }
+    };
+    match result {
+        Ok((bytes, close)) if bytes.len() <= MAX_QUEUED => {
+            out.queue(&bytes);
+            out.stream = stream.filter(|&(_, total)| total > 0);
+            out.responded = true;
+            out.close_after = close;
+            out.quit_after = quit;
+        }
+        // A response this server built is invalid or too large to queue:
+        // a bug; end the connection without sending half a message.
+        _ => {
+            println!("http: internal error answering a request");
+            out.close_after = true;
+        }
+    }
+}
+
+/// The `/bytes` pattern; the tests compute the same bytes.
+fn pattern(i: u64) -> u8 {
+    (i.wrapping_add(i >> 8) & 0xFF) as u8
+}
+
+fn hex(digest: &[u8]) -> Vec<u8> {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = Vec::with_capacity(2 * digest.len());
+    for b in digest {
+        out.push(DIGITS[usize::from(b >> 4)]);
+        out.push(DIGITS[usize::from(b & 0xF)]);
+    }
+    out
+}
