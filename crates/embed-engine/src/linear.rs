@@ -55,7 +55,19 @@ impl QLinear {
         rows: &QuantizedRows,
         out: &mut [f32],
     ) -> Result<(), EngineError> {
-        self.apply_ep(kernel, rows, out, false, None)
+        self.apply_ep(kernel, rows, out, false, None, None)
+    }
+
+    /// [`apply`](Self::apply) plus `residual` (m x n, e.g. the block's input), fused into
+    /// the kernel's store where it can.
+    pub fn apply_residual(
+        &self,
+        kernel: Kernel,
+        rows: &QuantizedRows,
+        out: &mut [f32],
+        residual: &[f32],
+    ) -> Result<(), EngineError> {
+        self.apply_ep(kernel, rows, out, false, None, Some(residual))
     }
 
     /// `GELU(apply(..)) / div` (per output channel), fused into the kernel's store where
@@ -67,7 +79,7 @@ impl QLinear {
         out: &mut [f32],
         div: &[f32],
     ) -> Result<(), EngineError> {
-        self.apply_ep(kernel, rows, out, true, Some(div))
+        self.apply_ep(kernel, rows, out, true, Some(div), None)
     }
 
     fn apply_ep(
@@ -77,6 +89,7 @@ impl QLinear {
         out: &mut [f32],
         gelu: bool,
         div: Option<&[f32]>,
+        residual: Option<&[f32]>,
     ) -> Result<(), EngineError> {
         let m = rows.m();
         let out = &mut out[..m * self.n];
@@ -85,6 +98,7 @@ impl QLinear {
             bias: &self.bias,
             gelu,
             div,
+            residual: residual.map(|r| &r[..m * self.n]),
         };
         matmul_epilogue(kernel, rows, &self.w, ep, out)?;
         Ok(())

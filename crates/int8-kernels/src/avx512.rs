@@ -56,7 +56,8 @@ unsafe fn group_acc<const R: usize, const B: usize>(
 ///
 /// # Safety
 /// As [`group_acc`], and `out` holds `v.m * v.n` floats; for `EP != EP_NONE`, `ep` points to
-/// `v.n` scales, `v.n` biases and (unless null) `v.n` divisors.
+/// `v.n` scales, `v.n` biases, (unless null) `v.n` divisors and (unless null) `v.m * v.n`
+/// residuals.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
 unsafe fn matmul_tile_ep<const R: usize, const B: usize, const EP: u8>(
@@ -64,7 +65,7 @@ unsafe fn matmul_tile_ep<const R: usize, const B: usize, const EP: u8>(
     m0: usize,
     blk0: usize,
     out: *mut f32,
-    ep: (*const f32, *const f32, *const f32),
+    ep: (*const f32, *const f32, *const f32, *const f32),
 ) {
     let mut f = [[_mm512_setzero_ps(); B]; R];
     for g in 0..v.groups {
@@ -99,6 +100,12 @@ unsafe fn matmul_tile_ep<const R: usize, const B: usize, const EP: u8>(
             if EP != EP_NONE {
                 // mul then add, as the separate epilogue pass of the other kernels.
                 x = _mm512_add_ps(_mm512_mul_ps(x, sc), bi);
+                if !ep.3.is_null() {
+                    // SAFETY: row m0 + r < m, masked columns n0 + i < n: inside the m * n
+                    // residuals.
+                    let res = unsafe { _mm512_maskz_loadu_ps(mask, ep.3.add((m0 + r) * v.n + n0)) };
+                    x = _mm512_add_ps(x, res);
+                }
             }
             if EP == EP_GELU {
                 x = crate::f32math_simd::gelu_zmm(x);
@@ -118,7 +125,8 @@ pub(crate) const EP_NONE: u8 = 0;
 pub(crate) const EP_AFFINE: u8 = 1;
 pub(crate) const EP_GELU: u8 = 2;
 
-/// [`matmul_tile_ep`] for the `drive!` macro: `out` = (pointer, [scales, biases, divisors],
+/// [`matmul_tile_ep`] for the `drive!` macro: `out` = (pointer, [scales, biases, divisors,
+/// residuals],
 /// epilogue kind).
 ///
 /// # Safety
@@ -128,15 +136,15 @@ unsafe fn matmul_tile<const R: usize, const B: usize>(
     v: &View,
     m0: usize,
     blk0: usize,
-    out: (*mut f32, [*const f32; 3], u8),
+    out: (*mut f32, [*const f32; 4], u8),
 ) {
-    let (o, [sc, bi, dv], ep) = out;
+    let (o, [sc, bi, dv, rs], ep) = out;
     // SAFETY: forwarded; `ep` selects the epilogue the caller provided pointers for.
     unsafe {
         match ep {
-            EP_AFFINE => matmul_tile_ep::<R, B, EP_AFFINE>(v, m0, blk0, o, (sc, bi, dv)),
-            EP_GELU => matmul_tile_ep::<R, B, EP_GELU>(v, m0, blk0, o, (sc, bi, dv)),
-            _ => matmul_tile_ep::<R, B, EP_NONE>(v, m0, blk0, o, (sc, bi, dv)),
+            EP_AFFINE => matmul_tile_ep::<R, B, EP_AFFINE>(v, m0, blk0, o, (sc, bi, dv, rs)),
+            EP_GELU => matmul_tile_ep::<R, B, EP_GELU>(v, m0, blk0, o, (sc, bi, dv, rs)),
+            _ => matmul_tile_ep::<R, B, EP_NONE>(v, m0, blk0, o, (sc, bi, dv, rs)),
         }
     }
 }
@@ -217,13 +225,14 @@ pub(crate) unsafe fn matmul(
 ) {
     let null = core::ptr::null();
     let arg = match ep {
-        None => (out.as_mut_ptr(), [null; 3], EP_NONE),
+        None => (out.as_mut_ptr(), [null; 4], EP_NONE),
         Some(e) => (
             out.as_mut_ptr(),
             [
                 e.scale.as_ptr(),
                 e.bias.as_ptr(),
                 e.div.map_or(null, <[f32]>::as_ptr),
+                e.residual.map_or(null, <[f32]>::as_ptr),
             ],
             if e.gelu { EP_GELU } else { EP_AFFINE },
         ),

@@ -80,9 +80,9 @@ pub fn matmul(
     Ok(())
 }
 
-/// The per-output-channel step after [`matmul`]: `x * scale[n] + bias[n]` (multiply, then
-/// add), then optionally GELU ([`gelu_one`]), then optionally `/ div[n]` (e.g. the
-/// SmoothQuant factors of the next layer's input).
+/// The per-output step after [`matmul`]: `x * scale[n] + bias[n]` (multiply, then add),
+/// then optionally `+ residual[m][n]`, then optionally GELU ([`gelu_one`]), then
+/// optionally `/ div[n]` (e.g. the SmoothQuant factors of the next layer's input).
 #[derive(Clone, Copy, Debug)]
 pub struct Epilogue<'a> {
     /// N weight scales.
@@ -93,6 +93,8 @@ pub struct Epilogue<'a> {
     pub gelu: bool,
     /// N divisors applied last.
     pub div: Option<&'a [f32]>,
+    /// M x N values added after the bias (a residual connection).
+    pub residual: Option<&'a [f32]>,
 }
 
 /// [`matmul`] followed by `ep` on every output: the same floats on every kernel (the
@@ -110,6 +112,9 @@ pub fn matmul_epilogue(
     if let Some(d) = ep.div {
         error::check_len("epilogue divisors", w.n(), d.len())?;
     }
+    if let Some(r) = ep.residual {
+        error::check_len("epilogue residuals", out.len(), r.len())?;
+    }
     #[cfg(target_arch = "x86_64")]
     if kernel == Kernel::Avx512Vnni {
         // SAFETY: `check` verified the CPU has AVX-512 F/BW/VL/VNNI and the shapes match;
@@ -121,6 +126,11 @@ pub fn matmul_epilogue(
     for row in out.chunks_exact_mut(w.n()) {
         for ((o, &s), &b) in row.iter_mut().zip(ep.scale).zip(ep.bias) {
             *o = *o * s + b;
+        }
+    }
+    if let Some(res) = ep.residual {
+        for (o, &r) in out.iter_mut().zip(res) {
+            *o += r;
         }
     }
     if ep.gelu {

@@ -268,14 +268,24 @@ fn epilogue_matches_matmul_then_scale_bias_gelu_div() {
         let scale: Vec<f32> = (0..n).map(|_| rng.f32().abs() * 0.05).collect();
         let bias: Vec<f32> = (0..n).map(|_| rng.f32()).collect();
         let div: Vec<f32> = (0..n).map(|_| 0.1 + rng.f32().abs() * 3.0).collect();
+        let res: Vec<f32> = (0..m * n).map(|_| rng.f32() * 2.0).collect();
         let mut plain = vec![0f32; m * n];
         matmul(Kernel::Scalar, &a, &packed, &mut plain).expect("matmul");
-        for (gelu, with_div) in [(false, false), (true, false), (true, true), (false, true)] {
+        let variants = [
+            (false, false, false),
+            (true, false, false),
+            (true, true, false),
+            (false, true, false),
+            (false, false, true),
+            (true, true, true),
+        ];
+        for (gelu, with_div, with_res) in variants {
             let want: Vec<f32> = plain
                 .iter()
                 .enumerate()
                 .map(|(i, &v)| {
                     let y = v * scale[i % n] + bias[i % n];
+                    let y = if with_res { y + res[i] } else { y };
                     let y = if gelu { gelu_one(y) } else { y };
                     if with_div {
                         y / div[i % n]
@@ -291,13 +301,14 @@ fn epilogue_matches_matmul_then_scale_bias_gelu_div() {
                     bias: &bias,
                     gelu,
                     div: with_div.then_some(&div[..]),
+                    residual: with_res.then_some(&res[..]),
                 };
                 matmul_epilogue(kernel, &a, &packed, ep, &mut out).expect("epilogue");
                 assert!(
                     out.iter()
                         .zip(&want)
                         .all(|(a, b)| a.to_bits() == b.to_bits()),
-                    "{} {m}x{n}x{k} gelu {gelu} div {with_div}",
+                    "{} {m}x{n}x{k} gelu {gelu} div {with_div} res {with_res}",
                     kernel.name()
                 );
             }
@@ -308,6 +319,7 @@ fn epilogue_matches_matmul_then_scale_bias_gelu_div() {
                 bias: &bias[bi..],
                 gelu: false,
                 div: Some(&div[dv..]),
+                residual: Some(&res[dv..]),
             };
             let mut out = vec![0f32; m * n];
             assert!(matches!(

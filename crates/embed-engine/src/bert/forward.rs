@@ -81,10 +81,7 @@ impl BertModel<'_> {
             l.qkv.apply(kernel, &ws.rows, &mut ws.qkv)?;
             attention(kernel, &ws.qkv, t, h, c.heads, &mut ws.ctx, &mut ws.attn)?;
             ws.rows.quantize(&ws.ctx, t, h)?;
-            l.o.apply(kernel, &ws.rows, &mut ws.x)?;
-            for (a, b) in ws.x.iter_mut().zip(&ws.h) {
-                *a += b;
-            }
+            l.o.apply_residual(kernel, &ws.rows, &mut ws.x, &ws.h)?;
             layer_norm_f32(
                 kernel,
                 &ws.x,
@@ -106,10 +103,7 @@ impl BertModel<'_> {
             l.ffn1
                 .apply_gelu_div(kernel, &ws.rows, &mut ws.ff, &l.ffn2_in_div)?;
             ws.rows.quantize(&ws.ff, t, c.ffn)?;
-            l.ffn2.apply(kernel, &ws.rows, &mut ws.x)?;
-            for (a, b) in ws.x.iter_mut().zip(&ws.h) {
-                *a += b;
-            }
+            l.ffn2.apply_residual(kernel, &ws.rows, &mut ws.x, &ws.h)?;
             let smoothed = self.layers.get(li + 1).map(|next| LnOut {
                 gamma: &next.qkv_in_g,
                 beta: &next.qkv_in_b,
