@@ -44,8 +44,8 @@ use sha2::{Digest, Sha256};
 
 /// Listening sockets: the most simultaneous connections.
 const SOCKETS: usize = 32;
-const RX_BUFFER: usize = 64 << 10;
-const TX_BUFFER: usize = 64 << 10;
+const RX_BUFFER: usize = 256 << 10;
+const TX_BUFFER: usize = 256 << 10;
 /// Largest request body (`Content-Length`) accepted, for every route.
 pub const BODY_LIMIT: usize = 8 << 20;
 /// Largest `/bytes/<n>`.
