@@ -471,6 +471,14 @@ def http_hostile_requests_refused_and_service_continues():
                 s.close()
         outcomes["twenty_silent_connections"] = None
 
+        # A client that asks for 64 MiB and stops reading: once the buffers
+        # between are full, the server drops it after the idle timeout.
+        with guest.connect() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 10)
+            s.sendall(head(path=f"/bytes/{64 * MIB}") + b"\r\n")
+            guest.wait_for("http: connection dropped: peer stopped reading", timeout=60)
+        outcomes["stops_reading_a_64mib_response"] = "reset"
+
         # Still serving correctly.
         with guest.client() as c:
             assert c.request("GET", "/healthz")[::2] == (200, b"ok")
@@ -491,6 +499,7 @@ def http_hostile_requests_refused_and_service_continues():
     assert len(rejected) == len(QUICK) + 1 + 1 + 4, "\n".join(rejected)
     assert all(len(line.split(": ")[-1]) == 3 for line in rejected), rejected
     assert len([line for line in guest.lines if line == "http: idle connection closed"]) == 21, guest.log()
+    assert len([line for line in guest.lines if "peer stopped reading" in line]) == 1, guest.log()
 
 
 if __name__ == "__main__":

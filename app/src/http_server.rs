@@ -22,7 +22,8 @@
 //! `Connection: close` or an idle timeout, the write side is shut (FIN once
 //! the queue is out) and input is drained until the peer closes, so no RST
 //! destroys the response; a peer that never closes is dropped after
-//! [`LINGER_MS`].
+//! [`LINGER_MS`], and one that stops reading a response (no output moves
+//! for the idle timeout) is reset.
 //!
 //! Memory: request bodies are buffered by `ServerConn` until complete. All
 //! connections together may hold at most [`BODY_BUDGET`] received bytes of
@@ -30,7 +31,8 @@
 //! makes its client wait) until others finish or time out.
 //!
 //! The serial log never carries request data: one line per rejected
-//! request with its status code, one per idle connection closed.
+//! request with its status code, one per idle connection closed, one per
+//! connection dropped for not reading.
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -89,6 +91,8 @@ struct Output {
     stream: Option<(u64, u64)>,
     /// A response went out since the last `response_sent`.
     responded: bool,
+    /// When output last moved into the socket (or was queued).
+    progress_ms: u64,
     close_after: bool,
     quit_after: bool,
 }
@@ -228,8 +232,17 @@ fn service(net: &mut NetStack, slots: &mut [Slot], i: usize, port: u16, config: 
             out,
             buffered,
         } => {
-            flush(sock, out);
+            if flush(sock, out) {
+                out.progress_ms = now;
+            }
             if !out.is_empty() {
+                // A peer that stops reading would hold the socket forever
+                // (zero window): drop it after the idle timeout.
+                if now.saturating_sub(out.progress_ms) >= config.idle_timeout_ms {
+                    println!("http: connection dropped: peer stopped reading");
+                    sock.abort();
+                    slot.phase = Phase::Waiting;
+                }
                 return;
             }
             if core::mem::take(&mut out.responded) {
@@ -265,6 +278,7 @@ fn service(net: &mut NetStack, slots: &mut [Slot], i: usize, port: u16, config: 
                 conn.peer_closed();
             }
             serve_events(conn, out, buffered, now);
+            out.progress_ms = now;
             flush(sock, out);
         }
         Phase::Closing { since_ms } => {
@@ -286,14 +300,16 @@ fn service(net: &mut NetStack, slots: &mut [Slot], i: usize, port: u16, config: 
 }
 
 /// Moves queued output into the socket's send buffer, generating `/bytes`
-/// body bytes as room appears.
-fn flush(sock: &mut tcp::Socket<'static>, out: &mut Output) {
+/// body bytes as room appears. Returns whether any byte moved.
+fn flush(sock: &mut tcp::Socket<'static>, out: &mut Output) -> bool {
+    let mut moved = false;
     if out.sent < out.queued.len() {
         if let Ok(n) = sock.send_slice(out.queued.get(out.sent..).unwrap_or(&[])) {
             out.sent += n;
+            moved |= n > 0;
         }
         if out.sent < out.queued.len() {
-            return;
+            return moved;
         }
     }
     while let Some((offset, total)) = out.stream {
@@ -311,10 +327,14 @@ fn flush(sock: &mut tcp::Socket<'static>, out: &mut Output) {
             (n, n)
         });
         match sent {
-            Ok(n) if n > 0 => out.stream = Some((offset + n as u64, total)),
+            Ok(n) if n > 0 => {
+                out.stream = Some((offset + n as u64, total));
+                moved = true;
+            }
             _ => break,
         }
     }
+    moved
 }
 
 /// Runs `conn` until it has nothing to do or a response is queued.
