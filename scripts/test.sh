@@ -25,7 +25,7 @@ step "unit and integration tests (host)"
 cargo test --locked --all-features
 
 step "image"
-cargo build --locked -p image-builder
+cargo build --locked -p image-builder -p keybroker
 target/debug/image-builder build --out out
 
 step "end-to-end (QEMU)"

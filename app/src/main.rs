@@ -7,6 +7,8 @@ extern crate alloc;
 
 mod boot_log;
 mod http_server;
+mod kbs_client;
+mod key_release;
 mod model_selftest;
 mod net_selftest;
 mod runtime_config;
@@ -51,6 +53,12 @@ fn appliance_main(info: &BootInfo) -> ! {
         println!("appliance: self-test exit");
         kernel::exit(kernel::ExitCode::Success);
     }
+    let _model = match &config {
+        Some(config) if key_release::requested(info) => {
+            Some(key_release::run(info, config, &mut boot_log))
+        }
+        _ => None,
+    };
     // Nothing to serve yet: park the CPU.
     kernel::exit::halt_forever()
 }

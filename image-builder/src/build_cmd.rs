@@ -23,7 +23,16 @@ pub struct BuildArgs {
     /// Workspace root (default: found from the current directory).
     #[arg(long)]
     source: Option<PathBuf>,
+    /// SHA-384 (96 hex) of the only model the image will unseal, as printed
+    /// by `image-builder seal`. Built into the image (so the launch digest
+    /// covers it) and recorded in the manifest; without it the image
+    /// refuses every sealed model.
+    #[arg(long, value_name = "HEX")]
+    model_digest: Option<String>,
 }
+
+/// The variable the guest reads with `option_env!` (app/src/key_release.rs).
+const MODEL_DIGEST_ENV: &str = "APPLIANCE_MODEL_SHA384";
 
 const ALLOWED_FEATURES: [&str; 1] = ["fault-test"];
 
@@ -36,6 +45,7 @@ pub fn run(args: BuildArgs) -> Result<(), String> {
             ));
         }
     }
+    let model_digest = args.model_digest.as_deref().map(model_digest).transpose()?;
     let root = match args.source {
         Some(r) => r,
         None => find_root()?,
@@ -43,7 +53,7 @@ pub fn run(args: BuildArgs) -> Result<(), String> {
     let root = root
         .canonicalize()
         .map_err(|e| format!("{}: {e}", root.display()))?;
-    let elf_path = build_guest(&root, &args.features)?;
+    let elf_path = build_guest(&root, &args.features, model_digest.as_deref())?;
     let elf = std::fs::read(&elf_path).map_err(|e| format!("{}: {e}", elf_path.display()))?;
     let image = elf_image::flatten(&elf)?;
     snp_measure::parse_image(&image).map_err(|e| format!("built image is malformed: {e}"))?;
@@ -52,7 +62,10 @@ pub fn run(args: BuildArgs) -> Result<(), String> {
     std::fs::write(&image_path, &image).map_err(|e| format!("{}: {e}", image_path.display()))?;
     let sha256 = hex(&Sha256::digest(&image));
     let toolchain = toolchain_version(&root)?;
-    let manifest = manifest::build(&image, "appliance.bin", sha256.clone(), toolchain)?;
+    let mut manifest = manifest::build(&image, "appliance.bin", sha256.clone(), toolchain)?;
+    manifest.model = model_digest
+        .clone()
+        .map(|sha384| manifest::ModelInfo { sha384 });
     let json = serde_json::to_string_pretty(&manifest).map_err(|e| e.to_string())?;
     let manifest_path = args.out.join("manifest.json");
     std::fs::write(&manifest_path, json + "\n")
@@ -64,7 +77,22 @@ pub fn run(args: BuildArgs) -> Result<(), String> {
     );
     println!("manifest {}", manifest_path.display());
     println!("sha256   {sha256}");
+    if let Some(d) = &model_digest {
+        println!("model    sha384 {d} (pinned)");
+    }
     Ok(())
+}
+
+/// `--model-digest`: a SHA-384 as 96 hex digits, returned in lowercase.
+fn model_digest(text: &str) -> Result<String, String> {
+    let d = text.to_ascii_lowercase();
+    if snp_measure::decode_hex::<48>(&d).is_none() {
+        return Err(format!(
+            "--model-digest must be a SHA-384 as 96 hex digits (as `image-builder seal` prints), got {:?}",
+            text
+        ));
+    }
+    Ok(d)
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -100,7 +128,11 @@ fn toolchain_version(root: &Path) -> Result<String, String> {
     capture(Command::new("rustc").arg("-V").current_dir(root))
 }
 
-fn build_guest(root: &Path, features: &[String]) -> Result<PathBuf, String> {
+fn build_guest(
+    root: &Path,
+    features: &[String],
+    model_digest: Option<&str>,
+) -> Result<PathBuf, String> {
     let sysroot = capture(
         Command::new("rustc")
             .args(["--print", "sysroot"])
@@ -122,6 +154,11 @@ fn build_guest(root: &Path, features: &[String]) -> Result<PathBuf, String> {
         suffix.push('-');
         suffix.push_str(f);
     }
+    // Pinned builds in their own target directory, so alternating with
+    // unpinned builds does not rebuild the guest each time.
+    if model_digest.is_some() {
+        suffix.push_str("-pinned");
+    }
     let target_dir = root.join("target").join(suffix);
     let mut cmd = Command::new("cargo");
     cmd.current_dir(root)
@@ -129,6 +166,7 @@ fn build_guest(root: &Path, features: &[String]) -> Result<PathBuf, String> {
         .env("CARGO_TARGET_DIR", &target_dir)
         .env("CARGO_ENCODED_RUSTFLAGS", flags.join("\x1f"))
         .env_remove("RUSTFLAGS")
+        .env_remove(MODEL_DIGEST_ENV)
         .args([
             "build",
             "--locked",
@@ -143,6 +181,9 @@ fn build_guest(root: &Path, features: &[String]) -> Result<PathBuf, String> {
             "-Zbuild-std-features=compiler-builtins-mem",
         ])
         .arg("-Zjson-target-spec");
+    if let Some(d) = model_digest {
+        cmd.env(MODEL_DIGEST_ENV, d);
+    }
     if !features.is_empty() {
         let list: Vec<String> = features.iter().map(|f| format!("app/{f}")).collect();
         cmd.args(["--features", &list.join(",")]);
@@ -152,4 +193,24 @@ fn build_guest(root: &Path, features: &[String]) -> Result<PathBuf, String> {
         return Err("guest build failed (see cargo output above)".into());
     }
     Ok(target_dir.join("x86_64-target").join("release").join("app"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::model_digest;
+
+    #[test]
+    fn model_digest_must_be_96_hex_digits() {
+        let good = "Ab".repeat(48);
+        assert_eq!(model_digest(&good), Ok("ab".repeat(48)));
+        for bad in [
+            "",
+            "ab",
+            &"ab".repeat(47),
+            &"ab".repeat(49),
+            &"zz".repeat(48),
+        ] {
+            assert!(model_digest(bad).is_err(), "{bad:?}");
+        }
+    }
 }

@@ -24,6 +24,15 @@ pub struct Manifest {
     /// Report fields the launch digest does not cover; a verifier checks
     /// them separately.
     pub not_covered_by_digest: Vec<&'static str>,
+    /// The model the image is pinned to (`build --model-digest`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<ModelInfo>,
+}
+
+#[derive(Serialize)]
+pub struct ModelInfo {
+    /// SHA-384 of the plain model blob, 96 lowercase hex.
+    pub sha384: String,
 }
 
 #[derive(Serialize)]
@@ -93,5 +102,6 @@ pub fn build(
             "REPORT_DATA",
             "CHIP_ID",
         ],
+        model: None,
     })
 }

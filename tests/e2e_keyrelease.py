@@ -1,0 +1,315 @@
+"""End-to-end tests of key release (issue 5, items 5-6): the guest attests to
+the key broker with sample evidence over smoltcp, gets the model key as a
+JWE, unseals the model from fw_cfg chunk by chunk and checks the digest
+pinned in its image.
+
+Set-up, once per run: the digits MLP is quantized and sealed, and an image
+is built with `--model-digest` into a temporary directory (a separate guest
+build). Each test starts `keybroker serve --insecure-allow-sample` on
+127.0.0.1 and boots QEMU with user networking restrict=on; the guest's
+10.0.2.100:8081 is forwarded with `guestfwd=...-cmd:` to tests/tcp_relay.py,
+which QEMU spawns per connection and which connects to the broker on
+127.0.0.1 only (the chardev form of guestfwd connects once, at QEMU start,
+so it cannot carry several requests or reach a broker that starts later).
+
+Host tools come from target/debug (E2E_HOST_BIN overrides the directory).
+"""
+
+import atexit
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+from harness import ROOT, main, run_cmd, test
+
+BIN = os.environ.get("E2E_HOST_BIN", os.path.join(ROOT, "target", "debug"))
+IB = os.path.join(BIN, "image-builder")
+KB = os.path.join(BIN, "keybroker")
+RUN = os.path.join(ROOT, "qemu", "run.sh")
+RELAY = os.path.join(ROOT, "tests", "tcp_relay.py")
+# Built by scripts/test.sh without --model-digest.
+UNPINNED_IMAGE = os.path.join(ROOT, "out", "appliance.bin")
+DIGITS = os.path.join(ROOT, "crates", "embed-engine", "testdata", "digits_mlp.bin")
+EXIT_FAIL = 35
+RESOURCE = "appliance/key/model"
+SEAL_HEADER_LEN = 88
+REFUSED = "key broker refused attestation"
+READY = "appliance ready to serve"
+
+_built = None
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def built():
+    """Sealed digits MLP and an image pinned to it (built once per run)."""
+    global _built
+    if _built is None:
+        d = tempfile.mkdtemp(prefix="e2e-keyrelease-")
+        atexit.register(shutil.rmtree, d, True)
+        blob = os.path.join(d, "digits.blob")
+        run_cmd([IB, "quantize", "--digits", DIGITS, "--out", blob], check=True)
+        p = run_cmd([IB, "seal", "--model", blob, "--out", os.path.join(d, "seal")], check=True)
+        digest = re.search(r"^sha384\s+([0-9a-f]{96})$", p.stdout, re.M).group(1)
+        out = os.path.join(d, "out")
+        run_cmd([IB, "build", "--out", out, "--model-digest", digest], check=True, timeout=1800)
+        manifest = os.path.join(out, "manifest.json")
+        assert json.load(open(manifest))["model"] == {"sha384": digest}
+        _built = {
+            "dir": d,
+            "blob": open(blob, "rb").read(),
+            "digest": digest,
+            "sealed": os.path.join(d, "seal", "model.sealed"),
+            "key": open(os.path.join(d, "seal", "model.key"), "rb").read(),
+            "image": os.path.join(out, "appliance.bin"),
+            "manifest": manifest,
+        }
+    return _built
+
+
+class Broker:
+    """keybroker serve on 127.0.0.1 with the model key at RESOURCE."""
+
+    def __init__(self, workdir, manifest, port=None):
+        b = built()
+        self.port = port or free_port()
+        self.resources = os.path.join(workdir, "resources")
+        if not os.path.isdir(self.resources):
+            key = os.path.join(b["dir"], "seal", "model.key")
+            run_cmd([KB, "add-resource", "--resources", self.resources, "--path", RESOURCE,
+                     "--file", key], check=True)
+        self.proc = subprocess.Popen(
+            [KB, "serve", "--listen", f"127.0.0.1:{self.port}", "--manifest", manifest,
+             "--resources", self.resources, "--insecure-allow-sample"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        self.lines = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        deadline = time.time() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                assert self.proc.poll() is None and time.time() < deadline, \
+                    "broker did not start:\n" + "\n".join(self.lines)
+                time.sleep(0.1)
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def log(self):
+        return "\n".join(self.lines)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+        self.reader.join(timeout=5)
+
+
+class Guest:
+    """The pinned image booted with config + sealed model; serial collected."""
+
+    def __init__(self, workdir, broker_port, sealed=None, resource=RESOURCE, image=None):
+        b = built()
+        config = os.path.join(workdir, "config.json")
+        with open(config, "w") as f:
+            json.dump({"listen_port": 8080, "kbs": {"host": "10.0.2.100", "port": 8081},
+                       "resource_path": resource, "log_level": "info"}, f)
+        netdev = (f"user,id=n0,restrict=on,"
+                  f"guestfwd=tcp:10.0.2.100:8081-cmd:{sys.executable} {RELAY} {broker_port}")
+        device = "virtio-net-pci,netdev=n0,disable-legacy=on,iommu_platform=on,romfile="
+        self.proc = subprocess.Popen(
+            [RUN, "--image", image or b["image"], "--accel", "tcg", "--mem", "256M",
+             "--fw-cfg", f"opt/appliance/config,file={config}",
+             "--fw-cfg", f"opt/appliance/model.sealed,file={sealed or b['sealed']}",
+             "--", "-netdev", netdev, "-device", device],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        self.lines = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def log(self):
+        return "\n".join(self.lines[-60:])
+
+    def wait_for(self, text, timeout=300):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            for line in self.lines:
+                if text in line:
+                    return line
+            if self.proc.poll() is not None:
+                self.reader.join(timeout=5)
+                for line in self.lines:
+                    if text in line:
+                        return line
+                break
+            time.sleep(0.1)
+        raise AssertionError(f"no {text!r} from the guest:\n{self.log()}")
+
+    def wait_exit(self, timeout=300):
+        try:
+            code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"guest still running after {timeout} s:\n{self.log()}")
+        self.reader.join(timeout=5)
+        return code
+
+    def kill(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=20)
+        self.reader.join(timeout=5)
+
+
+def no_secrets(guest):
+    """Neither the model key nor the model bytes reach the serial log."""
+    b = built()
+    text = "\n".join(guest.lines)
+    assert b["key"].hex() not in text, "model key on the serial log"
+    assert b["blob"][SEAL_HEADER_LEN:SEAL_HEADER_LEN + 16].hex() not in text, "model bytes on the log"
+
+
+@test
+def keyrelease_success_unseals_the_pinned_model():
+    b = built()
+    with tempfile.TemporaryDirectory() as d:
+        broker = Broker(d, b["manifest"])
+        guest = Guest(d, broker.port)
+        try:
+            guest.wait_for(READY)
+            assert f"model unsealed sha384:{b['digest']}" in guest.lines, guest.log()
+            assert f"boot log: model sha384:{b['digest']}" in guest.lines, guest.log()
+            assert not any("retrying" in l for l in guest.lines), guest.log()
+            no_secrets(guest)
+        finally:
+            guest.kill()
+            broker.stop()
+        assert f"released resource={RESOURCE}" in broker.log(), broker.log()
+        assert b["key"].hex() not in broker.log()
+        print("     " + next(l for l in guest.lines if l.startswith("model loaded")))
+
+
+@test
+def keyrelease_measurement_not_allowed_is_refused():
+    b = built()
+    manifest = json.load(open(b["manifest"]))
+    manifest["launch_configurations"] = [
+        c for c in manifest["launch_configurations"]
+        if not (c["vcpus"] == 1 and c["vcpu_type"] == "EPYC-v4")]
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "manifest.json")
+        json.dump(manifest, open(path, "w"))
+        broker = Broker(d, path)
+        guest = Guest(d, broker.port)
+        try:
+            code = guest.wait_exit()
+        finally:
+            guest.kill()
+            broker.stop()
+        assert code == EXIT_FAIL, f"exit {code}\n{guest.log()}"
+        assert REFUSED in guest.lines, guest.log()
+        assert not any("model unsealed" in l for l in guest.lines), guest.log()
+        assert "REFUSED reason=measurement " in broker.log(), broker.log()
+        assert "released resource" not in broker.log()
+
+
+@test
+def keyrelease_tampered_sealed_model_is_refused():
+    b = built()
+    sealed = bytearray(open(b["sealed"], "rb").read())
+    sealed[SEAL_HEADER_LEN + 100] ^= 0x01
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "model.sealed")
+        open(path, "wb").write(sealed)
+        broker = Broker(d, b["manifest"])
+        guest = Guest(d, broker.port, sealed=path)
+        try:
+            code = guest.wait_exit()
+        finally:
+            guest.kill()
+            broker.stop()
+        assert code == EXIT_FAIL, f"exit {code}\n{guest.log()}"
+        line = guest.wait_for("refused", timeout=1)
+        assert "sealed model opt/appliance/model.sealed refused: chunk 0 failed authentication" in line, line
+        assert not any("model unsealed" in l or READY in l for l in guest.lines), guest.log()
+        no_secrets(guest)
+
+
+@test
+def keyrelease_retries_until_the_broker_starts():
+    b = built()
+    with tempfile.TemporaryDirectory() as d:
+        port = free_port()
+        guest = Guest(d, port)
+        broker = None
+        try:
+            guest.wait_for("key broker unreachable, retrying in 500 ms")
+            time.sleep(3)
+            broker = Broker(d, b["manifest"], port)
+            guest.wait_for(READY, timeout=120)
+        finally:
+            guest.kill()
+            if broker:
+                broker.stop()
+        retries = [l for l in guest.lines if l.startswith("key broker unreachable, retrying in ")]
+        delays = [int(l.split()[-2]) for l in retries]
+        assert len(delays) >= 2 and delays == [min(500 << i, 8000) for i in range(len(delays))], retries
+        assert f"model unsealed sha384:{b['digest']}" in guest.lines, guest.log()
+        print(f"     retried {len(delays)} times ({', '.join(map(str, delays))} ms)")
+
+
+@test
+def keyrelease_unknown_resource_is_refused():
+    b = built()
+    with tempfile.TemporaryDirectory() as d:
+        broker = Broker(d, b["manifest"])
+        guest = Guest(d, broker.port, resource="appliance/key/missing")
+        try:
+            code = guest.wait_exit()
+        finally:
+            guest.kill()
+            broker.stop()
+        assert code == EXIT_FAIL, f"exit {code}\n{guest.log()}"
+        assert REFUSED in guest.lines, guest.log()
+        assert "REFUSED reason=no-resource " in broker.log(), broker.log()
+
+
+@test
+def keyrelease_unpinned_image_refuses_to_unseal():
+    """The standard image (built without --model-digest) never unseals."""
+    with tempfile.TemporaryDirectory() as d:
+        guest = Guest(d, free_port(), image=UNPINNED_IMAGE)
+        try:
+            code = guest.wait_exit()
+        finally:
+            guest.kill()
+        assert code == EXIT_FAIL, f"exit {code}\n{guest.log()}"
+        guest.wait_for("this image pins no model digest", timeout=1)
+        assert not any("key broker unreachable" in l or REFUSED in l for l in guest.lines), guest.log()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:] or None)
