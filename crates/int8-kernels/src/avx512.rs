@@ -185,10 +185,22 @@ macro_rules! drive {
         let v = $v;
         // Column tiles outside: a 48-channel weight tile (18-72 KiB) is fetched from
         // memory once and reused from L1/L2 by every row tile.
+        let w_len = v.blocks * BLOCK * v.k;
+        let row_tiles = v.m.div_ceil(MR).max(1);
         for blk0 in (0..v.blocks).step_by(NB) {
             let nb = NB.min(v.blocks - blk0);
-            for m0 in (0..v.m).step_by(MR) {
+            // The next column tile's weights, prefetched into L2 in equal slices while the
+            // row tiles of this one run (the first row tile would otherwise wait on memory).
+            let next = ((blk0 + NB) * BLOCK * v.k).min(w_len);
+            let next_end = ((blk0 + 2 * NB) * BLOCK * v.k).min(w_len);
+            let slice = (next_end - next).div_ceil(row_tiles).next_multiple_of(64);
+            for (ti, m0) in (0..v.m).step_by(MR).enumerate() {
                 let mr = MR.min(v.m - m0);
+                let (p0, p1) = ((next + ti * slice).min(next_end), (next + (ti + 1) * slice).min(next_end));
+                for off in (p0..p1).step_by(64) {
+                    // Prefetch only: no memory is accessed architecturally; off < w_len.
+                    _mm_prefetch::<_MM_HINT_T1>(v.w.wrapping_add(off).cast());
+                }
                 // SAFETY: mr/nb tiles stay within m rows and `blocks` blocks; the caller guarantees the CPU features and the output length.
                 unsafe {
                     match (mr, nb) {
