@@ -234,7 +234,7 @@ def net_static_config_tcp():
 @test
 def net_guest_tcp_client():
     """The guest connects out (FETCH) and hashes what the host sends."""
-    data = os.urandom(1 * MIB)
+    data = os.urandom(4 * MIB)
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(1)
