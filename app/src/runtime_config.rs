@@ -1,7 +1,8 @@
 //! Runtime configuration from fw_cfg `opt/appliance/config`, parsed strictly
 //! (crates/appliance-config). Any error stops boot with its message. Its
 //! SHA-256 enters the measured boot log; under SNP it must also equal the
-//! report's HOST_DATA (checked once attestation exists, issue 5).
+//! HOST_DATA the host fixed at launch (it appears in every attestation
+//! report, so the verifier sees which configuration the guest accepted).
 
 use crate::boot_log::BootLog;
 use appliance_config::{Config, LogLevel, MAX_CONFIG_BYTES};
@@ -29,6 +30,9 @@ pub fn load(info: &BootInfo, log: &mut BootLog) -> Option<Config> {
         "sha256",
         &appliance_config::sha256(&bytes),
     );
+    if info.snp {
+        check_host_data(&bytes);
+    }
     let config = appliance_config::parse(&bytes).unwrap_or_else(|e| stop(&e));
     kernel::logger::init(match config.log_level {
         LogLevel::Error => log::LevelFilter::Error,
@@ -50,4 +54,16 @@ pub fn load(info: &BootInfo, log: &mut BootLog) -> Option<Config> {
 fn stop(err: &dyn core::fmt::Display) -> ! {
     println!("FATAL: runtime configuration {FILE}: {err}");
     kernel::exit(kernel::ExitCode::Failure)
+}
+
+/// Under SNP: the configuration must be the one the launch bound through
+/// HOST_DATA (report offset 0xC0), or boot stops.
+fn check_host_data(bytes: &[u8]) {
+    const HOST_DATA: core::ops::Range<usize> = 0xC0..0xE0;
+    let report = kernel::attest::snp_report([0u8; 64]).unwrap_or_else(|e| stop(&e));
+    let mut host_data = [0u8; 32];
+    host_data.copy_from_slice(&report[HOST_DATA]);
+    if let Err(e) = appliance_config::check_host_data(bytes, &host_data) {
+        stop(&e);
+    }
 }

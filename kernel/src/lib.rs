@@ -5,6 +5,7 @@
 
 extern crate alloc;
 
+pub mod attest;
 pub mod boot;
 pub mod cpu;
 pub mod exit;

@@ -228,3 +228,14 @@ pub fn share_page(va: u64) -> Result<(), SnpError> {
     })?;
     snp_guest::share_page(channel, va)
 }
+
+/// One SNP guest request (MSG_REPORT_REQ etc.) with request and response in
+/// the given shared pages. BUSY comes back as `SnpError::GuestRequestBusy`.
+pub fn guest_request(req_gpa: u64, resp_gpa: u64) -> Result<(), SnpError> {
+    let mut guard = CHANNEL.lock();
+    let channel = guard.as_mut().ok_or(SnpError::InvalidArgument {
+        what: "no GHCB",
+        value: 0,
+    })?;
+    channel.guest_request(req_gpa, resp_gpa)
+}
