@@ -138,7 +138,7 @@ class Guest:
                   f"guestfwd=tcp:10.0.2.100:8081-cmd:{sys.executable} {RELAY} {broker_port}")
         device = "virtio-net-pci,netdev=n0,disable-legacy=on,iommu_platform=on,romfile="
         self.proc = subprocess.Popen(
-            [RUN, "--image", image or b["image"], "--accel", "tcg", "--mem", "256M",
+            [RUN, "--image", image or b["image"], "--accel", os.environ.get("E2E_ACCEL", "tcg"), "--mem", "256M",
              "--fw-cfg", f"opt/appliance/config,file={config}",
              "--fw-cfg", f"opt/appliance/model.sealed,file={sealed or b['sealed']}",
              "--", "-netdev", netdev, "-device", device],
