@@ -93,14 +93,7 @@ fn report_data_must_bind_nonce_and_key() {
     let mut rd = guest.report_data();
     rd[5] ^= 1;
     assert_refused(&guest.attest(&broker, &guest.sample(&M1, &rd)));
-    assert_eq!(
-        broker
-            .log()
-            .iter()
-            .filter(|l| l.contains("REFUSED reason=report-data "))
-            .count(),
-        2
-    );
+    assert_eq!(broker.count_log("REFUSED reason=report-data ", 2), 2);
 }
 
 #[test]
@@ -121,14 +114,7 @@ fn a_nonce_is_used_once() {
     assert_refused(&third.attest(&broker, "{}"));
     broker.expect_refusal("bad-request");
     assert_refused(&third.attest(&broker, &third.sample(&M1, &third.report_data())));
-    assert_eq!(
-        broker
-            .log()
-            .iter()
-            .filter(|l| l.contains("REFUSED reason=nonce-replayed "))
-            .count(),
-        2
-    );
+    assert_eq!(broker.count_log("REFUSED reason=nonce-replayed ", 2), 2);
 }
 
 #[test]
@@ -179,14 +165,7 @@ fn resources_need_an_attested_session() {
     // Without a session even a missing resource is "no-session": nothing
     // can be learnt about paths.
     assert_refused(&broker.request("GET", "/kbs/v0/resource/no/such/thing", None, None));
-    assert_eq!(
-        broker
-            .log()
-            .iter()
-            .filter(|l| l.contains("reason=no-session "))
-            .count(),
-        3
-    );
+    assert_eq!(broker.count_log("reason=no-session ", 3), 3);
 }
 
 #[test]
@@ -207,14 +186,7 @@ fn unknown_or_bad_resource_paths_are_refused_alike() {
     ] {
         assert_refused(&guest.get(&broker, path));
     }
-    assert_eq!(
-        broker
-            .log()
-            .iter()
-            .filter(|l| l.contains("reason=no-resource "))
-            .count(),
-        4
-    );
+    assert_eq!(broker.count_log("reason=no-resource ", 4), 4);
     // Too many or too few segments do not match the route at all.
     assert_refused(&guest.get(&broker, "/kbs/v0/resource/repo/key"));
     broker.expect_refusal("no-route");

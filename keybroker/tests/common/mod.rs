@@ -178,6 +178,19 @@ impl Broker {
     }
 
     /// Waits for the refusal line with `reason`.
+    /// How many log lines contain `needle`, waiting (briefly) for at least
+    /// `want`: the log is read by another thread, so lines lag the replies.
+    pub fn count_log(&self, needle: &str, want: usize) -> usize {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let n = self.log().iter().filter(|l| l.contains(needle)).count();
+            if n >= want || Instant::now() >= deadline {
+                return n;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     pub fn expect_refusal(&self, reason: &str) -> String {
         self.expect_log(&format!("REFUSED reason={reason} "))
     }
