@@ -9,6 +9,10 @@
 //! Stegun 7.1.26 (max absolute error 1.5e-7, about 5e-7 once evaluated in f32);
 //! 1/sqrt by Newton iteration in f64.
 //! All are branch-free per element, so the loops auto-vectorise.
+//!
+//! The int8 forward pass uses the vectorised, kernel-independent versions in
+//! `int8-kernels` (same polynomials, FMA Horner); these remain for the float reference
+//! model that calibrates the quantizer.
 
 const LOG2E: f32 = core::f32::consts::LOG2_E;
 // ln 2 split in a high part with trailing zero bits and a low correction,

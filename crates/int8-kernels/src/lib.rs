@@ -22,6 +22,12 @@
 //! # Ok::<(), int8_kernels::KernelError>(())
 //! ```
 //!
+//! The f32 helpers for the rest of a transformer layer follow the same rule (identical
+//! floats on every kernel, order documented per function): [`gemm_f32_nn`] /
+//! [`gemm_f32_nt`] (register-blocked, FMA accumulation; [`fma_f32`] reproduces it in the
+//! scalar kernel), [`softmax_rows_f32`], [`exp_f32`], [`gelu_f32`], [`layer_norm_f32`], and
+//! [`matmul_epilogue`] (scale, bias, residual, GELU, divisor fused into the store).
+//!
 //! CPU detection executes CPUID on first use; where CPUID traps (SEV-SNP without a #VC
 //! handler), call [`set_cpuid_values`] first.
 #![cfg_attr(not(test), no_std)]
