@@ -50,11 +50,15 @@ struct V16(__m512);
 // where they inline.
 impl Vf for V8 {
     const W: usize = 8;
+    /// # Safety
+    /// As [`Vf::load`].
     #[inline(always)]
     unsafe fn load(p: *const f32) -> Self {
         // SAFETY: the caller guarantees 8 readable floats and AVX.
         V8(unsafe { _mm256_loadu_ps(p) })
     }
+    /// # Safety
+    /// As [`Vf::store`].
     #[inline(always)]
     unsafe fn store(self, p: *mut f32) {
         // SAFETY: the caller guarantees 8 writable floats and AVX.
@@ -131,11 +135,15 @@ impl Vf for V8 {
 
 impl Vf for V16 {
     const W: usize = 16;
+    /// # Safety
+    /// As [`Vf::load`].
     #[inline(always)]
     unsafe fn load(p: *const f32) -> Self {
         // SAFETY: the caller guarantees 16 readable floats and AVX-512F.
         V16(unsafe { _mm512_loadu_ps(p) })
     }
+    /// # Safety
+    /// As [`Vf::store`].
     #[inline(always)]
     unsafe fn store(self, p: *mut f32) {
         // SAFETY: the caller guarantees 16 writable floats and AVX-512F.
