@@ -85,8 +85,7 @@ unsafe fn matmul_tile_ep<const R: usize, const B: usize, const EP: u8>(
         let mask = ((1u32 << v.valid(blk0 + b)) - 1) as __mmask16;
         let (mut sc, mut bi, mut dv) = (_mm512_setzero_ps(), _mm512_setzero_ps(), None);
         if EP != EP_NONE {
-            // SAFETY: the mask keeps channels n0 + i < n: inside the n scales, biases and
-            // (when given) divisors.
+            // SAFETY: the mask keeps channels n0 + i < n: inside the n scales, biases and (when given) divisors.
             unsafe {
                 sc = _mm512_maskz_loadu_ps(mask, ep.0.add(n0));
                 bi = _mm512_maskz_loadu_ps(mask, ep.1.add(n0));
@@ -101,8 +100,7 @@ unsafe fn matmul_tile_ep<const R: usize, const B: usize, const EP: u8>(
                 // mul then add, as the separate epilogue pass of the other kernels.
                 x = _mm512_add_ps(_mm512_mul_ps(x, sc), bi);
                 if !ep.3.is_null() {
-                    // SAFETY: row m0 + r < m, masked columns n0 + i < n: inside the m * n
-                    // residuals.
+                    // SAFETY: row m0 + r < m, masked columns n0 + i < n: inside the m * n residuals.
                     let res = unsafe { _mm512_maskz_loadu_ps(mask, ep.3.add((m0 + r) * v.n + n0)) };
                     x = _mm512_add_ps(x, res);
                 }

@@ -29,8 +29,7 @@ unsafe fn tile512<const R: usize, const V: usize>(p: &Raw, i0: usize, j0: usize,
         let mut bv = [_mm512_setzero_ps(); V];
         for (v, bv) in bv.iter_mut().enumerate() {
             let mask = if v + 1 == V { last } else { 0xffff };
-            // SAFETY: row c < K of b; the unmasked lanes are columns < N (caller), so every
-            // accessed float is inside b's checked span; masked-off lanes are not accessed.
+            // SAFETY: row c < K of b; the unmasked lanes are columns < N (caller), so every accessed float is inside b's checked span; masked-off lanes are not accessed.
             *bv = unsafe { _mm512_maskz_loadu_ps(mask, p.b.add(c * p.ldb + j0 + 16 * v)) };
         }
         for (r, acc) in acc.iter_mut().enumerate() {
@@ -90,8 +89,7 @@ pub(crate) unsafe fn gemm_avx512(a: &F32Mat<'_>, b: &F32Mat<'_>, out: F32MatMut<
         let last = (((1u32 << ((w - 1) % 16 + 1)) - 1) & 0xffff) as __mmask16;
         for i0 in (0..p.m).step_by(MR512) {
             let rows = MR512.min(p.m - i0);
-            // SAFETY: rows <= 8 from row i0 stay below M; the tile covers columns
-            // j0 .. j0 + w <= N (one vector if w <= 16, else two with `last` covering w - 16).
+            // SAFETY: rows <= 8 from row i0 stay below M; the tile covers columns j0 .. j0 + w <= N (one vector if w <= 16, else two with `last` covering w - 16).
             unsafe {
                 match w.div_ceil(16) {
                     4 => rows512::<4>(&p, rows, i0, j0, last),
@@ -126,8 +124,7 @@ unsafe fn tile256<const R: usize, const V: usize>(p: &Raw, i0: usize, j0: usize,
         let mut bv = [_mm256_setzero_ps(); V];
         for (v, bv) in bv.iter_mut().enumerate() {
             let mask = if v + 1 == V { last } else { full };
-            // SAFETY: row c < K of b, enabled lanes are columns < N; masked-off lanes are
-            // not accessed (vmaskmovps).
+            // SAFETY: row c < K of b, enabled lanes are columns < N; masked-off lanes are not accessed (vmaskmovps).
             *bv = unsafe { _mm256_maskload_ps(p.b.add(c * p.ldb + j0 + 8 * v), mask) };
         }
         for (r, acc) in acc.iter_mut().enumerate() {
@@ -179,8 +176,7 @@ pub(crate) unsafe fn gemm_avx2(a: &F32Mat<'_>, b: &F32Mat<'_>, out: F32MatMut<'_
         let last = mask256((w - 1) % 8 + 1);
         for i0 in (0..p.m).step_by(MR256) {
             let rows = MR256.min(p.m - i0);
-            // SAFETY: rows <= 6 from row i0 stay below M; the tile covers columns
-            // j0 .. j0 + w <= N (one vector if w <= 8, else two with `last` covering w - 8).
+            // SAFETY: rows <= 6 from row i0 stay below M; the tile covers columns j0 .. j0 + w <= N (one vector if w <= 8, else two with `last` covering w - 8).
             unsafe {
                 if w > 8 {
                     rows256::<2>(&p, rows, i0, j0, last);
@@ -233,8 +229,7 @@ pub(crate) unsafe fn transpose_avx2(b: *const f32, n: usize, k: usize, ldb: usiz
             for c in 0..4 {
                 let lo = _mm256_permute2f128_ps::<0x20>(u[c], u[c + 4]);
                 let hi = _mm256_permute2f128_ps::<0x31>(u[c], u[c + 4]);
-                // SAFETY: columns c0 + c and c0 + c + 4 < k, rows j0 .. j0 + 8 <= n: inside
-                // the n * k floats of bt.
+                // SAFETY: columns c0 + c and c0 + c + 4 < k, rows j0 .. j0 + 8 <= n: inside the n * k floats of bt.
                 unsafe {
                     _mm256_storeu_ps(out.add((c0 + c) * n + j0), lo);
                     _mm256_storeu_ps(out.add((c0 + c + 4) * n + j0), hi);

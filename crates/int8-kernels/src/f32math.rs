@@ -170,8 +170,7 @@ pub fn softmax_rows_f32(kernel: Kernel, m: F32MatMut<'_>, scale: f32) -> Result<
     let data = m.into_slice();
     match kernel {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: availability checked above; the view's constructor checked that every
-        // (row, col) < (rows, cols) at row * stride + col lies inside `data`.
+        // SAFETY: availability checked above; the view's constructor checked that every (row, col) < (rows, cols) at row * stride + col lies inside `data`.
         Kernel::Avx2 => unsafe {
             crate::f32math_simd::softmax_rows_avx2(data, rows, cols, stride, scale)
         },

@@ -412,8 +412,7 @@ unsafe fn softmax_rows<V: Vf>(
     let p = data.as_mut_ptr();
     for r in (0..rows).step_by(4) {
         let q = p.wrapping_add(r * stride);
-        // SAFETY: rows r .. r + min(4, rows - r) are inside `data` (caller) and disjoint
-        // (stride >= cols).
+        // SAFETY: rows r .. r + min(4, rows - r) are inside `data` (caller) and disjoint (stride >= cols).
         unsafe {
             match rows - r {
                 1 => softmax_block::<V, 1>(q, stride, cols, scale),

@@ -123,8 +123,7 @@ pub fn matmul_epilogue(
     }
     #[cfg(target_arch = "x86_64")]
     if kernel == Kernel::Avx512Vnni {
-        // SAFETY: `check` verified the CPU has AVX-512 F/BW/VL/VNNI and the shapes match;
-        // the epilogue slices hold N values (checked above).
+        // SAFETY: `check` verified the CPU has AVX-512 F/BW/VL/VNNI and the shapes match; the epilogue slices hold N values (checked above).
         unsafe { avx512::matmul(a, w, out, Some(ep)) };
         return Ok(());
     }
@@ -166,8 +165,7 @@ fn matmul_unchecked(
         // SAFETY: the caller ran `check`: the CPU has AVX2 and the shapes match.
         Kernel::Avx2 => unsafe { avx2::matmul(a, w, out) },
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: the caller ran `check`: the CPU has AVX-512 F/BW/VL/VNNI and the shapes
-        // match; `ep` slices (if any) hold N values.
+        // SAFETY: the caller ran `check`: the CPU has AVX-512 F/BW/VL/VNNI and the shapes match; `ep` slices (if any) hold N values.
         Kernel::Avx512Vnni => unsafe { avx512::matmul(a, w, out, ep) },
         // `check` refuses the SIMD kernels on other architectures; never reached.
         #[cfg(not(target_arch = "x86_64"))]

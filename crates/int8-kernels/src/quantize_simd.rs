@@ -110,8 +110,7 @@ unsafe fn group_avx512(x: &[f32; GROUP], q: &mut [i8]) -> Option<(f32, i32)> {
         _mm512_min_epi32(_mm512_max_epi32(r, lo), hi)
     };
     let (ia, ib) = (quant(a), quant(b));
-    // SAFETY: q holds 32 i8: two 16-byte stores (values are in [-127, 127], so the
-    // truncating narrow is exact).
+    // SAFETY: q holds 32 i8: two 16-byte stores (values are in [-127, 127], so the truncating narrow is exact).
     unsafe {
         _mm_storeu_si128(q.as_mut_ptr().cast(), _mm512_cvtepi32_epi8(ia));
         _mm_storeu_si128(q.as_mut_ptr().add(16).cast(), _mm512_cvtepi32_epi8(ib));
