@@ -1,15 +1,7 @@
 //! HTTP/1.1 server over the kernel's smoltcp stack, using `crates/http1`
-//! for the protocol (one `ServerConn` per connection). For now it serves
-//! test routes (self-test word `http`); the inference API comes later.
-//!
-//! Routes:
-//!   `GET /healthz`      -> 200 `ok`
-//!   `POST /sha256`      -> 200 with the lower-case hex SHA-256 of the body
-//!                          (body limit [`BODY_LIMIT`]; over it 413)
-//!   `GET /bytes/<n>`    -> n bytes, byte i = (i + i/256) mod 256, streamed
-//!                          (n at most [`BYTES_LIMIT`], else 400)
-//!   `POST /quit`        -> 200 `bye`, then the VM powers off (success)
-//!   unknown path 404, known path with another method 405 (with `Allow`).
+//! for the protocol (one `ServerConn` per connection). What it answers is a
+//! [`Routes`] implementation: the serving API (`serving`) or the test
+//! routes (`test_routes`, self-test word `http`).
 //!
 //! Socket glue, per connection: bytes the socket holds are offered to
 //! `ServerConn::receive` and only the count it takes is removed; `poll` runs
@@ -17,7 +9,7 @@
 //! FIN becomes `peer_closed`. At most one response is in flight per
 //! connection: the next request is read only when the previous response is
 //! wholly in the socket's send buffer, so a client pipelining requests
-//! cannot grow the output queue (bounded by [`MAX_QUEUED`]; `/bytes` bodies
+//! cannot grow the output queue (bounded by `Options::max_queued`; `/bytes` bodies
 //! are generated as the send buffer frees, never held). After a rejection,
 //! `Connection: close` or an idle timeout, the write side is shut (FIN once
 //! the queue is out) and input is drained until the peer closes, so no RST
@@ -42,20 +34,13 @@ use kernel::net::smoltcp::socket::tcp;
 use kernel::net::smoltcp::time::Duration;
 use kernel::net::{IpConfig, NetStack};
 use kernel::println;
-use sha2::{Digest, Sha256};
 
 /// Listening sockets: the most simultaneous connections.
 const SOCKETS: usize = 32;
 const RX_BUFFER: usize = 256 << 10;
 const TX_BUFFER: usize = 256 << 10;
-/// Largest request body (`Content-Length`) accepted, for every route.
-pub const BODY_LIMIT: usize = 8 << 20;
-/// Largest `/bytes/<n>`.
-pub const BYTES_LIMIT: u64 = 64 << 20;
 /// Received bytes of unfinished requests, all connections together.
 const BODY_BUDGET: usize = 48 << 20;
-/// Largest response queued whole (heads, small bodies, rejections).
-const MAX_QUEUED: usize = 4096;
 /// After our FIN: how long to wait for the peer to close.
 const LINGER_MS: u64 = 10_000;
 /// After `POST /quit`: how long to wait for the answer to be acknowledged.
@@ -67,11 +52,38 @@ pub struct Options {
     pub port: u16,
     /// Short idle and read timeouts for the end-to-end tests of stalls.
     pub fast_timeouts: bool,
+    /// Largest request body (`Content-Length`) accepted; over it 413.
+    pub body_limit: usize,
+    /// Largest response queued whole (heads and whole bodies); a route
+    /// answering more is a bug and the connection is closed.
+    pub max_queued: usize,
 }
 
-fn server_config(fast: bool) -> ServerConfig {
+/// What a route answers.
+pub enum Reply {
+    Whole(Response),
+    /// Head now, then `n` [`pattern`] bytes generated while sending.
+    Pattern(u64),
+    /// 200, then power off.
+    Quit,
+}
+
+/// The application behind the server.
+pub trait Routes {
+    fn route(&mut self, request: &Request) -> Reply;
+}
+
+/// Everything `service` needs besides the sockets.
+struct Settings<'a> {
+    port: u16,
+    config: ServerConfig,
+    max_queued: usize,
+    routes: &'a mut dyn Routes,
+}
+
+fn server_config(fast: bool, body_limit: usize) -> ServerConfig {
     let mut config = ServerConfig {
-        max_body_bytes: BODY_LIMIT,
+        max_body_bytes: body_limit,
         ..ServerConfig::default()
     };
     if fast {
@@ -136,15 +148,26 @@ fn fail(what: &str, err: &dyn core::fmt::Display) -> ! {
     kernel::exit(kernel::ExitCode::Failure)
 }
 
-pub fn run(options: Options) -> ! {
-    let config = server_config(options.fast_timeouts);
-    let mut net = match kernel::net::bring_up(IpConfig::Dhcp) {
+/// Brings the network up with DHCP, then [`serve`]s.
+pub fn run(options: Options, routes: &mut dyn Routes) -> ! {
+    let net = match kernel::net::bring_up(IpConfig::Dhcp) {
         Ok(n) => n,
         Err(e) => fail("bring-up", &e),
     };
+    serve(options, net, routes)
+}
+
+/// Serves `routes` on a stack that is up (its address is awaited here).
+pub fn serve(options: Options, mut net: NetStack, routes: &mut dyn Routes) -> ! {
     let address = match net.wait_for_address(DHCP_TIMEOUT_MS) {
         Ok(a) => a,
         Err(e) => fail("address", &e),
+    };
+    let mut settings = Settings {
+        port: options.port,
+        config: server_config(options.fast_timeouts, options.body_limit),
+        max_queued: options.max_queued,
+        routes,
     };
     let mut slots: Vec<Slot> = (0..SOCKETS)
         .map(|_| Slot {
@@ -154,20 +177,20 @@ pub fn run(options: Options) -> ! {
         .collect();
     // Every socket listens before the address is announced.
     for i in 0..slots.len() {
-        service(&mut net, &mut slots, i, options.port, &config);
+        service(&mut net, &mut slots, i, &mut settings);
     }
     println!(
-        "http: listening on port {} ({SOCKETS} sockets, body limit {} MiB, idle {} ms, read {} ms)",
+        "http: listening on port {} ({SOCKETS} sockets, body limit {} KiB, idle {} ms, read {} ms)",
         options.port,
-        BODY_LIMIT >> 20,
-        config.idle_timeout_ms,
-        config.read_timeout_ms
+        options.body_limit >> 10,
+        settings.config.idle_timeout_ms,
+        settings.config.read_timeout_ms
     );
     println!("http: up {}", address.address());
     loop {
         net.poll();
         for i in 0..slots.len() {
-            service(&mut net, &mut slots, i, options.port, &config);
+            service(&mut net, &mut slots, i, &mut settings);
         }
     }
 }
@@ -189,7 +212,9 @@ fn buffered_elsewhere(slots: &[Slot], skip: usize) -> usize {
         .sum()
 }
 
-fn service(net: &mut NetStack, slots: &mut [Slot], i: usize, port: u16, config: &ServerConfig) {
+fn service(net: &mut NetStack, slots: &mut [Slot], i: usize, settings: &mut Settings<'_>) {
+    let port = settings.port;
+    let config = settings.config;
     let budget = BODY_BUDGET.saturating_sub(buffered_elsewhere(slots, i));
     let now = now_ms(net);
     let Some(slot) = slots.get_mut(i) else {
@@ -221,7 +246,7 @@ fn service(net: &mut NetStack, slots: &mut [Slot], i: usize, port: u16, config: 
         Phase::Waiting => {
             if sock.is_active() && sock.state() != tcp::State::SynReceived {
                 slot.phase = Phase::Open {
-                    conn: Box::new(ServerConn::new(*config, now)),
+                    conn: Box::new(ServerConn::new(config, now)),
                     out: Output::default(),
                     buffered: 0,
                 };
@@ -277,7 +302,7 @@ fn service(net: &mut NetStack, slots: &mut [Slot], i: usize, port: u16, config: 
             if !sock.may_recv() {
                 conn.peer_closed();
             }
-            serve_events(conn, out, buffered, now);
+            serve_events(conn, out, buffered, now, settings);
             out.progress_ms = now;
             flush(sock, out);
         }
@@ -338,13 +363,19 @@ fn flush(sock: &mut tcp::Socket<'static>, out: &mut Output) -> bool {
 }
 
 /// Runs `conn` until it has nothing to do or a response is queued.
-fn serve_events(conn: &mut ServerConn, out: &mut Output, buffered: &mut usize, now: u64) {
+fn serve_events(
+    conn: &mut ServerConn,
+    out: &mut Output,
+    buffered: &mut usize,
+    now: u64,
+    settings: &mut Settings<'_>,
+) {
     loop {
         match conn.poll(now) {
             ServerEvent::Pending => return,
             ServerEvent::Request(request) => {
                 *buffered = 0;
-                answer(conn, out, &request, now);
+                answer(conn, out, &request, now, settings);
                 return;
             }
             // `100 Continue`.
@@ -368,65 +399,18 @@ fn serve_events(conn: &mut ServerConn, out: &mut Output, buffered: &mut usize, n
     }
 }
 
-/// What a route answers.
-enum Reply {
-    Whole(Response),
-    /// Head now, then `n` pattern bytes generated while sending.
-    Pattern(u64),
-    /// 200, then power off.
-    Quit,
-}
-
 fn text(status: u16, body: &[u8]) -> Response {
     Response::new(status, body.to_vec()).with_header("Content-Type", b"text/plain")
 }
 
-fn method_not_allowed(allow: &[u8]) -> Reply {
-    Reply::Whole(text(405, b"method not allowed\n").with_header("Allow", allow))
-}
-
-fn route(request: &Request) -> Reply {
-    let path = request
-        .path
-        .split_once('?')
-        .map_or(request.path.as_str(), |(p, _)| p);
-    let method = request.method.as_str();
-    match path {
-        "/healthz" => match method {
-            "GET" | "HEAD" => Reply::Whole(text(200, b"ok")),
-            _ => method_not_allowed(b"GET, HEAD"),
-        },
-        "/sha256" => match method {
-            "POST" => Reply::Whole(text(200, &hex(&Sha256::digest(&request.body)))),
-            _ => method_not_allowed(b"POST"),
-        },
-        "/quit" => match method {
-            "POST" => Reply::Quit,
-            _ => method_not_allowed(b"POST"),
-        },
-        _ => match path.strip_prefix("/bytes/") {
-            Some(n) => match method {
-                "GET" => match parse_count(n) {
-                    Some(n) if n <= BYTES_LIMIT => Reply::Pattern(n),
-                    _ => Reply::Whole(text(400, b"count must be 0..=67108864\n")),
-                },
-                _ => method_not_allowed(b"GET"),
-            },
-            None => Reply::Whole(text(404, b"not found\n")),
-        },
-    }
-}
-
-/// A plain decimal count (digits only, at most 20 of them).
-fn parse_count(s: &str) -> Option<u64> {
-    if s.is_empty() || s.len() > 20 || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse().ok()
-}
-
-fn answer(conn: &mut ServerConn, out: &mut Output, request: &Request, now: u64) {
-    let (result, stream, quit) = match route(request) {
+fn answer(
+    conn: &mut ServerConn,
+    out: &mut Output,
+    request: &Request,
+    now: u64,
+    settings: &mut Settings<'_>,
+) {
+    let (result, stream, quit) = match settings.routes.route(request) {
         Reply::Whole(response) => (
             conn.respond(&response, now).map(|o| (o.bytes, o.close)),
             None,
@@ -451,7 +435,7 @@ fn answer(conn: &mut ServerConn, out: &mut Output, request: &Request, now: u64) 
         }
     };
     match result {
-        Ok((bytes, close)) if bytes.len() <= MAX_QUEUED => {
+        Ok((bytes, close)) if bytes.len() <= settings.max_queued => {
             out.queue(&bytes);
             out.stream = stream.filter(|&(_, total)| total > 0);
             out.responded = true;
@@ -468,16 +452,6 @@ fn answer(conn: &mut ServerConn, out: &mut Output, request: &Request, now: u64) 
 }
 
 /// The `/bytes` pattern; the tests compute the same bytes.
-fn pattern(i: u64) -> u8 {
+pub fn pattern(i: u64) -> u8 {
     (i.wrapping_add(i >> 8) & 0xFF) as u8
-}
-
-fn hex(digest: &[u8]) -> Vec<u8> {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = Vec::with_capacity(2 * digest.len());
-    for b in digest {
-        out.push(DIGITS[usize::from(b >> 4)]);
-        out.push(DIGITS[usize::from(b & 0xF)]);
-    }
-    out
 }

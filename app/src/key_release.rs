@@ -28,6 +28,7 @@
 
 use crate::boot_log::{hex, BootLog};
 use crate::kbs_client::{KbsClient, TransportError};
+use crate::rng::RdRand;
 use alloc::string::String;
 use alloc::vec::Vec;
 use appliance_config::Config;
@@ -43,7 +44,7 @@ use kernel::fw_cfg::{FileRef, FwCfg, FwCfgError};
 use kernel::net::{IpConfig, NetStack};
 use kernel::{println, BootInfo};
 use model_seal::{SealKey, Unsealer};
-use rand_core::{CryptoRng, RngCore};
+use rand_core::RngCore;
 use zeroize::Zeroizing;
 
 /// The sealed model (image-builder `seal`), passed by the host.
@@ -67,43 +68,6 @@ fn stop(what: &dyn core::fmt::Display) -> ! {
     kernel::exit(kernel::ExitCode::Failure)
 }
 
-/// RDRAND as a `rand_core` CSPRNG. RDRAND missing or failing stops the
-/// appliance: there is no acceptable fallback for key generation.
-struct RdRand;
-
-impl RdRand {
-    fn new() -> Self {
-        if kernel::cpu::rdrand64().is_none() {
-            stop(&"RDRAND unavailable");
-        }
-        RdRand
-    }
-}
-
-impl RngCore for RdRand {
-    fn next_u32(&mut self) -> u32 {
-        self.next_u64() as u32
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        kernel::cpu::rdrand64().unwrap_or_else(|| stop(&"RDRAND failed"))
-    }
-
-    fn fill_bytes(&mut self, dest: &mut [u8]) {
-        for chunk in dest.chunks_mut(8) {
-            let bytes = self.next_u64().to_le_bytes();
-            chunk.copy_from_slice(&bytes[..chunk.len()]);
-        }
-    }
-
-    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
-        self.fill_bytes(dest);
-        Ok(())
-    }
-}
-
-impl CryptoRng for RdRand {}
-
 /// Whether the host passed a sealed model (then `run` must be called).
 pub fn requested(info: &BootInfo) -> bool {
     info.fw_cfg
@@ -111,9 +75,16 @@ pub fn requested(info: &BootInfo) -> bool {
         .is_some_and(|fw| !matches!(fw.find(SEALED_MODEL), Err(FwCfgError::NotFound)))
 }
 
-/// The whole flow; returns the unsealed, loaded model blob (zeroized when
-/// dropped). Does not return on any failure.
-pub fn run(info: &BootInfo, config: &Config, boot_log: &mut BootLog) -> Zeroizing<Vec<u8>> {
+/// What key release leaves for serving.
+pub struct Released {
+    /// The unsealed model blob (zeroized when dropped).
+    pub model: Zeroizing<Vec<u8>>,
+    /// The network stack, already configured (the device is probed once).
+    pub net: NetStack,
+}
+
+/// The whole flow. Does not return on any failure.
+pub fn run(info: &BootInfo, config: &Config, boot_log: &mut BootLog) -> Released {
     let Some(fw) = info.fw_cfg.as_ref() else {
         stop(&"no fw_cfg")
     };
@@ -154,13 +125,12 @@ pub fn run(info: &BootInfo, config: &Config, boot_log: &mut BootLog) -> Zeroizin
     boot_log.record("model", "sha384", &pinned);
     println!("model unsealed sha384:{}", hex(&pinned));
     load(&model);
-    println!("appliance ready to serve");
-    model
+    Released { model, net }
 }
 
 /// The SNP launch digest of this very image under the sample launch
 /// configuration (see the module notes).
-fn self_measurement() -> [u8; 48] {
+pub fn self_measurement() -> [u8; 48] {
     let Some(vcpu_type) = snp_measure::VcpuType::from_name(SAMPLE_VCPU_TYPE) else {
         stop(&"vCPU type")
     };

@@ -1,5 +1,5 @@
 //! The appliance: boot, then the fixed loop (boot -> measure -> attest ->
-//! fetch key -> unseal model -> serve). This stage boots and reports ready.
+//! fetch key -> unseal model -> serve encrypted requests).
 #![no_std]
 #![no_main]
 
@@ -11,8 +11,11 @@ mod kbs_client;
 mod key_release;
 mod model_selftest;
 mod net_selftest;
+mod rng;
 mod runtime_config;
 mod selftest;
+mod serving;
+mod test_routes;
 
 use kernel::{println, BootInfo};
 
@@ -39,12 +42,17 @@ fn appliance_main(info: &BootInfo) -> ! {
         model_selftest::run(info);
     }
     if tests.http {
-        http_server::run(http_server::Options {
-            port: config
-                .as_ref()
-                .map_or(http_server::DEFAULT_PORT, |c| c.listen_port),
-            fast_timeouts: tests.http_fast_timeouts,
-        });
+        http_server::run(
+            http_server::Options {
+                port: config
+                    .as_ref()
+                    .map_or(http_server::DEFAULT_PORT, |c| c.listen_port),
+                fast_timeouts: tests.http_fast_timeouts,
+                body_limit: test_routes::BODY_LIMIT,
+                max_queued: test_routes::MAX_QUEUED,
+            },
+            &mut test_routes::TestRoutes,
+        );
     }
     if tests.net || tests.net_static {
         net_selftest::run(tests.net_static);
@@ -53,12 +61,12 @@ fn appliance_main(info: &BootInfo) -> ! {
         println!("appliance: self-test exit");
         kernel::exit(kernel::ExitCode::Success);
     }
-    let _model = match &config {
-        Some(config) if key_release::requested(info) => {
-            Some(key_release::run(info, config, &mut boot_log))
+    if let Some(config) = &config {
+        if key_release::requested(info) {
+            let released = key_release::run(info, config, &mut boot_log);
+            serving::run(info, config, &boot_log, released);
         }
-        _ => None,
-    };
-    // Nothing to serve yet: park the CPU.
+    }
+    // No configuration or no sealed model: nothing to serve; park the CPU.
     kernel::exit::halt_forever()
 }

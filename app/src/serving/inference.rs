@@ -1,0 +1,87 @@
+//! Inside the encapsulation: a Binary HTTP request for `POST /v1/embeddings`
+//! in, a Binary HTTP response with OpenAI-style JSON (or an OpenAI-style
+//! error) out. Every plaintext buffer here (texts, token ids, vectors, the
+//! JSON) is wiped when dropped.
+
+use alloc::vec::Vec;
+use embed_engine::Embedder;
+use ohttp_gateway::bhttp;
+use serving_api::embeddings::{encode_response, parse_request, ApiError, Limits};
+use serving_api::EMBEDDINGS_PATH;
+use zeroize::Zeroizing;
+
+/// What one inner request came to, for the counters (never its content).
+pub struct Outcome {
+    pub status: u16,
+    pub inputs: usize,
+    pub tokens: usize,
+}
+
+/// Answers one decapsulated request; returns the BHTTP response bytes.
+pub fn answer(embedder: &mut Embedder<'_>, request_bytes: &[u8]) -> (Zeroizing<Vec<u8>>, Outcome) {
+    let (status, body, inputs, tokens) = match bhttp::decode_request(request_bytes) {
+        Err(_) => {
+            let e = ApiError::invalid(None, "The encapsulated request is not valid Binary HTTP.");
+            (e.status, Zeroizing::new(e.to_json()), 0, 0)
+        }
+        Ok(request) => match embeddings(embedder, &request) {
+            Ok((json, inputs, tokens)) => (200, json, inputs, tokens),
+            Err(e) => (e.status, Zeroizing::new(e.to_json()), 0, 0),
+        },
+    };
+    let response = Zeroizing::new(bhttp::encode_response(
+        status,
+        &[
+            ("content-type", b"application/json"),
+            ("cache-control", b"no-store"),
+        ],
+        &body,
+    ));
+    (
+        response,
+        Outcome {
+            status,
+            inputs,
+            tokens,
+        },
+    )
+}
+
+fn embeddings(
+    embedder: &mut Embedder<'_>,
+    request: &bhttp::Request,
+) -> Result<(Zeroizing<Vec<u8>>, usize, usize), ApiError> {
+    let path = request
+        .path
+        .split_once('?')
+        .map_or(request.path.as_str(), |(p, _)| p);
+    if path != EMBEDDINGS_PATH {
+        return Err(ApiError::not_found());
+    }
+    if request.method != "POST" {
+        return Err(ApiError::method_not_allowed());
+    }
+    let parsed = parse_request(&request.body, &Limits::default())?;
+    let mut tokens = 0;
+    let mut vectors: Vec<Vec<f32>> = Vec::with_capacity(parsed.inputs.len());
+    for text in &parsed.inputs {
+        let ids = Zeroizing::new(embedder.tokenize(text));
+        tokens += ids.len();
+        match embedder.embed_ids(&ids) {
+            Ok(v) => vectors.push(v),
+            Err(_) => {
+                wipe(&mut vectors);
+                return Err(ApiError::internal());
+            }
+        }
+    }
+    let json = encode_response(&vectors, parsed.encoding, tokens);
+    wipe(&mut vectors);
+    Ok((json, parsed.inputs.len(), tokens))
+}
+
+fn wipe(vectors: &mut [Vec<f32>]) {
+    for v in vectors.iter_mut() {
+        zeroize::Zeroize::zeroize(v);
+    }
+}

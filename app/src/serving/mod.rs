@@ -1,0 +1,80 @@
+//! Serving: after the model is unsealed, the appliance makes its OHTTP key
+//! (X25519 / HKDF-SHA256 / AES-128-GCM, from RDRAND), binds it and the
+//! measured boot log into its attestation evidence, and answers encrypted
+//! embeddings requests until powered off.
+
+mod attestation;
+mod inference;
+mod routes;
+
+use crate::boot_log::BootLog;
+use crate::http_server::{self, Options};
+use crate::key_release::Released;
+use crate::rng::RdRand;
+use appliance_config::Config;
+use embed_engine::Embedder;
+use kernel::{println, BootInfo};
+use ohttp_gateway::Gateway;
+use zeroize::Zeroizing;
+
+/// Largest encapsulated request: the API's own text limits (256 KiB of
+/// text) with room for JSON escaping and the encapsulation.
+const BODY_LIMIT: usize = 2 << 20;
+/// Largest response: 128 inputs x 384 floats as JSON text.
+const MAX_RESPONSE: usize = 2 << 20;
+
+fn stop(what: &dyn core::fmt::Display) -> ! {
+    println!("serving: FAILED: {what}");
+    kernel::exit(kernel::ExitCode::Failure)
+}
+
+pub fn run(info: &BootInfo, config: &Config, boot_log: &BootLog, released: Released) -> ! {
+    let Released { model, net } = released;
+    let embedder = match Embedder::load(&model) {
+        Ok(e) => e,
+        Err(e) => stop(&e),
+    };
+    let mut rng = RdRand::new();
+    let gateway = {
+        let ikm = Zeroizing::new(rng.bytes::<32>());
+        // A fresh key id per boot lets a client tell a new key from an old
+        // one at a glance; the binding, not the id, is what it trusts.
+        let key_id = rng.bytes::<1>()[0];
+        Gateway::from_ikm(key_id, &ikm)
+    };
+    let ohttp_keys = gateway.ohttp_keys();
+    let document = match attestation::document(info, &ohttp_keys, boot_log) {
+        Ok(d) => d,
+        Err(e) => stop(&e),
+    };
+    println!(
+        "serving: OHTTP key {} bound to the attestation evidence ({} evidence, {} boot log events)",
+        gateway.key_id(),
+        if kernel::snp::active() {
+            "snp"
+        } else {
+            "sample"
+        },
+        boot_log.events().len()
+    );
+    let mut routes = routes::ServingRoutes {
+        gateway,
+        ohttp_keys,
+        document,
+        embedder,
+        rng,
+        served: 0,
+        refused: 0,
+    };
+    println!("appliance ready to serve");
+    http_server::serve(
+        Options {
+            port: config.listen_port,
+            fast_timeouts: false,
+            body_limit: BODY_LIMIT,
+            max_queued: MAX_RESPONSE,
+        },
+        net,
+        &mut routes,
+    )
+}

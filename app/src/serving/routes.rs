@@ -1,0 +1,138 @@
+//! The appliance's HTTP surface. Nothing here sees plaintext except through
+//! the OHTTP gateway; there is no plaintext inference route.
+//!
+//!   `GET /v1/attestation`            -> the attestation document (JSON)
+//!   `GET /.well-known/ohttp-gateway` -> `application/ohttp-keys`
+//!   `POST /` or `/gateway`           -> `message/ohttp-req` in,
+//!                                       `message/ohttp-res` out
+//!   `GET /healthz`                   -> `ok`
+//!
+//! A request that does not decapsulate gets 400: with the RFC 9458
+//! `ohttp-key` problem type when the key id or suite is not ours (the
+//! client should refetch the keys), plain text otherwise. The serial log
+//! gets one fixed line per encapsulated request: a counter, the status,
+//! input and token counts and the time taken.
+
+use alloc::vec::Vec;
+use embed_engine::Embedder;
+use http1::{Request, Response};
+use kernel::println;
+use ohttp_gateway::{Gateway, KEYS_MEDIA_TYPE, REQUEST_MEDIA_TYPE, RESPONSE_MEDIA_TYPE};
+
+use super::inference;
+use crate::http_server::{Reply, Routes};
+use crate::rng::RdRand;
+
+pub struct ServingRoutes<'m> {
+    pub gateway: Gateway,
+    pub ohttp_keys: Vec<u8>,
+    pub document: Vec<u8>,
+    pub embedder: Embedder<'m>,
+    pub rng: RdRand,
+    pub served: u64,
+    pub refused: u64,
+}
+
+const KEY_PROBLEM: &[u8] = br#"{"type":"https://iana.org/assignments/http-problem-types#ohttp-key","title":"key configuration not recognised: fetch /.well-known/ohttp-gateway and verify /v1/attestation again"}"#;
+
+fn text(status: u16, body: &[u8]) -> Response {
+    Response::new(status, body.to_vec()).with_header("Content-Type", b"text/plain")
+}
+
+fn typed(status: u16, media: &str, body: Vec<u8>) -> Reply {
+    Reply::Whole(
+        Response::new(status, body)
+            .with_header("Content-Type", media.as_bytes())
+            .with_header("Cache-Control", b"no-store"),
+    )
+}
+
+fn method_not_allowed(allow: &[u8]) -> Reply {
+    Reply::Whole(text(405, b"method not allowed\n").with_header("Allow", allow))
+}
+
+/// The media type without parameters, lower-cased.
+fn media_type(request: &Request) -> Option<Vec<u8>> {
+    let value = request.header("content-type")?;
+    let bare = value.split(|&b| b == b';').next().unwrap_or(&[]);
+    Some(bare.trim_ascii().to_ascii_lowercase())
+}
+
+impl Routes for ServingRoutes<'_> {
+    fn route(&mut self, request: &Request) -> Reply {
+        let path = request
+            .path
+            .split_once('?')
+            .map_or(request.path.as_str(), |(p, _)| p);
+        let method = request.method.as_str();
+        match path {
+            "/healthz" => match method {
+                "GET" | "HEAD" => Reply::Whole(text(200, b"ok")),
+                _ => method_not_allowed(b"GET, HEAD"),
+            },
+            "/v1/attestation" => match method {
+                "GET" => typed(200, "application/json", self.document.clone()),
+                _ => method_not_allowed(b"GET"),
+            },
+            "/.well-known/ohttp-gateway" => match method {
+                "GET" => typed(200, KEYS_MEDIA_TYPE, self.ohttp_keys.clone()),
+                _ => method_not_allowed(b"GET"),
+            },
+            "/" | "/gateway" => match method {
+                "POST" => self.gateway_request(request),
+                _ => method_not_allowed(b"POST"),
+            },
+            _ => Reply::Whole(text(404, b"not found\n")),
+        }
+    }
+}
+
+impl ServingRoutes<'_> {
+    fn gateway_request(&mut self, request: &Request) -> Reply {
+        if media_type(request).as_deref() != Some(REQUEST_MEDIA_TYPE.as_bytes()) {
+            return Reply::Whole(text(415, b"expected Content-Type: message/ohttp-req\n"));
+        }
+        let started = kernel::io::rdtsc();
+        let (plain, context) = match self.gateway.decapsulate(&request.body) {
+            Ok(pair) => pair,
+            Err(e) => {
+                self.refused += 1;
+                println!(
+                    "serving: request refused ({}; {} refused so far)",
+                    if e.is_key_config_problem() {
+                        "unknown key configuration"
+                    } else {
+                        "does not decapsulate"
+                    },
+                    self.refused
+                );
+                return if e.is_key_config_problem() {
+                    typed(400, "application/problem+json", KEY_PROBLEM.to_vec())
+                } else {
+                    Reply::Whole(text(400, b"request does not decapsulate\n"))
+                };
+            }
+        };
+        let (inner, outcome) = inference::answer(&mut self.embedder, &plain);
+        drop(plain);
+        let nonce = zeroize::Zeroizing::new(self.rng.bytes::<16>());
+        let sealed = match context.encapsulate(&inner, &nonce) {
+            Ok(s) => s,
+            Err(_) => {
+                println!("serving: internal error sealing a response");
+                return Reply::Whole(text(500, b"internal error\n"));
+            }
+        };
+        drop(inner);
+        self.served += 1;
+        println!(
+            "serving: request {} -> {} ({} inputs, {} tokens, {} us)",
+            self.served,
+            outcome.status,
+            outcome.inputs,
+            outcome.tokens,
+            kernel::time::us_since(started)
+        );
+        typed(200, RESPONSE_MEDIA_TYPE, sealed)
+    }
+}

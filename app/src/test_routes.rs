@@ -1,0 +1,84 @@
+//! The HTTP test routes (self-test word `http`), for the end-to-end tests
+//! of the server and the network path:
+//!
+//!   `GET /healthz`      -> 200 `ok`
+//!   `POST /sha256`      -> 200 with the lower-case hex SHA-256 of the body
+//!                          (body limit [`BODY_LIMIT`]; over it 413)
+//!   `GET /bytes/<n>`    -> n bytes, byte i = (i + i/256) mod 256, streamed
+//!                          (n at most [`BYTES_LIMIT`], else 400)
+//!   `POST /quit`        -> 200 `bye`, then the VM powers off (success)
+//!   unknown path 404, known path with another method 405 (with `Allow`).
+
+use crate::http_server::{Reply, Routes};
+use alloc::vec::Vec;
+use http1::{Request, Response};
+use sha2::{Digest, Sha256};
+
+/// Largest request body (`Content-Length`) accepted, for every route.
+pub const BODY_LIMIT: usize = 8 << 20;
+/// Largest `/bytes/<n>`.
+pub const BYTES_LIMIT: u64 = 64 << 20;
+/// Largest response queued whole (heads, small bodies, rejections).
+pub const MAX_QUEUED: usize = 4096;
+
+pub struct TestRoutes;
+
+fn text(status: u16, body: &[u8]) -> Response {
+    Response::new(status, body.to_vec()).with_header("Content-Type", b"text/plain")
+}
+
+fn method_not_allowed(allow: &[u8]) -> Reply {
+    Reply::Whole(text(405, b"method not allowed\n").with_header("Allow", allow))
+}
+
+impl Routes for TestRoutes {
+    fn route(&mut self, request: &Request) -> Reply {
+        let path = request
+            .path
+            .split_once('?')
+            .map_or(request.path.as_str(), |(p, _)| p);
+        let method = request.method.as_str();
+        match path {
+            "/healthz" => match method {
+                "GET" | "HEAD" => Reply::Whole(text(200, b"ok")),
+                _ => method_not_allowed(b"GET, HEAD"),
+            },
+            "/sha256" => match method {
+                "POST" => Reply::Whole(text(200, &hex(&Sha256::digest(&request.body)))),
+                _ => method_not_allowed(b"POST"),
+            },
+            "/quit" => match method {
+                "POST" => Reply::Quit,
+                _ => method_not_allowed(b"POST"),
+            },
+            _ => match path.strip_prefix("/bytes/") {
+                Some(n) => match method {
+                    "GET" => match parse_count(n) {
+                        Some(n) if n <= BYTES_LIMIT => Reply::Pattern(n),
+                        _ => Reply::Whole(text(400, b"count must be 0..=67108864\n")),
+                    },
+                    _ => method_not_allowed(b"GET"),
+                },
+                None => Reply::Whole(text(404, b"not found\n")),
+            },
+        }
+    }
+}
+
+/// A plain decimal count (digits only, at most 20 of them).
+fn parse_count(s: &str) -> Option<u64> {
+    if s.is_empty() || s.len() > 20 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+fn hex(digest: &[u8]) -> Vec<u8> {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = Vec::with_capacity(2 * digest.len());
+    for b in digest {
+        out.push(DIGITS[usize::from(b >> 4)]);
+        out.push(DIGITS[usize::from(b & 0xF)]);
+    }
+    out
+}
