@@ -49,6 +49,8 @@ python3 -c 'import sevsnpmeasure' 2>/dev/null || py_need+=("sev-snp-measure==0.0
 # Independent JWE implementation the jwe crate's tests cross-check against
 # (1.5.6: later versions pull a newer `cryptography` than sev-snp-measure's).
 python3 -c 'import jwcrypto' 2>/dev/null || py_need+=("jwcrypto==1.5.6")
+# The SDK the encrypted-serving tests drive through `appliance-client proxy`.
+python3 -c 'import openai' 2>/dev/null || py_need+=("openai==1.109.1")
 if [ ${#py_need[@]} -gt 0 ]; then
   log "pip install ${py_need[*]}"
   python3 -m pip install -q --disable-pip-version-check "${py_need[@]}"
