@@ -8,6 +8,7 @@ import e2e_engine  # noqa: F401
 import e2e_net  # noqa: F401
 import e2e_http  # noqa: F401
 import e2e_keyrelease  # noqa: F401
+import e2e_serving  # noqa: F401
 from harness import main
 
 if __name__ == "__main__":

@@ -1,0 +1,367 @@
+"""End-to-end tests of encrypted serving (issue 6): the appliance unseals
+all-MiniLM-L6-v2 after key release, binds a fresh OHTTP key into its
+attestation document and answers embeddings requests only inside OHTTP.
+
+Set-up, once per run: MiniLM is quantized and sealed and an image pinned to
+it is built. One appliance (key broker on 127.0.0.1, QEMU user networking
+with restrict=on, the API forwarded to 127.0.0.1 only, the guest's traffic
+captured with QEMU filter-dump) serves most tests; the last test reboots it.
+
+Clients: `appliance-client` (Rust, the `ohttp`/`bhttp` crates), the `openai`
+Python package through `appliance-client proxy`, and tests/ohttp_py.py (from
+the RFCs) for requests a correct client never sends. Sample evidence is all
+there is without SNP hardware, so clients run with --insecure except where
+the refusal itself is tested.
+"""
+
+import atexit
+import base64
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import e2e_keyrelease as kr
+import ohttp_py
+from harness import ROOT, Skip, main, run_cmd, test
+
+CLIENT = os.path.join(kr.BIN, "appliance-client")
+PROMPT_MARKER = "zebracorn-quasar-7731"
+_built = None
+_appliance = None
+
+
+def built():
+    """Sealed MiniLM and an image pinned to it (once per run)."""
+    global _built
+    if _built is None:
+        d = tempfile.mkdtemp(prefix="e2e-serving-")
+        atexit.register(shutil.rmtree, d, True)
+        blob = os.path.join(d, "minilm.blob")
+        run_cmd([kr.IB, "quantize", "--out", blob], check=True, timeout=600)
+        p = run_cmd([kr.IB, "seal", "--model", blob, "--out", os.path.join(d, "seal")], check=True)
+        digest = re.search(r"^sha384\s+([0-9a-f]{96})$", p.stdout, re.M).group(1)
+        out = os.path.join(d, "out")
+        run_cmd([kr.IB, "build", "--out", out, "--model-digest", digest], check=True, timeout=1800)
+        _built = {"dir": d, "blob": blob, "digest": digest,
+                  "sealed": os.path.join(d, "seal", "model.sealed"),
+                  "key": os.path.join(d, "seal", "model.key"),
+                  "image": os.path.join(out, "appliance.bin"),
+                  "manifest": os.path.join(out, "manifest.json")}
+    return _built
+
+
+class Appliance:
+    """Broker + guest serving on 127.0.0.1:<port>, traffic captured to a pcap."""
+
+    def __init__(self, port=None):
+        b = built()
+        self.dir = tempfile.mkdtemp(prefix="e2e-appliance-")
+        self.port = port or kr.free_port()
+        self.pcap = os.path.join(self.dir, "guest.pcap")
+        resources = os.path.join(self.dir, "resources")
+        run_cmd([kr.KB, "add-resource", "--resources", resources, "--path", kr.RESOURCE,
+                 "--file", b["key"]], check=True)
+        self.broker_port = kr.free_port()
+        self.broker = subprocess.Popen(
+            [kr.KB, "serve", "--listen", f"127.0.0.1:{self.broker_port}", "--manifest",
+             b["manifest"], "--resources", resources, "--insecure-allow-sample"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        config = os.path.join(self.dir, "config.json")
+        with open(config, "w") as f:
+            json.dump({"listen_port": 8080, "kbs": {"host": "10.0.2.100", "port": 8081},
+                       "resource_path": kr.RESOURCE, "log_level": "info"}, f)
+        netdev = (f"user,id=n0,restrict=on,"
+                  f"guestfwd=tcp:10.0.2.100:8081-cmd:{sys.executable} {kr.RELAY} {self.broker_port},"
+                  f"hostfwd=tcp:127.0.0.1:{self.port}-:8080")
+        self.proc = subprocess.Popen(
+            [kr.RUN, "--image", b["image"], "--accel", os.environ.get("E2E_ACCEL", "tcg"),
+             "--mem", "512M", "--fw-cfg", f"opt/appliance/config,file={config}",
+             "--fw-cfg", f"opt/appliance/model.sealed,file={b['sealed']}",
+             "--", "-netdev", netdev,
+             "-device", "virtio-net-pci,netdev=n0,disable-legacy=on,iommu_platform=on,romfile=",
+             "-object", f"filter-dump,id=cap0,netdev=n0,file={self.pcap}"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        self.lines = []
+        threading.Thread(target=self._read, daemon=True).start()
+        self.wait_for("http: up ", timeout=600)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def log(self):
+        return "\n".join(self.lines[-40:])
+
+    def wait_for(self, text, timeout=120):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if any(text in line for line in self.lines):
+                return
+            assert self.proc.poll() is None, f"guest exited before {text!r}:\n{self.log()}"
+            time.sleep(0.1)
+        raise AssertionError(f"no {text!r} from the guest:\n{self.log()}")
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self):
+        for p in (self.proc, self.broker):
+            if p.poll() is None:
+                os.killpg(p.pid, 9)
+            p.wait(timeout=20)
+        shutil.rmtree(self.dir, True)
+
+
+def appliance():
+    global _appliance
+    if _appliance is None or not _appliance.alive():
+        _appliance = Appliance()
+        atexit.register(lambda: _appliance and _appliance.stop())
+    return _appliance
+
+
+def client(*args, timeout=300):
+    return run_cmd([CLIENT, *args], timeout=timeout)
+
+
+def host_embeddings(texts):
+    p = run_cmd([kr.IB, "embed", "--model", built()["blob"], *texts], check=True)
+    return [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
+
+
+def http(method, url, body=None, content_type=None):
+    req = urllib.request.Request(url, data=body, method=method)
+    if content_type:
+        req.add_header("Content-Type", content_type)
+    try:
+        with urllib.request.urlopen(req, timeout=120) as r:
+            return r.status, r.headers.get("Content-Type"), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers.get("Content-Type"), e.read()
+
+
+def encrypted(a, inner, keys=None):
+    """(status, content-type, body, context) of one OHTTP request."""
+    keys = keys or http("GET", a.url + "/.well-known/ohttp-gateway")[2]
+    ctx = ohttp_py.new_request(keys, inner)
+    status, ctype, body = http("POST", a.url + "/", ctx.encapsulated, "message/ohttp-req")
+    return status, ctype, body, ctx
+
+
+def embeddings_json(texts, **extra):
+    return json.dumps({"input": texts, "model": "all-MiniLM-L6-v2", **extra}).encode()
+
+
+@test
+def serving_client_verifies_and_embeds_like_the_host():
+    a = appliance()
+    p = client("verify", "--url", a.url, "--manifest", built()["manifest"], "--insecure")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "INSECURE" in p.stderr, p.stderr
+    assert "binding: ok" in p.stdout, p.stdout
+    assert built()["digest"] in p.stdout, "the summary names the model digest from the boot log"
+    texts = ["ok", "The quick brown fox jumps over the lazy dog.", "Ünïcödé — 🦊 and 中文"]
+    p = client("embed", "--url", a.url, "--manifest", built()["manifest"], "--insecure", *texts)
+    assert p.returncode == 0, p.stdout + p.stderr
+    got = [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
+    assert len(got) == 3 and all(len(v) == 384 for v in got), p.stdout[:400]
+    # The guest's engine equals the host's bit for bit (floats printed exactly).
+    assert got == host_embeddings(texts)
+
+
+@test
+def serving_client_refuses_sample_evidence_without_insecure():
+    a = appliance()
+    p = client("verify", "--url", a.url, "--manifest", built()["manifest"])
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "refused" in (p.stdout + p.stderr) and "insecure" in (p.stdout + p.stderr).lower()
+    p = client("embed", "--url", a.url, "--manifest", built()["manifest"], "secret text")
+    assert p.returncode == 1 and not p.stdout.strip(), p.stdout + p.stderr
+
+
+@test
+def serving_client_refuses_a_measurement_not_in_the_manifest():
+    a = appliance()
+    m = json.load(open(built()["manifest"]))
+    for c in m["launch_configurations"]:
+        c["launch_digest"] = "ab" * 48
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(m, f)
+    try:
+        for cmd in (["verify"], ["embed", "never sent"]):
+            p = client(*cmd, "--url", a.url, "--manifest", f.name, "--insecure")
+            assert p.returncode == 1, p.stdout + p.stderr
+            assert "measurement" in (p.stdout + p.stderr).lower(), p.stdout + p.stderr
+    finally:
+        os.unlink(f.name)
+    assert not any("never sent" in line for line in a.lines)
+
+
+@test
+def serving_openai_sdk_through_the_proxy():
+    try:
+        import openai
+    except ImportError:
+        raise Skip("the openai package is not installed (scripts/setup.sh installs it)")
+    a = appliance()
+    port = kr.free_port()
+    proxy = subprocess.Popen([CLIENT, "proxy", "--listen", f"127.0.0.1:{port}", "--url", a.url,
+                              "--manifest", built()["manifest"], "--insecure"],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    threading.Thread(target=lambda: lines.extend(l.rstrip() for l in proxy.stdout), daemon=True).start()
+    try:
+        deadline = time.time() + 120
+        while not any("proxy listening on" in l for l in lines):
+            assert proxy.poll() is None and time.time() < deadline, "\n".join(lines)
+            time.sleep(0.1)
+        sdk = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="not-used",
+                            max_retries=0, timeout=300)
+        texts = ["Confidential computing keeps data encrypted in use.", "No."]
+        expected = host_embeddings(texts)
+        # Default (the SDK asks for base64) and explicit float.
+        for kw in ({}, {"encoding_format": "float"}):
+            r = sdk.embeddings.create(model="all-MiniLM-L6-v2", input=texts, **kw)
+            assert [d.index for d in r.data] == [0, 1]
+            assert [list(map(float, d.embedding)) for d in r.data] == expected, kw
+            assert r.usage.prompt_tokens > 0
+        try:
+            sdk.embeddings.create(model="gpt-4", input="x")
+            raise AssertionError("unknown model accepted")
+        except openai.NotFoundError as e:
+            assert "does not exist" in str(e), e
+        assert not any(texts[0] in l for l in lines), "the proxy logged a prompt"
+    finally:
+        proxy.kill()
+        proxy.wait(timeout=10)
+
+
+@test
+def serving_hostile_requests_get_errors_and_serving_continues():
+    a = appliance()
+    keys = http("GET", a.url + "/.well-known/ohttp-gateway")[2]
+    good = ohttp_py.bhttp_request("POST", "/v1/embeddings", embeddings_json("hello"))
+    ctx = ohttp_py.new_request(keys, good)
+    enc = ctx.encapsulated
+    cases = {
+        "tampered ciphertext": enc[:-5] + bytes([enc[-5] ^ 1]) + enc[-4:],
+        "tampered enc": enc[:7] + bytes([enc[7] ^ 0x80]) + enc[8:],
+        "wrong key id": bytes([(enc[0] + 1) % 256]) + enc[1:],
+        "truncated header": enc[:5],
+        "truncated enc": enc[:20],
+        "truncated ciphertext": enc[:-1],
+        "empty": b"",
+    }
+    for name, body in cases.items():
+        status, ctype, text = http("POST", a.url + "/", body, "message/ohttp-req")
+        assert status == 400, (name, status, text)
+        if name == "wrong key id":
+            assert ctype == "application/problem+json", ctype
+            assert json.loads(text)["type"].endswith("#ohttp-key")
+    status, _, _ = http("POST", a.url + "/", enc, "application/json")
+    assert status == 415
+    status, _, _ = http("POST", a.url + "/v1/embeddings", embeddings_json("plain"), "application/json")
+    assert status == 404, "there is no plaintext inference path"
+    # Errors inside the encapsulation come back encapsulated, OpenAI-shaped.
+    inner_cases = [
+        (ohttp_py.bhttp_request("POST", "/v1/embeddings", b"{not json"), 400, None),
+        (ohttp_py.bhttp_request("POST", "/v1/embeddings",
+                                json.dumps({"input": "x", "model": "gpt-4"}).encode()),
+         404, "model_not_found"),
+        (ohttp_py.bhttp_request("POST", "/v1/embeddings", embeddings_json([])), 400, None),
+        (ohttp_py.bhttp_request("GET", "/v1/embeddings", b""), 405, None),
+        (ohttp_py.bhttp_request("POST", "/v1/chat", embeddings_json("x")), 404, None),
+        (b"\x05garbage", 400, None),
+    ]
+    for inner, want, code in inner_cases:
+        status, ctype, body, c = encrypted(a, inner, keys)
+        assert (status, ctype) == (200, "message/ohttp-res"), (status, body)
+        st, headers, payload = ohttp_py.bhttp_response(c.open_response(body))
+        assert st == want, (inner[:40], st, payload)
+        err = json.loads(payload)["error"]
+        assert err["message"] and err["type"], err
+        if code:
+            assert err["code"] == code, err
+    # A tampered response does not open (AEAD), and the appliance still serves.
+    status, _, body, c = encrypted(a, good, keys)
+    assert status == 200
+    try:
+        c.open_response(body[:-1] + bytes([body[-1] ^ 1]))
+        raise AssertionError("tampered response opened")
+    except Exception as e:
+        assert type(e).__name__ == "InvalidTag", e
+    st, _, payload = ohttp_py.bhttp_response(c.open_response(body))
+    assert st == 200 and len(json.loads(payload)["data"][0]["embedding"]) == 384
+    assert a.alive()
+
+
+@test
+def serving_nothing_plaintext_on_the_wire_or_serial():
+    a = appliance()
+    prompt = f"My {PROMPT_MARKER} diagnosis is confidential"
+    p = client("embed", "--url", a.url, "--manifest", built()["manifest"], "--insecure", "--json",
+               prompt)
+    assert p.returncode == 0, p.stdout + p.stderr
+    values = json.loads(p.stdout)["data"][0]["embedding"]
+    time.sleep(1)  # let filter-dump write the last packets
+    wire = open(a.pcap, "rb").read()
+    # The capture works: it holds the encapsulated exchange's HTTP heads.
+    assert b"message/ohttp-req" in wire and b"message/ohttp-res" in wire, len(wire)
+    for form in (prompt.encode(), prompt.encode("utf-16-le"), PROMPT_MARKER.encode(),
+                 PROMPT_MARKER.upper().encode()):
+        assert form not in wire, "prompt text on the wire"
+    for v in values[:16]:
+        assert repr(v).encode() not in wire, f"output value {v!r} on the wire"
+        assert f"{v:.6f}".encode() not in wire or abs(v) < 1e-5, f"output value {v} on the wire"
+    import struct
+    raw = b"".join(struct.pack("<f", v) for v in values[:4])
+    assert raw not in wire and base64.b64encode(raw)[:16] not in wire
+    serial = "\n".join(a.lines)
+    assert PROMPT_MARKER not in serial and PROMPT_MARKER.lower() not in serial.lower()
+    assert re.search(r"serving: request \d+ -> 200", serial), serial[-2000:]
+
+
+@test
+def serving_proxy_follows_a_rebooted_appliance():
+    """A reboot makes a new key: the proxy re-verifies and keeps working."""
+    global _appliance
+    a = appliance()
+    port = kr.free_port()
+    proxy = subprocess.Popen([CLIENT, "proxy", "--listen", f"127.0.0.1:{port}", "--url", a.url,
+                              "--manifest", built()["manifest"], "--insecure"],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    threading.Thread(target=lambda: lines.extend(l.rstrip() for l in proxy.stdout), daemon=True).start()
+    try:
+        deadline = time.time() + 120
+        while not any("proxy listening on" in l for l in lines):
+            assert proxy.poll() is None and time.time() < deadline, "\n".join(lines)
+            time.sleep(0.1)
+        url = f"http://127.0.0.1:{port}/v1/embeddings"
+        before = http("POST", url, embeddings_json(["first boot"]), "application/json")
+        assert before[0] == 200, before
+        old_keys = http("GET", a.url + "/.well-known/ohttp-gateway")[2]
+        a.stop()
+        _appliance = Appliance(port=a.port)
+        new_keys = http("GET", _appliance.url + "/.well-known/ohttp-gateway")[2]
+        assert new_keys != old_keys, "a reboot must make a new key"
+        after = http("POST", url, embeddings_json(["second boot"]), "application/json")
+        assert after[0] == 200, (after, "\n".join(lines))
+        assert len(json.loads(after[2])["data"][0]["embedding"]) == 384
+    finally:
+        proxy.kill()
+        proxy.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:] or None)
