@@ -1,13 +1,12 @@
 #!/usr/bin/env python3
-"""The main job, as far as it is built: quantize and seal all-MiniLM-L6-v2,
-build an image that pins the model's digest, start the key broker on
-127.0.0.1 with the manifest, boot the appliance under QEMU (KVM when it
-works, TCG otherwise), watch it attest (sample evidence: there is no SNP
-hardware here), receive the model key, unseal the model into private
-memory, and then shut everything down.
-
-Encrypted inference (OHTTP, issue 6) is not built yet, so the demo stops
-at "appliance ready to serve". Called by scripts/run.sh after set-up.
+"""The main job: quantize and seal all-MiniLM-L6-v2, build an image that
+pins the model's digest, start the key broker on 127.0.0.1 with the
+manifest, boot the appliance under QEMU (KVM when it works, TCG otherwise),
+watch it attest (sample evidence: there is no SNP hardware here), receive
+the model key and unseal the model into private memory; then verify the
+appliance's evidence with `appliance-client`, send example sentences as
+OHTTP-encrypted embeddings requests, print their cosine similarities, and
+shut everything down. Called by scripts/run.sh after set-up.
 """
 
 import json
@@ -18,12 +17,21 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release")
 IB = os.path.join(BIN, "image-builder")
 KB = os.path.join(BIN, "keybroker")
+CLIENT = os.path.join(BIN, "appliance-client")
+SENTENCES = [
+    "A man is playing a guitar.",
+    "Someone is strumming a guitar on stage.",
+    "The stock market fell sharply today.",
+    "Investors sold shares as prices dropped.",
+    "Confidential computing protects data while it is being processed.",
+]
 RESOURCE = "appliance/key/model"
 WORK = os.path.join(ROOT, "out", "demo")
 
@@ -43,6 +51,21 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def print_similarities(vectors):
+    def cos(a, b):
+        dot = sum(x * y for x, y in zip(a, b))
+        na = sum(x * x for x in a) ** 0.5
+        nb = sum(y * y for y in b) ** 0.5
+        return dot / (na * nb)
+    print("\ncosine similarity of the embeddings (computed inside the appliance):")
+    for i, s in enumerate(SENTENCES):
+        print(f"  [{i}] {s}")
+    print("       " + "".join(f"{j:>7}" for j in range(len(SENTENCES))))
+    for i, a in enumerate(vectors):
+        print(f"  [{i}]  " + "".join(f"{cos(a, b):7.3f}" for b in vectors))
+    print()
 
 
 def main():
@@ -80,8 +103,10 @@ def main():
             json.dump({"listen_port": 8080, "kbs": {"host": "10.0.2.100", "port": 8081},
                        "resource_path": RESOURCE, "log_level": "info"}, f)
         relay = os.path.join(ROOT, "tests", "tcp_relay.py")
+        api_port = free_port()
         netdev = (f"user,id=n0,restrict=on,"
-                  f"guestfwd=tcp:10.0.2.100:8081-cmd:{sys.executable} {relay} {port}")
+                  f"guestfwd=tcp:10.0.2.100:8081-cmd:{sys.executable} {relay} {port},"
+                  f"hostfwd=tcp:127.0.0.1:{api_port}-:8080")
         step("booting the appliance under QEMU")
         guest = subprocess.Popen(
             [os.path.join(ROOT, "qemu", "run.sh"), "--image", os.path.join(image_dir, "appliance.bin"),
@@ -92,17 +117,41 @@ def main():
              "-device", "virtio-net-pci,netdev=n0,disable-legacy=on,iommu_platform=on,romfile="],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
         deadline = time.time() + 600
-        unsealed = False
+        unsealed = serving = False
         for line in guest.stdout:
             print(f"  guest | {line.rstrip()}", flush=True)
             if "model unsealed sha384:" in line:
                 unsealed = line.strip().endswith(digest)
-            if "appliance ready to serve" in line or time.time() > deadline:
+            if "http: up " in line:
+                serving = True
+            if serving or "FAILED" in line or time.time() > deadline:
                 break
-        if not unsealed:
-            sys.exit("[demo] the appliance did not unseal the model (see its log above)")
-        step("the appliance attested, received the key and unsealed the model it was built for")
-        step("encrypted inference (issue 6) is not built yet: shutting down")
+        if not (unsealed and serving):
+            sys.exit("[demo] the appliance did not unseal the model and start serving (see its log above)")
+        step("the appliance attested, received the key, unsealed its model and serves on "
+             f"127.0.0.1:{api_port} (OHTTP only)")
+        # Keep echoing the guest's serial log (it holds only fixed events).
+        threading.Thread(target=lambda: [print(f"  guest | {l.rstrip()}", flush=True)
+                                         for l in guest.stdout], daemon=True).start()
+        url = f"http://127.0.0.1:{api_port}"
+        step("verifying the appliance: evidence, measurement against the manifest, key binding")
+        v = subprocess.run([CLIENT, "verify", "--url", url, "--manifest", manifest, "--insecure"],
+                           capture_output=True, text=True, timeout=120)
+        for line in (v.stderr + v.stdout).splitlines():
+            print(f"  client | {line}", flush=True)
+        if v.returncode != 0:
+            sys.exit("[demo] the client refused the appliance")
+        step(f"sending {len(SENTENCES)} sentences, encrypted to the attested key")
+        t0 = time.time()
+        e = subprocess.run([CLIENT, "embed", "--url", url, "--manifest", manifest, "--insecure",
+                            *SENTENCES], capture_output=True, text=True, timeout=600)
+        if e.returncode != 0:
+            sys.exit(f"[demo] embed failed:\n{e.stderr}")
+        vectors = [json.loads(l) for l in e.stdout.splitlines() if l.strip()]
+        step(f"received {len(vectors)} verified embeddings of {len(vectors[0])} dimensions "
+             f"in {time.time() - t0:.1f} s (incl. verification)")
+        print_similarities(vectors)
+        step("done: shutting down")
         return 0
     finally:
         for p in (guest, broker):

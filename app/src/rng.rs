@@ -51,17 +51,3 @@ impl RngCore for RdRand {
 }
 
 impl CryptoRng for RdRand {}
-
-/// getrandom's backend on this target (see Cargo.toml): RDRAND, failing
-/// with an error code rather than stopping.
-fn getrandom_rdrand(dest: &mut [u8]) -> Result<(), getrandom::Error> {
-    for chunk in dest.chunks_mut(8) {
-        let Some(word) = kernel::cpu::rdrand64() else {
-            return Err(getrandom::Error::UNSUPPORTED);
-        };
-        chunk.copy_from_slice(&word.to_le_bytes()[..chunk.len()]);
-    }
-    Ok(())
-}
-
-getrandom::register_custom_getrandom!(getrandom_rdrand);

@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""Encrypted-serving benchmark: end-to-end latency and embeddings per second
+through `appliance-client proxy` (OHTTP encapsulation, the guest's HTTP
+server, gateway, engine, and back) at 16 and 128 tokens, under TCG and
+under KVM where qemu/accel.sh finds it usable, beside the same engine on
+the host without encryption (crates/embed-engine/examples/bench_engine.rs,
+one thread), with the ratio appliance / host. All figures come from this
+one run.
+
+Latency: one input per request, sequential requests, median and p90.
+Throughput: requests of 8 inputs of 16 tokens, sequential, for --seconds.
+The client verifies the appliance once when the proxy starts (not timed).
+
+Usage: bench/serving.py [--reps N] [--seconds S]
+Needs target/release/{image-builder,keybroker,appliance-client}
+(scripts/run.sh builds them) and QEMU from scripts/setup.sh.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+os.environ.setdefault("E2E_HOST_BIN", os.path.join(ROOT, "target", "release"))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+
+import e2e_keyrelease as kr  # noqa: E402
+import e2e_serving as sv  # noqa: E402
+
+# "hello" is one WordPiece token: n-2 of them plus [CLS] and [SEP] = n tokens.
+TEXT = {n: " ".join(["hello"] * (n - 2)) for n in (16, 128)}
+
+
+def post(url, texts):
+    body = json.dumps({"input": texts, "model": "all-MiniLM-L6-v2",
+                       "encoding_format": "float"}).encode()
+    req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    t0 = time.perf_counter()
+    with urllib.request.urlopen(req, timeout=600) as r:
+        payload = json.loads(r.read())
+    return (time.perf_counter() - t0) * 1000, payload
+
+
+def start_proxy(appliance):
+    port = kr.free_port()
+    proxy = subprocess.Popen([sv.CLIENT, "proxy", "--listen", f"127.0.0.1:{port}", "--url",
+                              appliance.url, "--manifest", sv.built()["manifest"], "--insecure"],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    threading.Thread(target=lambda: lines.extend(proxy.stdout), daemon=True).start()
+    deadline = time.time() + 120
+    while not any("proxy listening on" in l for l in lines):
+        if proxy.poll() is not None or time.time() > deadline:
+            sys.exit("proxy did not start:\n" + "".join(lines))
+        time.sleep(0.1)
+    return proxy, f"http://127.0.0.1:{port}/v1/embeddings"
+
+
+def measure_appliance(accel, reps, seconds):
+    os.environ["E2E_ACCEL"] = accel
+    print(f"[bench] booting the appliance ({accel})", file=sys.stderr, flush=True)
+    a = sv.Appliance()
+    proxy, url = start_proxy(a)
+    out = {}
+    try:
+        for n in (16, 128):
+            _, payload = post(url, [TEXT[n]])
+            assert payload["usage"]["prompt_tokens"] == n, payload["usage"]
+            times = [post(url, [TEXT[n]])[0] for _ in range(reps)]
+            out[n] = times
+            print(f"[bench] {accel} {n} tokens: median {statistics.median(times):.1f} ms",
+                  file=sys.stderr, flush=True)
+        batch = [TEXT[16]] * 8
+        post(url, batch)
+        done, t0 = 0, time.perf_counter()
+        while time.perf_counter() - t0 < seconds:
+            post(url, batch)
+            done += len(batch)
+        out["eps"] = done / (time.perf_counter() - t0)
+    finally:
+        proxy.kill()
+        a.stop()
+    return out
+
+
+def host_engine(blob):
+    print("[bench] host engine (no encryption, one thread)", file=sys.stderr, flush=True)
+    env = dict(os.environ, CARGO_TARGET_DIR=os.path.join(ROOT, "target", "bench"))
+    subprocess.run(["cargo", "build", "-q", "--release", "-p", "embed-engine", "--example",
+                    "bench_engine"], cwd=ROOT, env=env, check=True)
+    exe = os.path.join(ROOT, "target", "bench", "release", "examples", "bench_engine")
+    p = subprocess.run([exe, blob, "--reps16", "300", "--reps128", "60"], capture_output=True,
+                       text=True, check=True)
+    return {r["tokens"]: r["median_ms"] for r in json.loads(p.stdout)["results"]}
+
+
+def accelerators():
+    accels = ["tcg"]
+    p = subprocess.run([os.path.join(ROOT, "qemu", "accel.sh"), sv.built()["image"]],
+                       capture_output=True, text=True)
+    if p.stdout.strip() == "kvm":
+        accels.append("kvm")
+    else:
+        print(f"[bench] KVM: not measured here ({p.stderr.strip()})", file=sys.stderr)
+    return accels
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--reps", type=int, default=20)
+    ap.add_argument("--seconds", type=float, default=20)
+    args = ap.parse_args()
+    print("[bench] quantizing, sealing and building the pinned image", file=sys.stderr, flush=True)
+    b = sv.built()
+    host = host_engine(b["blob"])
+    rows = {accel: measure_appliance(accel, args.reps, args.seconds) for accel in accelerators()}
+    print(f"{'accel':>5} {'tokens':>6} | {'appliance median':>16} {'p90':>8} | "
+          f"{'host engine':>11} | {'appliance/host':>14}")
+    for accel, r in rows.items():
+        for n in (16, 128):
+            t = sorted(r[n])
+            p90 = t[min(len(t) - 1, int(0.9 * len(t)))]
+            med = statistics.median(t)
+            print(f"{accel:>5} {n:>6} | {med:>13.1f} ms {p90:>5.1f} ms | {host[n]:>8.2f} ms | "
+                  f"{med / host[n]:>13.1f}x")
+    for accel, r in rows.items():
+        host_eps = 1000 / host[16]
+        print(f"{accel:>5} embeddings/s (8 x 16 tokens per request): appliance {r['eps']:.1f}, "
+              f"host engine {host_eps:.1f}, ratio {r['eps'] / host_eps:.3f}")
+    print("appliance = client proxy -> OHTTP -> guest (QEMU user net) -> engine -> back; "
+          "host = the same engine in-process, no encryption, no network.")
+
+
+if __name__ == "__main__":
+    main()
