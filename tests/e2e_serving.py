@@ -21,6 +21,7 @@ import os
 import re
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -230,10 +231,15 @@ def serving_openai_sdk_through_the_proxy():
         texts = ["Confidential computing keeps data encrypted in use.", "No."]
         expected = host_embeddings(texts)
         # Default (the SDK asks for base64) and explicit float.
+        # Compared as f32: the SDK decodes base64 to float32 exactly, while
+        # the JSON forms parse the shortest f32 text as a double.
+        def f32(vectors):
+            return [[struct.unpack("<f", struct.pack("<f", float(x)))[0] for x in v]
+                    for v in vectors]
         for kw in ({}, {"encoding_format": "float"}):
             r = sdk.embeddings.create(model="all-MiniLM-L6-v2", input=texts, **kw)
             assert [d.index for d in r.data] == [0, 1]
-            assert [list(map(float, d.embedding)) for d in r.data] == expected, kw
+            assert f32(d.embedding for d in r.data) == f32(expected), kw
             assert r.usage.prompt_tokens > 0
         try:
             sdk.embeddings.create(model="gpt-4", input="x")
@@ -323,7 +329,6 @@ def serving_nothing_plaintext_on_the_wire_or_serial():
     for v in values[:16]:
         assert repr(v).encode() not in wire, f"output value {v!r} on the wire"
         assert f"{v:.6f}".encode() not in wire or abs(v) < 1e-5, f"output value {v} on the wire"
-    import struct
     raw = b"".join(struct.pack("<f", v) for v in values[:4])
     assert raw not in wire and base64.b64encode(raw)[:16] not in wire
     serial = "\n".join(a.lines)
