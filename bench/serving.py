@@ -22,7 +22,6 @@ import os
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 
@@ -47,26 +46,12 @@ def post(url, texts):
     return (time.perf_counter() - t0) * 1000, payload
 
 
-def start_proxy(appliance):
-    port = kr.free_port()
-    proxy = subprocess.Popen([sv.CLIENT, "proxy", "--listen", f"127.0.0.1:{port}", "--url",
-                              appliance.url, "--manifest", sv.built()["manifest"], "--insecure"],
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines = []
-    threading.Thread(target=lambda: lines.extend(proxy.stdout), daemon=True).start()
-    deadline = time.time() + 120
-    while not any("proxy listening on" in l for l in lines):
-        if proxy.poll() is not None or time.time() > deadline:
-            sys.exit("proxy did not start:\n" + "".join(lines))
-        time.sleep(0.1)
-    return proxy, f"http://127.0.0.1:{port}/v1/embeddings"
-
-
 def measure_appliance(accel, reps, seconds):
     os.environ["E2E_ACCEL"] = accel
     print(f"[bench] booting the appliance ({accel})", file=sys.stderr, flush=True)
     a = sv.Appliance()
-    proxy, url = start_proxy(a)
+    proxy, port, _ = sv.start_proxy(a)
+    url = f"http://127.0.0.1:{port}/v1/embeddings"
     out = {}
     try:
         for n in (16, 128):

@@ -159,6 +159,25 @@ def encrypted(a, inner, keys=None):
     return status, ctype, body, ctx
 
 
+def start_proxy(a):
+    """`appliance-client proxy` for `a` on a free loopback port, once listening:
+    (process, port, its output lines so far and to come)."""
+    port = kr.free_port()
+    proxy = subprocess.Popen([CLIENT, "proxy", "--listen", f"127.0.0.1:{port}", "--url", a.url,
+                              "--manifest", built()["manifest"], "--insecure"],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    threading.Thread(target=lambda: lines.extend(l.rstrip() for l in proxy.stdout),
+                     daemon=True).start()
+    deadline = time.time() + 120
+    while not any("proxy listening on" in l for l in lines):
+        if proxy.poll() is not None or time.time() > deadline:
+            proxy.kill()
+            raise AssertionError("proxy did not start:\n" + "\n".join(lines))
+        time.sleep(0.1)
+    return proxy, port, lines
+
+
 def embeddings_json(texts, **extra):
     return json.dumps({"input": texts, "model": "all-MiniLM-L6-v2", **extra}).encode()
 
@@ -215,17 +234,8 @@ def serving_openai_sdk_through_the_proxy():
     except ImportError:
         raise Skip("the openai package is not installed (scripts/setup.sh installs it)")
     a = appliance()
-    port = kr.free_port()
-    proxy = subprocess.Popen([CLIENT, "proxy", "--listen", f"127.0.0.1:{port}", "--url", a.url,
-                              "--manifest", built()["manifest"], "--insecure"],
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines = []
-    threading.Thread(target=lambda: lines.extend(l.rstrip() for l in proxy.stdout), daemon=True).start()
+    proxy, port, lines = start_proxy(a)
     try:
-        deadline = time.time() + 120
-        while not any("proxy listening on" in l for l in lines):
-            assert proxy.poll() is None and time.time() < deadline, "\n".join(lines)
-            time.sleep(0.1)
         sdk = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="not-used",
                             max_retries=0, timeout=300)
         texts = ["Confidential computing keeps data encrypted in use.", "No."]
@@ -341,17 +351,8 @@ def serving_proxy_follows_a_rebooted_appliance():
     """A reboot makes a new key: the proxy re-verifies and keeps working."""
     global _appliance
     a = appliance()
-    port = kr.free_port()
-    proxy = subprocess.Popen([CLIENT, "proxy", "--listen", f"127.0.0.1:{port}", "--url", a.url,
-                              "--manifest", built()["manifest"], "--insecure"],
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines = []
-    threading.Thread(target=lambda: lines.extend(l.rstrip() for l in proxy.stdout), daemon=True).start()
+    proxy, port, lines = start_proxy(a)
     try:
-        deadline = time.time() + 120
-        while not any("proxy listening on" in l for l in lines):
-            assert proxy.poll() is None and time.time() < deadline, "\n".join(lines)
-            time.sleep(0.1)
         url = f"http://127.0.0.1:{port}/v1/embeddings"
         before = http("POST", url, embeddings_json(["first boot"]), "application/json")
         assert before[0] == 200, before

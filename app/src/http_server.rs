@@ -68,6 +68,14 @@ pub enum Reply {
     Quit,
 }
 
+/// The request's path without its query.
+pub fn path_of(request: &Request) -> &str {
+    request
+        .path
+        .split_once('?')
+        .map_or(request.path.as_str(), |(p, _)| p)
+}
+
 /// The application behind the server.
 pub trait Routes {
     fn route(&mut self, request: &Request) -> Reply;

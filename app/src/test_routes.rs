@@ -33,10 +33,7 @@ fn method_not_allowed(allow: &[u8]) -> Reply {
 
 impl Routes for TestRoutes {
     fn route(&mut self, request: &Request) -> Reply {
-        let path = request
-            .path
-            .split_once('?')
-            .map_or(request.path.as_str(), |(p, _)| p);
+        let path = crate::http_server::path_of(request);
         let method = request.method.as_str();
         match path {
             "/healthz" => match method {

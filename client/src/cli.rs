@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serving_api::embeddings::Encoding;
-use snp_verify::{Generation, TcbVersion};
+use snp_verify::{parse_min_tcb, Generation, TcbVersion};
 
 use crate::error::{ClientError, Refusal};
 use crate::manifest::Manifest;
@@ -53,7 +53,7 @@ struct Target {
     vcek_dir: Option<PathBuf>,
     /// Minimum REPORTED_TCB, GEN:bl=N,tee=N,snp=N,ucode=N[,fmc=N]; repeatable. Without it
     /// any TCB is accepted and printed; with it only the generations given are.
-    #[arg(long = "min-tcb", value_parser = crate::tcb::parse_min_tcb)]
+    #[arg(long = "min-tcb", value_parser = parse_min_tcb)]
     min_tcb: Vec<(Generation, TcbVersion)>,
     /// Lowest SNP report version accepted (2 allows Milan/Genoa version-2 reports).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(2..=5))]

@@ -34,11 +34,10 @@ pub mod keys;
 pub mod manifest;
 pub mod proxy;
 pub mod serve;
-mod tcb;
 mod verify;
 
 pub use error::{ApiFailure, ClientError, Reason, Refusal};
 pub use exchange::{vectors, InnerResponse};
 pub use manifest::Manifest;
-pub use tcb::parse_min_tcb;
+pub use snp_verify::parse_min_tcb;
 pub use verify::{verify, KeySummary, Options, SnpSummary, Summary, VerifiedAppliance};

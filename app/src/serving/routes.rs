@@ -60,10 +60,7 @@ fn media_type(request: &Request) -> Option<Vec<u8>> {
 
 impl Routes for ServingRoutes<'_> {
     fn route(&mut self, request: &Request) -> Reply {
-        let path = request
-            .path
-            .split_once('?')
-            .map_or(request.path.as_str(), |(p, _)| p);
+        let path = crate::http_server::path_of(request);
         let method = request.method.as_str();
         match path {
             "/healthz" => match method {

@@ -10,7 +10,7 @@ use snp_verify::{Evidence, Generation, Policy, ReasonCode, ReportDataCheck, TcbV
 use super::{Options, SnpSummary, Verdict};
 use crate::error::{Reason, Refusal};
 use crate::manifest::Manifest;
-use crate::tcb::describe;
+use snp_verify::describe_tcb as describe;
 
 /// The endorsement certificates the document carries, decoded.
 #[derive(Default)]

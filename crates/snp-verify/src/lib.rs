@@ -51,6 +51,7 @@ mod binding;
 mod cert;
 mod chain;
 mod evidence;
+mod min_tcb;
 mod policy;
 mod reason;
 mod roots;
@@ -59,6 +60,7 @@ mod validity;
 
 pub use chain::VekKind;
 pub use evidence::verify_snp_evidence;
+pub use min_tcb::{describe_tcb, parse_min_tcb};
 pub use policy::{parse_measurement, Policy, PolicyError, ReportDataCheck};
 pub use reason::{ReasonCode, Refusal};
 pub use snp_report::evidence::{CertTableEntry, CertType, SnpEvidence};

@@ -59,12 +59,15 @@ pub struct Policy {
 pub enum PolicyError {
     /// Not 96 hex digits.
     MeasurementHex(String),
+    /// A `--min-tcb` value that does not parse (the message says why).
+    MinTcb(String),
 }
 
 impl fmt::Display for PolicyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::MeasurementHex(s) => write!(f, "measurement is not 96 hex digits: {s:?}"),
+            Self::MinTcb(why) => f.write_str(why),
         }
     }
 }

@@ -1,12 +1,16 @@
-//! `--min-tcb GEN:bl=N,tee=N,snp=N,ucode=N[,fmc=N]`, the key broker's
-//! syntax (keybroker/src/policy.rs has the same parser; it belongs in
-//! snp-verify so both share it).
+//! The operator's syntax for a minimum REPORTED_TCB, shared by the key
+//! broker's and the client's `--min-tcb`:
+//! `GEN:bl=N,tee=N,snp=N,ucode=N[,fmc=N]`, e.g. `milan:bl=3,tee=0,snp=8,ucode=115`.
 
-use snp_verify::{Generation, TcbVersion};
+use snp_report::{Generation, TcbVersion};
 
-/// Parses one `--min-tcb` value, e.g. `milan:bl=3,tee=0,snp=8,ucode=115`.
-pub fn parse_min_tcb(text: &str) -> Result<(Generation, TcbVersion), String> {
-    let bad = |why: &str| format!("--min-tcb {text:?}: {why}");
+use crate::policy::PolicyError;
+
+const NAMES: [&str; 5] = ["bl", "tee", "snp", "ucode", "fmc"];
+
+/// Parses one `--min-tcb` value.
+pub fn parse_min_tcb(text: &str) -> Result<(Generation, TcbVersion), PolicyError> {
+    let bad = |why: &str| PolicyError::MinTcb(format!("--min-tcb {text:?}: {why}"));
     let (name, fields) = text
         .split_once(':')
         .ok_or_else(|| bad("expected GEN:bl=N,tee=N,snp=N,ucode=N[,fmc=N]"))?;
@@ -15,7 +19,6 @@ pub fn parse_min_tcb(text: &str) -> Result<(Generation, TcbVersion), String> {
         .find(|g| g.name().eq_ignore_ascii_case(name.trim()))
         .ok_or_else(|| bad("generations are milan, genoa, turin"))?;
     let mut values: [Option<u8>; 5] = [None; 5];
-    const NAMES: [&str; 5] = ["bl", "tee", "snp", "ucode", "fmc"];
     for field in fields.split(',') {
         let (key, value) = field
             .split_once('=')
@@ -45,8 +48,8 @@ pub fn parse_min_tcb(text: &str) -> Result<(Generation, TcbVersion), String> {
     Ok((generation, tcb))
 }
 
-/// `fmc=N bl=N tee=N snp=N ucode=N`, as the summary prints a TCB.
-pub fn describe(t: &TcbVersion) -> String {
+/// `[fmc=N ]bl=N tee=N snp=N ucode=N`: a TCB in the same syntax.
+pub fn describe_tcb(t: &TcbVersion) -> String {
     let fmc = t.fmc.map(|f| format!("fmc={f} ")).unwrap_or_default();
     format!(
         "{fmc}bl={} tee={} snp={} ucode={}",
@@ -59,12 +62,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_the_broker_syntax() {
+    fn parses_and_describes() {
         let (g, t) = parse_min_tcb("Milan:bl=3,tee=0,snp=8,ucode=115").expect("parses");
         assert_eq!(g, Generation::Milan);
-        assert_eq!(describe(&t), "bl=3 tee=0 snp=8 ucode=115");
+        assert_eq!(
+            (t.fmc, t.bootloader, t.tee, t.snp, t.microcode),
+            (None, 3, 0, 8, 115)
+        );
+        assert_eq!(describe_tcb(&t), "bl=3 tee=0 snp=8 ucode=115");
         let (g, t) = parse_min_tcb("turin:fmc=1,bl=2,tee=3,snp=4,ucode=5").expect("parses");
         assert_eq!((g, t.fmc), (Generation::Turin, Some(1)));
+        assert_eq!(describe_tcb(&t), "fmc=1 bl=2 tee=3 snp=4 ucode=5");
         for bad in [
             "milan",
             "rome:bl=1,tee=1,snp=1,ucode=1",
