@@ -40,11 +40,22 @@ def step(msg):
     print(f"[demo] {msg}", flush=True)
 
 
-def run(args, **kw):
-    p = subprocess.run(args, capture_output=True, text=True, **kw)
+def run(args, timeout=None):
+    """Runs a tool; a step that takes long prints a heartbeat every 15 s."""
+    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    t0 = time.time()
+    while True:
+        try:
+            out, err = p.communicate(timeout=15)
+            break
+        except subprocess.TimeoutExpired:
+            if timeout and time.time() - t0 > timeout:
+                p.kill()
+                sys.exit(f"[demo] {' '.join(args[:2])} took over {timeout} s")
+            step(f"  ... still working ({time.time() - t0:.0f} s)")
     if p.returncode != 0:
-        sys.exit(f"[demo] {' '.join(args[:2])} failed:\n{p.stdout}\n{p.stderr}")
-    return p.stdout
+        sys.exit(f"[demo] {' '.join(args[:2])} failed:\n{out}\n{err}")
+    return out
 
 
 def free_port():
