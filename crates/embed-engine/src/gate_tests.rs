@@ -26,7 +26,7 @@ fn testdata(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn lines(name: &str) -> Vec<String> {
+pub(crate) fn lines(name: &str) -> Vec<String> {
     let text = std::fs::read_to_string(testdata(name)).unwrap();
     text.lines().map(str::to_owned).collect()
 }
@@ -36,7 +36,7 @@ fn model_dir() -> PathBuf {
 }
 
 /// The int8 blob of the real model, built once per test binary.
-fn real_blob() -> &'static [u8] {
+pub(crate) fn real_blob() -> &'static [u8] {
     static BLOB: OnceLock<Vec<u8>> = OnceLock::new();
     BLOB.get_or_init(|| {
         checkpoint::quantize_dir(&model_dir(), DEFAULT_ALPHA).expect("quantize checkpoint")

@@ -10,11 +10,16 @@
 //! in `int8-kernels`), f32 LayerNorm/softmax/GELU/attention, mean pooling, L2 norm.
 //! The word-embedding table and the vocabulary stay borrowed from the blob; the
 //! Linear weights are repacked for the kernels (~10.6 MB).
+//!
+//! Threads: the engine has none of its own; a host passes a [`Parallel`] (e.g.
+//! `StdThreads`, feature `std`) to [`Embedder::set_parallel`], and then one sequence is
+//! split by token rows and [`Embedder::embed_batch`] shares whole texts between threads,
+//! with results bit-identical to one thread ([`parallel`] explains how).
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
 extern crate alloc;
-#[cfg(all(feature = "host", not(test)))]
+#[cfg(all(feature = "std", not(test)))]
 extern crate std;
 
 pub mod bert;
@@ -29,8 +34,14 @@ mod gate_tests;
 mod linear;
 pub mod math;
 pub mod mlp;
+pub mod parallel;
+#[cfg(test)]
+mod parallel_tests;
 mod quant;
 
 pub use embedder::Embedder;
 pub use error::{BlobError, EngineError, QuantizeError};
 pub use int8_kernels::Kernel;
+#[cfg(any(test, feature = "std"))]
+pub use parallel::StdThreads;
+pub use parallel::{Parallel, Sequential};

@@ -6,8 +6,8 @@
 use core::arch::x86_64::*;
 
 use crate::f32math::{
-    exp_one, gelu_one, softmax_inv_tail, softmax_max_tail, C2, C3, C4, C5, C6, C7, ERF_A, ERF_P,
-    EXP, EXP_HI, EXP_LO, LANES, LN2_HI, LN2_LO, LOG2E, ROUND_MAGIC,
+    exp_one, fold, gelu_one, softmax_max_tail, C2, C3, C4, C5, C6, C7, ERF_A, ERF_P, EXP, EXP_HI,
+    EXP_LO, LANES, LN2_HI, LN2_LO, LOG2E, ROUND_MAGIC,
 };
 use crate::layernorm::{ln_mean_tail, ln_out_row, ln_rstd_tail, LnOut};
 
@@ -379,7 +379,7 @@ unsafe fn softmax_block<V: Vf, const R: usize>(
         }
         // SAFETY: columns main..cols of row r, no other live reference to them.
         let tail = unsafe { core::slice::from_raw_parts_mut(row(r, main), cols - main) };
-        *inv = softmax_inv_tail(lanes, tail, m, scale);
+        *inv = softmax_inv_tail_v::<V>(lanes, tail, m, scale);
     }
 
     let vmain = cols - cols % V::W;
@@ -394,6 +394,32 @@ unsafe fn softmax_block<V: Vf, const R: usize>(
             unsafe { *row(r, c) *= inv };
         }
     }
+}
+
+/// `f32math::softmax_inv_tail` with the tail's exponentials computed in vectors: the tail (fewer
+/// than 16 values) is copied to a 16-lane buffer, `exp_v` runs on every lane (the same
+/// per-lane sequence as `exp_one`), and only the tail's lanes are added and written back,
+/// lane `i` into sum lane `i` as in the scalar code. Short rows (T not a multiple of 16)
+/// otherwise spend most of the softmax in the scalar `exp_one`, whose fused multiply-adds
+/// are emulated.
+///
+/// Only called from `#[target_feature]` functions of `V`'s width (where it inlines).
+#[inline(always)]
+fn softmax_inv_tail_v<V: Vf>(mut acc: [f32; LANES], tail: &mut [f32], m: f32, scale: f32) -> f32 {
+    let n = tail.len().min(LANES);
+    let mut buf = [0f32; LANES];
+    buf[..n].copy_from_slice(&tail[..n]);
+    let (mv, sv) = (V::splat(m), V::splat(scale));
+    for i in 0..LANES / V::W {
+        let q = buf.as_mut_ptr().wrapping_add(i * V::W);
+        // SAFETY: `buf` holds 16 floats and i * W + W <= 16; the CPU supports V's width (caller).
+        unsafe { exp_v(V::load(q).sub(mv).mul(sv)).store(q) };
+    }
+    for ((a, v), &e) in acc.iter_mut().zip(tail.iter_mut()).zip(&buf) {
+        *v = e;
+        *a += e;
+    }
+    1.0 / fold(acc, |a, b| a + b)
 }
 
 /// Rows in blocks of 4, then the remaining 1-3.

@@ -1,7 +1,7 @@
 //! The float checkpoint as the quantizer sees it, and a plain f32 forward pass
 //! used for SmoothQuant calibration (and as a reference in tests).
 
-use super::attention::{attention, mean_pool, AttnScratch};
+use super::attention::{attention, mean_pool, AttnIn, AttnScratch};
 use super::config::BertConfig;
 use crate::error::{EngineError, QuantizeError};
 use crate::math::{gelu, l2_normalize, layer_norm};
@@ -218,15 +218,17 @@ impl FloatPass<'_> {
         {
             probe(li, Site::Qkv, &hs);
             w_qkv.apply(&hs, t, &mut qkv);
-            attention(
-                Kernel::detect(),
-                &qkv,
+            let input = AttnIn {
+                q: &qkv,
+                q_stride: 3 * h,
+                m: t,
+                kv: &qkv,
+                kv_stride: 3 * h,
+                k_off: h,
+                v_off: 2 * h,
                 t,
-                h,
-                c.heads,
-                &mut ctx,
-                &mut scratch,
-            )?;
+            };
+            attention(Kernel::detect(), input, h, c.heads, &mut ctx, &mut scratch)?;
             probe(li, Site::O, &ctx);
             w_o.apply(&ctx, t, &mut x);
             for (a, b) in x.iter_mut().zip(&hs) {
