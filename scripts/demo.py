@@ -161,6 +161,9 @@ def main():
         vectors = [json.loads(l) for l in e.stdout.splitlines() if l.strip()]
         step(f"received {len(vectors)} verified embeddings of {len(vectors[0])} dimensions "
              f"in {time.time() - t0:.1f} s (incl. verification)")
+        for text, v in zip(SENTENCES, vectors):
+            head = ", ".join(f"{x:+.4f}" for x in v[:6])
+            print(f"  [{head}, ... {len(v) - 6} more]  {text}")
         print_similarities(vectors)
         step("done: shutting down")
         return 0
