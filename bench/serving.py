@@ -30,7 +30,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 os.environ.setdefault("E2E_HOST_BIN", os.path.join(ROOT, "target", "release"))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
-import e2e_keyrelease as kr  # noqa: E402
 import e2e_serving as sv  # noqa: E402
 
 # "hello" is one WordPiece token: n-2 of them plus [CLS] and [SEP] = n tokens.

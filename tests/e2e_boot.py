@@ -6,7 +6,6 @@ Expects `image-builder build --out out` to have run (scripts/test.sh does).
 import hashlib
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 

@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 
-from harness import ROOT, main, test
+from harness import ROOT, LineProcess, free_port, main, test
 
 IMAGE = os.path.join(ROOT, "out", "appliance.bin")
 RUN = os.path.join(ROOT, "qemu", "run.sh")
@@ -29,11 +29,6 @@ BODY_LIMIT = 8 * MIB
 MARKER = b"Xq7-REQUEST-DATA-MARKER"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def pattern(n):
     """The server's /bytes pattern: byte i = (i + i // 256) mod 256."""
@@ -41,7 +36,7 @@ def pattern(n):
     return b"".join(r[k % 256:] + r[:k % 256] for k in range(n // 256 + 1))[:n]
 
 
-class Guest:
+class Guest(LineProcess):
     """The appliance booted with the HTTP self-test; serial collected."""
 
     def __init__(self, selftest="http", guest_port=8080, config=None):
@@ -55,30 +50,7 @@ class Guest:
             self.config_file.write(config)
             self.config_file.close()
             args += ["--fw-cfg", f"opt/appliance/config,file={self.config_file.name}"]
-        self.proc = subprocess.Popen(
-            args + ["--", "-netdev", netdev, "-device", device],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-        self.lines = []
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self):
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip("\n"))
-
-    def log(self):
-        return "\n".join(self.lines[-60:])
-
-    def wait_for(self, text, timeout=90):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            for line in self.lines:
-                if text in line:
-                    return line
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.1)
-        raise AssertionError(f"no {text!r} from the guest:\n{self.log()}")
+        super().__init__(args + ["--", "-netdev", netdev, "-device", device])
 
     def connect(self, timeout=60):
         return socket.create_connection(("127.0.0.1", self.port), timeout=timeout)

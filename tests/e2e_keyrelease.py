@@ -22,13 +22,11 @@ import re
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 
-from harness import ROOT, main, run_cmd, test
+from harness import ROOT, LineProcess, free_port, main, run_cmd, test
 
 BIN = os.environ.get("E2E_HOST_BIN", os.path.join(ROOT, "target", "debug"))
 IB = os.path.join(BIN, "image-builder")
@@ -48,11 +46,6 @@ READY = "model loaded: "
 
 _built = None
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def built():
@@ -81,7 +74,7 @@ def built():
     return _built
 
 
-class Broker:
+class Broker(LineProcess):
     """keybroker serve on 127.0.0.1 with the model key at RESOURCE."""
 
     def __init__(self, workdir, manifest, port=None):
@@ -92,13 +85,9 @@ class Broker:
             key = os.path.join(b["dir"], "seal", "model.key")
             run_cmd([KB, "add-resource", "--resources", self.resources, "--path", RESOURCE,
                      "--file", key], check=True)
-        self.proc = subprocess.Popen(
+        super().__init__(
             [KB, "serve", "--listen", f"127.0.0.1:{self.port}", "--manifest", manifest,
-             "--resources", self.resources, "--insecure-allow-sample"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-        self.lines = []
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
+             "--resources", self.resources, "--insecure-allow-sample"])
         deadline = time.time() + 30
         while True:
             try:
@@ -109,26 +98,17 @@ class Broker:
                     "broker did not start:\n" + "\n".join(self.lines)
                 time.sleep(0.1)
 
-    def _read(self):
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip("\n"))
-
-    def log(self):
-        return "\n".join(self.lines)
+    def log(self, last=None):
+        return super().log(last)
 
     def stop(self):
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
-        self.reader.join(timeout=5)
+        self.kill(signal.SIGTERM)
 
 
-class Guest:
+class Guest(LineProcess):
     """The pinned image booted with config + sealed model; serial collected."""
+
+    wait_timeout = 300
 
     def __init__(self, workdir, broker_port, sealed=None, resource=RESOURCE, image=None):
         b = built()
@@ -139,51 +119,11 @@ class Guest:
         netdev = (f"user,id=n0,restrict=on,"
                   f"guestfwd=tcp:10.0.2.100:8081-cmd:{sys.executable} {RELAY} {broker_port}")
         device = "virtio-net-pci,netdev=n0,disable-legacy=on,iommu_platform=on,romfile="
-        self.proc = subprocess.Popen(
+        super().__init__(
             [RUN, "--image", image or b["image"], "--accel", os.environ.get("E2E_ACCEL", "tcg"), "--mem", "256M",
              "--fw-cfg", f"opt/appliance/config,file={config}",
              "--fw-cfg", f"opt/appliance/model.sealed,file={sealed or b['sealed']}",
-             "--", "-netdev", netdev, "-device", device],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-        self.lines = []
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self):
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip("\n"))
-
-    def log(self):
-        return "\n".join(self.lines[-60:])
-
-    def wait_for(self, text, timeout=300):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            for line in self.lines:
-                if text in line:
-                    return line
-            if self.proc.poll() is not None:
-                self.reader.join(timeout=5)
-                for line in self.lines:
-                    if text in line:
-                        return line
-                break
-            time.sleep(0.1)
-        raise AssertionError(f"no {text!r} from the guest:\n{self.log()}")
-
-    def wait_exit(self, timeout=300):
-        try:
-            code = self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            raise AssertionError(f"guest still running after {timeout} s:\n{self.log()}")
-        self.reader.join(timeout=5)
-        return code
-
-    def kill(self):
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=20)
-        self.reader.join(timeout=5)
+             "--", "-netdev", netdev, "-device", device])
 
 
 def no_secrets(guest):

@@ -18,7 +18,7 @@ import subprocess
 import threading
 import time
 
-from harness import ROOT, main, test
+from harness import ROOT, LineProcess, free_port, main, test
 
 IMAGE = os.path.join(ROOT, "out", "appliance.bin")
 RUN = os.path.join(ROOT, "qemu", "run.sh")
@@ -26,13 +26,8 @@ EXIT_OK = 33
 MIB = 1 << 20
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
-
-class Guest:
+class Guest(LineProcess):
     """The appliance booted with the network self-test; serial collected."""
 
     def __init__(self, selftest="net", guestfwd_port=None):
@@ -41,31 +36,8 @@ class Guest:
         if guestfwd_port is not None:
             netdev += f",guestfwd=tcp:10.0.2.100:1234-tcp:127.0.0.1:{guestfwd_port}"
         device = "virtio-net-pci,netdev=n0,disable-legacy=on,iommu_platform=on,romfile="
-        self.proc = subprocess.Popen(
-            [RUN, "--image", IMAGE, "--accel", "tcg", "--selftest", selftest,
-             "--", "-netdev", netdev, "-device", device],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-        self.lines = []
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self):
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip("\n"))
-
-    def log(self):
-        return "\n".join(self.lines[-60:])
-
-    def wait_for(self, text, timeout=90):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            for line in self.lines:
-                if text in line:
-                    return line
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.1)
-        raise AssertionError(f"no {text!r} from the guest:\n{self.log()}")
+        super().__init__([RUN, "--image", IMAGE, "--accel", "tcg", "--selftest", selftest,
+                          "--", "-netdev", netdev, "-device", device])
 
     def connect(self):
         return socket.create_connection(("127.0.0.1", self.port), timeout=120)

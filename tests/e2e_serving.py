@@ -20,7 +20,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import struct
 import subprocess
 import sys
@@ -32,7 +31,7 @@ import urllib.request
 
 import e2e_keyrelease as kr
 import ohttp_py
-from harness import ROOT, Skip, main, run_cmd, test
+from harness import LineProcess, Skip, free_port, main, run_cmd, test
 
 CLIENT = os.path.join(kr.BIN, "appliance-client")
 PROMPT_MARKER = "zebracorn-quasar-7731"
@@ -60,18 +59,20 @@ def built():
     return _built
 
 
-class Appliance:
+class Appliance(LineProcess):
     """Broker + guest serving on 127.0.0.1:<port>, traffic captured to a pcap."""
+
+    wait_timeout = 120
 
     def __init__(self, port=None):
         b = built()
         self.dir = tempfile.mkdtemp(prefix="e2e-appliance-")
-        self.port = port or kr.free_port()
+        self.port = port or free_port()
         self.pcap = os.path.join(self.dir, "guest.pcap")
         resources = os.path.join(self.dir, "resources")
         run_cmd([kr.KB, "add-resource", "--resources", resources, "--path", kr.RESOURCE,
                  "--file", b["key"]], check=True)
-        self.broker_port = kr.free_port()
+        self.broker_port = free_port()
         self.broker = subprocess.Popen(
             [kr.KB, "serve", "--listen", f"127.0.0.1:{self.broker_port}", "--manifest",
              b["manifest"], "--resources", resources, "--insecure-allow-sample"],
@@ -83,34 +84,15 @@ class Appliance:
         netdev = (f"user,id=n0,restrict=on,"
                   f"guestfwd=tcp:10.0.2.100:8081-cmd:{sys.executable} {kr.RELAY} {self.broker_port},"
                   f"hostfwd=tcp:127.0.0.1:{self.port}-:8080")
-        self.proc = subprocess.Popen(
+        super().__init__(
             [kr.RUN, "--image", b["image"], "--accel", os.environ.get("E2E_ACCEL", "tcg"),
              "--mem", "512M", "--fw-cfg", f"opt/appliance/config,file={config}",
              "--fw-cfg", f"opt/appliance/model.sealed,file={b['sealed']}",
              "--", "-netdev", netdev,
              "-device", "virtio-net-pci,netdev=n0,disable-legacy=on,iommu_platform=on,romfile=",
-             "-object", f"filter-dump,id=cap0,netdev=n0,file={self.pcap}"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-        self.lines = []
-        threading.Thread(target=self._read, daemon=True).start()
+             "-object", f"filter-dump,id=cap0,netdev=n0,file={self.pcap}"])
         self.wait_for("http: up ", timeout=600)
         self.url = f"http://127.0.0.1:{self.port}"
-
-    def _read(self):
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip("\n"))
-
-    def log(self):
-        return "\n".join(self.lines[-40:])
-
-    def wait_for(self, text, timeout=120):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if any(text in line for line in self.lines):
-                return
-            assert self.proc.poll() is None, f"guest exited before {text!r}:\n{self.log()}"
-            time.sleep(0.1)
-        raise AssertionError(f"no {text!r} from the guest:\n{self.log()}")
 
     def alive(self):
         return self.proc.poll() is None
@@ -162,7 +144,7 @@ def encrypted(a, inner, keys=None):
 def start_proxy(a):
     """`appliance-client proxy` for `a` on a free loopback port, once listening:
     (process, port, its output lines so far and to come)."""
-    port = kr.free_port()
+    port = free_port()
     proxy = subprocess.Popen([CLIENT, "proxy", "--listen", f"127.0.0.1:{port}", "--url", a.url,
                               "--manifest", built()["manifest"], "--insecure"],
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
