@@ -31,13 +31,13 @@ mod error;
 mod exchange;
 pub mod http;
 pub mod keys;
-pub mod manifest;
 pub mod proxy;
 pub mod serve;
 mod verify;
 
+pub use appliance_manifest as manifest;
+pub use appliance_manifest::Manifest;
 pub use error::{ApiFailure, ClientError, Reason, Refusal};
 pub use exchange::{vectors, InnerResponse};
-pub use manifest::Manifest;
 pub use snp_verify::parse_min_tcb;
 pub use verify::{verify, KeySummary, Options, SnpSummary, Summary, VerifiedAppliance};

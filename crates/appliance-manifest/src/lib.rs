@@ -1,8 +1,9 @@
 //! The reference values from image-builder's `manifest.json`: every
 //! `launch_configurations[].launch_digest` (with its vCPU count and type),
 //! `policy.guest_policy`, and the model digest when the image is pinned to
-//! one (`model.sha384`, or a top-level `model_sha384`). The key broker reads
-//! the same file (keybroker/src/manifest.rs, digests only).
+//! one (`model.sha384`, or a top-level `model_sha384`). The key broker takes
+//! its measurement allow-list from it, the client all of it.
+#![forbid(unsafe_code)]
 
 use std::path::Path;
 
