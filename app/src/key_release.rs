@@ -32,8 +32,6 @@ use crate::rng::RdRand;
 use alloc::string::String;
 use alloc::vec::Vec;
 use appliance_config::Config;
-use embed_engine::mlp::MlpModel;
-use embed_engine::{BlobError, Embedder, Kernel};
 use http1::Header;
 use jwe::{EcPrivateKey, Jwe};
 use kbs_protocol::{
@@ -124,7 +122,6 @@ pub fn run(info: &BootInfo, config: &Config, boot_log: &mut BootLog) -> Released
     drop(key); // SealKey zeroizes on drop
     boot_log.record("model", "sha384", &pinned);
     println!("model unsealed sha384:{}", hex(&pinned));
-    load(&model);
     Released { model, net }
 }
 
@@ -324,19 +321,4 @@ fn unseal(fw: &FwCfg, file: FileRef, key: &SealKey, pinned: [u8; 48]) -> Zeroizi
         refuse(&e);
     }
     model
-}
-
-/// Load the model with the engine to check it is usable (serving comes
-/// later and loads it again from the returned blob).
-fn load(model: &[u8]) {
-    let kind = match MlpModel::load(model) {
-        Ok(_) => "MLP classifier",
-        Err(BlobError::UnknownModelKind(_)) => match Embedder::with_kernel(model, Kernel::detect())
-        {
-            Ok(_) => "sentence embedder",
-            Err(e) => stop(&alloc::format!("model does not load: {e}")),
-        },
-        Err(e) => stop(&alloc::format!("model does not load: {e}")),
-    };
-    println!("model loaded: {kind}, {} KiB", model.len() >> 10);
 }
