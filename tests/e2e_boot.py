@@ -166,12 +166,75 @@ def corrupted_images_are_refused():
 
 @test
 def snp_launcher_prints_command_and_digest():
-    p = run_cmd([os.path.join(ROOT, "qemu", "run-snp.sh"), "--print", "--vcpus", "2", "--vcpu-type", "EPYC-Genoa"], check=True)
-    assert "sev-snp-guest" in p.stdout and "memory-backend-memfd" in p.stdout and "-cpu EPYC-Genoa" in p.stdout
-    want = digest_reference(IMAGE, 2, "EPYC-Genoa")
-    assert f"expected launch digest: {want}" in p.stdout, p.stdout
-    p = run_cmd([os.path.join(ROOT, "qemu", "run-snp.sh"), "--print", "--vcpus", "3"])
-    assert p.returncode != 0 and "not a configuration" in p.stderr, p.stderr
+    """run-snp.sh --print: every piece the appliance needs under SNP is on the
+    command line (HOST_DATA of the config, the NIC for the SNP DMA path, the
+    127.0.0.1-only network, the three fw_cfg files), with the digest of the
+    chosen configuration; bad or missing inputs are refused with a clear word."""
+    import base64
+    import json
+    import shlex
+    launcher = os.path.join(ROOT, "qemu", "run-snp.sh")
+    with tempfile.TemporaryDirectory() as d:
+        config = os.path.join(d, "config.json")
+        raw = json.dumps({"listen_port": 8080, "kbs": {"host": "10.0.2.100", "port": 8081},
+                          "resource_path": "default/appliance/model-key"}).encode()
+        open(config, "wb").write(raw)
+        sealed = os.path.join(d, "model.sealed")
+        vcek = os.path.join(d, "vcek.der")
+        open(sealed, "wb").write(b"sealed")
+        open(vcek, "wb").write(b"vcek")
+        base = [launcher, "--print", "--config", config, "--sealed-model", sealed, "--kbs-port", "18081"]
+        p = run_cmd(base + ["--vcpus", "2", "--vcpu-type", "EPYC-Genoa", "--vcek", vcek, "--api-port", "18080"],
+                    check=True)
+        argv = shlex.split(p.stdout.splitlines()[0])
+        pairs = {argv[i]: [] for i in range(len(argv))}
+        for i in range(len(argv) - 1):
+            pairs[argv[i]].append(argv[i + 1])
+        assert argv[0] == "qemu-system-x86_64", argv
+        assert pairs["-cpu"] == ["EPYC-Genoa"] and pairs["-smp"] == ["2"], argv
+        host_data = base64.b64encode(hashlib.sha256(raw).digest()).decode()
+        snp = [o for o in pairs["-object"] if o.startswith("sev-snp-guest,")]
+        assert len(snp) == 1, pairs["-object"]
+        opts = dict(kv.split("=", 1) for kv in snp[0].split(",")[1:])
+        assert opts["host-data"] == host_data, (opts, host_data)
+        want_policy = json.load(open(os.path.join(OUT, "manifest.json")))["policy"]["guest_policy"]
+        assert opts["policy"] == want_policy, opts
+        assert any(o.startswith("memory-backend-memfd,") for o in pairs["-object"]), pairs["-object"]
+        nic = pairs["-device"]
+        assert len(nic) == 1 and nic[0].startswith("virtio-net-pci,netdev=n0,"), nic
+        assert "iommu_platform=on" in nic[0].split(",") and "disable-legacy=on" in nic[0].split(","), nic
+        [net] = pairs["-netdev"]
+        assert net.startswith("user,id=n0,") and "restrict=on" in net.split(","), net
+        assert "hostfwd=tcp:127.0.0.1:18080-:8080" in net, net
+        assert "guestfwd=tcp:10.0.2.100:8081-cmd:python3 " in net and net.endswith(" 18081"), net
+        fw = sorted(pairs["-fw_cfg"])
+        assert fw == sorted([f"name=opt/appliance/config,file={config}",
+                             f"name=opt/appliance/model.sealed,file={sealed}",
+                             f"name=opt/appliance/vcek,file={vcek}"]), fw
+        want = digest_reference(IMAGE, 2, "EPYC-Genoa")
+        assert f"expected launch digest: {want}" in p.stdout, p.stdout
+        assert f"host data (sha256 of {config}, base64): {host_data}" in p.stdout, p.stdout
+        # Without --vcek there is no VCEK file; the API port defaults to listen_port.
+        p = run_cmd(base + ["--vcpus", "1", "--vcpu-type", "EPYC-v4"], check=True)
+        assert "opt/appliance/vcek" not in p.stdout and "hostfwd=tcp:127.0.0.1:8080-:8080" in p.stdout, p.stdout
+        assert f"expected launch digest: {digest_reference(IMAGE, 1, 'EPYC-v4')}" in p.stdout, p.stdout
+        refusals = [
+            (base + ["--vcpus", "3"], "not a configuration"),
+            ([launcher, "--print", "--sealed-model", sealed, "--kbs-port", "1"], "--config FILE is required"),
+            ([launcher, "--print", "--config", config, "--kbs-port", "1"], "--sealed-model FILE is required"),
+            ([launcher, "--print", "--config", config, "--sealed-model", sealed], "--kbs-port PORT is required"),
+            (base + ["--vcek", os.path.join(d, "absent.der")], "no VCEK at"),
+            (base[:-1] + ["99999"], "must be a port number"),
+            (base + ["--config"], "needs a value"),
+        ]
+        bad_config = os.path.join(d, "bad.json")
+        open(bad_config, "w").write("[1, 2]")
+        refusals.append(([launcher, "--print", "--config", bad_config, "--sealed-model", sealed,
+                          "--kbs-port", "1"], "not an appliance configuration"))
+        for argv, word in refusals:
+            p = run_cmd(argv)
+            assert p.returncode != 0 and word in p.stderr, (argv, p.returncode, p.stderr)
+    print("     HOST_DATA, NIC, 127.0.0.1-only network, three fw_cfg files and the digest present; 8 refusals")
 
 
 @test
