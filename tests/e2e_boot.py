@@ -97,13 +97,36 @@ def heap_uses_all_of_1g():
 
 @test
 def deliberate_fault_reports_vector_and_rip():
+    """The fault-test build faults after boot (late), or, with fw_cfg
+    `opt/appliance/fault-early`, right after the IDT is loaded and before any
+    SNP set-up, by reading the unmapped guard page below the boot stack. Both
+    must print the vector, not reset (a triple fault would exit 0 with
+    -no-reboot and print nothing)."""
     with tempfile.TemporaryDirectory() as d:
         run_cmd([IB, "build", "--out", d, "--features", "fault-test"], timeout=900, check=True, cwd=ROOT)
-        rc, out = boot("tcg", image=os.path.join(d, "appliance.bin"), selftest="")
-    assert rc == EXIT_FAIL, f"exit {rc}\n{out}"
-    assert "appliance ready" in out, out
-    exc = [l for l in out.splitlines() if l.startswith("EXCEPTION vector=14")]
-    assert exc and "rip=0x" in exc[0] and "error_code=0x" in exc[0], out
+        image = os.path.join(d, "appliance.bin")
+        rc, out = boot("tcg", image=image, selftest="")
+        assert rc == EXIT_FAIL, f"exit {rc}\n{out}"
+        assert "appliance ready" in out, out
+        exc = [l for l in out.splitlines() if l.startswith("EXCEPTION vector=14")]
+        assert exc and "rip=0x" in exc[0] and "error_code=0x" in exc[0], out
+
+        flag = os.path.join(d, "fault-early")
+        open(flag, "w").write("1")
+        p = run_cmd([RUN, "--image", image, "--accel", "tcg", "--mem", "256M",
+                     "--fw-cfg", f"opt/appliance/fault-early,file={flag}"], timeout=120)
+        out = p.stdout
+        assert p.returncode == EXIT_FAIL, f"early fault: exit {p.returncode}\n{out}"
+        # Nothing of the normal boot ran: the fault came before the banner.
+        assert "appliance: kernel" not in out and "appliance ready" not in out, out
+        exc = [l for l in out.splitlines() if l.startswith("EXCEPTION vector=14 (page fault)")]
+        assert exc and "error_code=0x0 " in exc[0], out  # a read of a not-present page
+        addr = [l for l in out.splitlines() if l.startswith("EXCEPTION page fault address=0x")]
+        assert addr, out
+        guard = int(addr[0].rsplit("=", 1)[1], 16)
+        # The guard page lies in the pre-validated kernel region, page-aligned.
+        assert 0x100000 <= guard < 0x500000 and guard % 4096 == 0, hex(guard)
+        print(f"     late fault reported; early fault reported at the stack guard page {guard:#x}")
 
 
 def digest_ours(image, vcpus, vtype):
@@ -177,7 +200,7 @@ def snp_launcher_prints_command_and_digest():
     with tempfile.TemporaryDirectory() as d:
         config = os.path.join(d, "config.json")
         raw = json.dumps({"listen_port": 8080, "kbs": {"host": "10.0.2.100", "port": 8081},
-                          "resource_path": "default/appliance/model-key"}).encode()
+                          "resource_path": "appliance/key/model"}).encode()
         open(config, "wb").write(raw)
         sealed = os.path.join(d, "model.sealed")
         vcek = os.path.join(d, "vcek.der")
