@@ -65,7 +65,7 @@ impl FramePool {
         if range.is_empty() {
             return Err(FramePoolError::Empty { range });
         }
-        if range.start % PAGE_SIZE != 0 || range.end % PAGE_SIZE != 0 {
+        if !range.is_page_aligned() {
             return Err(FramePoolError::Unaligned { range });
         }
         if let Some(existing) = self.given[..self.len].iter().find(|g| g.overlaps(&range)) {

@@ -46,7 +46,7 @@ impl Plan {
     pub fn new(usable: &[Range]) -> Result<Plan, MapError> {
         let mut prev_end = 0u64;
         for r in usable {
-            let aligned = r.start % PAGE_SIZE == 0 && r.end % PAGE_SIZE == 0;
+            let aligned = r.is_page_aligned();
             let crosses = r.start < FOUR_GIB && r.end > FOUR_GIB;
             if r.is_empty() || !aligned || crosses || r.start < prev_end {
                 return Err(MapError::BadInput { range: *r });
@@ -150,7 +150,7 @@ impl Plan {
             if r.is_empty() {
                 return Err(bad(p, "empty"));
             }
-            if r.start % PAGE_SIZE != 0 || r.end % PAGE_SIZE != 0 {
+            if !r.is_page_aligned() {
                 return Err(bad(p, "not page-aligned"));
             }
             if r.start < FOUR_GIB && r.end > FOUR_GIB {

@@ -2,7 +2,7 @@
 //! list (no heap exists while memory is being set up).
 
 use crate::error::MapError;
-use crate::layout::FOUR_GIB;
+use crate::layout::{FOUR_GIB, PAGE_SIZE};
 
 /// `[start, end)` in guest-physical bytes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -31,6 +31,11 @@ impl Range {
 
     pub const fn contains(&self, inner: &Range) -> bool {
         self.start <= inner.start && inner.end <= self.end
+    }
+
+    /// Both ends on a 4 KiB boundary.
+    pub const fn is_page_aligned(&self) -> bool {
+        self.start.is_multiple_of(PAGE_SIZE) && self.end.is_multiple_of(PAGE_SIZE)
     }
 
     /// Above 4 GiB: not in the boot page tables, mapped by the kernel later.

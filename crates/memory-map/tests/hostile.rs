@@ -1,6 +1,8 @@
 //! Maps a malicious host could publish: each must be refused with a reason
 //! that names the entry.
 
+#![allow(clippy::unwrap_used)] // tests may panic on unexpected errors
+
 mod common;
 use common::*;
 use memory_map::{check_file_len, parse, MapError, Range};
