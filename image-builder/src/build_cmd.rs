@@ -6,6 +6,11 @@
 //! dependencies, and every absolute path remapped (workspace, cargo home,
 //! toolchain sysroot), so panic locations and other embedded strings are the
 //! same in any folder; only loaded segments enter the image.
+//!
+//! The linked ELF keeps its symbol table (no debug info) and is written next
+//! to the image as `appliance.elf`, for `tests/check_guest_binary.py`. Symbols
+//! live in sections that are not loaded, so they change no image byte; the
+//! ELF is not measured and not listed in the manifest.
 
 use crate::{elf_image, manifest};
 use sha2::{Digest, Sha256};
@@ -60,6 +65,8 @@ pub fn run(args: BuildArgs) -> Result<(), String> {
     std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
     let image_path = args.out.join("appliance.bin");
     std::fs::write(&image_path, &image).map_err(|e| format!("{}: {e}", image_path.display()))?;
+    let elf_copy = args.out.join("appliance.elf");
+    std::fs::write(&elf_copy, &elf).map_err(|e| format!("{}: {e}", elf_copy.display()))?;
     let sha256 = hex(&Sha256::digest(&image));
     let toolchain = toolchain_version(&root)?;
     let mut manifest = manifest::build(&image, "appliance.bin", sha256.clone(), toolchain)?;
@@ -76,6 +83,7 @@ pub fn run(args: BuildArgs) -> Result<(), String> {
         image.len() >> 10
     );
     println!("manifest {}", manifest_path.display());
+    println!("elf      {} (symbols, not measured)", elf_copy.display());
     println!("sha256   {sha256}");
     if let Some(d) = &model_digest {
         println!("model    sha384 {d} (pinned)");
@@ -146,8 +154,9 @@ fn build_guest(
         format!("--remap-path-prefix={}=/appliance", root.display()),
         format!("--remap-path-prefix={}=/cargo", cargo_home.display()),
         format!("--remap-path-prefix={sysroot}=/rustc-sysroot"),
+        // Symbols stay (for the binary check); no debug info.
         "-Cdebuginfo=0".to_string(),
-        "-Cstrip=symbols".to_string(),
+        "-Cstrip=none".to_string(),
     ];
     let mut suffix = String::from("guest");
     for f in features {
