@@ -210,12 +210,17 @@ fn attempt(
 
     let public = tee_key.public_key();
     let tee_pubkey: TeePubKey = kbs_protocol::ec_p256_tee_pubkey(public.jwk_x(), public.jwk_y());
-    let report_data = kbs_protocol::report_data(&challenge.nonce, &tee_pubkey)
-        .map_err(|_| Attempt::Failed("REPORT_DATA"))?;
+    // SNP evidence carries the digest padded to the 64-byte REPORT_DATA;
+    // sample evidence exactly the 48-byte digest (what Trustee's sample
+    // verifier compares).
     let primary_evidence = if snp {
+        let report_data = kbs_protocol::report_data(&challenge.nonce, &tee_pubkey)
+            .map_err(|_| Attempt::Failed("REPORT_DATA"))?;
         snp_evidence(report_data)?
     } else {
-        let evidence = snp_attest::sample_evidence(&report_data, measurement);
+        let digest = kbs_protocol::runtime_data_digest(&challenge.nonce, &tee_pubkey)
+            .map_err(|_| Attempt::Failed("REPORT_DATA"))?;
+        let evidence = snp_attest::sample_evidence(&digest, measurement);
         serde_json::from_str(&evidence).map_err(|_| Attempt::Failed("evidence"))?
     };
     let attestation = Attestation {

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 fn exchange(broker: &Broker, with_resource: bool) {
     let guest = Guest::auth(broker, "sample");
-    let body = guest.sample(&M1, &guest.report_data());
+    let body = guest.sample(&M1, &guest.digest());
     let r = guest.attest(broker, &body);
     assert_eq!(r.status, 200, "attest refused");
     if with_resource {

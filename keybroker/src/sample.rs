@@ -8,11 +8,13 @@
 //! {"svn": "1", "report_data": "<standard base64>", "measurement": "<96 hex>"}
 //! ```
 //!
-//! `report_data` is the 48-byte SHA-384 binding (Trustee's sample form) or
-//! the same zero-padded to 64 bytes (the SNP form); either must equal the
-//! expected binding. `measurement` must be in the manifest's allow-list.
-//! `svn` is accepted as a string or number and not checked. Nothing here is
-//! signed: it proves only that the client knows an allowed measurement.
+//! `report_data` must decode (standard base64, nothing trimmed) to exactly
+//! the 48-byte SHA-384 runtime-data digest, as Trustee's sample verifier
+//! compares it (no padding; the zero-padded 64-byte form is the SNP one and
+//! is refused here, as Trustee refuses it). `measurement` must be in the
+//! manifest's allow-list. `svn` is accepted as a string or number and not
+//! checked. Nothing here is signed: it proves only that the client knows an
+//! allowed measurement.
 
 use base64::Engine;
 use serde::Deserialize;
@@ -34,7 +36,7 @@ struct SampleEvidence {
 /// allow-list; returns the (claimed) measurement.
 pub fn check(
     evidence: &Value,
-    expected: &[u8; 64],
+    expected: &[u8; 48],
     allowed: &[[u8; 48]],
 ) -> Result<[u8; 48], Refused> {
     let ev = SampleEvidence::deserialize(evidence)
@@ -51,14 +53,9 @@ pub fn check(
         ));
     }
     let report_data = base64::engine::general_purpose::STANDARD
-        .decode(ev.report_data.trim())
+        .decode(&ev.report_data)
         .map_err(|_| Refused::new(Reason::BadRequest, "sample report_data is not base64"))?;
-    let bound = match report_data.len() {
-        48 => report_data[..] == expected[..48] && expected[48..].iter().all(|&b| b == 0),
-        64 => report_data[..] == expected[..],
-        _ => false,
-    };
-    if !bound {
+    if report_data[..] != expected[..] {
         return Err(Refused::new(
             Reason::Verify(ReasonCode::ReportData),
             "sample report_data does not bind the nonce and TEE key",
@@ -78,27 +75,38 @@ mod tests {
 
     #[test]
     fn sample_rules() {
-        let mut expected = [0u8; 64];
-        expected[..48].copy_from_slice(&[7; 48]);
+        let expected = [7u8; 48];
         let m = crate::hex::encode(&[9; 48]);
         let allowed = [[9u8; 48]];
-        for rd in [b64(&expected[..48]), b64(&expected)] {
-            let ev = json!({"svn": "1", "report_data": rd, "measurement": m});
-            assert_eq!(check(&ev, &expected, &allowed), Ok([9; 48]));
-        }
+        let ev = json!({"svn": "1", "report_data": b64(&expected), "measurement": m});
+        assert_eq!(check(&ev, &expected, &allowed), Ok([9; 48]));
         let reason = |ev: Value| check(&ev, &expected, &allowed).expect_err("refused").reason;
+        // The SNP form (digest + 16 zero bytes) is not the sample form.
+        let mut padded = [0u8; 64];
+        padded[..48].copy_from_slice(&expected);
+        assert_eq!(
+            reason(json!({"svn": "1", "report_data": b64(&padded), "measurement": m})),
+            Reason::Verify(ReasonCode::ReportData)
+        );
         let other = crate::hex::encode(&[8; 48]);
         assert_eq!(
             reason(json!({"svn": 1, "report_data": b64(&expected), "measurement": other})),
             Reason::Verify(ReasonCode::Measurement)
         );
-        assert_eq!(
-            reason(json!({"report_data": b64(&[7; 32]), "measurement": m})),
-            Reason::Verify(ReasonCode::ReportData)
-        );
+        for short in [&expected[..32], &expected[..47]] {
+            assert_eq!(
+                reason(json!({"report_data": b64(short), "measurement": m})),
+                Reason::Verify(ReasonCode::ReportData)
+            );
+        }
         assert_eq!(
             reason(json!({"report_data": b64(&[6; 48]), "measurement": m})),
             Reason::Verify(ReasonCode::ReportData)
+        );
+        // Base64 is decoded as Trustee does: no whitespace trimmed.
+        assert_eq!(
+            reason(json!({"report_data": format!(" {}", b64(&expected)), "measurement": m})),
+            Reason::BadRequest
         );
         assert_eq!(
             reason(json!({"report_data": "!!", "measurement": m})),

@@ -7,6 +7,14 @@ use jwe::EcPublicKey;
 use kbs_protocol::{Attestation, Tee, TeePubKey};
 use snp_verify::{Policy, ReportDataCheck, SnpEvidence};
 
+/// The SNP REPORT_DATA rule: the runtime digest right-padded with zeros to
+/// the 64-byte field (Trustee's `regularize_data`), compared exactly.
+pub fn snp_report_data_check(digest: &[u8; 48]) -> ReportDataCheck {
+    let mut want = [0u8; 64];
+    want[..48].copy_from_slice(digest);
+    ReportDataCheck::Exact(want)
+}
+
 use crate::reason::{Reason, Refused};
 use crate::session::Challenge;
 
@@ -61,15 +69,16 @@ impl Verifier {
             ));
         }
         let tee_key = tee_key(&attestation.runtime_data.tee_pubkey)?;
-        let expected = kbs_protocol::expected_report_data(attestation)
+        // Sample evidence carries this digest as is; SNP evidence padded.
+        let digest = kbs_protocol::expected_runtime_digest(attestation)
             .map_err(|e| Refused::new(Reason::BadRequest, format!("runtime data: {e}")))?;
         let evidence = &attestation.tee_evidence.primary_evidence;
         let measurement = match challenge.tee {
-            Tee::Snp => self.snp(evidence, expected)?,
+            Tee::Snp => self.snp(evidence, &digest)?,
             // `/auth` already refuses sample without the flag; checked again
             // so no path can reach an acceptance without it.
             Tee::Sample if self.allow_sample => {
-                crate::sample::check(evidence, &expected, &self.policy.allowed_measurements)?
+                crate::sample::check(evidence, &digest, &self.policy.allowed_measurements)?
             }
             Tee::Sample => {
                 return Err(Refused::new(
@@ -86,12 +95,12 @@ impl Verifier {
         })
     }
 
-    fn snp(&self, evidence: &serde_json::Value, expected: [u8; 64]) -> Result<[u8; 48], Refused> {
+    fn snp(&self, evidence: &serde_json::Value, digest: &[u8; 48]) -> Result<[u8; 48], Refused> {
         let ev: SnpEvidence = serde_json::from_value(evidence.clone())
             .map_err(|e| Refused::new(Reason::BadRequest, format!("snp evidence: {e}")))?;
         let fallback = self.vcek_for(&ev.attestation_report.chip_id);
         let mut policy = self.policy.clone();
-        policy.report_data = ReportDataCheck::Exact(expected);
+        policy.report_data = snp_report_data_check(digest);
         let verified = snp_verify::verify_snp_evidence(&ev, fallback.as_deref(), &policy)?;
         Ok(verified.report.measurement)
     }
@@ -101,5 +110,31 @@ impl Verifier {
     fn vcek_for(&self, chip_id: &[u8; 64]) -> Option<Vec<u8>> {
         let dir = self.vcek_dir.as_ref()?;
         std::fs::read(dir.join(format!("{}.der", crate::hex::encode(chip_id)))).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snp_report_data_is_the_digest_padded_to_64() {
+        let digest: [u8; 48] = core::array::from_fn(|i| i as u8 + 1);
+        let ReportDataCheck::Exact(want) = snp_report_data_check(&digest) else {
+            panic!("SNP REPORT_DATA is always checked")
+        };
+        assert_eq!(want[..48], digest);
+        assert_eq!(want[48..], [0u8; 16]);
+        // The same bytes kbs-protocol gives the guest for its report.
+        let key = kbs_protocol::ec_p256_tee_pubkey(
+            "axfR8uEsQkf4vOblY6RA8ncDfYEt6zOg9KE5RdiYwpY".into(),
+            "T-NC4v4af5uO5-tKfA-eFivOM1drMV7Oy7ZAaDe_UfU".into(),
+        );
+        let nonce = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+        let digest = kbs_protocol::runtime_data_digest(nonce, &key).expect("digest");
+        assert_eq!(
+            snp_report_data_check(&digest),
+            ReportDataCheck::Exact(kbs_protocol::report_data(nonce, &key).expect("rd"))
+        );
     }
 }

@@ -28,7 +28,7 @@ fn sample_evidence_releases_the_key_with_the_flag() {
     assert!(guest.cookie.starts_with("kbs-session-id="));
     assert_eq!(guest.nonce.len(), 44);
 
-    let r = guest.attest(&broker, &guest.sample(&M2, &guest.report_data()[..48]));
+    let r = guest.attest(&broker, &guest.sample(&M2, &guest.digest()));
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     let token = r.json()["token"].as_str().expect("token").to_string();
     let (_, claims) = keybroker::token::decode_self_signed(&token).expect("token verifies");
@@ -47,13 +47,56 @@ fn sample_evidence_releases_the_key_with_the_flag() {
     let other = jwe::EcPrivateKey::generate(&mut rand_core::OsRng);
     assert!(jwe::decrypt(&jwe, &other).is_err());
     broker.expect_log("released resource=repo/key/model");
-    // The 64-byte (SNP-style) REPORT_DATA form binds too.
-    let guest = Guest::auth(&broker, "sample");
-    let r = guest.attest(&broker, &guest.sample(&M1, &guest.report_data()));
-    assert_eq!(r.status, 200);
     // Key bytes never reach the log.
     let log = broker.log().join("\n");
     assert!(!log.contains(&hex(&key)), "key in log");
+}
+
+#[test]
+fn sample_report_data_is_exactly_the_48_byte_digest() {
+    // Trustee's sample verifier compares the 48-byte SHA-384 without
+    // padding; the broker is exactly as strict (issue 13).
+    let (broker, _dir) = Broker::start("sample-length", &["--insecure-allow-sample"]);
+    let guest = Guest::auth(&broker, "sample");
+    let padded = guest.report_data();
+    assert_eq!(padded[..48], guest.digest());
+    assert_eq!(padded[48..], [0u8; 16]);
+    assert_refused(&guest.attest(&broker, &guest.sample(&M1, &padded)));
+    broker.expect_refusal("report-data");
+    // The 48-byte form is accepted (a fresh session: the nonce is used up).
+    let guest = Guest::auth(&broker, "sample");
+    let r = guest.attest(&broker, &guest.sample(&M1, &guest.digest()));
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+}
+
+#[test]
+fn snp_report_data_must_be_64_bytes() {
+    // An SNP report always has the 64-byte field; evidence whose
+    // report_data array holds only the 48-byte digest is not a report.
+    let (broker, _dir) = Broker::start(
+        "snp-length",
+        &["--min-tcb", "milan:bl=0,tee=0,snp=0,ucode=0"],
+    );
+    let report = snp_report::AttestationReport::from_bytes(&vector(
+        "virtee-sev/certs_data/report_milan.hex",
+    ))
+    .expect("report parses");
+    let guest = Guest::auth(&broker, "snp");
+    let evidence = snp_report::evidence::SnpEvidence {
+        attestation_report: report,
+        cert_chain: None,
+    };
+    let mut json = serde_json::to_value(&evidence).expect("evidence JSON");
+    assert_eq!(
+        json["attestation_report"]["report_data"]
+            .as_array()
+            .map(Vec::len),
+        Some(64)
+    );
+    json["attestation_report"]["report_data"] =
+        serde_json::to_value(guest.digest().to_vec()).expect("array");
+    assert_refused(&guest.attest(&broker, &guest.attestation(json)));
+    broker.expect_refusal("bad-request");
 }
 
 #[test]
@@ -70,7 +113,7 @@ fn sample_is_refused_without_the_flag() {
 fn measurement_must_be_in_the_manifest() {
     let (broker, _dir) = Broker::start("measurement", &["--insecure-allow-sample"]);
     let guest = Guest::auth(&broker, "sample");
-    let r = guest.attest(&broker, &guest.sample(&[0x33; 48], &guest.report_data()));
+    let r = guest.attest(&broker, &guest.sample(&[0x33; 48], &guest.digest()));
     assert_refused(&r);
     broker.expect_refusal("measurement");
     // And the session stays unattested.
@@ -85,12 +128,12 @@ fn report_data_must_bind_nonce_and_key() {
     let guest = Guest::auth(&broker, "sample");
     let mut other = Guest::auth(&broker, "sample");
     other.nonce = guest.nonce.clone();
-    let r = guest.attest(&broker, &guest.sample(&M1, &other.report_data()));
+    let r = guest.attest(&broker, &guest.sample(&M1, &other.digest()));
     assert_refused(&r);
     broker.expect_refusal("report-data");
     // A flipped bit.
     let guest = Guest::auth(&broker, "sample");
-    let mut rd = guest.report_data();
+    let mut rd = guest.digest();
     rd[5] ^= 1;
     assert_refused(&guest.attest(&broker, &guest.sample(&M1, &rd)));
     assert_eq!(broker.count_log("REFUSED reason=report-data ", 2), 2);
@@ -100,7 +143,7 @@ fn report_data_must_bind_nonce_and_key() {
 fn a_nonce_is_used_once() {
     let (broker, _dir) = Broker::start("replay", &["--insecure-allow-sample"]);
     let guest = Guest::auth(&broker, "sample");
-    let body = guest.sample(&M1, &guest.report_data());
+    let body = guest.sample(&M1, &guest.digest());
     assert_eq!(guest.attest(&broker, &body).status, 200);
     assert_refused(&guest.attest(&broker, &body));
     broker.expect_refusal("nonce-replayed");
@@ -113,7 +156,7 @@ fn a_nonce_is_used_once() {
     let third = Guest::auth(&broker, "sample");
     assert_refused(&third.attest(&broker, "{}"));
     broker.expect_refusal("bad-request");
-    assert_refused(&third.attest(&broker, &third.sample(&M1, &third.report_data())));
+    assert_refused(&third.attest(&broker, &third.sample(&M1, &third.digest())));
     assert_eq!(broker.count_log("REFUSED reason=nonce-replayed ", 2), 2);
 }
 
@@ -125,7 +168,7 @@ fn a_nonce_expires() {
     );
     let guest = Guest::auth(&broker, "sample");
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    assert_refused(&guest.attest(&broker, &guest.sample(&M1, &guest.report_data())));
+    assert_refused(&guest.attest(&broker, &guest.sample(&M1, &guest.digest())));
     broker.expect_refusal("nonce-expired");
 }
 
@@ -138,7 +181,7 @@ fn a_session_expires() {
     let guest = Guest::auth(&broker, "sample");
     assert_eq!(
         guest
-            .attest(&broker, &guest.sample(&M1, &guest.report_data()))
+            .attest(&broker, &guest.sample(&M1, &guest.digest()))
             .status,
         200
     );
@@ -174,7 +217,7 @@ fn unknown_or_bad_resource_paths_are_refused_alike() {
     let guest = Guest::auth(&broker, "sample");
     assert_eq!(
         guest
-            .attest(&broker, &guest.sample(&M1, &guest.report_data()))
+            .attest(&broker, &guest.sample(&M1, &guest.digest()))
             .status,
         200
     );
@@ -220,7 +263,7 @@ fn protocol_errors_are_401() {
     // A TEE key that is not P-256 ECDH-ES+A256KW.
     let guest = Guest::auth(&broker, "sample");
     let body = guest
-        .sample(&M1, &guest.report_data())
+        .sample(&M1, &guest.digest())
         .replace("ECDH-ES+A256KW", "RSA-OAEP");
     assert_refused(&guest.attest(&broker, &body));
     broker.expect_refusal("tee-pubkey");
@@ -248,7 +291,7 @@ fn snp_evidence_goes_through_the_verifier() {
     broker.expect_refusal("version");
     // Sample evidence in an snp session is not SNP evidence.
     let guest = Guest::auth(&broker, "snp");
-    assert_refused(&guest.attest(&broker, &guest.sample(&M1, &guest.report_data())));
+    assert_refused(&guest.attest(&broker, &guest.sample(&M1, &guest.digest())));
     broker.expect_refusal("bad-request");
 }
 

@@ -20,8 +20,9 @@ pub use canonical::{to_canonical_string, to_canonical_vec};
 pub use error::{CanonicalError, ResourcePathError};
 pub use number::write_f64 as write_ecmascript_number;
 pub use report_data::{
-    expected_report_data, report_data, report_data_with_additional, runtime_data_json,
-    REPORT_DATA_LEN,
+    expected_report_data, expected_runtime_digest, report_data, report_data_with_additional,
+    runtime_data_digest, runtime_data_digest_with_additional, runtime_data_json, REPORT_DATA_LEN,
+    RUNTIME_DIGEST_LEN,
 };
 pub use resource::ResourcePath;
 pub use types::{

@@ -1,9 +1,13 @@
 //! The SNP REPORT_DATA that binds the KBS nonce and the guest's TEE key.
 //!
-//! Trustee (kbs/src/attestation/backend.rs, attestation-service parse_runtime_data,
-//! verifier regularize_data) expects
-//! `SHA-384(JCS({"additional-evidence":..,"nonce":..,"tee-pubkey":..}))`
-//! right-padded with zeros to 64 bytes; SHA-384 for every TEE except `se`.
+//! Trustee (kbs/src/attestation/backend.rs, attestation-service parse_runtime_data)
+//! hashes `JCS({"additional-evidence":..,"nonce":..,"tee-pubkey":..})` with
+//! SHA-384 (every TEE except `se`). What the evidence must carry depends on
+//! the TEE's verifier:
+//! - `snp` (also `tdx`, `csv`): the digest right-padded with zeros to the
+//!   64-byte REPORT_DATA field (verifier `regularize_data`): [`report_data`];
+//! - `sample`: exactly the 48-byte digest, compared without padding
+//!   (deps/verifier/src/sample): [`runtime_data_digest`].
 
 use alloc::string::String;
 
@@ -16,6 +20,8 @@ use crate::types::{Attestation, TeePubKey};
 
 /// Size of the SNP REPORT_DATA field.
 pub const REPORT_DATA_LEN: usize = 64;
+/// Size of the SHA-384 runtime-data digest (what sample evidence carries).
+pub const RUNTIME_DIGEST_LEN: usize = 48;
 
 /// The canonical runtime-data JSON that is hashed.
 pub fn runtime_data_json(
@@ -30,8 +36,28 @@ pub fn runtime_data_json(
     to_canonical_string(&Value::Object(map))
 }
 
-/// REPORT_DATA for a guest without additional devices (`additional-evidence`
-/// is the empty string, as guest-components sends).
+/// SHA-384 of the runtime data for a guest without additional devices
+/// (`additional-evidence` is the empty string, as guest-components sends):
+/// the `report_data` of `sample` evidence.
+pub fn runtime_data_digest(
+    nonce: &str,
+    tee_pubkey: &TeePubKey,
+) -> Result<[u8; RUNTIME_DIGEST_LEN], CanonicalError> {
+    runtime_data_digest_with_additional(nonce, tee_pubkey, "")
+}
+
+/// The digest with an explicit `additional-evidence` string.
+pub fn runtime_data_digest_with_additional(
+    nonce: &str,
+    tee_pubkey: &TeePubKey,
+    additional_evidence: &str,
+) -> Result<[u8; RUNTIME_DIGEST_LEN], CanonicalError> {
+    let json = runtime_data_json(nonce, tee_pubkey, additional_evidence)?;
+    Ok(Sha384::digest(json.as_bytes()).into())
+}
+
+/// SNP REPORT_DATA for a guest without additional devices: the digest
+/// padded with 16 zero bytes.
 pub fn report_data(
     nonce: &str,
     tee_pubkey: &TeePubKey,
@@ -45,15 +71,26 @@ pub fn report_data_with_additional(
     tee_pubkey: &TeePubKey,
     additional_evidence: &str,
 ) -> Result<[u8; REPORT_DATA_LEN], CanonicalError> {
-    let json = runtime_data_json(nonce, tee_pubkey, additional_evidence)?;
-    let digest = Sha384::digest(json.as_bytes());
+    let digest = runtime_data_digest_with_additional(nonce, tee_pubkey, additional_evidence)?;
     let mut out = [0u8; REPORT_DATA_LEN];
-    out[..digest.len()].copy_from_slice(&digest);
+    out[..RUNTIME_DIGEST_LEN].copy_from_slice(&digest);
     Ok(out)
 }
 
-/// Broker side: the REPORT_DATA an [`Attestation`] must carry. The caller
-/// must separately check that its nonce is the session's challenge.
+/// Broker side: the runtime-data digest an [`Attestation`] binds (sample
+/// evidence carries it as is). The caller must separately check that its
+/// nonce is the session's challenge.
+pub fn expected_runtime_digest(
+    attestation: &Attestation,
+) -> Result<[u8; RUNTIME_DIGEST_LEN], CanonicalError> {
+    runtime_data_digest_with_additional(
+        &attestation.runtime_data.nonce,
+        &attestation.runtime_data.tee_pubkey,
+        &attestation.tee_evidence.additional_evidence,
+    )
+}
+
+/// Broker side: the SNP REPORT_DATA an [`Attestation`] must carry.
 pub fn expected_report_data(
     attestation: &Attestation,
 ) -> Result<[u8; REPORT_DATA_LEN], CanonicalError> {

@@ -1,8 +1,9 @@
 //! REPORT_DATA binding, known answer from shared/reference/kbs.md section 1.7.
 
 use kbs_protocol::{
-    ec_p256_tee_pubkey, expected_report_data, report_data, runtime_data_json, Attestation,
-    TeePubKey, REPORT_DATA_LEN,
+    ec_p256_tee_pubkey, expected_report_data, expected_runtime_digest, report_data,
+    runtime_data_digest, runtime_data_json, Attestation, TeePubKey, REPORT_DATA_LEN,
+    RUNTIME_DIGEST_LEN,
 };
 
 const NONCE: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
@@ -35,6 +36,16 @@ fn report_data_known_answer() {
 }
 
 #[test]
+fn sample_digest_is_the_unpadded_48_bytes() {
+    // Trustee's sample verifier compares the decoded report_data to the
+    // digest itself: 48 bytes, no padding.
+    let digest = runtime_data_digest(NONCE, &key()).expect("canonical");
+    assert_eq!(digest.len(), RUNTIME_DIGEST_LEN);
+    assert_eq!(RUNTIME_DIGEST_LEN, 48);
+    assert_eq!(hex(&digest), DIGEST);
+}
+
+#[test]
 fn extra_jwk_members_are_not_hashed() {
     // Trustee hashes the parsed TeePubKey, so `use`/`kid` must drop out.
     let jwk = format!(
@@ -58,6 +69,10 @@ fn broker_recomputes_the_same_report_data() {
     assert_eq!(
         expected_report_data(&att).expect("canonical"),
         report_data(NONCE, &key()).expect("canonical")
+    );
+    assert_eq!(
+        hex(&expected_runtime_digest(&att).expect("canonical")),
+        DIGEST
     );
 }
 

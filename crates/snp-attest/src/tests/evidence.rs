@@ -1,43 +1,42 @@
 use crate::sample_evidence;
 use base64::Engine;
 
-fn expected_binding() -> [u8; 64] {
-    let mut rd = [0u8; 64];
-    rd[..48].copy_from_slice(&core::array::from_fn::<u8, 48, _>(|i| 200 - i as u8));
-    rd
+fn digest() -> [u8; 48] {
+    core::array::from_fn(|i| 200 - i as u8)
 }
 
 #[test]
 fn exact_shape() {
-    let ev = sample_evidence(&[0xFB, 0xFF], &[0xAB; 48]);
+    let ev = sample_evidence(&[0xFB; 48], &[0xAB; 48]);
+    // 48 bytes of 0xFB in standard base64 (with `+`/`/`, no padding needed).
     assert_eq!(
         ev,
         format!(
-            r#"{{"svn":"1","report_data":"+/8=","measurement":"{}"}}"#,
+            r#"{{"svn":"1","report_data":"{}","measurement":"{}"}}"#,
+            "+/v7".repeat(16),
             "ab".repeat(48)
         )
     );
 }
 
 #[test]
-fn the_key_broker_accepts_it() {
-    let expected = expected_binding();
+fn report_data_is_the_48_byte_digest_and_the_broker_accepts_it() {
+    let digest = digest();
     let measurement: [u8; 48] = core::array::from_fn(|i| 0xF0 ^ i as u8);
-    // Both forms the broker takes: the 64-byte SNP form and the 48-byte digest.
-    for rd in [&expected[..], &expected[..48]] {
-        let json: serde_json::Value =
-            serde_json::from_str(&sample_evidence(rd, &measurement)).expect("JSON");
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(json["report_data"].as_str().expect("string"))
-            .expect("base64");
-        assert_eq!(decoded, rd);
-        assert_eq!(json["svn"], "1");
-        assert_eq!(
-            keybroker::sample::check(&json, &expected, &[measurement]).expect("accepted"),
-            measurement
-        );
-        // Another measurement or another binding is refused by the same check.
-        assert!(keybroker::sample::check(&json, &expected, &[[0; 48]]).is_err());
-        assert!(keybroker::sample::check(&json, &[1; 64], &[measurement]).is_err());
-    }
+    let json: serde_json::Value =
+        serde_json::from_str(&sample_evidence(&digest, &measurement)).expect("JSON");
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(json["report_data"].as_str().expect("string"))
+        .expect("base64");
+    // Exactly what Trustee's sample verifier compares: no zero padding.
+    assert_eq!(decoded.len(), 48);
+    assert_eq!(decoded, digest);
+    assert_eq!(json["svn"], "1");
+    assert_eq!(
+        keybroker::sample::check(&json, &digest, &[measurement]).expect("accepted"),
+        measurement
+    );
+    // Another measurement or another binding is refused by the same check.
+    assert!(keybroker::sample::check(&json, &digest, &[[0; 48]]).is_err());
+    assert!(keybroker::sample::check(&json, &[1; 48], &[measurement]).is_err());
 }
