@@ -1,15 +1,29 @@
 //! Boot-time bring-up of memory: E820 map, SNP acceptance, frame allocator,
 //! heap. Everything later asks this module for frames.
+//!
+//! The host's map is checked and planned by the `memory-map` crate: the heap
+//! and the frame pool are disjoint pieces of the usable RAM, and each piece
+//! is accepted exactly once, here, in one pass.
 
-use crate::boot::layout::PREVALIDATED_END;
-use crate::memory::{self, FrameAllocator, MemoryMap, Range, PAGE_SIZE};
+use crate::boot::layout;
+use crate::memory::{FrameAllocator, MemoryMap, PAGE_SIZE};
+use memory_map::{FramePoolError, MapError, Owner, Plan};
 use spin::Mutex;
 
 static FRAMES: Mutex<FrameAllocator> = Mutex::new(FrameAllocator::empty());
 
-const FOUR_GIB: u64 = 1 << 32;
-/// Frames kept back from the heap for page tables and shared (DMA) pages.
-const FRAME_POOL_MIN: u64 = 8 << 20;
+// The crate's fixed regions must match the linker script and the PCI window.
+const _: () = {
+    assert!(memory_map::layout::PREVALIDATED.start == 0);
+    assert!(memory_map::layout::PREVALIDATED.end == layout::PREVALIDATED_END);
+    assert!(layout::SECRETS_PAGE < layout::PREVALIDATED_END);
+    assert!(layout::CPUID_PAGE < layout::PREVALIDATED_END);
+    assert!(memory_map::layout::FIRMWARE.start == layout::IMAGE_BASE);
+    assert!(memory_map::layout::FIRMWARE.end == layout::IMAGE_BASE + layout::IMAGE_SIZE);
+    let (bar_start, bar_end) = crate::pci::MmioWindow::Q35;
+    assert!(memory_map::layout::MMIO_HOLE.start <= bar_start);
+    assert!(bar_end <= memory_map::layout::MMIO_HOLE.end);
+};
 
 #[derive(Clone, Copy, Debug)]
 pub struct MemoryInfo {
@@ -21,7 +35,9 @@ pub struct MemoryInfo {
 
 #[derive(Debug)]
 pub enum MemoryError {
-    NoRam,
+    /// The map has no usable layout, or the plan failed its check.
+    Map(MapError),
+    Frames(FramePoolError),
     Paging(crate::paging::PagingError),
     Snp(snp_guest::SnpError),
 }
@@ -29,7 +45,8 @@ pub enum MemoryError {
 impl core::fmt::Display for MemoryError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            MemoryError::NoRam => write!(f, "no usable RAM above the kernel region"),
+            MemoryError::Map(e) => write!(f, "{e}"),
+            MemoryError::Frames(e) => write!(f, "{e}"),
             MemoryError::Paging(e) => write!(f, "paging: {e}"),
             MemoryError::Snp(e) => write!(f, "SNP memory acceptance: {e}"),
         }
@@ -56,101 +73,36 @@ pub fn allocate_contiguous(pages: usize) -> Option<u64> {
 }
 
 pub fn init_memory(map: &MemoryMap) -> Result<MemoryInfo, MemoryError> {
+    let checked = map.checked();
+    let usable = checked.usable().map_err(MemoryError::Map)?;
+    let plan = Plan::new(usable.as_slice()).map_err(MemoryError::Map)?;
+    // Fail closed before touching memory: pieces disjoint, inside RAM, clear
+    // of reserved entries and of the kernel's and the devices' regions.
+    plan.check(checked).map_err(MemoryError::Map)?;
     let snp = crate::snp::active();
-    let usable: heapless_ranges::Ranges = map.usable_above(PREVALIDATED_END).collect();
-    if usable.is_empty() {
-        return Err(MemoryError::NoRam);
-    }
-    // Low RAM first: it is mapped already, and (under SNP) accepted RAM is
-    // where page tables for the high RAM come from.
-    for r in usable.iter().filter(|r| r.start < FOUR_GIB) {
-        let r = Range {
-            start: r.start,
-            end: r.end.min(FOUR_GIB),
-        };
+    // Pieces come in ascending order: every low piece (mapped by the boot
+    // tables) is handled before any high one, so the low frame pool exists
+    // when `map_high` needs page tables. Each piece is accepted once, here,
+    // before its owner sees it.
+    for piece in plan.pieces() {
+        let r = piece.range;
+        if r.is_high() {
+            crate::paging::map_high(r.start, r.end).map_err(MemoryError::Paging)?;
+        }
         if snp {
             crate::snp::accept(r.start, r.end).map_err(MemoryError::Snp)?;
         }
-    }
-    let largest_low = usable
-        .iter()
-        .filter(|r| r.start < FOUR_GIB)
-        .max_by_key(|r| r.len())
-        .copied()
-        .ok_or(MemoryError::NoRam)?;
-    // Seed the frame allocator from the top of the largest low range.
-    let pool = (largest_low.len() / 32)
-        .max(FRAME_POOL_MIN)
-        .min(largest_low.len() / 2);
-    let pool = memory::align_down(pool, PAGE_SIZE);
-    FRAMES.lock().add(Range {
-        start: largest_low.end - pool,
-        end: largest_low.end,
-    });
-
-    let mut heap = Range {
-        start: largest_low.start,
-        end: largest_low.end - pool,
-    };
-    for r in usable.iter() {
-        if *r == largest_low {
-            continue;
+        if piece.owner == Owner::Frames {
+            FRAMES.lock().add(r).map_err(MemoryError::Frames)?;
         }
-        if r.start >= FOUR_GIB {
-            crate::paging::map_high(r.start, r.end).map_err(MemoryError::Paging)?;
-            if snp {
-                crate::snp::accept(r.start, r.end).map_err(MemoryError::Snp)?;
-            }
-            if r.len() > heap.len() {
-                // A larger high range becomes the heap; the low one feeds frames.
-                FRAMES.lock().add(heap);
-                heap = *r;
-                continue;
-            }
-        }
-        FRAMES.lock().add(*r);
     }
-    // SAFETY: `heap` is validated, identity-mapped RAM above the kernel region that no other allocator owns.
-    unsafe { memory::heap::init(heap.start, heap.len()) };
+    let heap = plan.heap();
+    // SAFETY: `heap` is the plan's one heap piece: validated (accepted above under SNP), identity-mapped RAM outside the kernel's and the devices' regions, disjoint from every frame range (checked by `Plan::check`); this is the only call.
+    unsafe { crate::memory::heap::init(heap.start, heap.len()) };
     Ok(MemoryInfo {
         ram_total: map.total_ram(),
         heap_start: heap.start,
         heap_size: heap.len(),
         frame_pool: FRAMES.lock().free_bytes(),
     })
-}
-
-/// A fixed-capacity list of ranges (no heap exists yet when it is used).
-mod heapless_ranges {
-    use crate::memory::Range;
-
-    const CAP: usize = crate::memory::e820::MAX_ENTRIES;
-
-    pub struct Ranges {
-        items: [Range; CAP],
-        len: usize,
-    }
-
-    impl Ranges {
-        pub fn iter(&self) -> core::slice::Iter<'_, Range> {
-            self.items[..self.len].iter()
-        }
-        pub fn is_empty(&self) -> bool {
-            self.len == 0
-        }
-    }
-
-    impl FromIterator<Range> for Ranges {
-        fn from_iter<I: IntoIterator<Item = Range>>(iter: I) -> Self {
-            let mut r = Ranges {
-                items: [Range::default(); CAP],
-                len: 0,
-            };
-            for item in iter.into_iter().take(CAP) {
-                r.items[r.len] = item;
-                r.len += 1;
-            }
-            r
-        }
-    }
 }

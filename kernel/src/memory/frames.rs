@@ -1,56 +1,42 @@
 //! 4 KiB frame allocator: a bump pointer over a few free ranges. Frames are
 //! for page tables and the shared-page pool; they are never returned, so the
-//! simplest allocator is also the one with the least to get wrong.
+//! simplest allocator is also the one with the least to get wrong. The
+//! bookkeeping is `memory_map::FramePool` (host-tested); it refuses a range
+//! that overlaps one it already has, so no frame can be handed out twice.
 
 use super::{Range, PAGE_SIZE};
-
-const MAX_RANGES: usize = 16;
+use memory_map::{FramePool, FramePoolError};
 
 pub struct FrameAllocator {
-    ranges: [Range; MAX_RANGES],
-    len: usize,
-    allocated: u64,
+    pool: FramePool,
 }
 
 impl FrameAllocator {
     pub const fn empty() -> Self {
         FrameAllocator {
-            ranges: [Range { start: 0, end: 0 }; MAX_RANGES],
-            len: 0,
-            allocated: 0,
+            pool: FramePool::new(),
         }
     }
 
-    /// Adds a free range; ranges beyond capacity are ignored (and reported).
-    pub fn add(&mut self, range: Range) -> bool {
-        if range.is_empty() || self.len == MAX_RANGES {
-            return false;
-        }
-        self.ranges[self.len] = range;
-        self.len += 1;
-        true
+    /// Adds a free range: validated, identity-mapped RAM that nothing else
+    /// owns. A range overlapping one already added is refused.
+    pub fn add(&mut self, range: Range) -> Result<(), FramePoolError> {
+        self.pool.add(range)
     }
 
     /// A zeroed 4 KiB frame, by physical (= virtual) address.
     pub fn allocate(&mut self) -> Option<u64> {
-        for r in self.ranges[..self.len].iter_mut() {
-            if r.len() >= PAGE_SIZE {
-                let frame = r.start;
-                r.start += PAGE_SIZE;
-                self.allocated += PAGE_SIZE;
-                // SAFETY: the frame is RAM handed to this allocator alone, identity-mapped and (under SNP) already validated.
-                unsafe { core::ptr::write_bytes(frame as *mut u8, 0, PAGE_SIZE as usize) };
-                return Some(frame);
-            }
-        }
-        None
+        let frame = self.pool.take()?;
+        // SAFETY: the frame lies in a range added to this allocator alone (identity-mapped and, under SNP, accepted before `add`), and `take` returns each address once.
+        unsafe { core::ptr::write_bytes(frame as *mut u8, 0, PAGE_SIZE as usize) };
+        Some(frame)
     }
 
     pub fn free_bytes(&self) -> u64 {
-        self.ranges[..self.len].iter().map(Range::len).sum()
+        self.pool.free_bytes()
     }
 
     pub fn allocated_bytes(&self) -> u64 {
-        self.allocated
+        self.pool.taken_bytes()
     }
 }

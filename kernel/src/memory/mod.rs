@@ -1,19 +1,14 @@
-//! Physical memory: the E820 map from fw_cfg, a frame allocator and the
-//! global heap.
+//! Physical memory: the E820 map from fw_cfg (checked by the `memory-map`
+//! crate, which also plans who owns which range), a frame allocator and the
+//! global heap. Alignment arithmetic is the crate's checked `align_up` /
+//! `align_down`.
 
 pub mod e820;
 pub mod frames;
 pub mod heap;
 
-pub use e820::{MemoryMap, Range};
+pub use e820::MemoryMap;
 pub use frames::FrameAllocator;
+pub use memory_map::Range;
 
-pub const PAGE_SIZE: u64 = 4096;
-
-pub const fn align_up(x: u64, a: u64) -> u64 {
-    (x + a - 1) & !(a - 1)
-}
-
-pub const fn align_down(x: u64, a: u64) -> u64 {
-    x & !(a - 1)
-}
+pub const PAGE_SIZE: u64 = memory_map::layout::PAGE_SIZE;
