@@ -1,6 +1,7 @@
 //! One HTTP/1.1 request to the key broker over a fresh smoltcp TCP
 //! connection (`Connection: close`), with crates/http1 doing the encoding
-//! and the bounded response parsing. Blocking: polls the stack until the
+//! and the bounded response parsing (Content-Length or chunked bodies, so a
+//! proxy between the guest and Trustee may re-frame answers). Blocking: polls the stack until the
 //! response is complete, the connection fails or a deadline passes.
 
 use http1::{
@@ -17,7 +18,11 @@ const SOCKET_BUFFER: usize = 64 << 10;
 const CONNECT_TIMEOUT_MS: u64 = 5_000;
 /// From the request sent to the whole response received.
 const RESPONSE_TIMEOUT_MS: u64 = 20_000;
+/// No byte at all for this long fails the response (the broker's verifier
+/// answers well within it).
+const READ_TIMEOUT_MS: u64 = 10_000;
 /// KBS answers are small: a challenge, a token, a JWE around a 32-byte key.
+/// Also the chunk limit: one chunk never needs to be larger than the body.
 const MAX_BODY: usize = 64 << 10;
 
 /// Why no response arrived. Fixed texts: nothing from the peer is printed.
@@ -113,7 +118,9 @@ fn exchange(
     let start = now_ms(net);
     let config = ClientConfig {
         max_body_bytes: MAX_BODY,
+        max_chunk_bytes: MAX_BODY,
         timeout_ms: RESPONSE_TIMEOUT_MS,
+        read_timeout_ms: Some(READ_TIMEOUT_MS),
         ..ClientConfig::default()
     };
     let mut sent = 0usize;

@@ -281,14 +281,7 @@ fn check_status(status: u16) -> Result<(), Attempt> {
 
 /// `kbs-session-id=<value>` from a `Set-Cookie` value (attributes dropped).
 fn session_cookie(set_cookie: Option<&[u8]>) -> Option<String> {
-    let text = core::str::from_utf8(set_cookie?).ok()?;
-    let pair = text.split(';').next()?.trim();
-    let value = pair
-        .strip_prefix(kbs_protocol::SESSION_COOKIE)?
-        .strip_prefix('=')?;
-    let ok =
-        !value.is_empty() && value.len() <= 128 && value.bytes().all(|b| b.is_ascii_alphanumeric());
-    ok.then(|| String::from(pair))
+    kbs_protocol::session_cookie_pair(core::str::from_utf8(set_cookie?).ok()?)
 }
 
 /// Stream the sealed model through the unsealer into a buffer reserved

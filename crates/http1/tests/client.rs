@@ -13,7 +13,9 @@ fn cfg() -> ClientConfig {
     ClientConfig {
         max_head_bytes: 16 * 1024,
         max_body_bytes: 100,
+        max_chunk_bytes: 100,
         timeout_ms: 1_000,
+        read_timeout_ms: None,
     }
 }
 
@@ -230,7 +232,7 @@ fn hostile_responses() {
             ClientError::BodyTooLarge,
         ),
         (
-            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n0\r\n\r\n",
             ClientError::TransferEncoding,
         ),
         (

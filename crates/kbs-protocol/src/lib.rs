@@ -1,6 +1,6 @@
 //! Confidential Containers Trustee KBS protocol 0.4.0 for the guest and the
-//! broker: message types, resource paths, RFC 8785 canonical JSON and the
-//! SEV-SNP REPORT_DATA binding of nonce and TEE key.
+//! broker: message types, resource paths, the session cookie, RFC 8785
+//! canonical JSON and the REPORT_DATA binding of nonce and TEE key.
 //!
 //! Wire facts are from `shared/reference/kbs.md` (Trustee and
 //! guest-components sources).
@@ -10,6 +10,7 @@
 extern crate alloc;
 
 mod canonical;
+mod cookie;
 mod error;
 mod number;
 mod report_data;
@@ -17,6 +18,7 @@ mod resource;
 mod types;
 
 pub use canonical::{to_canonical_string, to_canonical_vec};
+pub use cookie::session_cookie_pair;
 pub use error::{CanonicalError, ResourcePathError};
 pub use number::write_f64 as write_ecmascript_number;
 pub use report_data::{

@@ -15,8 +15,16 @@ pub enum ClientError {
     BodyTooLarge,
     /// `Content-Length` not a plain decimal, or repeated.
     ContentLength,
-    /// `Transfer-Encoding` (chunked) responses are not implemented.
+    /// `Transfer-Encoding` other than exactly `chunked`, or in an HTTP/1.0
+    /// response.
     TransferEncoding,
+    /// Both `Transfer-Encoding` and `Content-Length`.
+    FramingConflict,
+    /// Malformed chunked framing: a bad chunk-size line or extension, an
+    /// over-long size line, or no CRLF after a chunk's data.
+    Chunk,
+    /// A chunk over the chunk limit (or a size that overflows).
+    ChunkTooLarge,
     /// `101 Switching Protocols`: never requested, so never accepted.
     SwitchingProtocols,
     /// The whole response did not arrive within the timeout.
@@ -35,6 +43,11 @@ impl fmt::Display for ClientError {
             ClientError::TransferEncoding => {
                 f.write_str("response Transfer-Encoding not supported")
             }
+            ClientError::FramingConflict => {
+                f.write_str("response has both Transfer-Encoding and Content-Length")
+            }
+            ClientError::Chunk => f.write_str("malformed chunked response body"),
+            ClientError::ChunkTooLarge => f.write_str("response chunk too large"),
             ClientError::SwitchingProtocols => f.write_str("unexpected 101 Switching Protocols"),
             ClientError::Timeout => f.write_str("response not received in time"),
             ClientError::Truncated => f.write_str("connection closed before the response ended"),

@@ -1,6 +1,7 @@
 //! Client side: encode a request, parse its response incrementally. Used by
 //! the guest to talk to the key broker, one request per parser.
 
+mod chunked;
 mod error;
 mod request;
 mod response;

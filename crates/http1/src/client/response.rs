@@ -1,10 +1,15 @@
 //! Incremental response parser for one request.
+//!
+//! Body framing (RFC 9112 §6.3): none for HEAD, 1xx, 204 and 304;
+//! `Transfer-Encoding: chunked` (exactly that coding, HTTP/1.1 only, never
+//! together with `Content-Length`); `Content-Length`; else until close.
 
 use alloc::vec::Vec;
 
+use super::chunked::{ChunkLimits, ChunkedDecoder};
 use super::error::ClientError;
 use crate::error::Syntax;
-use crate::fields::{connection_has, content_length, header_values, Header, LengthError};
+use crate::fields::{connection_has, content_length, header_values, trim_ows, Header, LengthError};
 use crate::message::Version;
 use crate::scan::{HeadScanner, Scan};
 use crate::{MAX_HEADERS, MAX_HEAD_BYTES};
@@ -13,11 +18,19 @@ use crate::{MAX_HEADERS, MAX_HEAD_BYTES};
 /// monotonic clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientConfig {
+    /// Limit of the head, and separately of a chunked body's trailer section.
     pub max_head_bytes: usize,
+    /// Limit of the (decoded) body, whatever its framing.
     pub max_body_bytes: usize,
+    /// Limit of one chunk of a chunked body.
+    pub max_chunk_bytes: usize,
     /// The whole response must arrive within this time after the parser was
     /// created (i.e. after the request was sent).
     pub timeout_ms: u64,
+    /// If set, the response fails when no byte has arrived for this long
+    /// (measured at [`ResponseParser::poll`] granularity), even within
+    /// `timeout_ms`.
+    pub read_timeout_ms: Option<u64>,
 }
 
 impl Default for ClientConfig {
@@ -25,7 +38,9 @@ impl Default for ClientConfig {
         ClientConfig {
             max_head_bytes: MAX_HEAD_BYTES,
             max_body_bytes: 1 << 20,
+            max_chunk_bytes: 256 << 10,
             timeout_ms: 10_000,
+            read_timeout_ms: None,
         }
     }
 }
@@ -38,8 +53,8 @@ pub struct ReceivedResponse {
     pub headers: Vec<Header>,
     pub body: Vec<u8>,
     /// The connection may carry another request: the body was framed by
-    /// `Content-Length` (or absent), the server did not ask to close, and
-    /// no bytes followed the response.
+    /// `Content-Length` or chunked (or absent), the server did not ask to
+    /// close, and no bytes followed the response.
     pub keep_alive: bool,
 }
 
@@ -51,12 +66,14 @@ impl ReceivedResponse {
 }
 
 /// How the body ends.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum BodyEnd {
     Length(usize),
     /// No `Content-Length`: the body is everything until the server closes
     /// (RFC 9112 §6.3 rule 8).
     Close,
+    /// `Transfer-Encoding: chunked`: decoded by the parser's decoder.
+    Chunked,
 }
 
 enum State {
@@ -87,6 +104,12 @@ pub struct ResponseParser {
     head_request: bool,
     started_ms: u64,
     peer_closed: bool,
+    /// The chunked body's decoder, while one is read.
+    chunked: Option<ChunkedDecoder>,
+    /// When `poll` last saw that bytes had arrived (read timeout).
+    last_progress_ms: u64,
+    /// Bytes arrived since the last `poll`.
+    progressed: bool,
 }
 
 impl ResponseParser {
@@ -100,6 +123,9 @@ impl ResponseParser {
             head_request,
             started_ms: now_ms,
             peer_closed: false,
+            chunked: None,
+            last_progress_ms: now_ms,
+            progressed: false,
         }
     }
 
@@ -117,6 +143,18 @@ impl ResponseParser {
                     self.buf.extend_from_slice(rest.get(..n).unwrap_or(&[]));
                     n
                 }
+                State::Body {
+                    body,
+                    end: BodyEnd::Chunked,
+                    ..
+                } => match self.chunked.as_mut().map(|d| d.feed(rest, body)) {
+                    Some(Ok(n)) => n,
+                    Some(Err(e)) => {
+                        self.state = State::Failed(e);
+                        0
+                    }
+                    None => 0,
+                },
                 State::Body { body, end, .. } => {
                     let room = match *end {
                         BodyEnd::Length(len) => len - body.len(),
@@ -124,6 +162,7 @@ impl ResponseParser {
                         BodyEnd::Close => {
                             (self.config.max_body_bytes + 1).saturating_sub(body.len())
                         }
+                        BodyEnd::Chunked => 0,
                     };
                     let n = room.min(rest.len());
                     body.extend_from_slice(rest.get(..n).unwrap_or(&[]));
@@ -138,6 +177,7 @@ impl ResponseParser {
                 State::Taken | State::Failed(_) => 0,
             };
             used += taken;
+            self.progressed |= taken > 0;
             let progressed = self.advance();
             if taken == 0 && !progressed {
                 break;
@@ -165,8 +205,11 @@ impl ResponseParser {
                 self.state = State::Failed(ClientError::Truncated);
             }
         }
+        if core::mem::take(&mut self.progressed) {
+            self.last_progress_ms = now_ms;
+        }
         if matches!(self.state, State::Head | State::Body { .. })
-            && now_ms.saturating_sub(self.started_ms) >= self.config.timeout_ms
+            && self.next_deadline().is_some_and(|d| now_ms >= d)
         {
             self.state = State::Failed(ClientError::Timeout);
         }
@@ -183,8 +226,12 @@ impl ResponseParser {
 
     /// When `poll` must be called if nothing arrives first.
     pub fn next_deadline(&self) -> Option<u64> {
-        matches!(self.state, State::Head | State::Body { .. })
-            .then(|| self.started_ms.saturating_add(self.config.timeout_ms))
+        let whole = self.started_ms.saturating_add(self.config.timeout_ms);
+        let read = self
+            .config
+            .read_timeout_ms
+            .map_or(u64::MAX, |t| self.last_progress_ms.saturating_add(t));
+        matches!(self.state, State::Head | State::Body { .. }).then_some(whole.min(read))
     }
 
     /// Parses as far as the buffered bytes allow.
@@ -213,6 +260,14 @@ impl ResponseParser {
                 ..
             } if body.len() > self.config.max_body_bytes => {
                 self.state = State::Failed(ClientError::BodyTooLarge);
+                true
+            }
+            State::Body {
+                end: BodyEnd::Chunked,
+                ..
+            } if self.chunked.as_ref().is_some_and(ChunkedDecoder::is_done) => {
+                self.chunked = None;
+                self.finish_body();
                 true
             }
             _ => false,
@@ -268,17 +323,22 @@ impl ResponseParser {
             return true;
         }
         let no_body = self.head_request || head.status == 204 || head.status == 304;
+        let chunked = !no_body
+            && header_values(&head.headers, "transfer-encoding")
+                .next()
+                .is_some();
         let framing = if no_body {
             Ok(Some(0))
-        } else if header_values(&head.headers, "transfer-encoding")
-            .next()
-            .is_some()
-        {
-            return self.fail(ClientError::TransferEncoding);
+        } else if chunked {
+            if let Err(e) = check_transfer_encoding(&head) {
+                return self.fail(e);
+            }
+            Ok(None)
         } else {
             content_length(&head.headers)
         };
         let end = match framing {
+            Ok(_) if chunked => BodyEnd::Chunked,
             Ok(Some(n)) => match usize::try_from(n) {
                 Ok(n) if n <= self.config.max_body_bytes => BodyEnd::Length(n),
                 _ => return self.fail(ClientError::BodyTooLarge),
@@ -289,7 +349,7 @@ impl ResponseParser {
                 return self.fail(ClientError::ContentLength)
             }
         };
-        let keep_alive = matches!(end, BodyEnd::Length(_))
+        let keep_alive = matches!(end, BodyEnd::Length(_) | BodyEnd::Chunked)
             && match head.version {
                 Version::Http11 => !connection_has(&head.headers, "close"),
                 Version::Http10 => connection_has(&head.headers, "keep-alive"),
@@ -300,6 +360,20 @@ impl ResponseParser {
             if body.len() > len {
                 self.buf = body.split_off(len);
             }
+        }
+        if end == BodyEnd::Chunked {
+            let mut decoder = ChunkedDecoder::new(ChunkLimits {
+                max_chunk_bytes: self.config.max_chunk_bytes,
+                max_body_bytes: self.config.max_body_bytes,
+                max_trailer_bytes: self.config.max_head_bytes,
+                max_trailer_fields: MAX_HEADERS,
+            });
+            let raw = core::mem::take(&mut body);
+            match decoder.feed(&raw, &mut body) {
+                Ok(n) => self.buf = raw.get(n..).unwrap_or(&[]).to_vec(),
+                Err(e) => return self.fail(e),
+            }
+            self.chunked = Some(decoder);
         }
         self.state = State::Body {
             status: head.status,
@@ -315,6 +389,30 @@ impl ResponseParser {
     fn fail(&mut self, e: ClientError) -> bool {
         self.state = State::Failed(e);
         true
+    }
+}
+
+/// `Transfer-Encoding` (all its fields together) must be exactly `chunked`:
+/// another coding cannot be decoded here, HTTP/1.0 has no transfer codings,
+/// and a `Content-Length` beside it is the request-smuggling pattern (RFC
+/// 9112 §6.1, §6.3).
+fn check_transfer_encoding(head: &ResponseHead) -> Result<(), ClientError> {
+    if head.version == Version::Http10 {
+        return Err(ClientError::TransferEncoding);
+    }
+    if header_values(&head.headers, "content-length")
+        .next()
+        .is_some()
+    {
+        return Err(ClientError::FramingConflict);
+    }
+    let mut codings = header_values(&head.headers, "transfer-encoding")
+        .flat_map(|v| v.split(|&b| b == b','))
+        .map(trim_ows)
+        .filter(|c| !c.is_empty());
+    match (codings.next(), codings.next()) {
+        (Some(c), None) if c.eq_ignore_ascii_case(b"chunked") => Ok(()),
+        _ => Err(ClientError::TransferEncoding),
     }
 }
 
