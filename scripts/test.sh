@@ -28,6 +28,9 @@ step "image"
 cargo build --locked -p image-builder -p keybroker -p appliance-client
 target/debug/image-builder build --out out
 
+step "guest binary check (no raw CPUID/port/MSR instructions outside the I/O layer)"
+python3 tests/check_guest_binary.py out/appliance.elf
+
 step "end-to-end (QEMU)"
 python3 tests/run_e2e.py
 

@@ -4,6 +4,7 @@ Usage: tests/run_e2e.py [TEST_NAME...]"""
 import sys
 
 import e2e_boot  # noqa: F401  (registers its tests)
+import e2e_binary_check  # noqa: F401
 import e2e_engine  # noqa: F401
 import e2e_net  # noqa: F401
 import e2e_http  # noqa: F401

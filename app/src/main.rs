@@ -32,6 +32,8 @@ fn appliance_main(info: &BootInfo) -> ! {
     if cfg!(feature = "fault-test") {
         selftest::deliberate_fault();
     }
+    #[cfg(feature = "plant-raw-cpuid")]
+    plant_raw_cpuid();
     if tests.heap {
         selftest::heap(info);
     }
@@ -69,4 +71,14 @@ fn appliance_main(info: &BootInfo) -> ! {
     }
     // No configuration or no sealed model: nothing to serve; park the CPU.
     kernel::exit::halt_forever()
+}
+
+/// Test-only: runs the raw CPUID planted in http1, so the linker keeps it and
+/// the guest binary check must report it (tests/e2e_binary_check.py).
+#[cfg(feature = "plant-raw-cpuid")]
+fn plant_raw_cpuid() {
+    println!(
+        "planted raw CPUID: max basic leaf {:#x}",
+        http1::plant_raw_cpuid::max_basic_leaf()
+    );
 }

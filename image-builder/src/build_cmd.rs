@@ -39,7 +39,8 @@ pub struct BuildArgs {
 /// The variable the guest reads with `option_env!` (app/src/key_release.rs).
 const MODEL_DIGEST_ENV: &str = "APPLIANCE_MODEL_SHA384";
 
-const ALLOWED_FEATURES: [&str; 1] = ["fault-test"];
+/// `plant-raw-cpuid` plants a raw CPUID for tests/e2e_binary_check.py.
+const ALLOWED_FEATURES: [&str; 2] = ["fault-test", "plant-raw-cpuid"];
 
 pub fn run(args: BuildArgs) -> Result<(), String> {
     for f in &args.features {

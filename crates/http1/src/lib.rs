@@ -78,6 +78,9 @@ mod fields;
 mod message;
 mod scan;
 mod server;
+// Test-only raw CPUID for the guest binary check (tests/e2e_binary_check.py).
+#[cfg(all(feature = "plant-raw-cpuid", target_arch = "x86_64"))]
+pub mod plant_raw_cpuid;
 mod status;
 
 pub use client::{
