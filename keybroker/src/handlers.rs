@@ -1,14 +1,15 @@
 //! The KBS endpoints. Every refusal (including unknown paths and methods,
-//! bad bodies and missing resources) is one log line with a reason code and
-//! the same 401 answer, so a client learns nothing about why and resource
-//! paths cannot be probed.
+//! bad bodies, missing resources and missing, expired, forged or foreign
+//! bearer tokens) is one log line with a reason code and the same 401
+//! answer, so a client learns nothing about why and resource paths cannot
+//! be probed.
 
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, State};
-use axum::http::header::{CONTENT_TYPE, COOKIE, SET_COOKIE};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use kbs_protocol::{
@@ -21,6 +22,8 @@ use crate::reason::{Reason, Refused};
 use crate::resources::ReadError;
 use crate::server::{Broker, Shared};
 use crate::session::Attested;
+use jwe::EcPublicKey;
+use std::time::SystemTime;
 
 pub(crate) const AUTH: &str = "/kbs/v0/auth";
 pub(crate) const ATTEST: &str = "/kbs/v0/attest";
@@ -53,6 +56,44 @@ fn session_cookie(headers: &HeaderMap) -> Option<String> {
         .filter_map(|c| c.trim().split_once('='))
         .find(|(name, _)| *name == SESSION_COOKIE)
         .map(|(_, value)| value.trim().to_string())
+}
+
+/// The token of an `Authorization: Bearer <token>` header, if there is one
+/// such header (the scheme in any case, as RFC 9110 says).
+fn bearer_token(headers: &HeaderMap) -> Option<Result<&str, Refused>> {
+    let mut values = headers.get_all(AUTHORIZATION).iter();
+    let value = values.next()?;
+    if values.next().is_some() {
+        return Some(Err(Refused::new(
+            Reason::Token,
+            "several Authorization headers",
+        )));
+    }
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .filter(|t| !t.is_empty() && !t.contains([' ', '\t']));
+    Some(token.ok_or_else(|| Refused::new(Reason::Token, "Authorization is not Bearer <token>")))
+}
+
+/// Who may read a resource, as Trustee decides it: an attested session
+/// cookie first, else a bearer token this broker issued at `/attest`.
+/// Returns the session's log number (cookie path) and the TEE key.
+fn authorize(broker: &Broker, headers: &HeaderMap) -> Result<(Option<u64>, EcPublicKey), Refused> {
+    let id = session_cookie(headers);
+    let by_cookie = broker.sessions.attested_key(id.as_deref());
+    match (by_cookie, bearer_token(headers)) {
+        (Ok((number, key)), _) => Ok((Some(number), key)),
+        (Err(refused), None) => Err(refused),
+        (Err(_), Some(Err(refused))) => Err(refused),
+        (Err(_), Some(Ok(token))) => broker
+            .signer
+            .verify(token, SystemTime::now())
+            .map(|key| (None, key)),
+    }
 }
 
 fn body_or_refuse(body: Result<Bytes, BytesRejection>) -> Result<Bytes, Refused> {
@@ -187,15 +228,16 @@ pub(crate) async fn resource(
     headers: HeaderMap,
     path: Result<Path<(String, String, String)>, PathRejection>,
 ) -> Response {
-    let id = session_cookie(&headers);
-    // The session is checked before the path, so nobody unattested can
-    // learn which paths exist.
-    let (number, key) = match broker.sessions.attested_key(id.as_deref()) {
+    // The session or token is checked before the path, so nobody
+    // unattested can learn which paths exist.
+    let (number, key) = match authorize(&broker, &headers) {
         Ok(ok) => ok,
         Err(r) => return refuse(RESOURCE, r),
     };
-    let refused =
-        |reason, detail: String| refuse(RESOURCE, Refused::new(reason, detail).in_session(number));
+    let refused = |reason, detail: String| {
+        let r = Refused::new(reason, detail);
+        refuse(RESOURCE, number.map_or(r.clone(), |n| r.in_session(n)))
+    };
     let parsed = path
         .map_err(|e| e.body_text())
         .and_then(|Path((repo, kind, tag))| {
@@ -217,7 +259,12 @@ pub(crate) async fn resource(
         Ok(j) => j,
         Err(e) => return refused(Reason::Internal, format!("{parsed}: encrypt: {e}")),
     };
-    log::info(format_args!("released resource={parsed} session={number}"));
+    match number {
+        Some(n) => log::info(format_args!("released resource={parsed} session={n}")),
+        None => log::info(format_args!(
+            "released resource={parsed} session=- via=bearer-token"
+        )),
+    }
     json_ok(jwe.to_json())
 }
 

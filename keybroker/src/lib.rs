@@ -8,8 +8,10 @@
 //! REPORT_DATA binds `{nonce, tee-pubkey}` (kbs-protocol), and verifies the
 //! evidence (snp-verify with the manifest's measurements, or the insecure
 //! sample form); `GET /kbs/v0/resource/{repo}/{type}/{tag}` then answers the
-//! resource as a JWE to the attested TEE key. Every refusal is logged with a
-//! stable [`reason::Reason`] code and answered 401 with one fixed body.
+//! resource as a JWE to the attested TEE key, to the session cookie or, as
+//! Trustee, to `Authorization: Bearer <token>` with the token `/attest`
+//! returned. Every refusal is logged with a stable [`reason::Reason`] code
+//! and answered 401 with one fixed body.
 
 pub mod cli;
 pub mod error;

@@ -33,6 +33,11 @@ pub enum Reason {
     TeePubkey,
     /// A resource request on a session that has not attested.
     NotAttested,
+    /// A bearer token that is malformed, not signed by this broker process
+    /// (forged or foreign), or binds no usable TEE key.
+    Token,
+    /// A bearer token past its `exp`.
+    TokenExpired,
     /// Bad resource path or no such resource (one code, so paths cannot be
     /// probed).
     NoResource,
@@ -59,6 +64,8 @@ impl Reason {
             Self::NonceMismatch => "nonce-mismatch",
             Self::TeePubkey => "tee-pubkey",
             Self::NotAttested => "not-attested",
+            Self::Token => "token",
+            Self::TokenExpired => "token-expired",
             Self::NoResource => "no-resource",
             Self::SessionLimit => "session-limit",
             Self::NoRoute => "no-route",

@@ -241,6 +241,20 @@ pub fn http(
     cookie: Option<&str>,
     body: Option<&str>,
 ) -> Response {
+    let cookie_header = cookie.map(|c| ("Cookie", c));
+    let headers: Vec<(&str, &str)> = cookie_header.into_iter().collect();
+    http_with(addr, method, path, &headers, body)
+}
+
+/// One HTTP/1.1 request with `Connection: close` and the given extra
+/// header fields (a POST also gets a JSON Content-Type); reads to EOF.
+pub fn http_with(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Response {
     assert!(addr.ip().is_loopback(), "tests only talk to loopback");
     let mut stream = TcpStream::connect(addr).expect("connect");
     stream
@@ -248,8 +262,8 @@ pub fn http(
         .expect("timeout");
     let body = body.unwrap_or("");
     let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    if let Some(c) = cookie {
-        request.push_str(&format!("Cookie: {c}\r\n"));
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
     }
     if method == "POST" {
         request.push_str(&format!(
