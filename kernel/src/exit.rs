@@ -38,6 +38,30 @@ fn acpi_power_off() {
     }
 }
 
+/// Termination reasons this appliance sends (GHCB MSR protocol termination
+/// request, reason set 1 = guest-defined). Codes 0..=3 are in
+/// `snp_guest::msr_protocol::TerminationReason`; 5 and 6 are sent by the
+/// 32-bit boot stub (boot/reset.s) and must stay in step with it.
+pub mod reason {
+    use crate::snp::TerminationReason;
+
+    /// A #VC the 64-bit handler does not resolve (not CPUID/RDTSC/RDTSCP, or
+    /// not at the instruction its exit code names).
+    pub const VC_UNSUPPORTED: TerminationReason = TerminationReason { set: 1, code: 4 };
+    /// SEV-ES/SNP is active (SEV_STATUS) but the hypervisor's CPUID denied SEV.
+    pub const CPUID_DENIED_SEV: TerminationReason = TerminationReason { set: 1, code: 5 };
+    /// A #VC was taken but SEV_STATUS shows neither SEV-ES nor SNP.
+    pub const VC_WITHOUT_SEV_ES: TerminationReason = TerminationReason { set: 1, code: 6 };
+
+    /// CPU exception `vector` (0..=31): code 0x80 | vector.
+    pub const fn exception(vector: u64) -> TerminationReason {
+        TerminationReason {
+            set: 1,
+            code: 0x80 | (vector as u8 & 0x1F),
+        }
+    }
+}
+
 pub fn halt_forever() -> ! {
     loop {
         // SAFETY: disabling interrupts and halting has no memory effects.

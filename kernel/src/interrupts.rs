@@ -1,6 +1,16 @@
 //! GDT with a TSS (a separate stack for double faults) and an IDT whose
 //! every exception entry reports vector, error code and RIP, then ends the
 //! VM with a failure exit. The appliance takes no interrupts.
+//!
+//! Loaded first thing in Rust, before any SNP set-up, so no fault is ever a
+//! silent triple fault. Where the console cannot be reached (SEV-ES/SNP
+//! before the GHCB exists: port I/O would raise #VC) a fault ends the guest
+//! with a GHCB MSR-protocol termination request whose reason code names the
+//! vector (`exit::reason::exception`).
+//!
+//! #VC (vector 29) has its own entry (`vc_entry` in boot/exceptions.s) and
+//! handler: CPUID is answered from the CPUID page, RDTSC/RDTSCP through the
+//! GHCB; anything else terminates (crates/snp-guest `vc`).
 
 use spin::Once;
 use x86_64::instructions::segmentation::{Segment, CS, DS, ES, SS};
@@ -30,6 +40,8 @@ static IDT: Once<InterruptDescriptorTable> = Once::new();
 
 extern "C" {
     static exception_stubs: [u64; 32];
+    /// The #VC entry in boot/exceptions.s (saves state, calls `vc_handler`, returns).
+    fn vc_entry();
 }
 
 /// Stack layout pushed by the stubs in `boot/exceptions.s` and the CPU.
@@ -81,6 +93,11 @@ const NAMES: [&str; 32] = [
 
 #[no_mangle]
 extern "C" fn exception_handler(frame: &ExceptionFrame) -> ! {
+    let reason = crate::exit::reason::exception(frame.vector);
+    if crate::boot::sev_es_active() && !crate::snp::active() {
+        // No GHCB yet: the console is out of reach. Say why to the host.
+        crate::snp::terminate(reason);
+    }
     let name = NAMES
         .get(frame.vector as usize)
         .copied()
@@ -97,7 +114,89 @@ extern "C" fn exception_handler(frame: &ExceptionFrame) -> ! {
         let cr2 = x86_64::registers::control::Cr2::read_raw();
         crate::println!("EXCEPTION page fault address={cr2:#x}");
     }
+    if crate::snp::active() {
+        crate::snp::terminate(reason);
+    }
     crate::exit::exit(crate::exit::ExitCode::Failure)
+}
+
+/// Registers saved by `vc_entry`, lowest address first, then the frame the
+/// CPU pushed (error code = SVM exit code). Fields the handler does not
+/// touch are there for the layout.
+#[repr(C)]
+#[allow(dead_code)]
+pub struct VcFrame {
+    r15: u64,
+    r14: u64,
+    r13: u64,
+    r12: u64,
+    r11: u64,
+    r10: u64,
+    r9: u64,
+    r8: u64,
+    rdi: u64,
+    rsi: u64,
+    rbp: u64,
+    rbx: u64,
+    rdx: u64,
+    rcx: u64,
+    rax: u64,
+    exit_code: u64,
+    rip: u64,
+    cs: u64,
+    rflags: u64,
+    rsp: u64,
+    ss: u64,
+}
+
+extern "C" {
+    static _kernel_start: u8;
+    static _kernel_load_end: u8;
+}
+
+/// The bytes at `rip` when it lies in the kernel's own code (the only code
+/// this guest runs in long mode); `None` anywhere else.
+fn kernel_code_at(rip: u64) -> Option<[u8; 3]> {
+    let start = (&raw const _kernel_start) as u64;
+    let end = (&raw const _kernel_load_end) as u64;
+    if rip < start || rip.checked_add(3)? > end {
+        return None;
+    }
+    let mut bytes = [0u8; 3];
+    for (i, b) in bytes.iter_mut().enumerate() {
+        // SAFETY: [rip, rip + 3) lies inside the kernel's loaded image, which is identity-mapped, private and readable for the VM's life.
+        *b = unsafe { core::ptr::read_volatile((rip + i as u64) as *const u8) };
+    }
+    Some(bytes)
+}
+
+#[no_mangle]
+extern "C" fn vc_handler(frame: &mut VcFrame) {
+    use snp_guest::vc::{decode, VcInstruction};
+    let Some(insn) = kernel_code_at(frame.rip) else {
+        crate::snp::terminate(crate::exit::reason::VC_UNSUPPORTED)
+    };
+    let Ok(which) = decode(frame.exit_code, &insn) else {
+        crate::snp::terminate(crate::exit::reason::VC_UNSUPPORTED)
+    };
+    match which {
+        VcInstruction::Cpuid => {
+            let r = crate::snp::cpuid_for_vc(frame.rax as u32, frame.rcx as u32);
+            frame.rax = u64::from(r.eax);
+            frame.rbx = u64::from(r.ebx);
+            frame.rcx = u64::from(r.ecx);
+            frame.rdx = u64::from(r.edx);
+        }
+        VcInstruction::Rdtsc | VcInstruction::Rdtscp => {
+            let (tsc, aux) = crate::snp::rdtsc_for_vc(which == VcInstruction::Rdtscp);
+            frame.rax = tsc & 0xFFFF_FFFF;
+            frame.rdx = tsc >> 32;
+            if which == VcInstruction::Rdtscp {
+                frame.rcx = u64::from(aux);
+            }
+        }
+    }
+    frame.rip += which.length();
 }
 
 pub fn init() {
@@ -154,7 +253,8 @@ pub fn init() {
             idt.virtualization.set_handler_addr(addr(20));
             idt.cp_protection_exception.set_handler_addr(addr(21));
             idt.hv_injection_exception.set_handler_addr(addr(28));
-            idt.vmm_communication_exception.set_handler_addr(addr(29));
+            idt.vmm_communication_exception
+                .set_handler_addr(VirtAddr::new(vc_entry as *const () as u64));
             idt.security_exception.set_handler_addr(addr(30));
         }
         idt

@@ -73,15 +73,20 @@ fn new_table() -> Result<u64, PagingError> {
     crate::platform::allocate_frame().ok_or(PagingError::OutOfTables)
 }
 
-/// Set or clear the C-bit on the 4 KiB page at `va` (< 4 GiB), splitting its
-/// 2 MiB mapping first if needed, and flush the TLB entry.
-pub fn set_page_encrypted(va: u64, encrypted: bool) -> Result<(), PagingError> {
+/// The 4 KiB page-table entry that maps `va` (< 4 GiB), splitting its
+/// 2 MiB mapping into 512 4 KiB entries with the same flags first.
+///
+/// # Safety
+/// Single CPU, no concurrent edits of the boot tables; the returned pointer
+/// is only used before the next call that could free or move the table
+/// (tables are never freed).
+unsafe fn split_pte(va: u64) -> Result<*mut u64, PagingError> {
     if va >= FOUR_GIB {
         return Err(PagingError::Unmapped { va });
     }
     let c_bit = c_bit_mask();
     let pd_index = (va >> 21) as usize;
-    // SAFETY: single CPU and no interrupts; the boot tables are only edited here, and the identity map keeps every other address unchanged.
+    // SAFETY: the caller guarantees exclusive access to the boot tables; the identity map keeps every other address unchanged while the 2 MiB entry is replaced by an equivalent table.
     unsafe {
         let pde = &raw mut boot_pd[pd_index];
         if *pde & HUGE != 0 {
@@ -96,7 +101,17 @@ pub fn set_page_encrypted(va: u64, encrypted: bool) -> Result<(), PagingError> {
             flush_all();
         }
         let table = (*pde & PHYS_MASK & !c_bit) as *mut u64;
-        let pte = table.add(((va >> 12) & 511) as usize);
+        Ok(table.add(((va >> 12) & 511) as usize))
+    }
+}
+
+/// Set or clear the C-bit on the 4 KiB page at `va` (< 4 GiB), splitting its
+/// 2 MiB mapping first if needed, and flush the TLB entry.
+pub fn set_page_encrypted(va: u64, encrypted: bool) -> Result<(), PagingError> {
+    let c_bit = c_bit_mask();
+    // SAFETY: single CPU and no interrupts; the boot tables are only edited in this module.
+    unsafe {
+        let pte = split_pte(va)?;
         if encrypted {
             *pte |= c_bit;
         } else {
@@ -105,6 +120,25 @@ pub fn set_page_encrypted(va: u64, encrypted: bool) -> Result<(), PagingError> {
         x86_64::instructions::tlb::flush(x86_64::VirtAddr::new(va));
     }
     Ok(())
+}
+
+extern "C" {
+    /// The page below the boot stack (kernel/layout.ld).
+    static _stack_guard: u8;
+}
+
+/// Unmap the guard page below the boot stack, so that an overflow faults
+/// (and the double-fault handler reports it on its own stack) instead of
+/// silently overwriting BSS. Returns the guard page's address.
+pub(crate) fn unmap_stack_guard() -> Result<u64, PagingError> {
+    let va = (&raw const _stack_guard) as u64;
+    // SAFETY: as in `set_page_encrypted`; nothing lives in the guard page (the linker script reserves it).
+    unsafe {
+        let pte = split_pte(va)?;
+        *pte &= !PRESENT;
+        x86_64::instructions::tlb::flush(x86_64::VirtAddr::new(va));
+    }
+    Ok(va)
 }
 
 /// Identity-map [start, end) above 4 GiB with 2 MiB pages (C-bit set).

@@ -1,6 +1,8 @@
 # CPU exception entry stubs: push a uniform frame (vector, error code) and
 # hand it to Rust. Every exception is fatal in this appliance, so the common
-# path never returns.
+# path never returns. The one exception is #VC (vector 29, `vc_entry`): it
+# can be resolved (CPUID from the CPUID page, RDTSC through the GHCB), so its
+# stub saves every register and the SSE state, and returns.
     .section .text.exceptions, "ax"
     .code64
 
@@ -56,6 +58,54 @@ exc_common:
     call exception_handler
 9:  hlt
     jmp 9b
+
+# #VC: the CPU pushed SS, RSP, RFLAGS, CS, RIP and the error code (the SVM
+# exit code). Save the general registers (kernel/src/interrupts.rs VcFrame,
+# lowest address first: r15 .. rax), then the x87/SSE state (Rust code uses
+# SSE; the handler never runs VEX code, so the AVX upper halves survive).
+    .globl vc_entry
+vc_entry:
+    pushq %rax
+    pushq %rcx
+    pushq %rdx
+    pushq %rbx
+    pushq %rbp
+    pushq %rsi
+    pushq %rdi
+    pushq %r8
+    pushq %r9
+    pushq %r10
+    pushq %r11
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    movq %rsp, %rbx                 # &VcFrame (rbx is callee-saved)
+    subq $512, %rsp
+    andq $-16, %rsp
+    fxsave64 (%rsp)
+    cld
+    movq %rbx, %rdi
+    call vc_handler
+    fxrstor64 (%rsp)
+    movq %rbx, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %r11
+    popq %r10
+    popq %r9
+    popq %r8
+    popq %rdi
+    popq %rsi
+    popq %rbp
+    popq %rbx
+    popq %rdx
+    popq %rcx
+    popq %rax
+    addq $8, %rsp                   # error code
+    iretq
 
     .section .rodata.exceptions, "a"
     .balign 8

@@ -33,6 +33,13 @@ pub fn handover() -> BootHandover {
     }
 }
 
+/// SEV-ES or SNP is active (SEV_STATUS bits 1 or 2, as the stub read it):
+/// intercepted instructions raise #VC, so port I/O is unusable until the
+/// GHCB exists.
+pub fn sev_es_active() -> bool {
+    handover().sev_status & 0b110 != 0
+}
+
 /// The launched image, read in place at [4 GiB - 2 MiB, 4 GiB): the bytes
 /// the launch digest covers (the guest measures itself for sample evidence).
 /// Nothing writes there after boot: the kernel runs from its copy in RAM.

@@ -12,6 +12,11 @@
     .set MSR_GHCB,       0xC0010130
     .set MSR_SEV_STATUS, 0xC0010131
     .set MSR_EFER,       0xC0000080
+# Termination requests (reason set 1 = this appliance; kernel/src/exit.rs
+# lists the codes): a #VC was taken but SEV_STATUS shows neither SEV-ES nor
+# SNP; SEV-ES/SNP is active but the hypervisor's CPUID denied SEV.
+    .set TERM_VC_WITHOUT_SEV_ES, 0x00061100
+    .set TERM_CPUID_DENIED_SEV,  0x00051100
 
 # ---------------------------------------------------------------------------
     .section .rom.text16, "ax"
@@ -54,6 +59,11 @@ protected_entry32:
 
     # --- SEV detection: CPUID first (max extended leaf, then 0x8000001F),
     # --- and only then SEV_STATUS, which #GPs where SEV does not exist.
+    # --- The CPUID answers come from the hypervisor (through the #VC
+    # --- handler under SEV-ES/SNP), so they are not trusted to say "no
+    # --- SEV": a #VC proves SEV-ES/SNP is active, and then a denial stops
+    # --- the boot (OVMF halts in the same case).
+    pushl $0                        # VC32_SEEN: set by vc_handler32
     xorl %edi, %edi
     xorl %esi, %esi
     xorl %ebp, %ebp
@@ -61,16 +71,35 @@ protected_entry32:
     xorl %ecx, %ecx
     cpuid
     cmpl $0x8000001F, %eax
-    jb 2f
+    jb sev_denied_by_cpuid
     movl $0x8000001F, %eax
     xorl %ecx, %ecx
     cpuid
     btl $1, %eax                    # SEV supported
-    jnc 2f
+    jnc sev_denied_by_cpuid
     movl $MSR_SEV_STATUS, %ecx
     rdmsr
     movl %eax, %edi
     movl %edx, %esi
+    popl %eax                       # VC32_SEEN
+    testl %eax, %eax
+    jz 2f
+    testl $6, %edi                  # a #VC was taken: SEV-ES or SNP must be on
+    jnz 2f
+    movl $TERM_VC_WITHOUT_SEV_ES, %eax
+    jmp terminate32
+
+sev_denied_by_cpuid:
+    popl %eax                       # VC32_SEEN
+    testl %eax, %eax
+    jz 2f                           # no #VC: really no SEV-ES/SNP
+    movl $MSR_SEV_STATUS, %ecx      # exists: SEV-ES is active
+    rdmsr
+    testl $6, %eax                  # SEV_STATUS says ES/SNP, CPUID said no SEV
+    movl $TERM_CPUID_DENIED_SEV, %eax   # (mov keeps the flags)
+    jnz terminate32
+    movl $TERM_VC_WITHOUT_SEV_ES, %eax
+    jmp terminate32
 2:
     testl $4, %edi                  # SNP active
     jnz snp_cbit
@@ -181,6 +210,7 @@ halt_forever:
 # GHCB page exists. Everything else terminates the guest.
     .globl vc_handler32
 vc_handler32:
+    movl $1, VC32_SEEN              # SEV-ES/SNP is active, whatever CPUID says
     cmpl $0x72, (%esp)              # error code = exit code CPUID
     jne vc_fail
     movl 4(%esp), %edx
@@ -223,9 +253,11 @@ vc_cpuid_reg:
     jne vc_fail
     ret
 
-# Ask the hypervisor to terminate the guest (reason set 0, general reason 0).
+# Ask the hypervisor to terminate the guest: GHCB MSR protocol termination
+# request, reason set in bits 15:12, reason code in bits 23:16 (%eax).
 vc_fail:
-    movl $0x100, %eax
+    movl $0x100, %eax               # set 0, general reason 0
+terminate32:
     xorl %edx, %edx
     movl $MSR_GHCB, %ecx
     wrmsr
