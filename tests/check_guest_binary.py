@@ -39,6 +39,8 @@ ALLOWED_FUNCTIONS = {
         "the platform I/O layer: native `out`; under SNP it takes the GHCB path instead",
     "kernel::io::insb":
         "the platform I/O layer: native `rep insb` (fw_cfg data); under SNP byte reads through the GHCB",
+    "kernel::io::outsb":
+        "the platform I/O layer: native `rep outsb` (serial strings); under SNP byte writes through the GHCB",
     "kernel::io::raw_rdmsr":
         "the platform I/O layer: RDMSR for MSRs never intercepted (GHCB MSR, SEV_STATUS) and native mode",
     "kernel::io::raw_wrmsr":
