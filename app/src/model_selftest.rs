@@ -10,7 +10,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Write;
 use embed_engine::mlp::MlpModel;
-use embed_engine::{BlobError, Embedder, Kernel};
+use embed_engine::{BlobError, Embedder};
 use kernel::{println, BootInfo};
 
 const MAX_MODEL: usize = 64 << 20;
@@ -47,7 +47,8 @@ pub fn run(info: &BootInfo) {
         fail("model-input", &"not UTF-8")
     };
     let load_us = kernel::time::us_since(t0);
-    let kernel_choice = Kernel::detect();
+    // Chosen by the kernel at boot from CPUID it trusts (the CPUID page under SNP).
+    let kernel_choice = info.cpu.kernel;
     let t1 = kernel::io::rdtsc();
     let mut count = 0usize;
     match MlpModel::load(&blob) {

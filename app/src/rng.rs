@@ -1,21 +1,23 @@
 //! RDRAND as a `rand_core` CSPRNG, for every key the appliance makes (the
 //! TEE key for key release, the OHTTP key, response nonces). RDRAND missing
-//! or failing stops the appliance: there is no acceptable fallback.
+//! or failing stops the appliance: there is no acceptable fallback. The
+//! kernel already retried (10 attempts, refusing CF=0, all-ones and repeated
+//! values); its error names the cause, printed before the exit.
 
 use kernel::println;
 use rand_core::{CryptoRng, RngCore};
 
 pub struct RdRand;
 
-fn fail(what: &str) -> ! {
+fn fail(what: &dyn core::fmt::Display) -> ! {
     println!("rng: FAILED: {what}");
     kernel::exit(kernel::ExitCode::Failure)
 }
 
 impl RdRand {
     pub fn new() -> Self {
-        if kernel::cpu::rdrand64().is_none() {
-            fail("RDRAND unavailable");
+        if let Err(e) = kernel::cpu::rdrand64() {
+            fail(&e);
         }
         RdRand
     }
@@ -34,7 +36,7 @@ impl RngCore for RdRand {
     }
 
     fn next_u64(&mut self) -> u64 {
-        kernel::cpu::rdrand64().unwrap_or_else(|| fail("RDRAND failed"))
+        kernel::cpu::rdrand64().unwrap_or_else(|e| fail(&e))
     }
 
     fn fill_bytes(&mut self, dest: &mut [u8]) {

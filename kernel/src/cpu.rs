@@ -1,54 +1,74 @@
-//! SIMD state: SSE is on from the boot stub (compiled code needs it); here
-//! AVX and AVX-512 state are enabled in XCR0 where the CPU offers them, so
-//! the engine's run-time selected kernels can use them.
+//! CPU features, computed once at boot. SSE is on from the boot stub; here AVX
+//! and AVX-512 state are enabled in XCR0 where the CPU offers them
+//! (`int8_kernels::SimdPlan` decides), and the engine's kernel is chosen from
+//! the same CPUID answers. Under SNP those answers come from the post-processed
+//! CPUID page (`io::cpuid` -> `snp::cpuid`); no other guest code asks the CPU,
+//! and the appliance takes the result from `BootInfo::cpu`.
 
 use crate::io::cpuid;
+use core::sync::atomic::{AtomicU64, Ordering};
+use int8_kernels::{CpuidValues, Kernel, SimdPlan};
+use snp_guest::rdrand::{RdrandError, RdrandFilter};
+use spin::Mutex;
 use x86_64::registers::control::{Cr4, Cr4Flags};
 
-const XCR0_X87: u64 = 1 << 0;
-const XCR0_SSE: u64 = 1 << 1;
-const XCR0_AVX: u64 = 1 << 2;
-/// Opmask, ZMM_Hi256 and Hi16_ZMM state.
-const XCR0_AVX512: u64 = 0b111 << 5;
+/// XCR0 as loaded: 1 (its reset value) until `enable_simd` sets it.
+static XCR0: AtomicU64 = AtomicU64::new(1);
 
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SimdState {
-    pub avx: bool,
-    pub avx2: bool,
-    pub avx512: bool,
+/// What the kernel found and enabled.
+#[derive(Clone, Copy, Debug)]
+pub struct CpuFeatures {
+    /// XCR0 as enabled (0: no XSAVE, left at its reset value).
     pub xcr0: u64,
+    /// The CPUID/XCR0 values the engine's kernel choice rests on.
+    pub cpuid: CpuidValues,
+    /// The int8 kernel the appliance runs.
+    pub kernel: Kernel,
 }
 
-pub fn enable_simd() -> SimdState {
-    let leaf1 = cpuid(1, 0);
-    let has_xsave = leaf1.ecx & (1 << 26) != 0;
-    let has_avx = leaf1.ecx & (1 << 28) != 0;
-    if !has_xsave {
-        return SimdState::default();
+/// Enables the SIMD state the engine can use and picks its kernel. Once, at boot.
+pub fn enable_simd() -> CpuFeatures {
+    let plan = SimdPlan::from_cpuid(|leaf, subleaf| {
+        let r = cpuid(leaf, subleaf);
+        [r.eax, r.ebx, r.ecx, r.edx]
+    });
+    if plan.xsave {
+        // SAFETY: OSXSAVE only makes XGETBV/XSETBV usable; CPUID said XSAVE exists.
+        unsafe { Cr4::update(|f| f.insert(Cr4Flags::OSXSAVE)) };
+        set_xcr0(plan.xcr0);
     }
-    // SAFETY: OSXSAVE only makes XGETBV/XSETBV usable; CPUID said XSAVE exists.
-    unsafe { Cr4::update(|f| f.insert(Cr4Flags::OSXSAVE)) };
+    // CPUID now mirrors CR4.OSXSAVE (natively, or through the CPUID-page
+    // post-processing under SNP); a mismatch means the answers the plan used
+    // are not the ones the kernels would see, so stay with the scalar kernel.
+    let osxsave = cpuid(1, 0).ecx & (1 << 27) != 0;
+    let kernel = if osxsave == plan.xsave {
+        plan.kernel()
+    } else {
+        log::warn!(
+            "cpu: CPUID OSXSAVE {osxsave} after enabling {}: scalar kernel",
+            plan.xsave
+        );
+        Kernel::Scalar
+    };
+    CpuFeatures {
+        xcr0: plan.xcr0,
+        cpuid: plan.values,
+        kernel,
+    }
+}
 
-    let leaf_d = cpuid(0xD, 0);
-    let supported = (u64::from(leaf_d.edx) << 32) | u64::from(leaf_d.eax);
-    let leaf7 = cpuid(7, 0);
-    let mut xcr0 = XCR0_X87 | XCR0_SSE;
-    let avx = has_avx && supported & XCR0_AVX != 0;
-    if avx {
-        xcr0 |= XCR0_AVX;
-    }
-    let avx512f = leaf7.ebx & (1 << 16) != 0;
-    let avx512 = avx && avx512f && supported & XCR0_AVX512 == XCR0_AVX512;
-    if avx512 {
-        xcr0 |= XCR0_AVX512;
-    }
-    set_xcr0(xcr0);
-    SimdState {
-        avx,
-        avx2: avx && leaf7.ebx & (1 << 5) != 0,
-        avx512,
-        xcr0,
-    }
+/// XCR0 as loaded (for CPUID leaf 0xD answers).
+pub fn xcr0() -> u64 {
+    XCR0.load(Ordering::Relaxed)
+}
+
+/// CR4.OSXSAVE and CR4.PKE, read from CR4 (for CPUID leaf 1 and 7 answers).
+pub fn cr4_osxsave_pke() -> (bool, bool) {
+    let cr4 = Cr4::read();
+    (
+        cr4.contains(Cr4Flags::OSXSAVE),
+        cr4.contains(Cr4Flags::PROTECTION_KEY_USER),
+    )
 }
 
 fn set_xcr0(value: u64) {
@@ -57,6 +77,7 @@ fn set_xcr0(value: u64) {
     } else {
         raw_xsetbv(value);
     }
+    XCR0.store(value, Ordering::Relaxed);
 }
 
 /// XSETBV. Not intercepted for SEV-ES/SNP guests by KVM (see `snp::set_xcr0`).
@@ -67,23 +88,26 @@ pub(crate) fn raw_xsetbv(value: u64) {
     }
 }
 
-/// A random number from RDRAND, where CPUID reports the instruction (it is
-/// never intercepted, also not under SNP); `None` without it or when it
-/// keeps failing.
-pub fn rdrand64() -> Option<u64> {
+/// The filter remembers the last value handed out (a stuck generator repeats it).
+static RDRAND: Mutex<RdrandFilter> = Mutex::new(RdrandFilter::new());
+
+/// A random number from RDRAND (never intercepted, also not under SNP), checked
+/// by `snp_guest::rdrand` (no CF=0, no all-ones, no repeat; 10 attempts).
+/// An error means the caller must stop: there is no other entropy source.
+pub fn rdrand64() -> Result<u64, RdrandError> {
     if cpuid(1, 0).ecx & (1 << 30) == 0 {
-        return None;
+        return Err(RdrandError::Unsupported);
     }
-    for _ in 0..16 {
-        let value: u64;
-        let ok: u8;
-        // SAFETY: RDRAND only writes the named registers and flags; CPUID reported it.
-        unsafe {
-            core::arch::asm!("rdrand {v}", "setc {ok}", v = out(reg) value, ok = out(reg_byte) ok, options(nomem, nostack));
-        }
-        if ok != 0 {
-            return Some(value);
-        }
+    RDRAND.lock().draw(raw_rdrand64)
+}
+
+/// One RDRAND: (value, CF).
+fn raw_rdrand64() -> (u64, bool) {
+    let value: u64;
+    let ok: u8;
+    // SAFETY: RDRAND only writes the named registers and flags; the caller checked CPUID.
+    unsafe {
+        core::arch::asm!("rdrand {v}", "setc {ok}", v = out(reg) value, ok = out(reg_byte) ok, options(nomem, nostack));
     }
-    None
+    (value, ok != 0)
 }

@@ -32,7 +32,8 @@ pub struct BootInfo {
     pub snp: bool,
     pub sev_status: u64,
     pub memory: platform::MemoryInfo,
-    pub simd: cpu::SimdState,
+    /// CPU features found and enabled at boot, with the int8 kernel to run.
+    pub cpu: cpu::CpuFeatures,
     pub tsc_hz: u64,
     /// TSC at the reset vector (for the boot benchmark).
     pub reset_tsc: u64,
@@ -78,7 +79,7 @@ pub fn start(main: fn(&BootInfo) -> !) -> ! {
             "plain QEMU (no SEV)"
         }
     );
-    let simd = cpu::enable_simd();
+    let cpu = cpu::enable_simd();
     let tsc_hz = time::calibrate();
     let fw = match fw_cfg::FwCfg::detect() {
         Ok(fw) => fw,
@@ -100,17 +101,16 @@ pub fn start(main: fn(&BootInfo) -> !) -> ! {
         mem.frame_pool >> 20
     );
     log::info!(
-        "cpu: TSC {} MHz, xcr0 {:#x}, avx2 {}, avx512 {}",
+        "cpu: TSC {} MHz, xcr0 {:#x}, int8 kernel {}",
         tsc_hz / 1_000_000,
-        simd.xcr0,
-        simd.avx2,
-        simd.avx512
+        cpu.xcr0,
+        cpu.kernel.name()
     );
     let info = BootInfo {
         snp,
         sev_status: handover.sev_status,
         memory: mem,
-        simd,
+        cpu,
         tsc_hz,
         reset_tsc: handover.reset_tsc,
         fw_cfg: Some(fw),

@@ -158,29 +158,33 @@ pub fn wrmsr(msr: u32, value: u64) {
     with_channel(|c| c.wrmsr(msr, value));
 }
 
-/// CPUID: the launch-validated CPUID page answers where it has the leaf; the
-/// hypervisor (through the GHCB) only for leaves the page lacks.
+/// CPUID, answered from the launch-validated CPUID page post-processed with
+/// this vCPU's CR4, XCR0 and APIC ID (`CpuidPage::answer`: a leaf the page
+/// lacks reads zeros). Never from the hypervisor, and without the GHCB
+/// channel (the #VC handler calls this too). A page that cannot answer stops
+/// the guest.
 pub fn cpuid(leaf: u32, subleaf: u32) -> crate::io::Cpuid {
     // SAFETY: as in `init`.
     let page = unsafe { &*(crate::boot::layout::CPUID_PAGE as *const [u8; CPUID_PAGE_SIZE]) };
-    if let Ok(table) = CpuidPage::parse(page) {
-        let xcr0 = with_channel(|c| Ok(c.xcr0()));
-        let entry = if leaf == 0xD {
-            table.lookup_xsave(subleaf, xcr0, 0)
-        } else {
-            table.lookup(leaf, subleaf)
-        };
-        if let Ok(e) = entry {
-            return crate::io::Cpuid {
-                eax: e.eax,
-                ebx: e.ebx,
-                ecx: e.ecx,
-                edx: e.edx,
-            };
-        }
+    let (cr4_osxsave, cr4_pke) = crate::cpu::cr4_osxsave_pke();
+    let ctx = snp_guest::cpuid_page::CpuidContext {
+        cr4_osxsave,
+        cr4_pke,
+        xcr0: crate::cpu::xcr0(),
+        // IA32_XSS is never written: no supervisor state components.
+        xss: 0,
+        // Only the bootstrap vCPU runs, and QEMU gives it APIC ID 0.
+        apic_id: 0,
+    };
+    match CpuidPage::parse(page).and_then(|t| t.answer(leaf, subleaf, &ctx)) {
+        Ok(r) => crate::io::Cpuid {
+            eax: r.eax,
+            ebx: r.ebx,
+            ecx: r.ecx,
+            edx: r.edx,
+        },
+        Err(e) => terminate(e.termination_reason()),
     }
-    let [eax, ebx, ecx, edx] = with_channel(|c| c.cpuid(leaf, subleaf));
-    crate::io::Cpuid { eax, ebx, ecx, edx }
 }
 
 pub fn mmio_read(gpa: u64, width: Width) -> u64 {

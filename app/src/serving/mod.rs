@@ -31,8 +31,9 @@ fn stop(what: &dyn core::fmt::Display) -> ! {
 
 pub fn run(info: &BootInfo, config: &Config, boot_log: &BootLog, released: Released) -> ! {
     let Released { model, net } = released;
-    // The one load of the unsealed blob (it checks every tensor checksum).
-    let embedder = match Embedder::load(&model) {
+    // The one load of the unsealed blob (it checks every tensor checksum), on
+    // the int8 kernel the platform chose at boot.
+    let embedder = match Embedder::with_kernel(&model, info.cpu.kernel) {
         Ok(e) => e,
         Err(BlobError::UnknownModelKind(_)) if MlpModel::load(&model).is_ok() => {
             // The digits MLP (key-release tests): unsealed and loaded, but
@@ -43,7 +44,11 @@ pub fn run(info: &BootInfo, config: &Config, boot_log: &BootLog, released: Relea
         }
         Err(e) => stop(&alloc::format!("model does not load: {e}")),
     };
-    println!("model loaded: sentence embedder, {} KiB", model.len() >> 10);
+    println!(
+        "model loaded: sentence embedder, {} KiB, kernel {}",
+        model.len() >> 10,
+        embedder.kernel().name()
+    );
     let mut rng = RdRand::new();
     let gateway = {
         let ikm = Zeroizing::new(rng.bytes::<32>());

@@ -30,14 +30,16 @@ pub struct Embedder<'a> {
 }
 
 impl<'a> Embedder<'a> {
-    /// Validates and loads `blob`, using the fastest kernel this CPU runs.
-    /// Detection executes CPUID: in an SEV-SNP guest (where CPUID traps) feed the
-    /// CPUID page values to `int8_kernels::set_cpuid_values` first, or pick the
-    /// kernel with [`Embedder::with_kernel`].
+    /// Validates and loads `blob`, using the fastest kernel this CPU runs (probed with
+    /// CPUID: host builds only, feature `std`; a guest uses [`Embedder::with_kernel`]
+    /// with the kernel its platform layer chose).
+    #[cfg(any(test, feature = "std"))]
     pub fn load(blob: &'a [u8]) -> Result<Self, BlobError> {
         Self::with_kernel(blob, Kernel::detect())
     }
 
+    /// Validates and loads `blob`; every pass runs on `kernel` (see `int8_kernels` for
+    /// what a SIMD kernel value promises in a build without the probe).
     pub fn with_kernel(blob: &'a [u8], kernel: Kernel) -> Result<Self, BlobError> {
         let parsed = Blob::parse(blob)?;
         let model = BertModel::from_blob(&parsed)?;

@@ -15,6 +15,7 @@
 use crate::bert::DEFAULT_ALPHA;
 use crate::checkpoint;
 use crate::Embedder;
+use int8_kernels::Kernel;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::vec::Vec;
@@ -156,7 +157,7 @@ fn tokenizer_matches_hugging_face_on_eval_set() {
 fn float_reference_matches_sentence_transformers() {
     // Checks the checkpoint reader and float path on a subset (calibration relies on it).
     let model = checkpoint::load_dir(&model_dir()).unwrap();
-    let pass = model.prepare();
+    let pass = model.prepare(Kernel::detect());
     let sentences = lines("eval_sentences.txt");
     let gold = goldens(sentences.len(), model.config.hidden);
     let ids = lines("eval_tokens.txt");
@@ -170,7 +171,6 @@ fn float_reference_matches_sentence_transformers() {
 
 #[test]
 fn real_blob_loads_with_every_kernel_identically() {
-    use int8_kernels::Kernel;
     let blob = real_blob();
     assert!(blob.len() < 24_000_000, "blob is {} bytes", blob.len());
     let text = "Thanks, that works for me.";

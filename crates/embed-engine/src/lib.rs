@@ -5,7 +5,7 @@
 //! Pipeline: `checkpoint` (host) reads the float model -> [`bert::quantize_bert`]
 //! calibrates SmoothQuant (alpha 0.5) on a fixed text set, folds it into LayerNorm
 //! copies / V / weights, quantizes weights per output channel -> [`blob`] bytes ->
-//! [`Embedder::load`] validates them (every extent checked, SHA-256 per tensor) and
+//! [`Embedder::with_kernel`] validates them (every extent checked, SHA-256 per tensor) and
 //! runs: int8 Linear layers with activations quantized per group of 32 (int32 dots
 //! in `int8-kernels`), f32 LayerNorm/softmax/GELU/attention, mean pooling, L2 norm.
 //! The word-embedding table and the vocabulary stay borrowed from the blob; the

@@ -130,7 +130,7 @@ impl MlpModel {
         a.extend(input.iter().map(|&v| v * self.input_scale));
         let last = self.layers.len() - 1;
         for (i, l) in self.layers.iter().enumerate() {
-            self.rows.quantize(a, 1, l.k)?;
+            self.rows.quantize_with(kernel, a, 1, l.k, None)?;
             b.resize(l.n, 0.0);
             l.apply(kernel, &self.rows, b)?;
             if i != last {

@@ -8,12 +8,18 @@ use embed_engine::bert::{quantize_bert, BertModel, DEFAULT_ALPHA};
 use embed_engine::blob::format::{DIGEST_OFFSET, ENTRY_LEN, HEADER_LEN};
 use embed_engine::blob::{Blob, BlobWriter, DType, ModelKind};
 use embed_engine::mlp::{quantize_mlp, MlpModel};
-use embed_engine::{BlobError, Embedder};
+use embed_engine::{BlobError, Embedder, Kernel};
 use sha2::{Digest, Sha256};
 
 fn tiny_blob() -> Vec<u8> {
     let m = common::tiny_bert(1);
-    quantize_bert(&m, &common::tiny_inputs(2, 8), DEFAULT_ALPHA).expect("quantize")
+    quantize_bert(
+        &m,
+        &common::tiny_inputs(2, 8),
+        DEFAULT_ALPHA,
+        Kernel::detect(),
+    )
+    .expect("quantize")
 }
 
 /// Parse and load as the guest would (any kind); Ok(()) if it loads.

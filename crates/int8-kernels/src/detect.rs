@@ -1,7 +1,19 @@
-//! Kernel choice and run-time CPU feature detection without std.
+//! Kernel choice from CPU feature values.
+//!
+//! The crate never asks the CPU on its own in a guest build: the caller passes the
+//! CPUID / XCR0 values ([`CpuidValues`]) it trusts and picks a kernel with
+//! [`CpuidValues::best_kernel`]. In an SEV-SNP guest CPUID raises #VC and its honest
+//! answers come from the post-processed CPUID page, which only the guest kernel has.
+//!
+//! The run-time probe ([`Kernel::detect`], [`Kernel::available`],
+//! [`Kernel::is_available`]) executes CPUID and XGETBV and exists only with the `std`
+//! feature (host tools, tests, benchmarks). Without it the SIMD entry points cannot
+//! check the CPU: a SIMD [`Kernel`] value is the caller's statement that the CPU runs
+//! it and that its register state is enabled in XCR0 (the guest derives it from the
+//! CPUID page after enabling that state; an instruction the CPU lacks raises #UD,
+//! which stops the guest).
 
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU8, Ordering};
 
 /// One implementation of the int8 kernels. All give identical results.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -14,41 +26,12 @@ pub enum Kernel {
     Avx512Vnni,
 }
 
-/// Bit set of detected kernels; 0 means "not detected yet".
-static DETECTED: AtomicU8 = AtomicU8::new(0);
-const DONE: u8 = 1;
-const AVX2: u8 = 2;
-const VNNI: u8 = 4;
+const AVX2: u8 = 1;
+const VNNI: u8 = 2;
 
 impl Kernel {
     /// Every kernel, slowest first.
     pub const ALL: [Kernel; 3] = [Kernel::Scalar, Kernel::Avx2, Kernel::Avx512Vnni];
-
-    /// The fastest kernel this CPU can run.
-    pub fn detect() -> Kernel {
-        let bits = detected();
-        if bits & VNNI != 0 {
-            Kernel::Avx512Vnni
-        } else if bits & AVX2 != 0 {
-            Kernel::Avx2
-        } else {
-            Kernel::Scalar
-        }
-    }
-
-    /// The kernels this CPU can run, slowest first (always starts with `Scalar`).
-    pub fn available() -> Vec<Kernel> {
-        Self::ALL.into_iter().filter(|k| k.is_available()).collect()
-    }
-
-    /// Whether this CPU (and the OS-enabled register state) supports the kernel.
-    pub fn is_available(self) -> bool {
-        match self {
-            Kernel::Scalar => true,
-            Kernel::Avx2 => detected() & AVX2 != 0,
-            Kernel::Avx512Vnni => detected() & VNNI != 0,
-        }
-    }
 
     /// The kernel with this [`name`](Self::name), e.g. from a command-line flag.
     pub fn from_name(name: &str) -> Option<Kernel> {
@@ -63,17 +46,14 @@ impl Kernel {
             Kernel::Avx512Vnni => "avx512-vnni",
         }
     }
-}
 
-fn detected() -> u8 {
-    let bits = DETECTED.load(Ordering::Relaxed);
-    if bits & DONE != 0 {
-        return bits;
+    fn allowed_by(self, bits: u8) -> bool {
+        match self {
+            Kernel::Scalar => true,
+            Kernel::Avx2 => bits & AVX2 != 0,
+            Kernel::Avx512Vnni => bits & VNNI != 0,
+        }
     }
-    // Racing first calls compute the same value; no lock needed.
-    let bits = DONE | probe();
-    DETECTED.store(bits, Ordering::Relaxed);
-    bits
 }
 
 /// The CPUID / XCR0 values that decide which kernels may run.
@@ -97,24 +77,24 @@ impl CpuidValues {
         let bits = decode(self);
         Kernel::ALL
             .into_iter()
-            .filter(|k| match k {
-                Kernel::Scalar => true,
-                Kernel::Avx2 => bits & AVX2 != 0,
-                Kernel::Avx512Vnni => bits & VNNI != 0,
-            })
+            .filter(|k| k.allowed_by(bits))
             .collect()
     }
-}
 
-/// Uses `values` instead of executing CPUID. For guests where CPUID traps (an SEV-SNP
-/// guest without a #VC handler takes an exception on CPUID): pass the values from the
-/// SNP CPUID page and XCR0. Call it before any kernel runs; later detection is skipped.
-///
-/// # Safety
-/// The values must describe this CPU and its enabled register state: the chosen SIMD
-/// kernels execute those instructions, which is undefined behaviour where unsupported.
-pub unsafe fn set_cpuid_values(values: CpuidValues) {
-    DETECTED.store(DONE | decode(values), Ordering::Relaxed);
+    /// The fastest kernel these values allow.
+    pub fn best_kernel(self) -> Kernel {
+        let bits = decode(self);
+        Kernel::ALL
+            .into_iter()
+            .rev()
+            .find(|k| k.allowed_by(bits))
+            .unwrap_or(Kernel::Scalar)
+    }
+
+    /// Whether these values allow `kernel`.
+    pub fn allows(self, kernel: Kernel) -> bool {
+        kernel.allowed_by(decode(self))
+    }
 }
 
 fn decode(v: CpuidValues) -> u8 {
@@ -146,44 +126,102 @@ fn decode(v: CpuidValues) -> u8 {
     bits
 }
 
-#[cfg(target_arch = "x86_64")]
-fn probe() -> u8 {
-    use core::arch::x86_64::__cpuid_count;
-
-    const OSXSAVE: u32 = 1 << 27;
-    let max_leaf = __cpuid_count(0, 0).eax;
-    if max_leaf < 7 {
-        return 0;
+/// Whether the entry points may run `kernel`: with the probe, whether this CPU runs
+/// it; without it (guest builds) the caller's choice stands (see the module doc).
+pub(crate) fn runnable(kernel: Kernel) -> bool {
+    #[cfg(any(test, feature = "std"))]
+    {
+        kernel.is_available()
     }
-    let leaf1_ecx = __cpuid_count(1, 0).ecx;
-    let xcr0 = if leaf1_ecx & OSXSAVE != 0 {
-        // SAFETY: OSXSAVE is set, so XGETBV is supported and CR4.OSXSAVE is on.
-        unsafe { read_xcr0() }
-    } else {
-        0
-    };
-    let leaf7 = __cpuid_count(7, 0);
-    decode(CpuidValues {
-        max_leaf,
-        leaf1_ecx,
-        leaf7_ebx: leaf7.ebx,
-        leaf7_ecx: leaf7.ecx,
-        xcr0,
-    })
+    #[cfg(not(any(test, feature = "std")))]
+    {
+        kernel == Kernel::Scalar || cfg!(target_arch = "x86_64")
+    }
 }
 
-#[cfg(not(target_arch = "x86_64"))]
-fn probe() -> u8 {
-    0
-}
+#[cfg(any(test, feature = "std"))]
+pub use probe::probe_cpuid_values;
 
-/// Reads XCR0 (the register state the OS saves on context switches).
-///
-/// # Safety
-/// The CPU must report OSXSAVE (CPUID.1:ECX bit 27); otherwise XGETBV faults.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "xsave")]
-unsafe fn read_xcr0() -> u64 {
-    // SAFETY: the caller guarantees XGETBV is enabled.
-    unsafe { core::arch::x86_64::_xgetbv(0) }
+/// The run-time probe: CPUID and XGETBV on this CPU (host builds only).
+#[cfg(any(test, feature = "std"))]
+mod probe {
+    use super::{CpuidValues, Kernel};
+    use alloc::vec::Vec;
+    use core::sync::atomic::{AtomicU8, Ordering};
+
+    /// Probe result cache: bit 7 set once probed, low bits as in `decode`.
+    static PROBED: AtomicU8 = AtomicU8::new(0);
+    const DONE: u8 = 0x80;
+
+    impl Kernel {
+        /// The fastest kernel this CPU can run (executes CPUID; `std` only).
+        pub fn detect() -> Kernel {
+            probe_cpuid_values().best_kernel()
+        }
+
+        /// The kernels this CPU can run, slowest first (always starts with `Scalar`; `std` only).
+        pub fn available() -> Vec<Kernel> {
+            Self::ALL.into_iter().filter(|k| k.is_available()).collect()
+        }
+
+        /// Whether this CPU (and the OS-enabled register state) supports the kernel (`std` only).
+        pub fn is_available(self) -> bool {
+            self.allowed_by(probed_bits())
+        }
+    }
+
+    fn probed_bits() -> u8 {
+        let bits = PROBED.load(Ordering::Relaxed);
+        if bits & DONE != 0 {
+            return bits;
+        }
+        // Racing first calls compute the same value; no lock needed.
+        let bits = DONE | super::decode(probe_cpuid_values());
+        PROBED.store(bits, Ordering::Relaxed);
+        bits
+    }
+
+    /// This CPU's [`CpuidValues`], read with CPUID and XGETBV (`std` only).
+    #[cfg(target_arch = "x86_64")]
+    pub fn probe_cpuid_values() -> CpuidValues {
+        use core::arch::x86_64::__cpuid_count;
+
+        const OSXSAVE: u32 = 1 << 27;
+        let max_leaf = __cpuid_count(0, 0).eax;
+        if max_leaf < 7 {
+            return CpuidValues::default();
+        }
+        let leaf1_ecx = __cpuid_count(1, 0).ecx;
+        let xcr0 = if leaf1_ecx & OSXSAVE != 0 {
+            // SAFETY: OSXSAVE is set, so XGETBV is supported and CR4.OSXSAVE is on.
+            unsafe { read_xcr0() }
+        } else {
+            0
+        };
+        let leaf7 = __cpuid_count(7, 0);
+        CpuidValues {
+            max_leaf,
+            leaf1_ecx,
+            leaf7_ebx: leaf7.ebx,
+            leaf7_ecx: leaf7.ecx,
+            xcr0,
+        }
+    }
+
+    /// No SIMD kernels off x86-64.
+    #[cfg(not(target_arch = "x86_64"))]
+    pub fn probe_cpuid_values() -> CpuidValues {
+        CpuidValues::default()
+    }
+
+    /// Reads XCR0 (the register state the OS saves on context switches).
+    ///
+    /// # Safety
+    /// The CPU must report OSXSAVE (CPUID.1:ECX bit 27); otherwise XGETBV faults.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "xsave")]
+    unsafe fn read_xcr0() -> u64 {
+        // SAFETY: the caller guarantees XGETBV is enabled.
+        unsafe { core::arch::x86_64::_xgetbv(0) }
+    }
 }

@@ -148,7 +148,7 @@ pub fn gemm_f32_nn(
     b: F32Mat<'_>,
     out: F32MatMut<'_>,
 ) -> Result<(), KernelError> {
-    if !kernel.is_available() {
+    if !crate::detect::runnable(kernel) {
         return Err(KernelError::Unavailable(kernel));
     }
     check_len("inner dimension (b rows)", a.cols, b.rows)?;
@@ -168,7 +168,7 @@ pub fn gemm_f32_nt(
     out: F32MatMut<'_>,
     pack: &mut Vec<f32>,
 ) -> Result<(), KernelError> {
-    if !kernel.is_available() {
+    if !crate::detect::runnable(kernel) {
         return Err(KernelError::Unavailable(kernel));
     }
     check_len("inner dimension (b columns)", a.cols, b.cols)?;
@@ -182,7 +182,7 @@ pub fn gemm_f32_nt(
     let bt = &mut pack[..len];
     match kernel {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: both SIMD kernels imply AVX2 (availability checked above); `b` is a checked N x K view and bt holds N * K floats.
+        // SAFETY: both SIMD kernels imply AVX2 (`runnable` admitted it above; detect.rs); `b` is a checked N x K view and bt holds N * K floats.
         Kernel::Avx2 | Kernel::Avx512Vnni => unsafe {
             crate::f32gemm_simd::transpose_avx2(b.data.as_ptr(), n, k, b.stride, bt)
         },
@@ -217,7 +217,7 @@ fn run(kernel: Kernel, a: F32Mat<'_>, b: F32Mat<'_>, out: F32MatMut<'_>) {
     }
     match kernel {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: the caller checked availability (AVX2 + FMA); the views' constructors checked that every (row, col) < (rows, cols) lies inside its slice, and the shapes agree.
+        // SAFETY: the caller checked `runnable` (AVX2 + FMA; detect.rs); the views' constructors checked that every (row, col) < (rows, cols) lies inside its slice, and the shapes agree.
         Kernel::Avx2 => unsafe { crate::f32gemm_simd::gemm_avx2(&a, &b, out) },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: as above, with AVX-512F (part of the AVX-512 VNNI kernel's requirements).

@@ -104,7 +104,7 @@ pub fn gelu_one(x: f32) -> f32 {
 }
 
 fn check(kernel: Kernel) -> Result<(), KernelError> {
-    if kernel.is_available() {
+    if crate::detect::runnable(kernel) {
         Ok(())
     } else {
         Err(KernelError::Unavailable(kernel))
@@ -116,10 +116,10 @@ pub fn exp_f32(kernel: Kernel, x: &mut [f32]) -> Result<(), KernelError> {
     check(kernel)?;
     match kernel {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: availability checked above (AVX2 + FMA).
+        // SAFETY: `runnable` admitted the kernel above (AVX2 + FMA; detect.rs).
         Kernel::Avx2 => unsafe { crate::f32math_simd::map_avx2::<EXP>(x) },
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: availability checked above (AVX-512F is part of the VNNI kernel's set).
+        // SAFETY: `runnable` admitted the kernel above (AVX-512F is part of the VNNI kernel's set; detect.rs).
         Kernel::Avx512Vnni => unsafe { crate::f32math_simd::map_avx512::<EXP>(x) },
         _ => x.iter_mut().for_each(|v| *v = exp_one(*v)),
     }
@@ -131,10 +131,10 @@ pub fn gelu_f32(kernel: Kernel, x: &mut [f32]) -> Result<(), KernelError> {
     check(kernel)?;
     match kernel {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: availability checked above (AVX2 + FMA).
+        // SAFETY: `runnable` admitted the kernel above (AVX2 + FMA; detect.rs).
         Kernel::Avx2 => unsafe { crate::f32math_simd::map_avx2::<GELU>(x) },
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: availability checked above (AVX-512F).
+        // SAFETY: `runnable` admitted the kernel above (AVX-512F; detect.rs).
         Kernel::Avx512Vnni => unsafe { crate::f32math_simd::map_avx512::<GELU>(x) },
         _ => x.iter_mut().for_each(|v| *v = gelu_one(*v)),
     }
@@ -170,7 +170,7 @@ pub fn softmax_rows_f32(kernel: Kernel, m: F32MatMut<'_>, scale: f32) -> Result<
     let data = m.into_slice();
     match kernel {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: availability checked above; the view's constructor checked that every (row, col) < (rows, cols) at row * stride + col lies inside `data`.
+        // SAFETY: `runnable` admitted the kernel above (detect.rs); the view's constructor checked that every (row, col) < (rows, cols) at row * stride + col lies inside `data`.
         Kernel::Avx2 => unsafe {
             crate::f32math_simd::softmax_rows_avx2(data, rows, cols, stride, scale)
         },

@@ -12,17 +12,17 @@ pub(crate) const LANES: usize = 16;
 /// `sum(a[i] * b[i])` with the fixed order above. `a` and `b` must have equal lengths.
 pub fn dot_f32(kernel: Kernel, a: &[f32], b: &[f32]) -> Result<f32, KernelError> {
     check_len("dot operand", a.len(), b.len())?;
-    if !kernel.is_available() {
+    if !crate::detect::runnable(kernel) {
         return Err(KernelError::Unavailable(kernel));
     }
     let main = a.len() - a.len() % LANES;
     let mut s = match kernel {
         Kernel::Scalar => dot_scalar(&a[..main], &b[..main]),
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: availability checked above; the slices have equal lengths, multiples of 16.
+        // SAFETY: `runnable` admitted the kernel above (detect.rs); the slices have equal lengths, multiples of 16.
         Kernel::Avx2 => unsafe { crate::f32_simd::dot_avx2(&a[..main], &b[..main]) },
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: availability checked above; the slices have equal lengths, multiples of 16.
+        // SAFETY: `runnable` admitted the kernel above (detect.rs); the slices have equal lengths, multiples of 16.
         Kernel::Avx512Vnni => unsafe { crate::f32_simd::dot_avx512(&a[..main], &b[..main]) },
         #[cfg(not(target_arch = "x86_64"))]
         _ => return Err(KernelError::Unavailable(kernel)),
@@ -36,16 +36,16 @@ pub fn dot_f32(kernel: Kernel, a: &[f32], b: &[f32]) -> Result<f32, KernelError>
 /// `y[i] += alpha * x[i]` (multiply, then add). `x` and `y` must have equal lengths.
 pub fn axpy_f32(kernel: Kernel, alpha: f32, x: &[f32], y: &mut [f32]) -> Result<(), KernelError> {
     check_len("axpy operand", y.len(), x.len())?;
-    if !kernel.is_available() {
+    if !crate::detect::runnable(kernel) {
         return Err(KernelError::Unavailable(kernel));
     }
     match kernel {
         Kernel::Scalar => axpy_scalar(alpha, x, y),
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: availability checked above; equal lengths checked above.
+        // SAFETY: `runnable` admitted the kernel above (detect.rs); equal lengths checked above.
         Kernel::Avx2 => unsafe { crate::f32_simd::axpy_avx2(alpha, x, y) },
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: availability checked above; equal lengths checked above.
+        // SAFETY: `runnable` admitted the kernel above (detect.rs); equal lengths checked above.
         Kernel::Avx512Vnni => unsafe { crate::f32_simd::axpy_avx512(alpha, x, y) },
         #[cfg(not(target_arch = "x86_64"))]
         _ => return Err(KernelError::Unavailable(kernel)),

@@ -37,7 +37,7 @@ pub fn layer_norm_f32(
     first: LnOut<'_>,
     second: Option<LnOut<'_>>,
 ) -> Result<(), KernelError> {
-    if !kernel.is_available() {
+    if !crate::detect::runnable(kernel) {
         return Err(KernelError::Unavailable(kernel));
     }
     let h = first.gamma.len();
@@ -58,10 +58,10 @@ pub fn layer_norm_f32(
     let outs = [Some(first), second];
     match kernel {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: availability checked above; every slice length checked above.
+        // SAFETY: `runnable` admitted the kernel above (detect.rs); every slice length checked above.
         Kernel::Avx2 => unsafe { crate::f32math_simd::layer_norm_avx2(x, h, eps, outs) },
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: availability checked above (AVX-512F); slice lengths checked above.
+        // SAFETY: `runnable` admitted the kernel above (AVX-512F; detect.rs); slice lengths checked above.
         Kernel::Avx512Vnni => unsafe { crate::f32math_simd::layer_norm_avx512(x, h, eps, outs) },
         _ => {
             let [Some(mut first), mut second] = outs else {

@@ -15,9 +15,9 @@
 //! let packed = PackedMatrix::pack(n, k, &w)?; // once, at model load
 //! let x: Vec<f32> = (0..m * k).map(|i| i as f32 * 0.01).collect(); // M x K
 //! let mut rows = QuantizedRows::new(); // reuse across calls
-//! rows.quantize(&x, m, k)?;
+//! rows.quantize_with(Kernel::Scalar, &x, m, k, None)?;
 //! let mut out = vec![0f32; m * n];
-//! matmul(Kernel::detect(), &rows, &packed, &mut out)?;
+//! matmul(Kernel::Scalar, &rows, &packed, &mut out)?;
 //! // out[r * n + c] ~= dot(x[r], w[c]); multiply by the weight scale of c and add the bias.
 //! # Ok::<(), int8_kernels::KernelError>(())
 //! ```
@@ -28,8 +28,10 @@
 //! scalar kernel), [`softmax_rows_f32`], [`exp_f32`], [`gelu_f32`], [`layer_norm_f32`], and
 //! [`matmul_epilogue`] (scale, bias, residual, GELU, divisor fused into the store).
 //!
-//! CPU detection executes CPUID on first use; where CPUID traps (SEV-SNP without a #VC
-//! handler), call [`set_cpuid_values`] first.
+//! Kernel choice: the caller passes a [`Kernel`]. A guest picks it from CPUID values it
+//! trusts ([`CpuidValues::best_kernel`], after [`SimdPlan`] enabled the register state);
+//! the crate itself executes CPUID/XGETBV only in the `std` run-time probe
+//! ([`Kernel::detect`], host tools and tests). See `detect.rs` for what each build checks.
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -39,6 +41,7 @@ extern crate alloc;
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
+pub mod cpu_features;
 mod detect;
 mod error;
 #[cfg(target_arch = "x86_64")]
@@ -59,7 +62,10 @@ mod scalar;
 #[cfg(target_arch = "x86_64")]
 mod view;
 
-pub use detect::{set_cpuid_values, CpuidValues, Kernel};
+pub use cpu_features::SimdPlan;
+#[cfg(any(test, feature = "std"))]
+pub use detect::probe_cpuid_values;
+pub use detect::{CpuidValues, Kernel};
 pub use error::KernelError;
 pub use f32gemm::{fma_f32, gemm_f32_nn, gemm_f32_nt, F32Mat, F32MatMut};
 pub use f32math::{erf_one, exp_f32, exp_one, gelu_f32, gelu_one, softmax_f32, softmax_rows_f32};
@@ -123,7 +129,7 @@ pub fn matmul_epilogue(
     }
     #[cfg(target_arch = "x86_64")]
     if kernel == Kernel::Avx512Vnni {
-        // SAFETY: `check` verified the CPU has AVX-512 F/BW/VL/VNNI and the shapes match; the epilogue slices hold N values (checked above).
+        // SAFETY: `check` admitted the kernel (AVX-512 F/BW/VL/VNNI, see detect.rs) and the shapes match; the epilogue slices hold N values (checked above).
         unsafe { avx512::matmul(a, w, out, Some(ep)) };
         return Ok(());
     }
@@ -162,10 +168,10 @@ fn matmul_unchecked(
     match kernel {
         Kernel::Scalar => scalar::matmul(a, w, out),
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: the caller ran `check`: the CPU has AVX2 and the shapes match.
+        // SAFETY: the caller ran `check`, which admitted the kernel (AVX2, see detect.rs) and the shapes match.
         Kernel::Avx2 => unsafe { avx2::matmul(a, w, out) },
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: the caller ran `check`: the CPU has AVX-512 F/BW/VL/VNNI and the shapes match; `ep` slices (if any) hold N values.
+        // SAFETY: the caller ran `check`, which admitted the kernel (AVX-512 F/BW/VL/VNNI, see detect.rs) and the shapes match; `ep` slices (if any) hold N values.
         Kernel::Avx512Vnni => unsafe { avx512::matmul(a, w, out, ep) },
         // `check` refuses the SIMD kernels on other architectures; never reached.
         #[cfg(not(target_arch = "x86_64"))]
@@ -187,10 +193,10 @@ pub fn group_dots(
     match kernel {
         Kernel::Scalar => scalar::group_dots(a, w, out),
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `check` verified the CPU has AVX2 and the shapes match.
+        // SAFETY: `check` admitted the kernel (AVX2, see detect.rs) and the shapes match.
         Kernel::Avx2 => unsafe { avx2::group_dots(a, w, out) },
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `check` verified the CPU has AVX-512 F/BW/VL/VNNI and the shapes match.
+        // SAFETY: `check` admitted the kernel (AVX-512 F/BW/VL/VNNI, see detect.rs) and the shapes match.
         Kernel::Avx512Vnni => unsafe { avx512::group_dots(a, w, out) },
         #[cfg(not(target_arch = "x86_64"))]
         _ => return Err(KernelError::Unavailable(kernel)),
@@ -206,7 +212,7 @@ fn check(
     out_len: usize,
     per_entry: usize,
 ) -> Result<(), KernelError> {
-    if !kernel.is_available() {
+    if !detect::runnable(kernel) {
         return Err(KernelError::Unavailable(kernel));
     }
     if a.m() > 0 && a.k() != w.k() {

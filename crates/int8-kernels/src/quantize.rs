@@ -27,13 +27,16 @@ impl QuantizedRows {
 
     /// Quantizes `x` (M x K, row-major): per row and group of 32, scale = max|x| / 127,
     /// q = round-half-even(x * (127 / max|x|)) clamped to [-127, 127]. All-zero groups get scale 0.
-    /// NaN or infinity anywhere is an error (the rows are then left empty).
+    /// NaN or infinity anywhere is an error (the rows are then left empty). Uses the
+    /// probed kernel (`std` only; library code calls [`quantize_with`](Self::quantize_with)).
+    #[cfg(any(test, feature = "std"))]
     pub fn quantize(&mut self, x: &[f32], m: usize, k: usize) -> Result<(), KernelError> {
         self.quantize_with(Kernel::detect(), x, m, k, None)
     }
 
     /// Like [`quantize`](Self::quantize) on `x[r][c] / smooth[c]` (SmoothQuant factors,
-    /// one per input channel, `smooth.len() == k`), without a temporary copy.
+    /// one per input channel, `smooth.len() == k`), without a temporary copy (`std` only).
+    #[cfg(any(test, feature = "std"))]
     pub fn quantize_smoothed(
         &mut self,
         x: &[f32],
@@ -55,7 +58,7 @@ impl QuantizedRows {
         k: usize,
         smooth: Option<&[f32]>,
     ) -> Result<(), KernelError> {
-        if !kernel.is_available() {
+        if !crate::detect::runnable(kernel) {
             return Err(KernelError::Unavailable(kernel));
         }
         check_k(k)?;
@@ -70,10 +73,10 @@ impl QuantizedRows {
         let res = match kernel {
             Kernel::Scalar => self.fill(x, smooth, quantize_group),
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: the AVX-512 VNNI kernel is available only where AVX-512 F/BW/VL are.
+            // SAFETY: `runnable` admitted the AVX-512 VNNI kernel, which implies AVX-512 F/BW/VL (detect.rs).
             Kernel::Avx512Vnni => unsafe { crate::quantize_simd::fill_avx512(self, x, smooth) },
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: the AVX2 kernel is available only where AVX2 is.
+            // SAFETY: `runnable` admitted a SIMD kernel; both imply AVX2 (detect.rs).
             _ => unsafe { crate::quantize_simd::fill_avx2(self, x, smooth) },
             #[cfg(not(target_arch = "x86_64"))]
             _ => self.fill(x, smooth, quantize_group),

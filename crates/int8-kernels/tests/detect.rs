@@ -57,3 +57,24 @@ fn names_round_trip() {
     }
     assert_eq!(Kernel::from_name("avx512"), None);
 }
+
+#[test]
+fn best_kernel_is_the_fastest_allowed() {
+    use Kernel::*;
+    let all = values(AVX2 | AVX512_F_BW_VL, VNNI, 0xE7);
+    assert_eq!(all.best_kernel(), Avx512Vnni);
+    assert!(all.allows(Avx2) && all.allows(Scalar));
+    let ymm_only = values(AVX2 | AVX512_F_BW_VL, VNNI, 0x7);
+    assert_eq!(ymm_only.best_kernel(), Avx2);
+    assert!(!ymm_only.allows(Avx512Vnni));
+    assert_eq!(values(AVX2, 0, 0x3).best_kernel(), Scalar);
+    assert_eq!(CpuidValues::default().best_kernel(), Scalar);
+}
+
+#[test]
+fn probe_agrees_with_the_decoder() {
+    // The std probe is the decoder applied to this CPU's values.
+    let v = int8_kernels::probe_cpuid_values();
+    assert_eq!(v.kernels(), Kernel::available());
+    assert_eq!(v.best_kernel(), Kernel::detect());
+}

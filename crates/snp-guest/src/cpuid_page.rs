@@ -5,6 +5,32 @@
 //! header `u32 count, u32 rsvd, u64 rsvd`, then up to 64 entries of 48 bytes
 //! at 0x10: `u32 eax_in, u32 ecx_in, u64 xcr0_in, u64 xss_in, u32 eax, ebx,
 //! ecx, edx, u64 rsvd`.
+//!
+//! # Answering CPUID: [`CpuidPage::answer`]
+//!
+//! The page is a template taken at launch (QEMU fills it from KVM_GET_CPUID2 with
+//! CR4 = 0 and XCR0 = 1), so some values describe the vCPU's state then, not now.
+//! `answer` fixes them up the way Linux's `snp_cpuid_postprocess` does, from state
+//! the guest itself holds ([`CpuidContext`]), and never asks the hypervisor:
+//!
+//! - lookup: leaf and subleaf must match for indexed leaves (4, 7, 0xB, 0xD, 0xF,
+//!   0x10, 0x12, 0x14, 0x17, 0x18, 0x1D, 0x1E, 0x1F, 0x24, 0x8000_001D, as Linux's
+//!   `cpuid_function_is_indexed`), the leaf alone otherwise; for 0xD subleaves 0/1
+//!   only the base entry (xcr0_in 1 or 3, xss_in 0) is used;
+//! - a leaf the page lacks reads as zeros. Inside a valid range (standard up to leaf
+//!   0 EAX, hypervisor 0x4000_0000 up to its EAX, extended 0x8000_0000 up to its EAX)
+//!   the zeros are then post-processed like a present entry; outside every range
+//!   they are returned as they are. Hypervisors leave all-zero leaves out of the
+//!   page, and a leaf the AMD-SP did not check must not be taken from the host;
+//! - leaf 1: ECX bit 27 (OSXSAVE) = CR4.OSXSAVE; EBX[31:24] = the APIC ID;
+//! - leaf 7 subleaf 0: ECX bit 4 (OSPKE) = CR4.PKE;
+//! - leaf 0xD subleaves 0 and 1: EBX = the XSAVE area size for the XCR0 in use
+//!   (XCR0 = 1 while CR4.OSXSAVE is clear) and, for subleaf 1 (compacted form),
+//!   XCR0 | XSS; computed from the page's subleaf >= 2 entries as Linux's
+//!   `snp_cpuid_calc_xsave_size` does (base 0x240; standard form: the largest
+//!   offset + size, compacted: the sum of sizes). A state component enabled but
+//!   absent from the page, or subleaf 1 without XSAVEC/XSAVES, is an error;
+//! - leaves 0xB and 0x1F: EDX = the x2APIC ID; 0x8000_001E: EAX = the APIC ID.
 
 use crate::SnpError;
 
@@ -121,6 +147,152 @@ impl<'a> CpuidPage<'a> {
     pub fn c_bit_position(&self) -> Result<u32, SnpError> {
         let e = self.lookup(crate::sev_status::CPUID_LEAF_MEM_ENCRYPT, 0)?;
         check_c_bit(e.ebx & 0x3F)
+    }
+}
+
+/// The guest state CPUID answers depend on, as the guest itself holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CpuidContext {
+    /// CR4.OSXSAVE (bit 18).
+    pub cr4_osxsave: bool,
+    /// CR4.PKE (bit 22).
+    pub cr4_pke: bool,
+    /// XCR0 as loaded (used only while `cr4_osxsave`; XCR0 reads 1 before).
+    pub xcr0: u64,
+    /// IA32_XSS as loaded (leaf 0xD subleaf 1 only).
+    pub xss: u64,
+    /// This vCPU's (x2)APIC ID.
+    pub apic_id: u32,
+}
+
+/// The four output registers of CPUID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CpuidRegs {
+    pub eax: u32,
+    pub ebx: u32,
+    pub ecx: u32,
+    pub edx: u32,
+}
+
+impl CpuidRegs {
+    /// `[eax, ebx, ecx, edx]`.
+    pub fn to_array(self) -> [u32; 4] {
+        [self.eax, self.ebx, self.ecx, self.edx]
+    }
+}
+
+/// Leaves whose answer depends on ECX (Linux `cpuid_function_is_indexed`).
+fn is_indexed(leaf: u32) -> bool {
+    matches!(
+        leaf,
+        0x4 | 0x7 | 0xB | 0xD | 0xF | 0x10 | 0x12 | 0x14 | 0x17 | 0x18 | 0x1D | 0x1E | 0x1F | 0x24
+    ) || leaf == 0x8000_001D
+}
+
+const XSAVE_LEGACY_SIZE: u32 = 0x240;
+const LEAF1_ECX_OSXSAVE: u32 = 1 << 27;
+const LEAF7_ECX_OSPKE: u32 = 1 << 4;
+/// Leaf 0xD subleaf 1 EAX: XSAVEC (bit 1) or XSAVES (bit 3), the compacted forms.
+const XSAVE_COMPACTING: u32 = (1 << 1) | (1 << 3);
+
+impl CpuidPage<'_> {
+    /// CPUID(`leaf`, `subleaf`) as this vCPU would answer it now: the page's entry
+    /// (or zeros), post-processed with `ctx` (rules in the module doc). The
+    /// hypervisor is never consulted.
+    pub fn answer(
+        &self,
+        leaf: u32,
+        subleaf: u32,
+        ctx: &CpuidContext,
+    ) -> Result<CpuidRegs, SnpError> {
+        let mut r = match self.find(leaf, subleaf) {
+            Some(e) => CpuidRegs {
+                eax: e.eax,
+                ebx: e.ebx,
+                ecx: e.ecx,
+                edx: e.edx,
+            },
+            None if self.in_range(leaf) => CpuidRegs::default(),
+            None => return Ok(CpuidRegs::default()),
+        };
+        match leaf {
+            0x1 => {
+                r.ebx = (r.ebx & 0x00FF_FFFF) | ((ctx.apic_id & 0xFF) << 24);
+                r.ecx &= !LEAF1_ECX_OSXSAVE;
+                if ctx.cr4_osxsave {
+                    r.ecx |= LEAF1_ECX_OSXSAVE;
+                }
+            }
+            0x7 if subleaf == 0 => {
+                r.ecx &= !LEAF7_ECX_OSPKE;
+                if ctx.cr4_pke {
+                    r.ecx |= LEAF7_ECX_OSPKE;
+                }
+            }
+            0xB | 0x1F => r.edx = ctx.apic_id,
+            0xD if subleaf <= 1 => {
+                let xcr0 = if ctx.cr4_osxsave { ctx.xcr0 } else { 1 };
+                r.ebx = if subleaf == 0 {
+                    self.xsave_size(xcr0, false)?
+                } else {
+                    if r.eax & XSAVE_COMPACTING == 0 {
+                        return Err(SnpError::CpuidXsaveSize {
+                            xfeatures: xcr0 | ctx.xss,
+                        });
+                    }
+                    self.xsave_size(xcr0 | ctx.xss, true)?
+                };
+            }
+            0x8000_001E => r.eax = ctx.apic_id,
+            _ => {}
+        }
+        Ok(r)
+    }
+
+    /// The entry `answer` starts from (see the lookup rule in the module doc).
+    fn find(&self, leaf: u32, subleaf: u32) -> Option<CpuidEntry> {
+        self.entries().find(|e| {
+            e.eax_in == leaf
+                && (!is_indexed(leaf) || e.ecx_in == subleaf)
+                && (leaf != 0xD
+                    || subleaf > 1
+                    || ((e.xcr0_in == 1 || e.xcr0_in == 3) && e.xss_in == 0))
+        })
+    }
+
+    /// Whether `leaf` lies in the standard, hypervisor or extended range the page declares.
+    fn in_range(&self, leaf: u32) -> bool {
+        let max = |base: u32| self.find(base, 0).map(|e| e.eax);
+        let within = |base: u32| max(base).is_some_and(|m| leaf >= base && leaf <= m);
+        within(0) || within(0x4000_0000) || within(0x8000_0000)
+    }
+
+    /// XSAVE area size for the state components in `xfeatures` (Linux
+    /// `snp_cpuid_calc_xsave_size`).
+    fn xsave_size(&self, xfeatures: u64, compacted: bool) -> Result<u32, SnpError> {
+        let err = SnpError::CpuidXsaveSize { xfeatures };
+        let mut found = 0u64;
+        let mut size = XSAVE_LEGACY_SIZE;
+        for e in self.entries() {
+            if e.eax_in != 0xD || e.ecx_in <= 1 || e.ecx_in >= 64 {
+                continue;
+            }
+            let bit = 1u64 << e.ecx_in;
+            if xfeatures & bit == 0 || found & bit != 0 {
+                continue;
+            }
+            found |= bit;
+            size = if compacted {
+                size.checked_add(e.eax).ok_or(err)?
+            } else {
+                size.max(e.eax.checked_add(e.ebx).ok_or(err)?)
+            };
+        }
+        // Every enabled component beyond x87/SSE must have its entry.
+        if found != xfeatures & !0b11 {
+            return Err(err);
+        }
+        Ok(size)
     }
 }
 
@@ -265,5 +437,189 @@ mod tests {
         assert!(p.lookup_xsave(0, 1, 0x100).is_err());
         assert_eq!(p.lookup_xsave(2, 0x7, 0).unwrap().ebx, 0x100);
         assert_eq!(p.lookup(0xD, 2).unwrap().ebx, 0x100);
+    }
+
+    // Post-processing rules ([`CpuidPage::answer`]). Sizes and offsets are the SDM
+    // vol. 1 table 13-1 values: AVX 0x100 at 0x240, opmask 0x40 at 0x440,
+    // ZMM_Hi256 0x200 at 0x480, Hi16_ZMM 0x400 at 0x680.
+
+    fn regs(leaf: u32, sub: u32, r: [u32; 4]) -> CpuidEntry {
+        CpuidEntry {
+            eax_in: leaf,
+            ecx_in: sub,
+            xcr0_in: 0,
+            xss_in: 0,
+            eax: r[0],
+            ebx: r[1],
+            ecx: r[2],
+            edx: r[3],
+        }
+    }
+
+    /// A page shaped like QEMU's: 0xD subleaves 0/1 at xcr0_in = 1 with EBX 0x240.
+    fn avx512_page() -> [u8; CPUID_PAGE_SIZE] {
+        let mut d0 = regs(0xD, 0, [0xE7, 0x240, 0xA80, 0]);
+        d0.xcr0_in = 1;
+        let mut d1 = regs(0xD, 1, [0xF, 0x240, 0, 0]);
+        d1.xcr0_in = 1;
+        build_page(&[
+            regs(0, 0, [0xD, 0x6874_7541, 0x444D_4163, 0x6974_6E65]),
+            regs(1, 0, [0x00A1_0F10, 0x0000_0800, 0x1600_1000, 0x078B_FBFF]),
+            regs(7, 0, [1, 0xF1BF_07A9, 0x0041_5F5E, 0x10]),
+            d0,
+            d1,
+            regs(0xD, 2, [0x100, 0x240, 0, 0]),
+            regs(0xD, 5, [0x40, 0x440, 0, 0]),
+            regs(0xD, 6, [0x200, 0x480, 0, 0]),
+            regs(0xD, 7, [0x400, 0x680, 0, 0]),
+            regs(0x8000_0000, 0, [0x8000_001F, 0, 0, 0]),
+            regs(0x8000_001E, 0, [0xAA, 0x0101, 0x0202, 0]),
+            regs(0x8000_001F, 0, [0x1A, 0x73, 0, 0]),
+        ])
+    }
+
+    fn ctx(osxsave: bool, xcr0: u64) -> CpuidContext {
+        CpuidContext {
+            cr4_osxsave: osxsave,
+            xcr0,
+            ..CpuidContext::default()
+        }
+    }
+
+    #[test]
+    fn xsave_sizes_follow_xcr0() {
+        let page = avx512_page();
+        let p = CpuidPage::parse(&page).unwrap();
+        let d = |sub, c: &CpuidContext| p.answer(0xD, sub, c).unwrap();
+        // CR4.OSXSAVE clear: XCR0 reads 1 whatever the context says.
+        assert_eq!(d(0, &ctx(false, 0xE7)).ebx, 0x240);
+        // XCR0 = 0x7: standard 0x240 + 0x100; compacted the same.
+        assert_eq!(d(0, &ctx(true, 0x7)).ebx, 0x340);
+        assert_eq!(d(1, &ctx(true, 0x7)).ebx, 0x340);
+        // XCR0 = 0xE7: standard = end of Hi16_ZMM 0x680 + 0x400; compacted =
+        // 0x240 + 0x100 + 0x40 + 0x200 + 0x400.
+        assert_eq!(d(0, &ctx(true, 0xE7)).ebx, 0xA80);
+        assert_eq!(d(1, &ctx(true, 0xE7)).ebx, 0x980);
+        // Only EBX changes; the supported mask stays the page's.
+        assert_eq!(d(0, &ctx(true, 0xE7)).eax, 0xE7);
+        assert_eq!(d(0, &ctx(true, 0xE7)).ecx, 0xA80);
+        // Subleaves >= 2 come from the page as they are.
+        assert_eq!(p.answer(0xD, 6, &ctx(true, 0x7)).unwrap().ebx, 0x480);
+    }
+
+    #[test]
+    fn xsave_component_without_entry_is_an_error() {
+        let page = avx512_page();
+        let p = CpuidPage::parse(&page).unwrap();
+        // PKRU (bit 9) has no subleaf in this page.
+        assert_eq!(
+            p.answer(0xD, 0, &ctx(true, 0x207)),
+            Err(SnpError::CpuidXsaveSize { xfeatures: 0x207 })
+        );
+        // XSS bits count for subleaf 1 only.
+        let mut c = ctx(true, 0x7);
+        c.xss = 1 << 11;
+        assert_eq!(p.answer(0xD, 0, &c).unwrap().ebx, 0x340);
+        assert_eq!(
+            p.answer(0xD, 1, &c),
+            Err(SnpError::CpuidXsaveSize { xfeatures: 0x807 })
+        );
+    }
+
+    #[test]
+    fn xsave_compacted_size_needs_xsavec_or_xsaves() {
+        let mut d1 = regs(0xD, 1, [0x1, 0x240, 0, 0]); // XSAVEOPT only
+        d1.xcr0_in = 1;
+        let page = build_page(&[regs(0, 0, [0xD, 0, 0, 0]), d1]);
+        let p = CpuidPage::parse(&page).unwrap();
+        assert!(p.answer(0xD, 1, &ctx(true, 0x3)).is_err());
+    }
+
+    #[test]
+    fn xsave_base_entry_is_the_xcr0_1_one() {
+        // A hypervisor-supplied variant for XCR0 = 7 with a wrong size is ignored;
+        // the size is computed, not looked up.
+        let mut d0 = regs(0xD, 0, [0x7, 0x240, 0x340, 0]);
+        d0.xcr0_in = 1;
+        let mut d0_wrong = regs(0xD, 0, [0x7, 0x9999, 0x340, 0]);
+        d0_wrong.xcr0_in = 7;
+        let page = build_page(&[
+            regs(0, 0, [0xD, 0, 0, 0]),
+            d0_wrong,
+            d0,
+            regs(0xD, 2, [0x100, 0x240, 0, 0]),
+        ]);
+        let p = CpuidPage::parse(&page).unwrap();
+        assert_eq!(p.answer(0xD, 0, &ctx(true, 0x7)).unwrap().ebx, 0x340);
+        assert_eq!(p.answer(0xD, 0, &ctx(true, 0x7)).unwrap().ecx, 0x340);
+    }
+
+    #[test]
+    fn osxsave_follows_cr4() {
+        let page = avx512_page();
+        let p = CpuidPage::parse(&page).unwrap();
+        let ecx = |c: &CpuidContext| p.answer(1, 0, c).unwrap().ecx;
+        assert_eq!(ecx(&ctx(false, 1)) & (1 << 27), 0);
+        assert_eq!(ecx(&ctx(true, 0x7)) & (1 << 27), 1 << 27);
+        // Other bits untouched (AVX 28, XSAVE 26, FMA 12).
+        assert_eq!(ecx(&ctx(true, 0x7)), 0x1600_1000 | (1 << 27));
+        // A page claiming OSXSAVE while CR4 has it clear is corrected too.
+        let page = build_page(&[regs(0, 0, [1, 0, 0, 0]), regs(1, 0, [0, 0, 1 << 27, 0])]);
+        let p = CpuidPage::parse(&page).unwrap();
+        assert_eq!(p.answer(1, 0, &ctx(false, 1)).unwrap().ecx, 0);
+    }
+
+    #[test]
+    fn ospke_follows_cr4() {
+        let page = avx512_page();
+        let p = CpuidPage::parse(&page).unwrap();
+        let mut c = ctx(true, 0x7);
+        assert_eq!(p.answer(7, 0, &c).unwrap().ecx, 0x0041_5F4E);
+        c.cr4_pke = true;
+        assert_eq!(p.answer(7, 0, &c).unwrap().ecx, 0x0041_5F5E);
+    }
+
+    #[test]
+    fn apic_ids_come_from_the_context() {
+        let page = avx512_page();
+        let p = CpuidPage::parse(&page).unwrap();
+        let mut c = ctx(false, 1);
+        c.apic_id = 0x1_0203;
+        let l1 = p.answer(1, 0, &c).unwrap();
+        // EBX[31:24] = low 8 bits of the APIC ID; CLFLUSH size etc. kept.
+        assert_eq!(l1.ebx, 0x0300_0800);
+        // 0xB and 0x1F are absent but inside the standard range (max 0xD for 0xB):
+        // zeros, then EDX = x2APIC ID.
+        assert_eq!(
+            p.answer(0xB, 0, &c).unwrap(),
+            CpuidRegs {
+                eax: 0,
+                ebx: 0,
+                ecx: 0,
+                edx: 0x1_0203
+            }
+        );
+        let e = p.answer(0x8000_001E, 0, &c).unwrap();
+        assert_eq!((e.eax, e.ebx, e.ecx), (0x1_0203, 0x0101, 0x0202));
+    }
+
+    #[test]
+    fn absent_leaves_read_zero_and_never_reach_the_host() {
+        let page = avx512_page();
+        let p = CpuidPage::parse(&page).unwrap();
+        let c = ctx(true, 0x7);
+        let zero = CpuidRegs::default();
+        // In range, absent: zeros (leaf 5, extended 0x8000_0008).
+        assert_eq!(p.answer(5, 0, &c), Ok(zero));
+        assert_eq!(p.answer(0x8000_0008, 0, &c), Ok(zero));
+        // Out of every range: zeros, and no post-processing (0x1F above max 0xD).
+        assert_eq!(p.answer(0x1F, 0, &c), Ok(zero));
+        assert_eq!(p.answer(0x8000_0020, 0, &c), Ok(zero));
+        assert_eq!(p.answer(0x4000_0000, 0, &c), Ok(zero));
+        assert_eq!(p.answer(0xC000_0000, 0, &c), Ok(zero));
+        // An indexed leaf with a subleaf the page lacks.
+        assert_eq!(p.answer(7, 3, &c), Ok(zero));
+        // A non-indexed leaf answers whatever ECX says.
+        assert_eq!(p.answer(0x8000_001F, 9, &c).unwrap().ebx, 0x73);
     }
 }

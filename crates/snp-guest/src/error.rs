@@ -22,6 +22,9 @@ pub enum SnpError {
     CpuidPageCountTooLarge { count: u32 },
     /// The CPUID page has no entry for this leaf/subleaf.
     CpuidLeafMissing { leaf: u32, subleaf: u32 },
+    /// CPUID 0xD: no XSAVE size for these enabled state components (an entry is
+    /// missing from the CPUID page, or the compacted form is not offered).
+    CpuidXsaveSize { xfeatures: u64 },
     /// The C-bit position is outside 32..=51.
     CBitOutOfRange { position: u32 },
     /// An MSR-protocol response carried another response code than expected.
@@ -98,6 +101,7 @@ impl SnpError {
             SnpError::CpuidPageEmpty
             | SnpError::CpuidPageCountTooLarge { .. }
             | SnpError::CpuidLeafMissing { .. }
+            | SnpError::CpuidXsaveSize { .. }
             | SnpError::CBitOutOfRange { .. } => T::APPLIANCE_CPUID,
             _ => T::GENERAL,
         }
@@ -124,6 +128,10 @@ impl fmt::Display for SnpError {
             SnpError::CpuidLeafMissing { leaf, subleaf } => {
                 write!(f, "CPUID leaf {leaf:#x} subleaf {subleaf:#x} not in the CPUID page")
             }
+            SnpError::CpuidXsaveSize { xfeatures } => write!(
+                f,
+                "CPUID 0xD: no XSAVE size for state components {xfeatures:#x} in the CPUID page"
+            ),
             SnpError::CBitOutOfRange { position } => {
                 write!(f, "C-bit position {position} outside 32..=51")
             }

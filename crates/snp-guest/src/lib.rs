@@ -24,10 +24,13 @@ extern crate alloc;
 
 pub mod accept;
 pub mod cpuid_page;
+#[cfg(test)]
+mod cpuid_kat;
 pub mod error;
 pub mod ghcb;
 pub mod msr_protocol;
 pub mod nae;
+pub mod rdrand;
 pub mod setup;
 pub mod sev_status;
 

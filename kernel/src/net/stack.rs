@@ -82,7 +82,7 @@ impl Default for Clock {
 /// A 64-bit seed for smoltcp (TCP initial sequence numbers, DHCP
 /// transaction ids): RDRAND where the CPU has it, else the TSC.
 fn random_seed() -> u64 {
-    crate::cpu::rdrand64().unwrap_or_else(crate::io::rdtsc)
+    crate::cpu::rdrand64().unwrap_or_else(|_| crate::io::rdtsc())
 }
 
 pub struct NetStack {

@@ -126,8 +126,9 @@ impl FloatBert {
         Ok(())
     }
 
-    /// Transposes the Linear weights once for [`FloatPass::forward`].
-    pub fn prepare(&self) -> FloatPass<'_> {
+    /// Transposes the Linear weights once for [`FloatPass::forward`], whose attention
+    /// runs on `kernel`.
+    pub fn prepare(&self, kernel: Kernel) -> FloatPass<'_> {
         let layers = self
             .layers
             .iter()
@@ -143,6 +144,7 @@ impl FloatBert {
         FloatPass {
             model: self,
             layers,
+            kernel,
         }
     }
 }
@@ -184,6 +186,7 @@ pub struct FloatPass<'m> {
     model: &'m FloatBert,
     /// Per layer: fused QKV, O, FFN1, FFN2.
     layers: Vec<[Transposed; 4]>,
+    kernel: Kernel,
 }
 
 impl FloatPass<'_> {
@@ -228,7 +231,7 @@ impl FloatPass<'_> {
                 v_off: 2 * h,
                 t,
             };
-            attention(Kernel::detect(), input, h, c.heads, &mut ctx, &mut scratch)?;
+            attention(self.kernel, input, h, c.heads, &mut ctx, &mut scratch)?;
             probe(li, Site::O, &ctx);
             w_o.apply(&ctx, t, &mut x);
             for (a, b) in x.iter_mut().zip(&hs) {

@@ -132,7 +132,7 @@ impl BertModel<'_> {
         ws: &mut Workspace,
     ) -> Result<(), EngineError> {
         let h = self.config.hidden;
-        ws.rows.quantize(&ws.hs[..m * h], m, h)?;
+        ws.rows.quantize_with(kernel, &ws.hs[..m * h], m, h, None)?;
         self.layers[li]
             .qkv
             .apply(kernel, &ws.rows, &mut ws.qkv[..m * 3 * h])
@@ -152,7 +152,8 @@ impl BertModel<'_> {
         let (h, f) = (c.hidden, c.ffn);
         let l = &self.layers[li];
         let (x, hb, hs) = (&mut ws.x[..m * h], &mut ws.h[..m * h], &mut ws.hs[..m * h]);
-        ws.rows.quantize(&ws.ctx[..m * h], m, h)?;
+        ws.rows
+            .quantize_with(kernel, &ws.ctx[..m * h], m, h, None)?;
         l.o.apply_residual(kernel, &ws.rows, x, hb)?;
         layer_norm_f32(
             kernel,
@@ -169,13 +170,13 @@ impl BertModel<'_> {
                 out: hs,
             }),
         )?;
-        ws.rows.quantize(hs, m, h)?;
+        ws.rows.quantize_with(kernel, hs, m, h, None)?;
         // ff = GELU(FFN1) / smoothing factors of FFN2's input: the same floats
         // quantize_smoothed would quantize, without its per-element division pass.
         let ff = &mut ws.ff[..m * f];
         l.ffn1
             .apply_gelu_div(kernel, &ws.rows, ff, &l.ffn2_in_div)?;
-        ws.rows.quantize(ff, m, f)?;
+        ws.rows.quantize_with(kernel, ff, m, f, None)?;
         l.ffn2.apply_residual(kernel, &ws.rows, x, hb)?;
         let smoothed = self.layers.get(li + 1).map(|next| LnOut {
             gamma: &next.qkv_in_g,

@@ -16,6 +16,7 @@ use crate::error::QuantizeError;
 use crate::quant::{quantize_rows, scale_columns, smooth_factors};
 use alloc::vec;
 use alloc::vec::Vec;
+use int8_kernels::Kernel;
 
 /// SmoothQuant migration strength found best in the feasibility study.
 pub const DEFAULT_ALPHA: f32 = 0.5;
@@ -34,7 +35,11 @@ fn site_index(s: Site) -> usize {
     }
 }
 
-fn calibrate(model: &FloatBert, calib: &[Vec<u32>]) -> Result<Stats, QuantizeError> {
+fn calibrate(
+    model: &FloatBert,
+    calib: &[Vec<u32>],
+    kernel: Kernel,
+) -> Result<Stats, QuantizeError> {
     let c = &model.config;
     let (h, f) = (c.hidden, c.ffn);
     let mut stats = Stats {
@@ -42,7 +47,7 @@ fn calibrate(model: &FloatBert, calib: &[Vec<u32>]) -> Result<Stats, QuantizeErr
             .map(|_| [vec![0.0; h], vec![0.0; h], vec![0.0; h], vec![0.0; f]])
             .collect(),
     };
-    let pass = model.prepare();
+    let pass = model.prepare(kernel);
     for ids in calib {
         pass.forward(ids, |layer, site, rows| {
             let m = &mut stats.amax[layer][site_index(site)];
@@ -61,18 +66,20 @@ fn calibrate(model: &FloatBert, calib: &[Vec<u32>]) -> Result<Stats, QuantizeErr
     Ok(stats)
 }
 
-/// Quantizes `model` to the blob format. Deterministic: same inputs, same bytes.
+/// Quantizes `model` to the blob format. Deterministic: same inputs, same bytes (on
+/// every `kernel`, which only runs the calibration pass's attention).
 pub fn quantize_bert(
     model: &FloatBert,
     calib: &[Vec<u32>],
     alpha: f32,
+    kernel: Kernel,
 ) -> Result<Vec<u8>, QuantizeError> {
     model.check()?;
     if calib.is_empty() {
         return Err(QuantizeError::NoCalibration);
     }
     let c: BertConfig = model.config;
-    let stats = calibrate(model, calib)?;
+    let stats = calibrate(model, calib, kernel)?;
     let (h, f) = (c.hidden as u32, c.ffn as u32);
     let mut w = BlobWriter::new(ModelKind::BertEmbedder, c.to_words());
 
