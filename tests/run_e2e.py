@@ -9,6 +9,7 @@ import e2e_engine  # noqa: F401
 import e2e_net  # noqa: F401
 import e2e_http  # noqa: F401
 import e2e_keyrelease  # noqa: F401
+import e2e_trustee  # noqa: F401
 import e2e_serving  # noqa: F401
 from harness import main
 
