@@ -1,7 +1,8 @@
 //! SNP attestation reports for the appliance: the message protocol (VMPCK0
 //! AES-GCM, sequence numbers, response checks) is crates/snp-attest; this
 //! module supplies the transport (two shared pages and the GHCB guest
-//! request) and takes VMPCK0 out of the secrets page once.
+//! request) and takes VMPCK0 out of the secrets page once, wiping VMPCK0..3
+//! there.
 //!
 //! Not run on SNP hardware: none exists where this was written. The
 //! protocol logic is tested against the mock secure processor in
@@ -11,7 +12,7 @@ use crate::boot::layout::SECRETS_PAGE;
 use crate::shared::SharedBuffer;
 use snp_attest::{
     AttestError, GuestMessenger, GuestRequestTransport, Page, SecretsPage, TransportError,
-    PAGE_SIZE,
+    PAGE_SIZE, VMPCKS,
 };
 use spin::Mutex;
 
@@ -66,27 +67,27 @@ impl GuestRequestTransport for GhcbTransport {
     }
 }
 
-/// Copy the secrets page into private memory and overwrite its VMPCK0 in
-/// place, so nothing loaded later can use the key to forge reports.
+/// Copy the secrets page into private memory, overwrite all four VMPCKs
+/// (VMPCK0..3, `snp_attest::VMPCKS`) in place so nothing loaded later can use
+/// any of them to forge reports, then parse the copy, which is zeroized.
 fn take_secrets() -> Result<SecretsPage, ReportError> {
     let mut page = [0u8; PAGE_SIZE];
-    // SAFETY: the secrets page is a launch-validated private page at a fixed address, identity-mapped, and only this function touches it.
+    // SAFETY: the secrets page is a launch-validated private page at a fixed address, identity-mapped, and only this function touches it; every index is below PAGE_SIZE (`VMPCKS` ends at 0xA0).
     unsafe {
         let src = SECRETS_PAGE as *mut u8;
         for (i, b) in page.iter_mut().enumerate() {
             *b = core::ptr::read_volatile(src.add(i));
         }
-        for i in 0x20..0x40 {
+        for i in VMPCKS {
             core::ptr::write_volatile(src.add(i), 0xFF);
         }
     }
-    let secrets = SecretsPage::parse(&page).map_err(ReportError::Attest);
-    page.fill(0);
-    secrets
+    SecretsPage::take(&mut page).map_err(ReportError::Attest)
 }
 
 /// An attestation report (1184 bytes) with `report_data`, signed by the
-/// secure processor. The first call takes VMPCK0 from the secrets page.
+/// secure processor. The first call takes VMPCK0 from the secrets page (and
+/// wipes all four VMPCKs there).
 pub fn snp_report(report_data: [u8; 64]) -> Result<[u8; 1184], ReportError> {
     if !crate::snp::active() {
         return Err(ReportError::NotSnp);

@@ -232,7 +232,11 @@ pub fn mmio_write16(gpa: u64, value: u16) {
     unsafe { core::ptr::write_volatile(gpa as *mut u16, value) }
 }
 
-/// Read the time-stamp counter (never intercepted, also not under SNP).
+/// Read the time-stamp counter. KVM does not intercept RDTSC for SEV-ES/SNP
+/// guests by default, so this runs natively; a hypervisor may intercept it
+/// (it is a NAE event in the GHCB spec, exit code 0x6E), and the #VC handler
+/// then serves it through the GHCB (`snp::rdtsc_for_vc`). The value is
+/// host-controlled either way (no Secure TSC).
 pub fn rdtsc() -> u64 {
     // SAFETY: RDTSC has no side effects.
     unsafe { core::arch::x86_64::_rdtsc() }

@@ -13,13 +13,21 @@ use snp_guest::msr_protocol;
 pub use snp_guest::msr_protocol::TerminationReason;
 use snp_guest::nae::IoSize;
 use snp_guest::sev_status::{SevMode, SevStatus};
-use snp_guest::{GhcbChannel, PageSize, SnpError, SnpHardware};
+use snp_guest::{AcceptedMemory, GhcbChannel, GhcbCopy, PageSize, SnpError, SnpHardware};
 use spin::Mutex;
 
 const MSR_GHCB: u32 = 0xC001_0130;
 
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 static CHANNEL: Mutex<Option<GhcbChannel<KernelHw>>> = Mutex::new(None);
+
+/// Ranges of the accepted-memory record: launch regions, RAM ranges, and one
+/// more per run of shared pages (which cut holes).
+const ACCEPTED_CAPACITY: usize = 256;
+/// Everything this guest has accepted (private and validated): a page in it
+/// is never PVALIDATEd again (see `snp_guest::accepted`). Lock order:
+/// ACCEPTED, then CHANNEL.
+static ACCEPTED: Mutex<AcceptedMemory<ACCEPTED_CAPACITY>> = Mutex::new(AcceptedMemory::new());
 
 /// The GHCB page: in BSS, i.e. launch-validated memory, shared during init.
 #[repr(C, align(4096))]
@@ -46,17 +54,24 @@ impl SnpHardware for KernelHw {
         raw_rdmsr(MSR_GHCB)
     }
 
-    fn ghcb_exit(&mut self, ghcb_gpa: u64, ghcb: &mut snp_guest::Ghcb) {
+    /// Copies only the bytes the exit uses (its input fields, the valid
+    /// bitmap, version/usage and scratch out; the outputs back), not 4 KiB
+    /// each way.
+    fn ghcb_exit(&mut self, ghcb_gpa: u64, ghcb: &mut snp_guest::Ghcb, copy: &GhcbCopy) {
         let shared = ghcb_gpa as *mut u8;
-        for (i, b) in ghcb.as_bytes().iter().enumerate() {
-            // SAFETY: `ghcb_gpa` is the registered, shared GHCB page (4 KiB).
-            unsafe { core::ptr::write_volatile(shared.add(i), *b) };
+        for i in copy.out().iter().flatten() {
+            if let Some(b) = ghcb.as_bytes().get(i) {
+                // SAFETY: `ghcb_gpa` is the registered, shared GHCB page (4 KiB) and `i` is below 4096 (`get` on the 4 KiB private copy succeeded).
+                unsafe { core::ptr::write_volatile(shared.add(i), *b) };
+            }
         }
         raw_wrmsr(MSR_GHCB, ghcb_gpa);
         vmgexit();
-        for (i, b) in ghcb.as_bytes_mut().iter_mut().enumerate() {
-            // SAFETY: as above; volatile because the host wrote it.
-            *b = unsafe { core::ptr::read_volatile(shared.add(i)) };
+        for i in copy.back().iter().flatten() {
+            if let Some(b) = ghcb.as_bytes_mut().get_mut(i) {
+                // SAFETY: as above; volatile because the host wrote it.
+                *b = unsafe { core::ptr::read_volatile(shared.add(i)) };
+            }
         }
     }
 
@@ -102,11 +117,31 @@ pub fn init(sev_status: u64, c_bit_mask: u64) -> Result<(), SnpError> {
         return Err(SnpError::CBitOutOfRange { position });
     }
     let gpa = (&raw const GHCB_PAGE) as u64;
+    let mut accepted = ACCEPTED.lock();
+    record_launch_memory(&mut accepted)?;
     let (channel, _info) = snp_guest::init_ghcb(KernelHw, gpa)?;
+    // The GHCB page (in the pre-validated image) is shared now.
+    accepted.remove(gpa, gpa + 0x1000)?;
+    drop(accepted);
     *CHANNEL.lock() = Some(channel);
     ACTIVE.store(true, Ordering::SeqCst);
     crate::io::enable_snp_path();
     Ok(())
+}
+
+/// Memory the launch validated: the secrets and CPUID pages, the
+/// pre-validated region (kernel, stack, page tables) and the `-bios` image.
+/// Accepting any of it again would be refused.
+fn record_launch_memory(
+    accepted: &mut AcceptedMemory<ACCEPTED_CAPACITY>,
+) -> Result<(), SnpError> {
+    use crate::boot::layout::{
+        CPUID_PAGE, IMAGE_BASE, IMAGE_SIZE, KERNEL_BASE, PREVALIDATED_END, SECRETS_PAGE,
+    };
+    accepted.insert(SECRETS_PAGE, SECRETS_PAGE + 0x1000)?;
+    accepted.insert(CPUID_PAGE, CPUID_PAGE + 0x1000)?;
+    accepted.insert(KERNEL_BASE, PREVALIDATED_END)?;
+    accepted.insert(IMAGE_BASE, IMAGE_BASE + IMAGE_SIZE)
 }
 
 /// Ask the hypervisor to end the guest. Never returns.
@@ -214,24 +249,29 @@ pub fn set_xcr0(value: u64) {
     });
 }
 
-/// Make a RAM range private and validated (PSC + PVALIDATE).
+/// Make a RAM range private and validated (PSC + PVALIDATE). Any page of it
+/// already accepted (launch memory, or an earlier call) is refused with
+/// `SnpError::AlreadyAccepted` before anything is asked of the hypervisor.
 pub fn accept(start: u64, end: u64) -> Result<(), SnpError> {
+    let mut accepted = ACCEPTED.lock();
     let mut guard = CHANNEL.lock();
     let channel = guard.as_mut().ok_or(SnpError::InvalidArgument {
         what: "no GHCB",
         value: 0,
     })?;
-    snp_guest::accept_range(channel, start, end)
+    snp_guest::accept_range(channel, &mut accepted, start, end)
 }
 
-/// Share one private page with the host.
+/// Share one private page with the host (it must be accepted memory; it
+/// leaves the accepted-memory record).
 pub fn share_page(va: u64) -> Result<(), SnpError> {
+    let mut accepted = ACCEPTED.lock();
     let mut guard = CHANNEL.lock();
     let channel = guard.as_mut().ok_or(SnpError::InvalidArgument {
         what: "no GHCB",
         value: 0,
     })?;
-    snp_guest::share_page(channel, va)
+    snp_guest::share_page(channel, &mut accepted, va)
 }
 
 /// One SNP guest request (MSG_REPORT_REQ etc.) with request and response in
@@ -243,4 +283,21 @@ pub fn guest_request(req_gpa: u64, resp_gpa: u64) -> Result<(), SnpError> {
         value: 0,
     })?;
     channel.guest_request(req_gpa, resp_gpa)
+}
+
+/// CPUID for the #VC handler: the CPUID page only (never the hypervisor, and
+/// never the GHCB channel, which the interrupted code may hold).
+pub fn cpuid_for_vc(leaf: u32, subleaf: u32) -> crate::io::Cpuid {
+    cpuid(leaf, subleaf)
+}
+
+/// RDTSC/RDTSCP for the #VC handler, through the GHCB: (TSC, TSC_AUX; 0 for
+/// RDTSC). A #VC raised while the channel is held, or before it exists,
+/// terminates (`with_channel`), as does an error answer.
+pub fn rdtsc_for_vc(rdtscp: bool) -> (u64, u32) {
+    if rdtscp {
+        with_channel(|c| c.rdtscp())
+    } else {
+        (with_channel(|c| c.rdtsc()), 0)
+    }
 }

@@ -34,4 +34,4 @@ pub use error::{AttestError, HeaderField, TransportError};
 pub use evidence::sample_evidence;
 pub use message::{Page, PAGE_SIZE, REPORT_LEN};
 pub use messenger::{GuestMessenger, GuestRequestTransport};
-pub use secrets::SecretsPage;
+pub use secrets::{wipe_vmpcks, SecretsPage, VMPCKS};

@@ -1,7 +1,8 @@
 //! The SNP secrets page (spec 56860 "Secrets Page Format"; snp-boot.md §5.1).
 
 use core::fmt;
-use zeroize::Zeroizing;
+use core::ops::Range;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::AttestError;
 use crate::message::Page;
@@ -10,6 +11,17 @@ const VERSION_AT: usize = 0x00;
 const VMPCK0_AT: usize = 0x20;
 /// OS area: u32 msg_seqno_0, the last sequence number used with VMPCK0.
 const MSG_SEQNO_0_AT: usize = 0xA0;
+
+/// VMPCK0..VMPCK3, 32 bytes each at 0x20, 0x40, 0x60, 0x80: the bytes to
+/// overwrite in the launch secrets page once VMPCK0 is copied out, so that
+/// nothing loaded later can use any of the keys (Oak fills them with 0xFF).
+pub const VMPCKS: Range<usize> = 0x20..0xA0;
+
+/// Overwrites all four VMPCKs of `page` with 0xFF (the kernel does the same
+/// with volatile writes on the real page).
+pub fn wipe_vmpcks(page: &mut Page) {
+    page[VMPCKS].fill(0xFF);
+}
 
 /// What the guest needs from the secrets page. The key is zeroized on drop.
 pub struct SecretsPage {
@@ -41,6 +53,14 @@ impl SecretsPage {
             vmpck0,
             msg_seqno_0: u32_at(page, MSG_SEQNO_0_AT),
         })
+    }
+
+    /// [`Self::parse`] on a private copy of the page, which is zeroized
+    /// afterwards whatever the result.
+    pub fn take(copy: &mut Page) -> Result<Self, AttestError> {
+        let parsed = Self::parse(copy);
+        copy.zeroize();
+        parsed
     }
 
     pub fn version(&self) -> u32 {

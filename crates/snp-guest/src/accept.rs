@@ -9,7 +9,13 @@
 //!   onto one validated page. It is fatal ([`SnpError::DoubleValidation`]).
 //! * Sharing: rescind validation, PSC shared, then clear the C-bit.
 //!   Unsharing: PSC private, set the C-bit, then validate.
+//! * The guest's [`AcceptedMemory`] record is consulted first: a page it
+//!   already accepted is refused ([`SnpError::AlreadyAccepted`]) before any
+//!   page state change, because a hypervisor can clear the Validated bit
+//!   with RMPUPDATE and make the second PVALIDATE succeed (CF=0). Sharing
+//!   removes pages from the record, unsharing puts them back.
 
+use crate::accepted::AcceptedMemory;
 use crate::msr_protocol::PscOp;
 use crate::nae::{psc, PscEntry};
 use crate::pvalidate_rc::{FAIL_SIZEMISMATCH, SUCCESS};
@@ -124,14 +130,18 @@ fn validate_chunk<H: SnpHardware + ?Sized>(
 /// aligned; any 2 MiB aligned part uses 2 MiB entries). Batches of up to 253
 /// chunks: one PSC NAE (private) per batch, then PVALIDATE of each chunk.
 ///
-/// Never call it on MMIO, on the `-bios` image or on ASEV sections: they are
-/// validated at launch and would (rightly) give `DoubleValidation`.
-pub fn accept_range<H: SnpHardware>(
+/// Every page must be new to `accepted` (else [`SnpError::AlreadyAccepted`]
+/// before anything is asked of the hypervisor); each batch is recorded once
+/// validated. Never call it on MMIO, on the `-bios` image or on ASEV
+/// sections: record those as accepted at start-up instead.
+pub fn accept_range<H: SnpHardware, const N: usize>(
     channel: &mut GhcbChannel<H>,
+    accepted: &mut AcceptedMemory<N>,
     start: u64,
     end: u64,
 ) -> Result<(), SnpError> {
     check_range(start, end)?;
+    accepted.check_insert(start, end)?;
     let mut chunks = Chunks::new(start, end);
     let mut batch = [PscEntry {
         gpa: 0,
@@ -160,6 +170,10 @@ pub fn accept_range<H: SnpHardware>(
         channel.page_state_change(entries)?;
         for e in entries {
             validate_chunk(channel.hw_mut(), e.gpa, e.size)?;
+        }
+        // Contiguous with the previous batch: merges, needs no new slot.
+        if let (Some(first), Some(last)) = (entries.first(), entries.last()) {
+            accepted.insert(first.gpa, last.gpa + last.size.bytes())?;
         }
     }
     Ok(())
@@ -194,9 +208,15 @@ pub(crate) fn rescind<H: SnpHardware + ?Sized>(hw: &mut H, va: u64) -> Result<()
 
 /// Private -> shared for the 4 KiB page at `va` (identity mapped):
 /// PVALIDATE rescind, PSC shared, clear the C-bit. The page's old contents
-/// are lost to the guest; write the data after sharing.
-pub fn share_page<H: SnpHardware>(channel: &mut GhcbChannel<H>, va: u64) -> Result<(), SnpError> {
+/// are lost to the guest; write the data after sharing. The page must be in
+/// `accepted`; it leaves the record.
+pub fn share_page<H: SnpHardware, const N: usize>(
+    channel: &mut GhcbChannel<H>,
+    accepted: &mut AcceptedMemory<N>,
+    va: u64,
+) -> Result<(), SnpError> {
     check_page(va)?;
+    accepted.check_remove(va, va + PAGE_SIZE_4K)?;
     rescind(channel.hw_mut(), va)?;
     channel.page_state_change(&[PscEntry {
         gpa: va,
@@ -204,20 +224,27 @@ pub fn share_page<H: SnpHardware>(channel: &mut GhcbChannel<H>, va: u64) -> Resu
         size: PageSize::Size4K,
     }])?;
     channel.hw_mut().set_page_encrypted(va, false);
-    Ok(())
+    accepted.remove(va, va + PAGE_SIZE_4K)
 }
 
 /// Shared -> private for the 4 KiB page at `va`: PSC private, set the
-/// C-bit, PVALIDATE. CF=1 (already validated) is fatal.
-pub fn unshare_page<H: SnpHardware>(channel: &mut GhcbChannel<H>, va: u64) -> Result<(), SnpError> {
+/// C-bit, PVALIDATE. CF=1 (already validated) is fatal. The page must not be
+/// in `accepted`; it joins the record.
+pub fn unshare_page<H: SnpHardware, const N: usize>(
+    channel: &mut GhcbChannel<H>,
+    accepted: &mut AcceptedMemory<N>,
+    va: u64,
+) -> Result<(), SnpError> {
     check_page(va)?;
+    accepted.check_insert(va, va + PAGE_SIZE_4K)?;
     channel.page_state_change(&[PscEntry {
         gpa: va,
         op: PscOp::Private,
         size: PageSize::Size4K,
     }])?;
     channel.hw_mut().set_page_encrypted(va, true);
-    validate_new(channel.hw_mut(), va, PageSize::Size4K)
+    validate_new(channel.hw_mut(), va, PageSize::Size4K)?;
+    accepted.insert(va, va + PAGE_SIZE_4K)
 }
 
 #[cfg(test)]

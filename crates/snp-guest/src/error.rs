@@ -59,6 +59,14 @@ pub enum SnpError {
     /// making a page private again: the page was already validated. This is the
     /// signature of a double-mapping attack, so it is fatal.
     DoubleValidation { gpa: u64 },
+    /// The guest's accepted-memory record already holds this page: accepting
+    /// it again is refused before any page state change.
+    AlreadyAccepted { gpa: u64 },
+    /// The page is not in the accepted-memory record (sharing a page the
+    /// guest never accepted).
+    NotAccepted { gpa: u64 },
+    /// The accepted-memory record has no room for another range.
+    AcceptedRecordFull { capacity: usize },
     /// PVALIDATE rescind found the page not validated (CF=1).
     RescindNotValidated { gpa: u64 },
     /// PVALIDATE returned a non-zero code.
@@ -96,6 +104,9 @@ impl SnpError {
             | SnpError::PscNoProgress { .. }
             | SnpError::PscBadResponse { .. } => T::APPLIANCE_PSC,
             SnpError::DoubleValidation { .. }
+            | SnpError::AlreadyAccepted { .. }
+            | SnpError::NotAccepted { .. }
+            | SnpError::AcceptedRecordFull { .. }
             | SnpError::RescindNotValidated { .. }
             | SnpError::PvalidateFailed { .. } => T::APPLIANCE_PVALIDATE,
             SnpError::CpuidPageEmpty
@@ -193,6 +204,15 @@ impl fmt::Display for SnpError {
                 f,
                 "page {gpa:#x} was already validated during first acceptance (possible double mapping)"
             ),
+            SnpError::AlreadyAccepted { gpa } => {
+                write!(f, "page {gpa:#x} is already accepted: refusing to accept it again")
+            }
+            SnpError::NotAccepted { gpa } => {
+                write!(f, "page {gpa:#x} is not in the accepted-memory record")
+            }
+            SnpError::AcceptedRecordFull { capacity } => {
+                write!(f, "accepted-memory record full ({capacity} ranges)")
+            }
             SnpError::RescindNotValidated { gpa } => {
                 write!(f, "page {gpa:#x} was not validated when rescinding it")
             }

@@ -12,7 +12,9 @@
 //! 2. [`cpuid_page::CpuidPage::parse`] and `c_bit_position()`;
 //! 3. [`setup::init_ghcb`] (shares the GHCB page with MSR-protocol PSC,
 //!    registers it, returns a [`GhcbChannel`]);
-//! 4. [`accept::accept_range`] for every RAM range not validated at launch;
+//! 4. [`accept::accept_range`] for every RAM range not validated at launch,
+//!    with an [`AcceptedMemory`] record that already holds the ranges
+//!    validated at launch;
 //! 5. NAE calls on the channel ([`nae`]), [`accept::share_page`] for DMA pages.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
@@ -23,16 +25,19 @@
 extern crate alloc;
 
 pub mod accept;
+pub mod accepted;
 pub mod cpuid_page;
 #[cfg(test)]
 mod cpuid_kat;
 pub mod error;
 pub mod ghcb;
+pub mod ghcb_copy;
 pub mod msr_protocol;
 pub mod nae;
 pub mod rdrand;
 pub mod setup;
 pub mod sev_status;
+pub mod vc;
 
 #[cfg(any(test, feature = "mock"))]
 pub mod mock;
@@ -41,8 +46,10 @@ pub mod mock;
 mod tests;
 
 pub use accept::{accept_range, share_page, unshare_page};
+pub use accepted::AcceptedMemory;
 pub use error::SnpError;
 pub use ghcb::Ghcb;
+pub use ghcb_copy::GhcbCopy;
 pub use nae::GhcbChannel;
 pub use setup::{init_ghcb, register_ghcb, share_page_msr};
 
@@ -81,9 +88,10 @@ pub mod pvalidate_rc {
 pub trait SnpHardware {
     /// Write `value` to the GHCB MSR (0xC001_0130), execute VMGEXIT, return the value then read from that MSR.
     fn msr_protocol(&mut self, value: u64) -> u64;
-    /// Copy `ghcb` into the shared GHCB page at `ghcb_gpa`, write that GPA to the GHCB MSR, VMGEXIT,
-    /// copy the shared page back into `ghcb` (the kernel only ever works on this private copy).
-    fn ghcb_exit(&mut self, ghcb_gpa: u64, ghcb: &mut Ghcb);
+    /// Copy the `copy.out()` bytes of `ghcb` into the shared GHCB page at `ghcb_gpa`, write that
+    /// GPA to the GHCB MSR, VMGEXIT, copy the `copy.back()` bytes of the shared page back into
+    /// `ghcb` (the kernel only ever works on this private copy; other bytes stay as they are).
+    fn ghcb_exit(&mut self, ghcb_gpa: u64, ghcb: &mut Ghcb, copy: &GhcbCopy);
     /// PVALIDATE: returns (EAX return code, carry flag).
     fn pvalidate(&mut self, vaddr: u64, size: PageSize, validate: bool) -> (u32, bool);
     /// Set (encrypted=true) or clear the C-bit in the mapping of the 4 KiB page at `vaddr`, then flush its TLB entry.
@@ -95,8 +103,8 @@ impl<T: SnpHardware + ?Sized> SnpHardware for &mut T {
     fn msr_protocol(&mut self, value: u64) -> u64 {
         (**self).msr_protocol(value)
     }
-    fn ghcb_exit(&mut self, ghcb_gpa: u64, ghcb: &mut Ghcb) {
-        (**self).ghcb_exit(ghcb_gpa, ghcb)
+    fn ghcb_exit(&mut self, ghcb_gpa: u64, ghcb: &mut Ghcb, copy: &GhcbCopy) {
+        (**self).ghcb_exit(ghcb_gpa, ghcb, copy)
     }
     fn pvalidate(&mut self, vaddr: u64, size: PageSize, validate: bool) -> (u32, bool) {
         (**self).pvalidate(vaddr, size, validate)

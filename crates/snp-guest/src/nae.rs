@@ -2,9 +2,19 @@
 //! exit codes from Linux arch/x86/include/uapi/asm/svm.h).
 //!
 //! Every call: reset the private GHCB copy, set inputs (which marks them
-//! valid), VMGEXIT through [`SnpHardware::ghcb_exit`], require
-//! SW_EXITINFO1[31:0] == 0, then read back only the documented outputs, each
-//! checked for its valid bit and masked to its width.
+//! valid), VMGEXIT through [`SnpHardware::ghcb_exit`] with a [`GhcbCopy`]
+//! naming the bytes to move each way, require SW_EXITINFO1[31:0] == 0, then
+//! read back only the documented outputs, each checked for its valid bit and
+//! masked to its width.
+//!
+//! # RDTSC and RDTSCP
+//!
+//! Both are NAE events in the GHCB spec (exit codes 0x6E and 0x87). KVM does
+//! not set their intercepts for SEV-ES/SNP guests by default, so they run
+//! natively, but a hypervisor may intercept them; the #VC handler then serves
+//! them with [`GhcbChannel::rdtsc`] / [`GhcbChannel::rdtscp`] (no inputs;
+//! outputs RAX, RDX and, for RDTSCP, RCX = TSC_AUX), as Linux's
+//! `vc_handle_rdtsc` does.
 //!
 //! # XCR0 under SEV-ES/SNP
 //!
@@ -14,10 +24,11 @@
 //!   ("Can't intercept XSETBV, HV can't modify XCR0 directly"). XSETBV
 //!   therefore runs natively in the guest: it raises no #VC and needs no GHCB
 //!   call.
-//! * `sev_es_validate_vmgexit()` has no case for `SVM_EXIT_XSETBV` (0x55); a
-//!   GHCB exit with that code is refused with SW_EXITINFO1 = 2,
-//!   SW_EXITINFO2 = GHCB_ERR_INVALID_EVENT (6). So this crate offers no XSETBV
-//!   exit.
+//! * `sev_es_validate_vmgexit()` has no case for `SVM_EXIT_XSETBV` (0x8D, APM
+//!   vol. 2 appendix C "SVM Intercept Exit Codes"; 0x55 would be the
+//!   exception intercept for vector 21); a GHCB exit with that code is refused
+//!   with SW_EXITINFO1 = 2, SW_EXITINFO2 = GHCB_ERR_INVALID_EVENT (6). So this
+//!   crate offers no XSETBV exit.
 //! * The GHCB XCR0 field (0x3E8) is read in `sev_es_sync_from_ghcb()`: when
 //!   marked valid, KVM copies it into `vcpu->arch.xcr0` and recomputes its
 //!   CPUID answers (`kvm_update_cpuid_runtime`), which is how the XSAVE sizes
@@ -29,11 +40,18 @@
 //! it in the XCR0 field. (For trusted XSAVE sizes use the CPUID page's
 //! `lookup_xsave` with the same XCR0.)
 
+use core::ops::Range;
+
 use crate::ghcb::{Ghcb, OFF_RAX, OFF_RBX, OFF_RCX, OFF_RDX, OFF_SHARED_BUFFER};
+use crate::ghcb_copy::GhcbCopy;
 use crate::msr_protocol::PscOp;
 use crate::{PageSize, SnpError, SnpHardware, PAGE_SIZE_4K};
 
-pub const EXIT_XSETBV: u64 = 0x55;
+/// SVM exit code of XSETBV. Not a NAE this crate issues (see the module
+/// docs); kept so the value is written down once, checked by a test.
+pub const EXIT_XSETBV: u64 = 0x8D;
+pub const EXIT_RDTSC: u64 = 0x6E;
+pub const EXIT_RDTSCP: u64 = 0x87;
 pub const EXIT_CPUID: u64 = 0x72;
 pub const EXIT_IOIO: u64 = 0x7B;
 pub const EXIT_MSR: u64 = 0x7C;
@@ -225,10 +243,23 @@ impl<H: SnpHardware> GhcbChannel<H> {
 
     /// Sets the exit fields, exits, checks SW_EXITINFO1[31:0].
     fn exit(&mut self, exit_code: u64, info1: u64, info2: u64) -> Result<(), SnpError> {
+        self.exit_scratch(exit_code, info1, info2, None, None)
+    }
+
+    /// [`Self::exit`] with scratch bytes (page offsets) sent and returned.
+    fn exit_scratch(
+        &mut self,
+        exit_code: u64,
+        info1: u64,
+        info2: u64,
+        scratch_out: Option<Range<usize>>,
+        scratch_back: Option<Range<usize>>,
+    ) -> Result<(), SnpError> {
         self.ghcb.set_sw_exit_code(exit_code);
         self.ghcb.set_sw_exit_info1(info1);
         self.ghcb.set_sw_exit_info2(info2);
-        self.hw.ghcb_exit(self.ghcb_gpa, &mut self.ghcb);
+        let copy = GhcbCopy::for_exit(&self.ghcb, scratch_out, scratch_back);
+        self.hw.ghcb_exit(self.ghcb_gpa, &mut self.ghcb, &copy);
         let result = self.ghcb.sw_exit_info1() as u32;
         if result != 0 {
             return Err(SnpError::GhcbExitFailed {
@@ -318,6 +349,27 @@ impl<H: SnpHardware> GhcbChannel<H> {
         Ok(out)
     }
 
+    // ---- RDTSC / RDTSCP (see the module docs) ----
+
+    /// The TSC as the hypervisor reports it for an intercepted RDTSC.
+    pub fn rdtsc(&mut self) -> Result<u64, SnpError> {
+        self.ghcb.reset();
+        self.exit(EXIT_RDTSC, 0, 0)?;
+        let lo = self.output(EXIT_RDTSC, OFF_RAX)? & 0xFFFF_FFFF;
+        let hi = self.output(EXIT_RDTSC, OFF_RDX)? & 0xFFFF_FFFF;
+        Ok(hi << 32 | lo)
+    }
+
+    /// (TSC, TSC_AUX) as the hypervisor reports them for an intercepted RDTSCP.
+    pub fn rdtscp(&mut self) -> Result<(u64, u32), SnpError> {
+        self.ghcb.reset();
+        self.exit(EXIT_RDTSCP, 0, 0)?;
+        let lo = self.output(EXIT_RDTSCP, OFF_RAX)? & 0xFFFF_FFFF;
+        let hi = self.output(EXIT_RDTSCP, OFF_RDX)? & 0xFFFF_FFFF;
+        let aux = self.output(EXIT_RDTSCP, OFF_RCX)? as u32;
+        Ok((hi << 32 | lo, aux))
+    }
+
     // ---- MMIO ----
 
     fn check_mmio_len(len: usize) -> Result<(), SnpError> {
@@ -340,7 +392,8 @@ impl<H: SnpHardware> GhcbChannel<H> {
         Self::check_mmio_len(buf.len())?;
         self.ghcb.reset();
         self.ghcb.set_sw_scratch(self.scratch_gpa());
-        self.exit(EXIT_MMIO_READ, gpa, buf.len() as u64)?;
+        let scratch = OFF_SHARED_BUFFER..OFF_SHARED_BUFFER + buf.len();
+        self.exit_scratch(EXIT_MMIO_READ, gpa, buf.len() as u64, None, Some(scratch))?;
         let src = self
             .ghcb
             .shared_buffer()
@@ -361,7 +414,8 @@ impl<H: SnpHardware> GhcbChannel<H> {
             dst.copy_from_slice(data);
         }
         self.ghcb.set_sw_scratch(self.scratch_gpa());
-        self.exit(EXIT_MMIO_WRITE, gpa, data.len() as u64)
+        let scratch = OFF_SHARED_BUFFER..OFF_SHARED_BUFFER + data.len();
+        self.exit_scratch(EXIT_MMIO_WRITE, gpa, data.len() as u64, Some(scratch), None)
     }
 
     pub fn mmio_read_u8(&mut self, gpa: u64) -> Result<u8, SnpError> {
@@ -499,7 +553,9 @@ impl<H: SnpHardware> GhcbChannel<H> {
             self.ghcb.reset_save_area();
             self.write_psc(entries, cur, cur_page, end);
             self.ghcb.set_sw_scratch(self.scratch_gpa());
-            self.exit(EXIT_PSC, 0, 0)?;
+            let used = OFF_SHARED_BUFFER
+                ..OFF_SHARED_BUFFER + psc::HEADER_LEN + entries.len() * psc::ENTRY_LEN;
+            self.exit_scratch(EXIT_PSC, 0, 0, Some(used.clone()), Some(used))?;
             let info2 = self.ghcb.sw_exit_info2();
             if info2 != 0 {
                 return Err(SnpError::PscFailed { error: info2 });

@@ -2,6 +2,8 @@ mod evidence;
 mod faults;
 mod flow;
 mod kat;
+mod mock_independence;
+mod secrets_wipe;
 
 use crate::message::{Header, Page, HEADER_LEN, PAGE_SIZE};
 use crate::mock::MockSecureProcessor;

@@ -1,38 +1,69 @@
-//! [`MockConfig`]: the knobs that make the mock hypervisor misbehave.
+//! [`MockConfig`]: KVM's behaviour by default, plus knobs that make the
+//! hypervisor misbehave or differ from KVM.
 
-use crate::msr_protocol as msrp;
+use super::layout::{HV_FT_KVM, MSR_PREF_GPA_NONE};
 
-/// Behaviour switches.
+/// What happens on a nested page fault the guest's access raised (an RMP
+/// check failed on a page the hypervisor has not assigned to the guest).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NpfPolicy {
+    /// KVM + QEMU: a private access to a GPA that is not private exits to
+    /// userspace (KVM_EXIT_MEMORY_FAULT), QEMU converts it to private,
+    /// guest_memfd assigns a page (validated = 0) and the instruction is
+    /// retried.
+    ConvertAndRetry,
+    /// The hypervisor never resolves the fault: the vCPU re-faults forever.
+    /// The mock records it ([`super::MockHypervisor::stuck`]) and lets the
+    /// instruction "return" with the RMP unchanged; nothing after that point
+    /// would run on hardware.
+    Hang,
+}
+
+/// Behaviour switches. `Default` is upstream KVM (arch/x86/kvm/svm/sev.c)
+/// with QEMU and guest_memfd (4 KiB RMP entries).
 #[derive(Debug, Clone)]
 pub struct MockConfig {
+    /// SEV-info response: KVM answers min 1, max = the VM's GHCB version (2).
     pub ghcb_min_version: u16,
     pub ghcb_max_version: u16,
     /// C-bit reported in the SEV-info response.
     pub c_bit: u8,
+    /// Not KVM (which always accepts): answer with the refused GFN.
     pub refuse_registration: bool,
-    /// Answer registration with this GFN instead of the requested one.
+    /// Not KVM: answer registration with this GFN instead of the requested one.
     pub registration_answer_gfn: Option<u64>,
+    /// HV features bitmap (MSR protocol and NAE).
     pub hv_features: u64,
-    pub preferred_ghcb_gfn: u64,
-    /// Error field of MSR-protocol PSC responses.
-    pub msr_psc_error: u32,
-    /// PSC NAE entries processed per exit.
+    /// Userspace fails every MSR-protocol page state change.
+    pub msr_psc_fail: bool,
+    /// PSC NAE entries processed per exit (KVM: all of them).
     pub psc_max_per_exit: usize,
     /// PSC NAE returns success without processing anything.
     pub psc_stall: bool,
     /// PSC NAE returns this SW_EXITINFO2 error.
     pub psc_error: Option<u64>,
-    /// Back 2 MiB private PSC entries with 4 KiB RMP entries.
-    pub psc_2m_as_4k: bool,
-    /// PSC NAE reports every entry done without changing the RMP (a lying
-    /// hypervisor; PVALIDATE then catches it).
+    /// Back 2 MiB private PSC entries with one 2 MiB RMP entry (not KVM with
+    /// guest_memfd, which backs everything with 4 KiB entries).
+    pub backing_2m: bool,
+    /// PSC (NAE and MSR) reports success without changing the RMP.
     pub psc_pretend: bool,
-    /// The next NAE exit (only) fails with this (SW_EXITINFO1, SW_EXITINFO2).
+    /// A PSC to private on a page that is already assigned does RMPUPDATE
+    /// again, clearing its Validated bit (an attack: the guest's next
+    /// PVALIDATE then succeeds with CF=0 on memory it already uses).
+    pub reset_validated_on_private: bool,
+    /// How nested page faults are resolved.
+    pub npf: NpfPolicy,
+    /// VMPL the guest runs at; PVALIDATE needs VMPL0.
+    pub vmpl: u8,
+    /// The next NAE exit (only) returns this (SW_EXITINFO1, SW_EXITINFO2).
     pub fail_next_exit: Option<(u64, u64)>,
     /// Clear the valid bit of this GHCB offset in successful responses.
     pub omit_output_valid: Option<usize>,
-    /// Write junk into non-output fields and unused register bits.
+    /// Scribble junk over the shared GHCB page before each exit and into
+    /// unused register bits and non-output fields of responses.
     pub garbage: bool,
+    /// TSC_AUX returned for RDTSCP exits.
+    pub tsc_aux: u32,
 }
 
 impl Default for MockConfig {
@@ -43,17 +74,23 @@ impl Default for MockConfig {
             c_bit: 51,
             refuse_registration: false,
             registration_answer_gfn: None,
-            hv_features: msrp::HV_FEATURE_SNP | msrp::HV_FEATURE_AP_CREATION,
-            preferred_ghcb_gfn: msrp::GHCB_REGISTRATION_REFUSED_GFN,
-            msr_psc_error: 0,
+            hv_features: HV_FT_KVM,
+            msr_psc_fail: false,
             psc_max_per_exit: usize::MAX,
             psc_stall: false,
             psc_error: None,
-            psc_2m_as_4k: false,
+            backing_2m: false,
             psc_pretend: false,
+            reset_validated_on_private: false,
+            npf: NpfPolicy::ConvertAndRetry,
+            vmpl: 0,
             fail_next_exit: None,
             omit_output_valid: None,
             garbage: false,
+            tsc_aux: 0,
         }
     }
 }
+
+/// KVM's preferred-GHCB answer: none.
+pub const PREFERRED_GHCB_NONE: u64 = MSR_PREF_GPA_NONE;

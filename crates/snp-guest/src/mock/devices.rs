@@ -1,15 +1,14 @@
-//! Device models behind NAE exits: CPUID, IOIO, MSRs, MMIO, guest requests.
+//! Device models behind NAE exits: CPUID, IOIO, MSRs, MMIO, TSC, guest
+//! requests. Register semantics follow KVM's exit handlers.
 
 use alloc::boxed::Box;
 
-use super::exits::need;
-use super::{Event, MockHypervisor, JUNK};
-use crate::ghcb::{Ghcb, OFF_RAX, OFF_RCX, OFF_RDX, OFF_XCR0};
-use crate::nae::{self, ghcb_err, ioio};
-use crate::PAGE_SIZE_4K;
+use super::exits::{scratch_area, Inputs, Outcome, Regs};
+use super::layout::*;
+use super::{Event, MockHypervisor};
 
 impl MockHypervisor {
-    // ---- setup and inspection ----
+    // ---- set-up and inspection ----
 
     pub fn set_cpuid(&mut self, leaf: u32, subleaf: u32, regs: [u32; 4]) {
         self.cpuid.insert((leaf, subleaf), regs);
@@ -40,173 +39,213 @@ impl MockHypervisor {
         self.mmio.insert(gpa, value);
     }
 
-    /// `f(req_gpa, resp_gpa)` returns SW_EXITINFO2.
+    /// `f(req_gpa, resp_gpa)` returns SW_EXITINFO2 (VMM error << 32 |
+    /// firmware error).
     pub fn set_guest_request_responder(&mut self, f: impl FnMut(u64, u64) -> u64 + 'static) {
         self.guest_request = Some(Box::new(f));
     }
 
-    // ---- NAE exits ----
-
-    pub(super) fn exit_cpuid(&mut self, inputs: &Ghcb, g: &mut Ghcb) -> Result<u64, u64> {
-        let junk = self.config.garbage;
-        let leaf = need(inputs, OFF_RAX)? as u32;
-        let subleaf = need(inputs, OFF_RCX)? as u32;
-        let xcr0 = inputs.field_if_valid(OFF_XCR0);
-        self.events.push(Event::Cpuid {
-            leaf,
-            subleaf,
-            xcr0,
-        });
-        if leaf == 0xD && xcr0.is_none() {
-            return Err(ghcb_err::MISSING_INPUT);
-        }
+    /// KVM's CPUID answer: the table, with the XSAVE area size of leaf 0xD
+    /// subleaf 0 following the vCPU's XCR0 (x87+SSE 0x240, +AVX 0x340).
+    pub(super) fn cpuid_answer(&self, leaf: u32, subleaf: u32) -> [u32; 4] {
         let mut regs = self
             .cpuid
             .get(&(leaf, subleaf))
             .copied()
             .unwrap_or_default();
         if leaf == 0xD && subleaf == 0 {
-            // XSAVE size for the enabled features: legacy+header 0x240,
-            // AVX state 0x100 more.
-            regs[1] = if xcr0.unwrap_or(1) & 0x4 != 0 {
-                0x340
-            } else {
-                0x240
-            };
+            regs[1] = if self.xcr0 & 0x4 != 0 { 0x340 } else { 0x240 };
         }
-        let hi = if junk { 0xFFFF_FFFF_0000_0000 } else { 0 };
-        g.set_rax(hi | regs[0] as u64);
-        g.set_rbx(hi | regs[1] as u64);
-        g.set_rcx(hi | regs[2] as u64);
-        g.set_rdx(hi | regs[3] as u64);
-        Ok(0)
+        regs
+    }
+
+    // ---- NAE exits ----
+
+    pub(super) fn exit_cpuid(&mut self, regs: &mut Regs) -> Outcome {
+        let leaf = regs.rax as u32;
+        let subleaf = regs.rcx as u32;
+        self.events.push(Event::Cpuid {
+            leaf,
+            subleaf,
+            xcr0: (leaf == 0xD).then_some(self.xcr0),
+        });
+        let [a, b, c, d] = self.cpuid_answer(leaf, subleaf);
+        regs.rax = a as u64;
+        regs.rbx = b as u64;
+        regs.rcx = c as u64;
+        regs.rdx = d as u64;
+        Outcome::Done
     }
 
     pub(super) fn exit_ioio(
         &mut self,
-        info1: u64,
-        inputs: &Ghcb,
-        g: &mut Ghcb,
-    ) -> Result<u64, u64> {
-        let junk = self.config.garbage;
-        if info1 & (ioio::STR | ioio::REP) != 0 {
-            return Err(ghcb_err::INVALID_INPUT);
-        }
-        let port = (info1 >> ioio::PORT_SHIFT) as u16;
-        let mask = if info1 & ioio::SZ8 != 0 {
-            0xFF
-        } else if info1 & ioio::SZ16 != 0 {
-            0xFFFF
-        } else if info1 & ioio::SZ32 != 0 {
-            0xFFFF_FFFF
+        gpa: u64,
+        input: &Inputs,
+        regs: &mut Regs,
+        page: &mut [u8; PAGE],
+    ) -> Outcome {
+        let info1 = input.info1;
+        let size: u64 = if info1 & IOIO_SZ8 != 0 {
+            1
+        } else if info1 & IOIO_SZ16 != 0 {
+            2
+        } else if info1 & IOIO_SZ32 != 0 {
+            4
         } else {
-            return Err(ghcb_err::INVALID_INPUT);
+            // No size: KVM resumes the guest without doing anything.
+            return Outcome::Done;
         };
-        if info1 & ioio::TYPE_IN != 0 {
-            let value = self
-                .io_in_script
-                .get_mut(&port)
-                .and_then(|q| q.pop_front())
-                .unwrap_or(0xFFFF_FFFF) as u64
-                & mask;
-            self.events.push(Event::IoIn {
-                port,
-                value: value as u32,
-            });
-            let rax = if junk { JUNK & !mask | value } else { value };
-            g.set_rax(rax);
+        let mask = (1u64 << (size * 8)) - 1;
+        let port = (info1 >> 16) as u16;
+        let is_in = info1 & IOIO_TYPE_IN != 0;
+        if info1 & IOIO_STR != 0 {
+            // sev_es_string_io: SW_EXITINFO2 is the count, the data is in
+            // the scratch area.
+            let count = input.info2;
+            if count > i32::MAX as u64 {
+                return Outcome::BadInput(ERR_INVALID_INPUT);
+            }
+            let bytes = count * size;
+            if bytes == 0 {
+                return Outcome::Done;
+            }
+            let (off, _) = match scratch_area(gpa, input.scratch, bytes) {
+                Ok(a) => a,
+                Err(reason) => return Outcome::BadInput(reason),
+            };
+            for i in 0..count as usize {
+                let at = off + i * size as usize;
+                if is_in {
+                    let v = self.io_in_value(port, mask);
+                    if let Some(d) = page.get_mut(at..at + size as usize) {
+                        d.copy_from_slice(&v.to_le_bytes()[..size as usize]);
+                    }
+                } else {
+                    let v = rd64(page, at) & mask;
+                    self.events.push(Event::IoOut {
+                        port,
+                        value: v as u32,
+                    });
+                }
+            }
+            return Outcome::Done;
+        }
+        if is_in {
+            regs.rax = self.io_in_value(port, mask);
         } else {
-            let value = need(inputs, OFF_RAX)? & mask;
             self.events.push(Event::IoOut {
                 port,
-                value: value as u32,
+                value: (regs.rax & mask) as u32,
             });
         }
-        Ok(0)
+        Outcome::Done
     }
 
-    pub(super) fn exit_msr(&mut self, info1: u64, inputs: &Ghcb, g: &mut Ghcb) -> Result<u64, u64> {
-        let junk = self.config.garbage;
-        let msr = need(inputs, OFF_RCX)? as u32;
-        if info1 == 1 {
-            let lo = need(inputs, OFF_RAX)? & 0xFFFF_FFFF;
-            let hi = need(inputs, OFF_RDX)? & 0xFFFF_FFFF;
-            let value = hi << 32 | lo;
+    fn io_in_value(&mut self, port: u16, mask: u64) -> u64 {
+        let value = self
+            .io_in_script
+            .get_mut(&port)
+            .and_then(|q| q.pop_front())
+            .unwrap_or(0xFFFF_FFFF) as u64
+            & mask;
+        self.events.push(Event::IoIn {
+            port,
+            value: value as u32,
+        });
+        value
+    }
+
+    /// `msr_interception`: SW_EXITINFO1 non-zero is a write of EDX:EAX.
+    pub(super) fn exit_msr(
+        &mut self,
+        input: &Inputs,
+        regs: &mut Regs,
+        page: &mut [u8; PAGE],
+    ) -> Outcome {
+        let msr = regs.rcx as u32;
+        if input.info1 != 0 {
+            let value = (regs.rdx & 0xFFFF_FFFF) << 32 | regs.rax & 0xFFFF_FFFF;
             self.msrs.insert(msr, value);
             self.events.push(Event::MsrWrite { msr, value });
-        } else if info1 == 0 {
-            let value = self.msrs.get(&msr).copied().unwrap_or(0);
-            self.events.push(Event::MsrRead { msr });
-            let hi = if junk { 0xBAD0_0000_0000_0000 } else { 0 };
-            g.set_rax(hi | (value & 0xFFFF_FFFF));
-            g.set_rdx(hi | value >> 32);
         } else {
-            return Err(ghcb_err::INVALID_INPUT);
+            self.events.push(Event::MsrRead { msr });
+            match self.msrs.get(&msr).copied() {
+                Some(value) => {
+                    regs.rax = value & 0xFFFF_FFFF;
+                    regs.rdx = value >> 32;
+                }
+                // KVM answers an unknown MSR with #GP, injected through the
+                // GHCB for SEV-ES guests.
+                None => {
+                    set_field(page, SW_EXIT_INFO1, RESP_ISSUE_EXCEPTION);
+                    set_field(page, SW_EXIT_INFO2, INJECT_GP);
+                }
+            }
         }
-        Ok(0)
+        Outcome::Done
     }
 
-    pub(super) fn exit_mmio(
-        &mut self,
-        gpa: u64,
-        exit_code: u64,
-        info1: u64,
-        info2: u64,
-        inputs: &Ghcb,
-        g: &mut Ghcb,
-    ) -> Result<u64, u64> {
-        let junk = self.config.garbage;
-        let len = info2 as usize;
-        let scratch = need(inputs, crate::ghcb::OFF_SW_SCRATCH)?;
-        let buf_off = self.scratch_offset(gpa, scratch, len)?;
-        if !matches!(len, 1 | 2 | 4 | 8) {
-            return Err(ghcb_err::INVALID_INPUT);
+    /// A hypervisor that intercepts RDTSC/RDTSCP serves them like this.
+    /// (Upstream KVM sets neither intercept for SEV-ES/SNP guests.)
+    pub(super) fn exit_rdtsc(&mut self, with_aux: bool, regs: &mut Regs) -> Outcome {
+        self.tsc += 0x1_0000;
+        regs.rax = self.tsc & 0xFFFF_FFFF;
+        regs.rdx = self.tsc >> 32;
+        if with_aux {
+            regs.rcx = self.config.tsc_aux as u64;
         }
-        let mask = if len == 8 {
-            u64::MAX
-        } else {
-            (1u64 << (len * 8)) - 1
+        self.events.push(Event::Rdtsc { with_aux });
+        Outcome::Done
+    }
+
+    /// MMIO read/write: length 1..=8 (GHCB v2), data in the scratch area.
+    pub(super) fn exit_mmio(&mut self, gpa: u64, input: &Inputs, page: &mut [u8; PAGE]) -> Outcome {
+        let len = input.info2;
+        if len == 0 {
+            return Outcome::Done;
+        }
+        if len > 8 {
+            return Outcome::BadInput(ERR_INVALID_INPUT);
+        }
+        let (off, _) = match scratch_area(gpa, input.scratch, len) {
+            Ok(a) => a,
+            Err(reason) => return Outcome::BadInput(reason),
         };
-        if exit_code == nae::EXIT_MMIO_WRITE {
+        let len = len as usize;
+        let addr = input.info1;
+        if input.exit_code == EXIT_MMIO_WRITE {
             let mut b = [0u8; 8];
-            for (i, d) in b.iter_mut().enumerate().take(len) {
-                *d = inputs.as_bytes().get(buf_off + i).copied().unwrap_or(0);
+            if let (Some(d), Some(s)) = (b.get_mut(..len), page.get(off..off + len)) {
+                d.copy_from_slice(s);
             }
             let value = u64::from_le_bytes(b);
-            self.mmio.insert(info1, value);
+            self.mmio.insert(addr, value);
             self.events.push(Event::MmioWrite {
-                gpa: info1,
+                gpa: addr,
                 len,
                 value,
             });
         } else {
-            let value = self.mmio.get(&info1).copied().unwrap_or(u64::MAX) & mask;
-            self.events.push(Event::MmioRead { gpa: info1, len });
-            if junk {
-                g.shared_buffer_mut().fill(0xEE);
-            }
-            let bytes = value.to_le_bytes();
-            if let Some(dst) = g.as_bytes_mut().get_mut(buf_off..buf_off + len) {
-                dst.copy_from_slice(&bytes[..len]);
+            let value = self.mmio.get(&addr).copied().unwrap_or(u64::MAX);
+            self.events.push(Event::MmioRead { gpa: addr, len });
+            if let Some(d) = page.get_mut(off..off + len) {
+                d.copy_from_slice(&value.to_le_bytes()[..len]);
             }
         }
-        Ok(0)
+        Outcome::Done
     }
 
-    pub(super) fn exit_guest_request(&mut self, info1: u64, info2: u64) -> Result<u64, u64> {
-        let ok = |m: &Self, a: u64| a.is_multiple_of(PAGE_SIZE_4K) && !m.rmp(a).assigned;
-        if info1 == info2 || !ok(self, info1) || !ok(self, info2) {
-            return Err(ghcb_err::INVALID_INPUT);
-        }
+    /// `snp_handle_guest_req`: the answer goes to SW_EXITINFO2.
+    pub(super) fn exit_guest_request(&mut self, req_gpa: u64, resp_gpa: u64) -> u64 {
         let result = match self.guest_request.as_mut() {
-            Some(f) => f(info1, info2),
+            Some(f) => f(req_gpa, resp_gpa),
             None => 0,
         };
         self.events.push(Event::GuestRequest {
-            req_gpa: info1,
-            resp_gpa: info2,
+            req_gpa,
+            resp_gpa,
             result,
         });
-        Ok(result)
+        result
     }
 }

@@ -3,8 +3,35 @@
 use alloc::vec::Vec;
 
 use super::MockHypervisor;
-use crate::msr_protocol::PscOp;
 use crate::PageSize;
+
+/// Page state requested by a PSC (GHCB spec: 1 = private, 2 = shared).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageOp {
+    Private,
+    Shared,
+}
+
+/// Why a nested page fault happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NpfCause {
+    /// The page is not assigned to the guest in the RMP.
+    NotAssigned,
+    /// A 4 KiB access inside a 2 MiB RMP entry (KVM answers with PSMASH).
+    SizeMismatch,
+}
+
+/// Why the VM stopped (KVM returned to userspace with an error or a
+/// termination; the guest never runs again).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// GHCB MSR protocol or NAE termination request.
+    Terminated { set: u8, code: u8 },
+    /// SNP: a GHCB exit with a GPA that was not registered (KVM -EINVAL).
+    GhcbNotRegistered { gpa: u64 },
+    /// NAE "unsupported event" (KVM -EINVAL).
+    UnsupportedEvent,
+}
 
 /// Everything the mock saw, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +54,11 @@ pub enum Event {
         rc: u32,
         cf: bool,
     },
+    /// PVALIDATE faulted to the hypervisor; the guest saw nothing.
+    NestedPageFault {
+        gpa: u64,
+        cause: NpfCause,
+    },
     /// The hypervisor split a 2 MiB RMP entry into 4 KiB entries.
     Psmash {
         gpa: u64,
@@ -35,16 +67,16 @@ pub enum Event {
         vaddr: u64,
         encrypted: bool,
     },
-    /// A page state change applied (MSR protocol or NAE entry).
+    /// A page state change applied (MSR protocol, NAE entry, or the implicit
+    /// conversion of a nested page fault).
     Psc {
         gpa: u64,
-        op: PscOp,
+        op: PageOp,
         size: PageSize,
     },
-    Terminate {
-        set: u8,
-        code: u8,
-    },
+    Stopped(Stop),
+    /// The guest kept running after the VM stopped (impossible on hardware).
+    RanAfterStop,
     IoOut {
         port: u16,
         value: u32,
@@ -78,6 +110,9 @@ pub enum Event {
         req_gpa: u64,
         resp_gpa: u64,
         result: u64,
+    },
+    Rdtsc {
+        with_aux: bool,
     },
 }
 

@@ -1,68 +1,70 @@
-//! The GHCB MSR protocol (GHCB spec §2.3.1) as the hypervisor answers it.
+//! The GHCB MSR protocol as KVM's `sev_handle_vmgexit_msr_protocol` answers
+//! it. Stateless: every answer depends only on the request (and on the VM's
+//! configuration); only a GHCB registration is remembered, as in KVM.
 
-use super::{Event, MockHypervisor};
-use crate::msr_protocol as msrp;
-use crate::msr_protocol::PscOp;
+use super::layout::*;
+use super::{MockHypervisor, PageOp, Stop};
 use crate::PageSize;
 
 impl MockHypervisor {
     pub(super) fn msr_protocol_response(&mut self, v: u64) -> u64 {
         let c = &self.config;
-        match v & 0xFFF {
-            msrp::SEV_INFO_REQ => {
+        match v & MSR_INFO_MASK {
+            MSR_SEV_INFO_REQ => {
                 (c.ghcb_max_version as u64) << 48
                     | (c.ghcb_min_version as u64) << 32
                     | (c.c_bit as u64) << 24
-                    | msrp::SEV_INFO_RESP
+                    | MSR_SEV_INFO_RESP
             }
-            msrp::CPUID_REQ => {
+            MSR_CPUID_REQ => {
+                // Leaf in [63:32], register in [31:30]; subleaf 0. KVM
+                // replaces [63:32] and [11:0] and keeps the rest.
                 let leaf = (v >> 32) as u32;
                 let reg = ((v >> 30) & 3) as usize;
-                let regs = self.cpuid.get(&(leaf, 0)).copied().unwrap_or_default();
+                let regs = self.cpuid_answer(leaf, 0);
                 let val = regs.get(reg).copied().unwrap_or_default();
-                (val as u64) << 32 | (reg as u64) << 30 | msrp::CPUID_RESP
+                (val as u64) << 32 | (v & 0xFFFF_F000) | MSR_CPUID_RESP
             }
-            msrp::AP_RESET_HOLD_REQ => 1 << 12 | msrp::AP_RESET_HOLD_RESP,
-            msrp::PREFERRED_GHCB_REQ => c.preferred_ghcb_gfn << 12 | msrp::PREFERRED_GHCB_RESP,
-            msrp::REGISTER_GHCB_REQ => {
+            // The mock has no SIPI to wait for: answer "woken".
+            MSR_AP_RESET_HOLD_REQ => 1 << 12 | MSR_AP_RESET_HOLD_RESP,
+            MSR_PREF_GPA_REQ => MSR_PREF_GPA_NONE << 12 | MSR_PREF_GPA_RESP,
+            MSR_REG_GPA_REQ => {
                 let gfn = v >> 12;
                 if c.refuse_registration {
-                    msrp::GHCB_REGISTRATION_REFUSED_GFN << 12 | msrp::REGISTER_GHCB_RESP
+                    MSR_PREF_GPA_NONE << 12 | MSR_REG_GPA_RESP
                 } else if let Some(other) = c.registration_answer_gfn {
-                    other << 12 | msrp::REGISTER_GHCB_RESP
+                    other << 12 | MSR_REG_GPA_RESP
                 } else {
                     self.registered_ghcb = Some(gfn << 12);
-                    gfn << 12 | msrp::REGISTER_GHCB_RESP
+                    gfn << 12 | MSR_REG_GPA_RESP
                 }
             }
-            msrp::PSC_REQ => {
+            MSR_PSC_REQ => {
+                // GFN [51:12], operation [55:52] (snp_begin_psc_msr).
                 let gpa = ((v >> 12) & 0xFF_FFFF_FFFF) << 12;
                 let op = match (v >> 52) & 0xF {
-                    1 => Some(PscOp::Private),
-                    2 => Some(PscOp::Shared),
-                    _ => None,
+                    PSC_OP_PRIVATE => PageOp::Private,
+                    PSC_OP_SHARED => PageOp::Shared,
+                    _ => return MSR_PSC_RESP_ERROR,
                 };
-                let err = self.config.msr_psc_error;
-                match op {
-                    Some(op) if err == 0 => {
-                        self.apply_psc(gpa, op, PageSize::Size4K);
-                        msrp::PSC_RESP
-                    }
-                    // Linux KVM answers a bad op with a generic error.
-                    None => 0x100 << 32 | msrp::PSC_RESP,
-                    Some(_) => (err as u64) << 32 | msrp::PSC_RESP,
+                if self.config.msr_psc_fail {
+                    return MSR_PSC_RESP_ERROR;
                 }
+                if !self.config.psc_pretend {
+                    self.apply_psc(gpa, op, PageSize::Size4K);
+                }
+                MSR_PSC_RESP
             }
-            msrp::HV_FEATURES_REQ => c.hv_features << 12 | msrp::HV_FEATURES_RESP,
-            msrp::TERMINATION_REQ => {
-                let set = ((v >> 12) & 0xF) as u8;
-                let code = ((v >> 16) & 0xFF) as u8;
-                self.terminated = Some((set, code));
-                self.events.push(Event::Terminate { set, code });
-                0
+            MSR_HV_FT_REQ => c.hv_features << 12 | MSR_HV_FT_RESP,
+            MSR_TERM_REQ => {
+                self.stop(Stop::Terminated {
+                    set: ((v >> 12) & 0xF) as u8,
+                    code: ((v >> 16) & 0xFF) as u8,
+                });
+                v
             }
-            // Unknown request: KVM answers with an unchanged/zero response code.
-            _ => 0,
+            // Unknown request: KVM keeps the GHCB MSR value as it is.
+            _ => v,
         }
     }
 }

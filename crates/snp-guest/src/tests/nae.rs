@@ -1,9 +1,9 @@
 use super::*;
-use crate::ghcb::{Ghcb, OFF_RAX, OFF_RBX, OFF_RDX};
+use crate::ghcb::Ghcb;
 use crate::mock::Event;
 use crate::msr_protocol::PscOp;
-use crate::nae::{psc, PscEntry};
-use crate::{accept_range, share_page, PageSize, SnpError, SnpHardware};
+use crate::nae::PscEntry;
+use crate::{share_page, GhcbCopy, PageSize, SnpError, SnpHardware};
 
 fn garbage() -> MockConfig {
     MockConfig {
@@ -185,8 +185,9 @@ fn failed_exits_are_typed_errors() {
 #[test]
 fn outputs_must_be_marked_valid() {
     let mut m = booted(MockConfig::default());
+    m.set_msr(0x10, 5);
     let mut ch = channel(&mut m);
-    ch.hw_mut().config.omit_output_valid = Some(OFF_RDX);
+    ch.hw_mut().config.omit_output_valid = Some(0x310);
     assert_eq!(
         ch.rdmsr(0x10).unwrap_err(),
         SnpError::GhcbOutputNotValid {
@@ -194,7 +195,7 @@ fn outputs_must_be_marked_valid() {
             offset: 0x310
         }
     );
-    ch.hw_mut().config.omit_output_valid = Some(OFF_RBX);
+    ch.hw_mut().config.omit_output_valid = Some(0x318);
     assert_eq!(
         ch.cpuid(1, 0).unwrap_err(),
         SnpError::GhcbOutputNotValid {
@@ -202,7 +203,7 @@ fn outputs_must_be_marked_valid() {
             offset: 0x318
         }
     );
-    ch.hw_mut().config.omit_output_valid = Some(OFF_RAX);
+    ch.hw_mut().config.omit_output_valid = Some(0x1F8);
     assert!(matches!(
         ch.inb(0x3F8),
         Err(SnpError::GhcbOutputNotValid { offset: 0x1F8, .. })
@@ -216,8 +217,9 @@ const RESP: u64 = 0x9_1000;
 
 fn guest_request_channel(m: &mut MockHypervisor) -> GhcbChannel<&mut MockHypervisor> {
     let mut ch = channel(m);
-    share_page(&mut ch, REQ).unwrap();
-    share_page(&mut ch, RESP).unwrap();
+    let mut rec = launch_record();
+    share_page(&mut ch, &mut rec, REQ).unwrap();
+    share_page(&mut ch, &mut rec, RESP).unwrap();
     ch
 }
 
@@ -285,15 +287,12 @@ fn guest_request_argument_checks() {
         ch.guest_request(REQ + 8, RESP),
         Err(SnpError::InvalidArgument { .. })
     ));
-    // A private response page: the hypervisor refuses (INVALID_INPUT).
-    assert_eq!(
-        ch.guest_request(REQ, 0x9_2000),
-        Err(SnpError::GhcbExitFailed {
-            exit_code: 0x8000_0011,
-            exit_info1: 2,
-            exit_info2: 5
-        })
-    );
+    // Refused by the guest before any exit.
+    assert!(!ch
+        .hw()
+        .events()
+        .iter()
+        .any(|e| matches!(e, Event::GuestRequest { .. })));
 }
 
 fn entries_4k(start: u64, n: u64) -> std::vec::Vec<PscEntry> {
@@ -325,6 +324,7 @@ fn psc_exits(m: &MockHypervisor) -> usize {
 fn psc_loops_over_partial_progress() {
     let mut m = booted(MockConfig {
         psc_max_per_exit: 3,
+        backing_2m: true,
         ..MockConfig::default()
     });
     let mut ch = channel(&mut m);
@@ -347,8 +347,7 @@ fn psc_loops_over_partial_progress() {
 fn psc_full_batch_and_limits() {
     let mut m = booted(MockConfig::default());
     let mut ch = channel(&mut m);
-    ch.page_state_change(&entries_4k(0x100_0000, psc::MAX_ENTRIES as u64))
-        .unwrap();
+    ch.page_state_change(&entries_4k(0x100_0000, 253)).unwrap();
     assert!(matches!(
         ch.page_state_change(&entries_4k(0x200_0000, 254)),
         Err(SnpError::InvalidArgument { value: 254, .. })
@@ -384,7 +383,7 @@ fn psc_no_progress_is_an_error() {
 fn psc_hypervisor_error() {
     let mut m = booted(MockConfig::default());
     let mut ch = channel(&mut m);
-    ch.hw_mut().config.psc_error = Some(psc::ERROR_GENERIC);
+    ch.hw_mut().config.psc_error = Some(0x100 << 32);
     assert_eq!(
         ch.page_state_change(&entries_4k(0x10_0000, 1)),
         Err(SnpError::PscFailed { error: 0x100 << 32 })
@@ -401,8 +400,8 @@ impl SnpHardware for Tamper<'_> {
     fn msr_protocol(&mut self, value: u64) -> u64 {
         self.mock.msr_protocol(value)
     }
-    fn ghcb_exit(&mut self, gpa: u64, ghcb: &mut Ghcb) {
-        self.mock.ghcb_exit(gpa, ghcb);
+    fn ghcb_exit(&mut self, gpa: u64, ghcb: &mut Ghcb, copy: &GhcbCopy) {
+        self.mock.ghcb_exit(gpa, ghcb, copy);
         (self.edit)(ghcb);
     }
     fn pvalidate(&mut self, va: u64, size: PageSize, validate: bool) -> (u32, bool) {
@@ -487,19 +486,118 @@ fn psc_inconsistent_headers() {
 }
 
 #[test]
-fn psc_pretend_is_caught_by_pvalidate() {
+fn rdtsc_and_rdtscp_through_the_ghcb() {
     let mut m = booted(MockConfig {
-        psc_pretend: true,
+        garbage: true,
+        tsc_aux: 0x0102,
         ..MockConfig::default()
     });
     let mut ch = channel(&mut m);
+    let t1 = ch.rdtsc().unwrap();
+    let (t2, aux) = ch.rdtscp().unwrap();
+    // The mock's TSC starts at 2^32 and steps by 0x1_0000 per exit; the
+    // junk it puts in RAX[63:32] / RDX[63:32] / RCX[63:32] is masked off.
+    assert_eq!(t1, 0x1_0001_0000);
+    assert_eq!(t2, 0x1_0002_0000);
+    assert_eq!(aux, 0x0102);
+    let codes: std::vec::Vec<u64> = m
+        .events()
+        .iter()
+        .filter_map(|e| match e {
+            Event::GhcbExit { exit_code, .. } => Some(*exit_code),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(codes, [0x6E, 0x87]);
+    // RDTSC returns RAX and RDX, RDTSCP RCX as well: each must be valid.
+    let mut m = booted(MockConfig::default());
+    let mut ch = channel(&mut m);
+    ch.hw_mut().config.omit_output_valid = Some(0x310);
     assert_eq!(
-        accept_range(&mut ch, 0x10_0000, 0x10_2000),
-        Err(SnpError::PvalidateFailed {
-            gpa: 0x10_0000,
-            size: PageSize::Size4K,
-            validate: true,
-            code: 2
+        ch.rdtsc(),
+        Err(SnpError::GhcbOutputNotValid {
+            exit_code: 0x6E,
+            offset: 0x310
         })
     );
+    ch.hw_mut().config.omit_output_valid = Some(0x308);
+    assert_eq!(
+        ch.rdtscp(),
+        Err(SnpError::GhcbOutputNotValid {
+            exit_code: 0x87,
+            offset: 0x308
+        })
+    );
+}
+
+#[test]
+fn xsetbv_is_not_a_nae() {
+    // SVM exit code of XSETBV (APM vol. 2 appendix C): 0x8D.
+    assert_eq!(crate::nae::EXIT_XSETBV, 0x8D);
+    let mut m = booted(MockConfig::default());
+    let mut ch = channel(&mut m);
+    ch.hw_mut().take_events();
+    // Recording XCR0 issues no exit; the next CPUID exit carries it.
+    ch.set_xcr0(0x7);
+    assert!(ch.hw().events().is_empty());
+    ch.cpuid(0xD, 0).unwrap();
+    assert!(m.events().contains(&Event::Cpuid {
+        leaf: 0xD,
+        subleaf: 0,
+        xcr0: Some(7)
+    }));
+    // The hypervisor refuses the code: KVM has no XSETBV NAE.
+    let mut m = booted(MockConfig::default());
+    let _ = channel(&mut m);
+    let mut g = Ghcb::new();
+    g.set_sw_exit_code(crate::nae::EXIT_XSETBV);
+    g.set_sw_exit_info1(0);
+    g.set_sw_exit_info2(0);
+    m.ghcb_exit(GHCB, &mut g, &GhcbCopy::full());
+    assert_eq!((g.sw_exit_info1(), g.sw_exit_info2()), (2, 6));
+}
+
+#[test]
+fn exits_copy_only_the_fields_they_use() {
+    let mut m = booted(MockConfig::default());
+    m.script_io_in(0x3FD, &[0x60]);
+    m.set_mmio(0xFEBF_0000, 0x1AF4_1041);
+    let mut ch = channel(&mut m);
+    ch.outb(0x3F8, b'A').unwrap();
+    // RAX, exit code/infos, bitmap, version+usage out; bitmap, RAX, RCX..RBX,
+    // infos back.
+    assert_eq!(
+        ch.hw().ghcb_bytes_copied(),
+        (8 + 24 + 16 + 6, 16 + 8 + 24 + 16)
+    );
+    ch.inb(0x3FD).unwrap();
+    assert_eq!(ch.hw().ghcb_bytes_copied(), (54 + 46, 64 * 2));
+    // MMIO read of 4 bytes: 4 scratch bytes come back, none go out.
+    ch.mmio_read_u32(0xFEBF_0000).unwrap();
+    assert_eq!(
+        ch.hw().ghcb_bytes_copied(),
+        // exit code, infos and SW_SCRATCH are one run of 32 bytes.
+        (54 + 46 + 32 + 16 + 6, 64 * 3 + 4)
+    );
+}
+
+#[test]
+fn garbage_outside_the_copied_ranges_is_never_read() {
+    // With `garbage`, the host page is junk before every exit: any field the
+    // guest failed to copy out would reach the mock as junk, and any it read
+    // back beyond the outputs would be junk too.
+    let mut m = booted(garbage());
+    m.set_mmio(0xFEBF_0000, 0x1122_3344_5566_7788);
+    let mut ch = channel(&mut m);
+    ch.mmio_write_u16(0xFEBF_1000, 0xBEEF).unwrap();
+    assert_eq!(ch.hw().mmio(0xFEBF_1000), Some(0xBEEF));
+    assert_eq!(ch.mmio_read_u16(0xFEBF_0000).unwrap(), 0x7788);
+    let mut entries = entries_4k(0x10_0000, 3);
+    entries.push(PscEntry {
+        gpa: 0x20_0000,
+        op: PscOp::Private,
+        size: PageSize::Size2M,
+    });
+    ch.page_state_change(&entries).unwrap();
+    assert!(ch.hw().rmp(0x10_2000).assigned && ch.hw().rmp(0x3F_F000).assigned);
 }
