@@ -56,10 +56,49 @@ fn fatal(what: &str, err: &dyn core::fmt::Display) -> ! {
     exit(ExitCode::Failure)
 }
 
+/// A failure before the console is known to work: a termination request
+/// under SEV-ES/SNP, a failure exit otherwise.
+fn early_stop() -> ! {
+    if boot::sev_es_active() {
+        snp::terminate(snp::TerminationReason::GENERAL);
+    }
+    exit(ExitCode::Failure)
+}
+
+/// Test builds only: fault on purpose at the earliest point (right after the
+/// IDT is loaded, before any SNP set-up) when the host passes fw_cfg
+/// `opt/appliance/fault-early`, by reading the boot stack's guard page.
+#[cfg(feature = "fault-test")]
+mod fault_test {
+    pub(super) fn early_fault_if_asked() {
+        if crate::boot::sev_es_active() {
+            return;
+        }
+        let asked = crate::fw_cfg::FwCfg::detect()
+            .is_ok_and(|fw| fw.find("opt/appliance/fault-early").is_ok());
+        if asked {
+            extern "C" {
+                static _stack_guard: u8;
+            }
+            // SAFETY: the guard page is unmapped on purpose, so the read faults and the page-fault handler ends the VM; no value is ever produced.
+            let _ = unsafe { core::ptr::read_volatile(&raw const _stack_guard) };
+        }
+    }
+}
+
 /// Platform bring-up, in the order the hardware allows.
 pub fn start(main: fn(&BootInfo) -> !) -> ! {
     let handover = boot::handover();
     paging::set_c_bit_mask(handover.c_bit_mask);
+    // Before anything can fault: from here on every exception is reported
+    // (printed, or a termination reason while the console is out of reach).
+    interrupts::init();
+    if paging::unmap_stack_guard().is_err() {
+        // Only the early table pool can be exhausted here; never expected.
+        early_stop();
+    }
+    #[cfg(feature = "fault-test")]
+    fault_test::early_fault_if_asked();
     let snp = handover.sev_status & (1 << 2) != 0;
     if snp {
         // No console before the GHCB exists: a failure here can only be a
@@ -69,7 +108,6 @@ pub fn start(main: fn(&BootInfo) -> !) -> ! {
         }
     }
     logger::init(log::LevelFilter::Info);
-    interrupts::init();
     println!(
         "appliance: kernel {} on {}",
         env!("CARGO_PKG_VERSION"),
