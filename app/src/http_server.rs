@@ -79,6 +79,9 @@ pub fn path_of(request: &Request) -> &str {
 /// The application behind the server.
 pub trait Routes {
     fn route(&mut self, request: &Request) -> Reply;
+
+    /// Called once per turn of the serving loop (periodic work).
+    fn tick(&mut self) {}
 }
 
 /// Everything `service` needs besides the sockets.
@@ -200,6 +203,7 @@ pub fn serve(options: Options, mut net: NetStack, routes: &mut dyn Routes) -> ! 
         for i in 0..slots.len() {
             service(&mut net, &mut slots, i, &mut settings);
         }
+        settings.routes.tick();
     }
 }
 

@@ -6,6 +6,7 @@
 extern crate alloc;
 
 mod boot_log;
+mod exit_report;
 mod http_server;
 mod kbs_client;
 mod key_release;
@@ -27,6 +28,7 @@ fn appliance_main(info: &BootInfo) -> ! {
     println!("measured boot log: {} events", boot_log.events().len());
     let ready_us = kernel::time::us_since(info.reset_tsc);
     println!("appliance ready (reset to ready {ready_us} us)");
+    exit_report::boot_line();
 
     let tests = selftest::requested(info);
     if cfg!(feature = "fault-test") {

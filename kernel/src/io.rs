@@ -6,8 +6,13 @@
 //! outside this module must not use `in`/`out`/`rdmsr`/`wrmsr`/`cpuid` or
 //! dereference device memory; `tests/check_no_raw_io.sh` enforces that.
 
+mod counts;
+
+pub use counts::{exit_counts, ExitCounts};
+
 use core::arch::asm;
 use core::sync::atomic::{AtomicBool, Ordering};
+use counts::{count, Kind};
 
 static SNP_ACTIVE: AtomicBool = AtomicBool::new(false);
 
@@ -50,6 +55,7 @@ pub fn inl(port: u16) -> u32 {
 
 #[inline(never)] // own symbol: tests/check_guest_binary.py allowlists it by name
 fn port_write(port: u16, value: u32, width: Width) {
+    count(Kind::PortOut, 1);
     if snp_active() {
         crate::snp::port_write(port, value, width);
         return;
@@ -72,6 +78,7 @@ fn port_write(port: u16, value: u32, width: Width) {
 
 #[inline(never)] // own symbol: tests/check_guest_binary.py allowlists it by name
 fn port_read(port: u16, width: Width) -> u32 {
+    count(Kind::PortIn, 1);
     if snp_active() {
         return crate::snp::port_read(port, width);
     }
@@ -101,6 +108,7 @@ fn port_read(port: u16, width: Width) -> u32 {
 /// platform allows: `rep insb` natively, byte by byte through the GHCB.
 #[inline(never)] // own symbol: tests/check_guest_binary.py allowlists it by name
 pub fn insb(port: u16, buf: &mut [u8]) {
+    count(Kind::PortIn, counts::string_exits(buf.len()));
     if snp_active() {
         for b in buf.iter_mut() {
             *b = crate::snp::port_read(port, Width::Byte) as u8;
@@ -113,8 +121,26 @@ pub fn insb(port: u16, buf: &mut [u8]) {
     }
 }
 
+/// Write `bytes` to one port (string output): `rep outsb` natively, byte
+/// by byte through the GHCB.
+#[inline(never)] // own symbol: tests/check_guest_binary.py allowlists it by name
+pub fn outsb(port: u16, bytes: &[u8]) {
+    count(Kind::PortOut, counts::string_exits(bytes.len()));
+    if snp_active() {
+        for &b in bytes {
+            crate::snp::port_write(port, u32::from(b), Width::Byte);
+        }
+        return;
+    }
+    // SAFETY: `rep outsb` reads exactly `bytes.len()` bytes starting at `bytes`, which we borrow; the direction flag is clear (Rust ABI).
+    unsafe {
+        asm!("rep outsb", in("dx") port, inout("rsi") bytes.as_ptr() => _, inout("rcx") bytes.len() => _, options(nostack, preserves_flags, readonly));
+    }
+}
+
 /// Read an MSR.
 pub fn rdmsr(msr: u32) -> u64 {
+    count(Kind::MsrRead, 1);
     if snp_active() {
         return crate::snp::rdmsr(msr);
     }
@@ -123,6 +149,7 @@ pub fn rdmsr(msr: u32) -> u64 {
 
 /// Write an MSR.
 pub fn wrmsr(msr: u32, value: u64) {
+    count(Kind::MsrWrite, 1);
     if snp_active() {
         crate::snp::wrmsr(msr, value);
         return;
@@ -163,6 +190,7 @@ pub struct Cpuid {
 /// the launch-validated CPUID page where that page has the leaf).
 #[inline(never)] // own symbol: tests/check_guest_binary.py allowlists it by name
 pub fn cpuid(leaf: u32, subleaf: u32) -> Cpuid {
+    count(Kind::Cpuid, 1);
     if snp_active() {
         return crate::snp::cpuid(leaf, subleaf);
     }
@@ -177,6 +205,7 @@ pub fn cpuid(leaf: u32, subleaf: u32) -> Cpuid {
 
 /// Read a 32-bit device register at guest-physical address `gpa`.
 pub fn mmio_read32(gpa: u64) -> u32 {
+    count(Kind::MmioRead, 1);
     if snp_active() {
         return crate::snp::mmio_read(gpa, Width::Dword) as u32;
     }
@@ -186,6 +215,7 @@ pub fn mmio_read32(gpa: u64) -> u32 {
 
 /// Write a 32-bit device register at guest-physical address `gpa`.
 pub fn mmio_write32(gpa: u64, value: u32) {
+    count(Kind::MmioWrite, 1);
     if snp_active() {
         crate::snp::mmio_write(gpa, u64::from(value), Width::Dword);
         return;
@@ -196,6 +226,7 @@ pub fn mmio_write32(gpa: u64, value: u32) {
 
 /// Read an 8-bit device register at guest-physical address `gpa`.
 pub fn mmio_read8(gpa: u64) -> u8 {
+    count(Kind::MmioRead, 1);
     if snp_active() {
         return crate::snp::mmio_read(gpa, Width::Byte) as u8;
     }
@@ -205,6 +236,7 @@ pub fn mmio_read8(gpa: u64) -> u8 {
 
 /// Write an 8-bit device register at guest-physical address `gpa`.
 pub fn mmio_write8(gpa: u64, value: u8) {
+    count(Kind::MmioWrite, 1);
     if snp_active() {
         crate::snp::mmio_write(gpa, u64::from(value), Width::Byte);
         return;
@@ -215,6 +247,7 @@ pub fn mmio_write8(gpa: u64, value: u8) {
 
 /// Read a 16-bit device register at guest-physical address `gpa`.
 pub fn mmio_read16(gpa: u64) -> u16 {
+    count(Kind::MmioRead, 1);
     if snp_active() {
         return crate::snp::mmio_read(gpa, Width::Word) as u16;
     }
@@ -224,6 +257,7 @@ pub fn mmio_read16(gpa: u64) -> u16 {
 
 /// Write a 16-bit device register at guest-physical address `gpa`.
 pub fn mmio_write16(gpa: u64, value: u16) {
+    count(Kind::MmioWrite, 1);
     if snp_active() {
         crate::snp::mmio_write(gpa, u64::from(value), Width::Word);
         return;

@@ -8,12 +8,14 @@ mod inference;
 mod routes;
 
 use crate::boot_log::BootLog;
-use crate::http_server::{self, Options};
+use crate::exit_report::CounterLine;
+use crate::http_server::{self, Options, Reply, Routes};
 use crate::key_release::Released;
 use crate::rng::RdRand;
 use appliance_config::Config;
 use embed_engine::mlp::MlpModel;
 use embed_engine::{BlobError, Embedder};
+use http1::Request;
 use kernel::{println, BootInfo};
 use ohttp_gateway::Gateway;
 use zeroize::Zeroizing;
@@ -72,7 +74,7 @@ pub fn run(info: &BootInfo, config: &Config, boot_log: &BootLog, released: Relea
         },
         boot_log.events().len()
     );
-    let mut routes = routes::ServingRoutes {
+    let routes = routes::ServingRoutes {
         gateway,
         ohttp_keys,
         document,
@@ -90,6 +92,26 @@ pub fn run(info: &BootInfo, config: &Config, boot_log: &BootLog, released: Relea
             max_queued: MAX_RESPONSE,
         },
         net,
-        &mut routes,
+        &mut Counted {
+            routes,
+            counters: CounterLine::new(),
+        },
     )
+}
+
+/// The serving routes plus the periodic counter line (requests served and
+/// host exits since boot; see `exit_report`).
+struct Counted<'m> {
+    routes: routes::ServingRoutes<'m>,
+    counters: CounterLine,
+}
+
+impl Routes for Counted<'_> {
+    fn route(&mut self, request: &Request) -> Reply {
+        self.routes.route(request)
+    }
+
+    fn tick(&mut self) {
+        self.counters.tick(self.routes.served);
+    }
 }
