@@ -226,6 +226,7 @@ def guest_against_fake(chunked):
         assert f"model unsealed sha384:{b['digest']}" in guest.lines, guest.log()
         kr.no_secrets(guest)
         log = fake.log(None)
+        assert f"policy=allow_all chunked={chunked}" in log, log
         # The guest's sample evidence carries exactly the 48-byte digest.
         assert "attest: tee=sample report_data_len=48" in log, log
         for line in ("POST /kbs/v0/auth -> 200", "POST /kbs/v0/attest -> 200",
