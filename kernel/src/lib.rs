@@ -1,6 +1,6 @@
 //! Guest platform of the confidential appliance: boot, CPU, memory, SEV-SNP
 //! and devices. All of the guest's `unsafe` lives in this crate.
-#![no_std]
+#![cfg_attr(not(test), no_std)] // host unit tests (`cargo test -p kernel --lib`) use std
 #![deny(unsafe_op_in_unsafe_fn)]
 
 extern crate alloc;

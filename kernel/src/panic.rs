@@ -1,6 +1,6 @@
 //! Panic handler: prints where, never what (a formatted message could carry
-//! secret data), then ends the VM with a failure exit.
-
+//! secret data), then ends the VM with a failure exit. Guest builds only.
+#![cfg(not(test))]
 use core::panic::PanicInfo;
 
 #[panic_handler]

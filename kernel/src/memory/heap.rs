@@ -2,7 +2,7 @@
 
 use linked_list_allocator::LockedHeap;
 
-#[global_allocator]
+#[cfg_attr(not(test), global_allocator)]
 static HEAP: LockedHeap = LockedHeap::empty();
 
 /// # Safety
