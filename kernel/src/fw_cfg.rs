@@ -1,7 +1,10 @@
-//! QEMU fw_cfg: the file directory and small reads through the I/O ports
-//! (selector 0x510, data 0x511), large files through the DMA interface
+//! QEMU fw_cfg: the file directory and file reads through the DMA interface
 //! (address register 0x514) with its control block and data in shared pages
-//! (so it works under SNP), streamed in bounded chunks.
+//! (so it works under SNP), large files streamed in bounded chunks. Under
+//! SNP each port access is a host exit, and a DMA transfer costs two (the
+//! address register write) whatever its length. Before the frame allocator
+//! exists (the E820 read) there are no shared pages: then the I/O ports
+//! (selector 0x510, data 0x511), one string read per directory entry.
 
 use crate::io::{insb, outl, outw};
 use crate::shared::SharedBuffer;
@@ -118,23 +121,11 @@ impl FwCfg {
     }
 
     pub fn find(&self, name: &str) -> Result<FileRef, FwCfgError> {
-        select(KEY_FILE_DIR);
-        let mut count = [0u8; 4];
-        read_bytes(&mut count);
-        let count = u32::from_be_bytes(count);
-        for _ in 0..count.min(4096) {
-            let mut entry = [0u8; DIR_ENTRY_LEN];
-            read_bytes(&mut entry);
-            let entry_name = &entry[8..8 + NAME_LEN];
-            let len = entry_name.iter().position(|&b| b == 0).unwrap_or(NAME_LEN);
-            if &entry_name[..len] == name.as_bytes() {
-                return Ok(FileRef {
-                    size: u32::from_be_bytes([entry[0], entry[1], entry[2], entry[3]]),
-                    select: u16::from_be_bytes([entry[4], entry[5]]),
-                });
-            }
+        let found = self.with_dma(|dma| find_by_dma(dma, name));
+        match found {
+            Some(r) => r,
+            None => find_by_ports(name),
         }
-        Err(FwCfgError::NotFound)
     }
 
     /// Read a whole file into `buf`; returns its length.
@@ -143,10 +134,97 @@ impl FwCfg {
         let dst = buf
             .get_mut(..size)
             .ok_or(FwCfgError::TooLarge { size: file.size })?;
-        select(file.select);
-        read_bytes(dst);
+        self.read_into(file.select, dst)?;
         Ok(size)
     }
+
+    /// `f` with the DMA pages: allocated on first use, once the frame
+    /// allocator exists. `None` without DMA, before frames exist, or while
+    /// a stream holds the pages (the caller then uses the ports).
+    fn with_dma<R>(&self, f: impl FnOnce(&Dma) -> R) -> Option<R> {
+        if !self.dma_supported {
+            return None;
+        }
+        let mut guard = self.dma.try_lock()?;
+        if guard.is_none() {
+            *guard = Dma::new();
+        }
+        guard.as_ref().map(f)
+    }
+
+    /// Item `key` from offset 0 into `dst`: DMA when possible, ports otherwise.
+    fn read_into(&self, key: u16, dst: &mut [u8]) -> Result<(), FwCfgError> {
+        let by_dma = self.with_dma(|dma| {
+            let mut first = true;
+            for piece in dst.chunks_mut(dma.data.size()) {
+                dma.read(first.then_some(key), piece)?;
+                first = false;
+            }
+            Ok(())
+        });
+        match by_dma {
+            Some(r) => r,
+            None => {
+                select(key);
+                read_bytes(dst);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Directory entries examined at most (the host chooses the count).
+const MAX_DIR_ENTRIES: u32 = 4096;
+
+/// The entry named `name`, if `entry` (one raw directory entry) is it.
+fn match_entry(entry: &[u8; DIR_ENTRY_LEN], name: &str) -> Option<FileRef> {
+    let entry_name = &entry[8..8 + NAME_LEN];
+    let len = entry_name.iter().position(|&b| b == 0).unwrap_or(NAME_LEN);
+    (&entry_name[..len] == name.as_bytes()).then(|| FileRef {
+        size: u32::from_be_bytes([entry[0], entry[1], entry[2], entry[3]]),
+        select: u16::from_be_bytes([entry[4], entry[5]]),
+    })
+}
+
+/// The directory through the ports: the count, then one string read per
+/// entry.
+fn find_by_ports(name: &str) -> Result<FileRef, FwCfgError> {
+    select(KEY_FILE_DIR);
+    let mut count = [0u8; 4];
+    read_bytes(&mut count);
+    for _ in 0..u32::from_be_bytes(count).min(MAX_DIR_ENTRIES) {
+        let mut entry = [0u8; DIR_ENTRY_LEN];
+        read_bytes(&mut entry);
+        if let Some(file) = match_entry(&entry, name) {
+            return Ok(file);
+        }
+    }
+    Err(FwCfgError::NotFound)
+}
+
+/// The directory by DMA: the count, then the entries a data area at a time
+/// (two transfers for any directory QEMU builds). Each entry is copied out
+/// of the shared pages once before it is looked at.
+fn find_by_dma(dma: &Dma, name: &str) -> Result<FileRef, FwCfgError> {
+    let mut count = [0u8; 4];
+    dma.read(Some(KEY_FILE_DIR), &mut count)?;
+    let per_transfer = dma.data.size() / DIR_ENTRY_LEN;
+    let mut left = u32::from_be_bytes(count).min(MAX_DIR_ENTRIES) as usize;
+    while left > 0 {
+        let n = left.min(per_transfer);
+        dma.transfer(None, n * DIR_ENTRY_LEN)?;
+        for i in 0..n {
+            let mut entry = [0u8; DIR_ENTRY_LEN];
+            dma.data
+                .read(i * DIR_ENTRY_LEN, &mut entry)
+                .map_err(|_| FwCfgError::Dma)?;
+            if let Some(file) = match_entry(&entry, name) {
+                return Ok(file);
+            }
+        }
+        left -= n;
+    }
+    Err(FwCfgError::NotFound)
 }
 
 impl FwCfg {
@@ -161,8 +239,7 @@ impl FwCfg {
         buf.try_reserve_exact(size)
             .map_err(|_| FwCfgError::TooLarge { size: file.size })?;
         buf.resize(size, 0);
-        select(file.select);
-        read_bytes(&mut buf);
+        self.read_into(file.select, &mut buf)?;
         Ok(buf)
     }
 }
@@ -178,6 +255,16 @@ impl Dma {
     /// One DMA read of `out.len()` bytes into the shared data pages, then a
     /// copy into private memory. `select` starts a new item at offset 0.
     fn read(&self, select: Option<u16>, out: &mut [u8]) -> Result<(), FwCfgError> {
+        self.transfer(select, out.len())?;
+        self.data.read(0, out).map_err(|_| FwCfgError::Dma)
+    }
+
+    /// One DMA read of `len` bytes (at most the data area) into the shared
+    /// data pages.
+    fn transfer(&self, select: Option<u16>, len: usize) -> Result<(), FwCfgError> {
+        if len > self.data.size() {
+            return Err(FwCfgError::Dma);
+        }
         let mut control = DMA_CTL_READ;
         if let Some(key) = select {
             control |= DMA_CTL_SELECT | (u32::from(key) << 16);
@@ -185,7 +272,7 @@ impl Dma {
         // FWCfgDmaAccess: be32 control, be32 length, be64 address.
         let mut block = [0u8; 16];
         block[0..4].copy_from_slice(&control.to_be_bytes());
-        block[4..8].copy_from_slice(&(out.len() as u32).to_be_bytes());
+        block[4..8].copy_from_slice(&(len as u32).to_be_bytes());
         block[8..16].copy_from_slice(&self.data.gpa().to_be_bytes());
         self.control.write(0, &block).map_err(|_| FwCfgError::Dma)?;
         let gpa = self.control.gpa();
@@ -204,7 +291,7 @@ impl Dma {
                 return Err(FwCfgError::Dma);
             }
             if ctl == 0 {
-                return self.data.read(0, out).map_err(|_| FwCfgError::Dma);
+                return Ok(());
             }
         }
         Err(FwCfgError::Dma)
