@@ -124,6 +124,22 @@ pub fn shared_bytes() -> usize {
     rings + bounce
 }
 
+/// A 16-bit ring field the device writes (an index or event index), read
+/// in one access so that it cannot tear. `None` unless `gpa` is 2-aligned
+/// inside a ring handed out by `dma_alloc`.
+pub fn read_ring_u16(gpa: u64) -> Option<u16> {
+    let rings = RINGS.lock();
+    let inside = rings.iter().any(|r| {
+        r.in_use && gpa >= r.buffer.gpa() && gpa + 2 <= r.buffer.gpa() + r.buffer.size() as u64
+    });
+    if !inside || !gpa.is_multiple_of(2) {
+        return None;
+    }
+    // SAFETY: `gpa` is 2-aligned inside a live ring (identity-mapped RAM that stays allocated for the life of the appliance); the driver crate and the device access these fields only as whole 16-bit atomics.
+    let field = unsafe { core::sync::atomic::AtomicU16::from_ptr(gpa as *mut u16) };
+    Some(field.load(core::sync::atomic::Ordering::Acquire))
+}
+
 fn dma_alloc_shared(pages: usize) -> Option<u64> {
     let mut rings = RINGS.lock();
     if let Some(ring) = rings.iter_mut().find(|r| !r.in_use && r.pages == pages) {
