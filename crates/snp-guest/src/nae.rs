@@ -47,6 +47,9 @@ use crate::ghcb_copy::GhcbCopy;
 use crate::msr_protocol::PscOp;
 use crate::{PageSize, SnpError, SnpHardware, PAGE_SIZE_4K};
 
+mod string_io;
+pub use string_io::{string_exit_info1, string_io_exits, STRING_IO_MAX_BYTES};
+
 /// SVM exit code of XSETBV. Not a NAE this crate issues (see the module
 /// docs); kept so the value is written down once, checked by a test.
 pub const EXIT_XSETBV: u64 = 0x8D;

@@ -5,6 +5,7 @@ mod mock_independence;
 mod mock_rules;
 mod nae;
 mod setup;
+mod string_io;
 
 use crate::mock::{MockConfig, MockHypervisor};
 use crate::{init_ghcb, AcceptedMemory, GhcbChannel};
