@@ -1,33 +1,38 @@
 //! SEV-SNP glue. The protocol logic lives in the `snp-guest` crate (tested on
-//! the host against a specification mock); this module only supplies the real
-//! instructions behind `SnpHardware` and the one GHCB channel that `io`
-//! routes every port, MSR, CPUID and MMIO access through.
+//! the host against a specification mock); the kernel's own logic around it
+//! is [`SnpGlue`] (`glue.rs`), generic over `SnpHardware` and run by the
+//! host unit tests (`tests.rs`) against that mock. This module only supplies
+//! the real instructions ([`KernelHw`]), the fixed addresses (CPUID page,
+//! launch-validated memory, the GHCB page), the one static [`SnpGlue`] that
+//! `io` routes every port, MSR, CPUID and MMIO access through, and the
+//! termination request any error ends in.
 //!
-//! Not run on SNP hardware: none exists where this was written. Every path
-//! here is exercised only through the mock in `crates/snp-guest`.
+//! Not run on SNP hardware: none exists where this was written.
+
+mod glue;
+#[cfg(test)]
+mod tests;
+
+pub use glue::SnpGlue;
 
 use crate::io::{raw_rdmsr, raw_wrmsr, Width};
 use core::sync::atomic::{AtomicBool, Ordering};
-use snp_guest::cpuid_page::{CpuidPage, CPUID_PAGE_SIZE};
+use snp_guest::cpuid_page::{CpuidContext, CPUID_PAGE_SIZE};
 use snp_guest::msr_protocol;
 pub use snp_guest::msr_protocol::TerminationReason;
-use snp_guest::nae::IoSize;
-use snp_guest::sev_status::{SevMode, SevStatus};
-use snp_guest::{AcceptedMemory, GhcbChannel, GhcbCopy, PageSize, SnpError, SnpHardware};
+use snp_guest::{GhcbCopy, PageSize, SnpError, SnpHardware};
 use spin::Mutex;
 
 const MSR_GHCB: u32 = 0xC001_0130;
 
 static ACTIVE: AtomicBool = AtomicBool::new(false);
-static CHANNEL: Mutex<Option<GhcbChannel<KernelHw>>> = Mutex::new(None);
 
 /// Ranges of the accepted-memory record: launch regions, RAM ranges, and one
 /// more per run of shared pages (which cut holes).
 const ACCEPTED_CAPACITY: usize = 256;
-/// Everything this guest has accepted (private and validated): a page in it
-/// is never PVALIDATEd again (see `snp_guest::accepted`). Lock order:
-/// ACCEPTED, then CHANNEL.
-static ACCEPTED: Mutex<AcceptedMemory<ACCEPTED_CAPACITY>> = Mutex::new(AcceptedMemory::new());
+
+/// The GHCB channel and the accepted-memory record, once `init` succeeded.
+static GLUE: Mutex<Option<SnpGlue<KernelHw, ACCEPTED_CAPACITY>>> = Mutex::new(None);
 
 /// The GHCB page: in BSS, i.e. launch-validated memory, shared during init.
 #[repr(C, align(4096))]
@@ -104,44 +109,42 @@ impl SnpHardware for KernelHw {
     }
 }
 
-/// Bring up the GHCB and switch `io` to it. Called once, first thing in Rust
-/// under SNP, before any port I/O (so before the first log line).
-pub fn init(sev_status: u64, c_bit_mask: u64) -> Result<(), SnpError> {
-    // Refuse SNP features this kernel does not implement (vTOM, ReflectVC, ...).
-    SevMode::Snp(SevStatus(sev_status)).supported()?;
-    // Cross-check the C-bit the stub took from the CPUID page.
-    // SAFETY: the CPUID page is launch-validated memory at a fixed address.
-    let page = unsafe { &*(crate::boot::layout::CPUID_PAGE as *const [u8; CPUID_PAGE_SIZE]) };
-    let position = CpuidPage::parse(page)?.c_bit_position()?;
-    if c_bit_mask != 1u64 << position {
-        return Err(SnpError::CBitOutOfRange { position });
-    }
-    let gpa = (&raw const GHCB_PAGE) as u64;
-    let mut accepted = ACCEPTED.lock();
-    record_launch_memory(&mut accepted)?;
-    let (channel, _info) = snp_guest::init_ghcb(KernelHw, gpa)?;
-    // The GHCB page (in the pre-validated image) is shared now.
-    accepted.remove(gpa, gpa + 0x1000)?;
-    drop(accepted);
-    *CHANNEL.lock() = Some(channel);
-    ACTIVE.store(true, Ordering::SeqCst);
-    crate::io::enable_snp_path();
-    Ok(())
+/// The launch-validated CPUID page.
+fn cpuid_page() -> &'static [u8; CPUID_PAGE_SIZE] {
+    // SAFETY: under SNP the CPUID page is launch-validated private memory at a fixed, identity-mapped address, 4 KiB, never written after launch; only called with SNP active.
+    unsafe { &*(crate::boot::layout::CPUID_PAGE as *const [u8; CPUID_PAGE_SIZE]) }
 }
 
 /// Memory the launch validated: the secrets and CPUID pages, the
 /// pre-validated region (kernel, stack, page tables) and the `-bios` image.
-/// Accepting any of it again would be refused.
-fn record_launch_memory(
-    accepted: &mut AcceptedMemory<ACCEPTED_CAPACITY>,
-) -> Result<(), SnpError> {
+fn launch_memory() -> [(u64, u64); 4] {
     use crate::boot::layout::{
         CPUID_PAGE, IMAGE_BASE, IMAGE_SIZE, KERNEL_BASE, PREVALIDATED_END, SECRETS_PAGE,
     };
-    accepted.insert(SECRETS_PAGE, SECRETS_PAGE + 0x1000)?;
-    accepted.insert(CPUID_PAGE, CPUID_PAGE + 0x1000)?;
-    accepted.insert(KERNEL_BASE, PREVALIDATED_END)?;
-    accepted.insert(IMAGE_BASE, IMAGE_BASE + IMAGE_SIZE)
+    [
+        (SECRETS_PAGE, SECRETS_PAGE + 0x1000),
+        (CPUID_PAGE, CPUID_PAGE + 0x1000),
+        (KERNEL_BASE, PREVALIDATED_END),
+        (IMAGE_BASE, IMAGE_BASE + IMAGE_SIZE),
+    ]
+}
+
+/// Bring up the GHCB and switch `io` to it. Called once, first thing in Rust
+/// under SNP, before any port I/O (so before the first log line).
+pub fn init(sev_status: u64, c_bit_mask: u64) -> Result<(), SnpError> {
+    let gpa = (&raw const GHCB_PAGE) as u64;
+    let glue = SnpGlue::init(
+        KernelHw,
+        sev_status,
+        c_bit_mask,
+        cpuid_page(),
+        &launch_memory(),
+        gpa,
+    )?;
+    *GLUE.lock() = Some(glue);
+    ACTIVE.store(true, Ordering::SeqCst);
+    crate::io::enable_snp_path();
+    Ok(())
 }
 
 /// Ask the hypervisor to end the guest. Never returns.
@@ -150,17 +153,21 @@ pub fn terminate(reason: TerminationReason) -> ! {
     crate::exit::halt_forever()
 }
 
-fn with_channel<T>(f: impl FnOnce(&mut GhcbChannel<KernelHw>) -> Result<T, SnpError>) -> T {
+/// Runs `f` on the glue; no glue yet, a glue already held, or an error from
+/// `f` ends the guest with a termination request.
+fn with_glue<T>(
+    f: impl FnOnce(&mut SnpGlue<KernelHw, ACCEPTED_CAPACITY>) -> Result<T, SnpError>,
+) -> T {
     // try_lock: a fault raised inside a GHCB call must not deadlock on the
     // way to printing it; it terminates instead.
-    let mut guard = match CHANNEL.try_lock() {
+    let mut guard = match GLUE.try_lock() {
         Some(g) => g,
         None => terminate(TerminationReason::GENERAL),
     };
-    let Some(channel) = guard.as_mut() else {
+    let Some(glue) = guard.as_mut() else {
         terminate(TerminationReason::GENERAL)
     };
-    match f(channel) {
+    match f(glue) {
         Ok(v) => v,
         Err(e) => {
             drop(guard);
@@ -169,40 +176,51 @@ fn with_channel<T>(f: impl FnOnce(&mut GhcbChannel<KernelHw>) -> Result<T, SnpEr
     }
 }
 
-fn io_size(width: Width) -> IoSize {
-    match width {
-        Width::Byte => IoSize::Byte,
-        Width::Word => IoSize::Word,
-        Width::Dword => IoSize::Dword,
-    }
+/// Runs `f` on the glue, returning its errors (waits for the lock).
+fn try_with_glue<T>(
+    f: impl FnOnce(&mut SnpGlue<KernelHw, ACCEPTED_CAPACITY>) -> Result<T, SnpError>,
+) -> Result<T, SnpError> {
+    let mut guard = GLUE.lock();
+    let glue = guard.as_mut().ok_or(SnpError::InvalidArgument {
+        what: "no GHCB",
+        value: 0,
+    })?;
+    f(glue)
 }
 
 pub fn port_write(port: u16, value: u32, width: Width) {
-    with_channel(|c| c.io_out(port, io_size(width), value));
+    with_glue(|g| g.port_write(port, value, width));
 }
 
 pub fn port_read(port: u16, width: Width) -> u32 {
-    with_channel(|c| c.io_in(port, io_size(width)))
+    with_glue(|g| g.port_read(port, width))
+}
+
+/// `rep outsb` through the GHCB scratch area (a shared buffer per exit).
+pub fn port_write_bytes(port: u16, bytes: &[u8]) {
+    with_glue(|g| g.port_write_bytes(port, bytes));
+}
+
+/// `rep insb` through the GHCB scratch area (a shared buffer per exit).
+pub fn port_read_bytes(port: u16, buf: &mut [u8]) {
+    with_glue(|g| g.port_read_bytes(port, buf));
 }
 
 pub fn rdmsr(msr: u32) -> u64 {
-    with_channel(|c| c.rdmsr(msr))
+    with_glue(|g| g.rdmsr(msr))
 }
 
 pub fn wrmsr(msr: u32, value: u64) {
-    with_channel(|c| c.wrmsr(msr, value));
+    with_glue(|g| g.wrmsr(msr, value));
 }
 
 /// CPUID, answered from the launch-validated CPUID page post-processed with
-/// this vCPU's CR4, XCR0 and APIC ID (`CpuidPage::answer`: a leaf the page
-/// lacks reads zeros). Never from the hypervisor, and without the GHCB
-/// channel (the #VC handler calls this too). A page that cannot answer stops
-/// the guest.
+/// this vCPU's CR4, XCR0 and APIC ID (`glue::cpuid`). Never from the
+/// hypervisor, and without the GHCB channel (the #VC handler calls this
+/// too). A page that cannot answer stops the guest.
 pub fn cpuid(leaf: u32, subleaf: u32) -> crate::io::Cpuid {
-    // SAFETY: as in `init`.
-    let page = unsafe { &*(crate::boot::layout::CPUID_PAGE as *const [u8; CPUID_PAGE_SIZE]) };
     let (cr4_osxsave, cr4_pke) = crate::cpu::cr4_osxsave_pke();
-    let ctx = snp_guest::cpuid_page::CpuidContext {
+    let ctx = CpuidContext {
         cr4_osxsave,
         cr4_pke,
         xcr0: crate::cpu::xcr0(),
@@ -211,31 +229,18 @@ pub fn cpuid(leaf: u32, subleaf: u32) -> crate::io::Cpuid {
         // Only the bootstrap vCPU runs, and QEMU gives it APIC ID 0.
         apic_id: 0,
     };
-    match CpuidPage::parse(page).and_then(|t| t.answer(leaf, subleaf, &ctx)) {
-        Ok(r) => crate::io::Cpuid {
-            eax: r.eax,
-            ebx: r.ebx,
-            ecx: r.ecx,
-            edx: r.edx,
-        },
+    match glue::cpuid(cpuid_page(), &ctx, leaf, subleaf) {
+        Ok(r) => r,
         Err(e) => terminate(e.termination_reason()),
     }
 }
 
 pub fn mmio_read(gpa: u64, width: Width) -> u64 {
-    with_channel(|c| match width {
-        Width::Byte => c.mmio_read_u8(gpa).map(u64::from),
-        Width::Word => c.mmio_read_u16(gpa).map(u64::from),
-        Width::Dword => c.mmio_read_u32(gpa).map(u64::from),
-    })
+    with_glue(|g| g.mmio_read(gpa, width))
 }
 
 pub fn mmio_write(gpa: u64, value: u64, width: Width) {
-    with_channel(|c| match width {
-        Width::Byte => c.mmio_write_u8(gpa, value as u8),
-        Width::Word => c.mmio_write_u16(gpa, value as u16),
-        Width::Dword => c.mmio_write_u32(gpa, value as u32),
-    });
+    with_glue(|g| g.mmio_write(gpa, value, width));
 }
 
 /// XSETBV is not intercepted for SEV-ES/SNP guests (KVM clears the
@@ -243,8 +248,8 @@ pub fn mmio_write(gpa: u64, value: u64, width: Width) {
 /// records the value and passes it with every CPUID exit.
 pub fn set_xcr0(value: u64) {
     crate::cpu::raw_xsetbv(value);
-    with_channel(|c| {
-        c.set_xcr0(value);
+    with_glue(|g| {
+        g.set_xcr0(value);
         Ok(())
     });
 }
@@ -253,36 +258,19 @@ pub fn set_xcr0(value: u64) {
 /// already accepted (launch memory, or an earlier call) is refused with
 /// `SnpError::AlreadyAccepted` before anything is asked of the hypervisor.
 pub fn accept(start: u64, end: u64) -> Result<(), SnpError> {
-    let mut accepted = ACCEPTED.lock();
-    let mut guard = CHANNEL.lock();
-    let channel = guard.as_mut().ok_or(SnpError::InvalidArgument {
-        what: "no GHCB",
-        value: 0,
-    })?;
-    snp_guest::accept_range(channel, &mut accepted, start, end)
+    try_with_glue(|g| g.accept(start, end))
 }
 
 /// Share one private page with the host (it must be accepted memory; it
 /// leaves the accepted-memory record).
 pub fn share_page(va: u64) -> Result<(), SnpError> {
-    let mut accepted = ACCEPTED.lock();
-    let mut guard = CHANNEL.lock();
-    let channel = guard.as_mut().ok_or(SnpError::InvalidArgument {
-        what: "no GHCB",
-        value: 0,
-    })?;
-    snp_guest::share_page(channel, &mut accepted, va)
+    try_with_glue(|g| g.share_page(va))
 }
 
 /// One SNP guest request (MSG_REPORT_REQ etc.) with request and response in
 /// the given shared pages. BUSY comes back as `SnpError::GuestRequestBusy`.
 pub fn guest_request(req_gpa: u64, resp_gpa: u64) -> Result<(), SnpError> {
-    let mut guard = CHANNEL.lock();
-    let channel = guard.as_mut().ok_or(SnpError::InvalidArgument {
-        what: "no GHCB",
-        value: 0,
-    })?;
-    channel.guest_request(req_gpa, resp_gpa)
+    try_with_glue(|g| g.guest_request(req_gpa, resp_gpa))
 }
 
 /// CPUID for the #VC handler: the CPUID page only (never the hypervisor, and
@@ -292,12 +280,8 @@ pub fn cpuid_for_vc(leaf: u32, subleaf: u32) -> crate::io::Cpuid {
 }
 
 /// RDTSC/RDTSCP for the #VC handler, through the GHCB: (TSC, TSC_AUX; 0 for
-/// RDTSC). A #VC raised while the channel is held, or before it exists,
-/// terminates (`with_channel`), as does an error answer.
+/// RDTSC). A #VC raised while the glue is held, or before it exists,
+/// terminates (`with_glue`), as does an error answer.
 pub fn rdtsc_for_vc(rdtscp: bool) -> (u64, u32) {
-    if rdtscp {
-        with_channel(|c| c.rdtscp())
-    } else {
-        (with_channel(|c| c.rdtsc()), 0)
-    }
+    with_glue(|g| g.rdtsc_for_vc(rdtscp))
 }
