@@ -105,14 +105,13 @@ fn port_read(port: u16, width: Width) -> u32 {
 }
 
 /// Read `buf.len()` bytes from one port (string input), as fast as the
-/// platform allows: `rep insb` natively, byte by byte through the GHCB.
+/// platform allows: `rep insb` natively, a GHCB shared buffer per exit
+/// under SNP.
 #[inline(never)] // own symbol: tests/check_guest_binary.py allowlists it by name
 pub fn insb(port: u16, buf: &mut [u8]) {
     count(Kind::PortIn, counts::string_exits(buf.len()));
     if snp_active() {
-        for b in buf.iter_mut() {
-            *b = crate::snp::port_read(port, Width::Byte) as u8;
-        }
+        crate::snp::port_read_bytes(port, buf);
         return;
     }
     // SAFETY: `rep insb` writes exactly `buf.len()` bytes starting at `buf`, which we borrow mutably; the direction flag is clear (Rust ABI).
@@ -121,15 +120,13 @@ pub fn insb(port: u16, buf: &mut [u8]) {
     }
 }
 
-/// Write `bytes` to one port (string output): `rep outsb` natively, byte
-/// by byte through the GHCB.
+/// Write `bytes` to one port (string output): `rep outsb` natively, a GHCB
+/// shared buffer per exit under SNP.
 #[inline(never)] // own symbol: tests/check_guest_binary.py allowlists it by name
 pub fn outsb(port: u16, bytes: &[u8]) {
     count(Kind::PortOut, counts::string_exits(bytes.len()));
     if snp_active() {
-        for &b in bytes {
-            crate::snp::port_write(port, u32::from(b), Width::Byte);
-        }
+        crate::snp::port_write_bytes(port, bytes);
         return;
     }
     // SAFETY: `rep outsb` reads exactly `bytes.len()` bytes starting at `bytes`, which we borrow; the direction flag is clear (Rust ABI).

@@ -22,10 +22,10 @@ pub(super) fn count(kind: Kind, exits: u64) {
     COUNTS[kind as usize].fetch_add(exits, Ordering::Relaxed);
 }
 
-/// Exits of one string port operation of `bytes` bytes under SNP: the GHCB
-/// path moves one byte per exit.
+/// Exits of one string port operation of `bytes` bytes under SNP: one per
+/// GHCB shared buffer's worth (`snp_guest::nae::string_io_exits`).
 pub(super) fn string_exits(bytes: usize) -> u64 {
-    bytes as u64
+    snp_guest::nae::string_io_exits(bytes) as u64
 }
 
 /// Operations that are host exits under SEV-SNP, by kind, since boot.
@@ -117,5 +117,31 @@ impl core::fmt::Display for ExitCounts {
             self.msr_read,
             self.msr_write
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ExitCounts;
+
+    #[test]
+    fn sums_differences_and_the_console_form() {
+        let a = ExitCounts {
+            port_in: 10,
+            port_out: 20,
+            mmio_read: 3,
+            mmio_write: 4,
+            msr_read: 1,
+            msr_write: 2,
+            cpuid: 5,
+        };
+        let b = a.plus(&a);
+        assert_eq!(b.since(&a), a);
+        assert_eq!(a.since(&b), ExitCounts::default());
+        assert_eq!((b.port(), b.mmio(), b.msr(), b.total()), (60, 14, 6, 90));
+        assert_eq!(
+            std::format!("{a}"),
+            "port 30 mmio 7 msr 3 cpuid 5 total 45 (port in 10 out 20, mmio read 3 write 4, msr read 1 write 2)"
+        );
     }
 }
