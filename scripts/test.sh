@@ -24,6 +24,13 @@ scripts/guest-cargo.sh build --locked -p snp-measure -p snp-guest -p wordpiece -
 step "unit and integration tests (host)"
 cargo test --locked --all-features
 
+# kernel is not a default member: its host clippy and unit tests (the SNP
+# glue and attestation transport against the mock hypervisor and mock
+# secure processor) run here.
+step "kernel on the host (clippy, unit tests)"
+cargo clippy --locked -p kernel --all-targets -- -D warnings
+cargo test --locked -p kernel --lib
+
 step "image"
 cargo build --locked -p image-builder -p keybroker -p appliance-client
 target/debug/image-builder build --out out
