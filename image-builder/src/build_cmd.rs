@@ -34,6 +34,34 @@ pub struct BuildArgs {
     /// refuses every sealed model.
     #[arg(long, value_name = "HEX")]
     model_digest: Option<String>,
+    /// Minimum REPORTED_TCB the verifiers accept, per processor generation,
+    /// GEN:bl=N,tee=N,snp=N,ucode=N[,fmc=N]; repeatable. Written into the
+    /// manifest (not the image); evidence from a generation without one is
+    /// refused by the key broker and the client.
+    #[arg(long = "min-tcb", value_name = "GEN:...", value_parser = parse_min_tcb)]
+    min_tcb: Vec<(snp_verify::Generation, snp_verify::TcbVersion)>,
+    /// Lowest SNP report version the verifiers accept (2 allows old
+    /// Milan/Genoa firmware).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(2..=5))]
+    min_report_version: u32,
+    /// Let the verifiers accept reports signed by a cloud provider's VLEK.
+    #[arg(long)]
+    allow_vlek: bool,
+    /// SHA-256 (64 hex, `sha256sum config.json`) of a runtime configuration
+    /// the verifiers allow (HOST_DATA); repeatable. Without it any
+    /// configuration is allowed.
+    #[arg(long = "config-sha256", value_name = "HEX", value_parser = config_sha256)]
+    config_sha256: Vec<String>,
+}
+
+fn parse_min_tcb(text: &str) -> Result<(snp_verify::Generation, snp_verify::TcbVersion), String> {
+    snp_verify::parse_min_tcb(text).map_err(|e| e.to_string())
+}
+
+/// `--config-sha256`: 64 hex digits, returned in lowercase.
+fn config_sha256(text: &str) -> Result<String, String> {
+    appliance_manifest::policy::parse_sha256(text)?;
+    Ok(text.trim().to_ascii_lowercase())
 }
 
 /// The variable the guest reads with `option_env!` (app/src/key_release.rs).
@@ -70,11 +98,26 @@ pub fn run(args: BuildArgs) -> Result<(), String> {
     std::fs::write(&elf_copy, &elf).map_err(|e| format!("{}: {e}", elf_copy.display()))?;
     let sha256 = hex(&Sha256::digest(&image));
     let toolchain = toolchain_version(&root)?;
-    let mut manifest = manifest::build(&image, "appliance.bin", sha256.clone(), toolchain)?;
+    let choices = manifest::VerifierChoices {
+        min_tcb: args.min_tcb.clone(),
+        min_report_version: args.min_report_version,
+        allow_vlek: args.allow_vlek,
+        runtime_config_sha256: args.config_sha256.clone(),
+    };
+    let mut manifest = manifest::build(
+        &image,
+        "appliance.bin",
+        sha256.clone(),
+        toolchain,
+        &choices,
+    )?;
     manifest.model = model_digest
         .clone()
         .map(|sha384| manifest::ModelInfo { sha384 });
     let json = serde_json::to_string_pretty(&manifest).map_err(|e| e.to_string())?;
+    // Written only if the verifiers' reader accepts it.
+    appliance_manifest::Manifest::from_json(json.as_bytes())
+        .map_err(|e| format!("the manifest does not read back: {e}"))?;
     let manifest_path = args.out.join("manifest.json");
     std::fs::write(&manifest_path, json + "\n")
         .map_err(|e| format!("{}: {e}", manifest_path.display()))?;
@@ -88,6 +131,17 @@ pub fn run(args: BuildArgs) -> Result<(), String> {
     println!("sha256   {sha256}");
     if let Some(d) = &model_digest {
         println!("model    sha384 {d} (pinned)");
+    }
+    for (generation, min) in &args.min_tcb {
+        println!(
+            "min tcb  {generation}: {}",
+            snp_verify::describe_tcb(min)
+        );
+    }
+    if args.min_tcb.is_empty() {
+        println!(
+            "min tcb  none: the key broker and the client refuse all SNP evidence (pass --min-tcb GEN:...)"
+        );
     }
     Ok(())
 }

@@ -1,19 +1,24 @@
 //! The reference values from image-builder's `manifest.json`: every
 //! `launch_configurations[].launch_digest` (with its vCPU count and type),
-//! `policy.guest_policy`, and the model digest when the image is pinned to
-//! one (`model.sha384`, or a top-level `model_sha384`). The key broker takes
-//! its measurement allow-list from it, the client all of it.
+//! the verifier policy ([`policy`]: guest policy, minimum TCB per
+//! generation, report version, VLEK, allowed runtime configurations), and
+//! the model digest when the image is pinned to one (`model.sha384`, or a
+//! top-level `model_sha384`). The key broker and the client both read all
+//! of it here and build their snp-verify policy from it the same way.
 #![forbid(unsafe_code)]
+
+pub mod policy;
+
+pub use policy::{ManifestPolicy, Stricter, VerifierPolicy};
 
 use std::path::Path;
 
 use serde::Deserialize;
-use serde_json::Value;
 
 #[derive(Deserialize)]
 struct Wire {
     launch_configurations: Vec<WireEntry>,
-    policy: WirePolicy,
+    policy: policy::WirePolicy,
     #[serde(default)]
     model: Option<WireModel>,
     #[serde(default)]
@@ -27,11 +32,6 @@ struct WireEntry {
     #[serde(default)]
     vcpu_type: Option<String>,
     launch_digest: String,
-}
-
-#[derive(Deserialize)]
-struct WirePolicy {
-    guest_policy: Value,
 }
 
 #[derive(Deserialize)]
@@ -64,24 +64,10 @@ pub struct Manifest {
     pub launch_configurations: Vec<LaunchConfiguration>,
     /// The SNP guest policy the launcher sets; the report's POLICY must equal it.
     pub guest_policy: u64,
+    /// The whole verifier policy (`guest_policy` is repeated in it).
+    pub policy: ManifestPolicy,
     /// SHA-384 of the model the image is pinned to, if any.
     pub model_sha384: Option<[u8; 48]>,
-}
-
-/// `0x30000`, `196608`, or a JSON number.
-fn parse_policy(value: &Value) -> Result<u64, String> {
-    let bad = || format!("policy.guest_policy {value} is not a 64-bit number");
-    match value {
-        Value::Number(n) => n.as_u64().ok_or_else(bad),
-        Value::String(s) => {
-            let s = s.trim();
-            match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-                Some(hex) => u64::from_str_radix(hex, 16).map_err(|_| bad()),
-                None => s.parse().map_err(|_| bad()),
-            }
-        }
-        _ => Err(bad()),
-    }
 }
 
 fn digest(field: &str, hex: &str) -> Result<[u8; 48], String> {
@@ -122,9 +108,11 @@ impl Manifest {
             }
             (a, b) => a.or(b),
         };
+        let policy = wire.policy.parse()?;
         Ok(Self {
             launch_configurations,
-            guest_policy: parse_policy(&wire.policy.guest_policy)?,
+            guest_policy: policy.guest_policy,
+            policy,
             model_sha384,
         })
     }
@@ -138,6 +126,11 @@ impl Manifest {
             }
         }
         out
+    }
+
+    /// The verifier policy of this manifest tightened by `cli`.
+    pub fn verifier_policy(&self, cli: &Stricter) -> Result<VerifierPolicy, String> {
+        self.policy.tighten(self.measurements(), cli)
     }
 
     /// The launch configurations whose digest is `measurement`.

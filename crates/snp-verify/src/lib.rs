@@ -26,7 +26,8 @@
 //! 9. `vek-binding`: KEY_INFO names the kind of key that verified; the
 //!    VEK's TCB extensions equal REPORTED_TCB (FMC on Turin); a VCEK's hwID
 //!    equals CHIP_ID (8 bytes on Turin).
-//! 10. Policy: `vmpl`, `debug`, `migration-agent`, `tcb`, `measurement`,
+//! 10. Policy: `vmpl`, `debug`, `migration-agent`, `guest-policy` (POLICY
+//!     exactly, when set), `tcb`, `measurement`, `host-data` (when set),
 //!     `report-data`.
 //!
 //! # Version-2 reports
@@ -39,8 +40,8 @@
 //! Milan or Genoa, whose TCB layout is the one version 2 uses; one that
 //! chains to Turin is refused with `version`.
 //!
-//! Not checked: CRLs, CURRENT_TCB and COMMITTED_TCB against a minimum,
-//! HOST_DATA (the caller compares it if it uses init-data). Validity periods
+//! Not checked: CRLs, CURRENT_TCB and COMMITTED_TCB against a minimum.
+//! HOST_DATA only when [`Policy::allowed_host_data`] is set. Validity periods
 //! are checked, unlike in the `sev` crate and Trustee.
 //!
 //! Crypto: the `sev` crate (`crypto_nossl`, no OpenSSL) verifies the RSA-PSS

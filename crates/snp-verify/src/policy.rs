@@ -44,6 +44,13 @@ pub struct Policy {
     pub allow_debug: bool,
     /// Accept POLICY.MIGRATE_MA = 1 (a migration agent may be associated).
     pub allow_migration_agent: bool,
+    /// POLICY must equal this value exactly (the launcher sets the whole
+    /// value, so any other bit is another launch). `None`: only the debug and
+    /// migration-agent bits are checked.
+    pub guest_policy: Option<u64>,
+    /// HOST_DATA must be one of these (e.g. the SHA-256 of the runtime
+    /// configuration). `None`: not checked.
+    pub allowed_host_data: Option<Vec<[u8; 32]>>,
     /// Accept reports signed by a VLEK (cloud-provider key) instead of a VCEK.
     pub allow_vlek: bool,
     /// Lowest report version accepted; 3 by default (as Trustee). 2 is only
@@ -100,6 +107,8 @@ impl Policy {
             require_vmpl0: true,
             allow_debug: false,
             allow_migration_agent: false,
+            guest_policy: None,
+            allowed_host_data: None,
             allow_vlek: false,
             min_report_version: 3,
             cert_time: CertTime::Now,
@@ -174,6 +183,17 @@ pub(crate) fn check(
             "guest policy allows a migration agent".into(),
         );
     }
+    if let Some(want) = policy.guest_policy {
+        if report.policy.0 != want {
+            return refuse(
+                ReasonCode::GuestPolicy,
+                format!(
+                    "report POLICY {:#x} is not the expected {want:#x}",
+                    report.policy.0
+                ),
+            );
+        }
+    }
     let Some(min) = policy.min_tcb.get(&generation) else {
         return refuse(
             ReasonCode::Tcb,
@@ -191,6 +211,17 @@ pub(crate) fn check(
             ReasonCode::Measurement,
             format!("measurement {} is not allowed", hex(&report.measurement)),
         );
+    }
+    if let Some(allowed) = &policy.allowed_host_data {
+        if !allowed.contains(&report.host_data) {
+            return refuse(
+                ReasonCode::HostData,
+                format!(
+                    "HOST_DATA {} is not an allowed runtime configuration digest",
+                    hex(&report.host_data)
+                ),
+            );
+        }
     }
     if let ReportDataCheck::Exact(want) = &policy.report_data {
         if report.report_data != *want {

@@ -30,9 +30,13 @@ pub enum ReasonCode {
     Vmpl,
     Debug,
     MigrationAgent,
+    /// POLICY is not exactly the expected guest policy.
+    GuestPolicy,
     /// REPORTED_TCB below the policy minimum (or no minimum configured).
     Tcb,
     Measurement,
+    /// HOST_DATA is not an allowed value (runtime configuration digest).
+    HostData,
     ReportData,
 }
 
@@ -52,8 +56,10 @@ impl ReasonCode {
             Self::Vmpl => "vmpl",
             Self::Debug => "debug",
             Self::MigrationAgent => "migration-agent",
+            Self::GuestPolicy => "guest-policy",
             Self::Tcb => "tcb",
             Self::Measurement => "measurement",
+            Self::HostData => "host-data",
             Self::ReportData => "report-data",
         }
     }

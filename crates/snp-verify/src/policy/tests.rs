@@ -59,7 +59,8 @@ fn vmpl_other_than_zero_is_refused() {
     assert_eq!(code(&r, &p), None);
 }
 
-/// vmpl, debug, migration-agent, tcb, measurement, report-data.
+/// vmpl, debug, migration-agent, guest-policy, tcb, measurement, host-data,
+/// report-data.
 #[test]
 fn checks_run_in_documented_order() {
     let mut r = trustee_report();
@@ -68,13 +69,17 @@ fn checks_run_in_documented_order() {
     r.policy.0 |= (1 << 19) | (1 << 18);
     p.allowed_measurements.clear();
     p.min_tcb.clear();
+    p.guest_policy = Some(0x30000);
+    p.allowed_host_data = Some(vec![[0xee; 32]]);
     p.report_data = ReportDataCheck::Exact([9; 64]);
     let order = [
         ReasonCode::Vmpl,
         ReasonCode::Debug,
         ReasonCode::MigrationAgent,
+        ReasonCode::GuestPolicy,
         ReasonCode::Tcb,
         ReasonCode::Measurement,
+        ReasonCode::HostData,
         ReasonCode::ReportData,
     ];
     for want in order {
@@ -83,6 +88,8 @@ fn checks_run_in_documented_order() {
             ReasonCode::Vmpl => r.vmpl = 0,
             ReasonCode::Debug => p.allow_debug = true,
             ReasonCode::MigrationAgent => p.allow_migration_agent = true,
+            ReasonCode::GuestPolicy => p.guest_policy = Some(r.policy.0),
+            ReasonCode::HostData => p.allowed_host_data = Some(vec![[0xee; 32], r.host_data]),
             ReasonCode::Tcb => {
                 p.min_tcb.insert(Generation::Milan, TcbVersion::default());
             }
@@ -158,6 +165,32 @@ fn measurement_hex() {
     assert!(PolicyError::MeasurementHex("x".into())
         .to_string()
         .contains("96 hex"));
+}
+
+#[test]
+fn guest_policy_is_compared_exactly() {
+    let r = trustee_report();
+    let mut p = passing(&r);
+    // One bit that is neither debug nor migration agent (SMT, bit 16).
+    p.guest_policy = Some(r.policy.0 ^ (1 << 16));
+    assert_eq!(code(&r, &p), Some(ReasonCode::GuestPolicy));
+    p.guest_policy = Some(r.policy.0);
+    assert_eq!(code(&r, &p), None);
+}
+
+#[test]
+fn host_data_must_be_allowed_when_set() {
+    let mut r = trustee_report();
+    r.host_data = [0x42; 32];
+    let mut p = passing(&r);
+    p.allowed_host_data = Some(vec![[0x41; 32]]);
+    assert_eq!(code(&r, &p), Some(ReasonCode::HostData));
+    p.allowed_host_data = Some(Vec::new());
+    assert_eq!(code(&r, &p), Some(ReasonCode::HostData));
+    p.allowed_host_data = Some(vec![[0x41; 32], [0x42; 32]]);
+    assert_eq!(code(&r, &p), None);
+    p.allowed_host_data = None;
+    assert_eq!(code(&r, &p), None);
 }
 
 #[test]
