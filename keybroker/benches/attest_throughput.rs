@@ -37,7 +37,8 @@ fn measure(broker: &Broker, threads: usize, per_thread: usize, with_resource: bo
 /// The broker keeps at most 4096 live sessions (its `session-limit`), so a
 /// run stays well below that: 20 + 3 x 600 exchanges.
 fn main() {
-    let (broker, _dir) = Broker::start("bench", &["--insecure-allow-sample"]);
+    let (broker, _dir) =
+        Broker::start("bench", &["--insecure-allow-sample", "--auth-per-sec", "0"]);
     for _ in 0..20 {
         exchange(&broker, true); // warm-up
     }

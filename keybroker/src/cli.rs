@@ -5,13 +5,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use appliance_manifest::{Manifest, Stricter};
 use clap::{Args, Parser, Subcommand};
 use snp_verify::{Generation, TcbVersion};
 
 use crate::error::Error;
 use crate::offline::VerifyInputs;
 use crate::server::ServeConfig;
-use crate::session::Ttls;
+use crate::session::{Limits, Ttls};
 
 #[derive(Parser)]
 #[command(
@@ -40,23 +41,23 @@ struct ServeArgs {
     /// Address to bind, e.g. 127.0.0.1:8080 (port 0: any free port).
     #[arg(long)]
     listen: SocketAddr,
-    /// Allow a non-loopback --listen address.
+    /// Allow a non-loopback --listen address (never with --insecure-allow-sample).
     #[arg(long)]
     allow_non_loopback: bool,
     /// image-builder's manifest.json: its launch digests are the allowed
-    /// measurements.
-    #[arg(long)]
-    manifest: PathBuf,
+    /// measurements and its policy is enforced for them; repeatable (one per
+    /// image served).
+    #[arg(long, required = true)]
+    manifest: Vec<PathBuf>,
     /// Resource directory (see add-resource); must be private (0700).
     #[arg(long)]
     resources: PathBuf,
-    /// Accept unsigned `sample` evidence. INSECURE: development only.
+    /// Accept unsigned `sample` evidence. INSECURE: development only, and
+    /// only on a loopback --listen address.
     #[arg(long)]
     insecure_allow_sample: bool,
-    /// Minimum REPORTED_TCB per generation, GEN:bl=N,tee=N,snp=N,ucode=N[,fmc=N];
-    /// repeatable. A generation without one is refused.
-    #[arg(long = "min-tcb", value_parser = parse_min_tcb)]
-    min_tcb: Vec<(Generation, TcbVersion)>,
+    #[command(flatten)]
+    stricter: StricterArgs,
     /// Directory of VCEKs (`<CHIP_ID as 128 hex digits>.der`) for evidence
     /// that carries no certificate table.
     #[arg(long)]
@@ -67,6 +68,49 @@ struct ServeArgs {
     /// Seconds a session (and its attested state) lasts.
     #[arg(long, default_value_t = 300)]
     session_ttl_secs: u64,
+    /// Sessions that have not attested kept at most (the oldest is evicted).
+    #[arg(long, default_value_t = crate::session::MAX_UNATTESTED as u32, value_parser = clap::value_parser!(u32).range(1..=65536))]
+    max_unattested_sessions: u32,
+    /// `/auth` requests per second per peer address (burst twice that; 0: no limit).
+    #[arg(long, default_value_t = crate::rate::DEFAULT_PER_SEC)]
+    auth_per_sec: u32,
+}
+
+/// Command-line values that may only tighten the manifest's policy
+/// (appliance-manifest `Stricter`); the start-up log says what they changed.
+#[derive(Args)]
+pub struct StricterArgs {
+    /// Raise the manifest's minimum REPORTED_TCB for a generation it names,
+    /// GEN:bl=N,tee=N,snp=N,ucode=N[,fmc=N]; repeatable. A lower value, or a
+    /// generation the manifest has no minimum for, is an error.
+    #[arg(long = "min-tcb", value_parser = parse_min_tcb)]
+    min_tcb: Vec<(Generation, TcbVersion)>,
+    /// Raise the lowest report version accepted.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(2..=5))]
+    min_report_version: Option<u32>,
+    /// Refuse VLEK-signed reports even if the manifest allows them.
+    #[arg(long)]
+    refuse_vlek: bool,
+    /// Allow only this runtime configuration SHA-256 (HOST_DATA; 64 hex,
+    /// `sha256sum config.json`); repeatable. Must be among the manifest's, if
+    /// it lists any.
+    #[arg(long = "config-sha256", value_name = "HEX", value_parser = parse_sha256)]
+    config_sha256: Vec<[u8; 32]>,
+}
+
+impl StricterArgs {
+    pub fn stricter(&self) -> Stricter {
+        Stricter {
+            min_tcb: self.min_tcb.clone(),
+            min_report_version: self.min_report_version,
+            refuse_vlek: self.refuse_vlek,
+            runtime_config_sha256: self.config_sha256.clone(),
+        }
+    }
+}
+
+fn parse_sha256(text: &str) -> Result<[u8; 32], String> {
+    appliance_manifest::policy::parse_sha256(text)
 }
 
 #[derive(Args)]
@@ -83,6 +127,30 @@ struct AddArgs {
     /// Overwrite an existing resource.
     #[arg(long)]
     replace: bool,
+    /// Only this launch digest (96 hex) may read the resource; repeatable.
+    #[arg(long)]
+    measurement: Vec<String>,
+    /// Only the launch digests of this manifest may read the resource;
+    /// repeatable. Without --measurement or --manifest, every measurement the
+    /// broker accepts may.
+    #[arg(long)]
+    manifest: Vec<PathBuf>,
+}
+
+/// The measurements `add-resource` binds a resource to.
+fn binding(a: &AddArgs) -> Result<Vec<[u8; 48]>, Error> {
+    let mut out = Vec::new();
+    for hex in &a.measurement {
+        out.push(snp_verify::parse_measurement(hex).map_err(|e| Error::Policy(e.to_string()))?);
+    }
+    for path in &a.manifest {
+        let m = Manifest::load(path).map_err(|detail| Error::Manifest {
+            path: path.clone(),
+            detail,
+        })?;
+        out.extend(m.measurements());
+    }
+    Ok(out)
 }
 
 #[derive(Args)]
@@ -125,15 +193,19 @@ pub fn run() -> ExitCode {
             let config = ServeConfig {
                 listen: a.listen,
                 allow_non_loopback: a.allow_non_loopback,
-                manifest: a.manifest,
+                manifests: a.manifest,
                 resources: a.resources,
                 allow_sample: a.insecure_allow_sample,
-                min_tcb: a.min_tcb,
+                stricter: a.stricter.stricter(),
                 vcek_dir: a.vcek_dir,
                 ttls: Ttls {
                     nonce: Duration::from_secs(a.nonce_ttl_secs),
                     session: Duration::from_secs(a.session_ttl_secs),
                 },
+                limits: Limits {
+                    unattested: a.max_unattested_sessions as usize,
+                },
+                auth_per_sec: a.auth_per_sec,
             };
             match crate::server::serve(config) {
                 Ok(()) => ExitCode::SUCCESS,
@@ -141,10 +213,21 @@ pub fn run() -> ExitCode {
             }
         }
         Command::AddResource(a) => {
-            match crate::resources::add(&a.resources, &a.path, &a.file, a.replace) {
+            let allowed = match binding(&a) {
+                Ok(list) => list,
+                Err(e) => return fail(&e),
+            };
+            match crate::resources::add(&a.resources, &a.path, &a.file, a.replace, &allowed) {
                 // The path only: never the bytes.
                 Ok(written) => {
                     println!("added {} ({})", a.path, written.display());
+                    if allowed.is_empty() {
+                        println!("bound to: every measurement the broker accepts (pass --manifest or --measurement to bind it)");
+                    } else {
+                        for m in &allowed {
+                            println!("bound to: {}", crate::hex::encode(m));
+                        }
+                    }
                     ExitCode::SUCCESS
                 }
                 Err(e) => fail(&e),

@@ -28,6 +28,8 @@ pub enum Error {
     TooLarge { path: PathBuf, len: u64, max: u64 },
     #[error("refusing to listen on {0}: not a loopback address (pass --allow-non-loopback)")]
     NonLoopback(SocketAddr),
+    #[error("refusing to listen on {0} with --insecure-allow-sample: unsigned evidence is for loopback development only")]
+    SampleNonLoopback(SocketAddr),
     #[error("server: {0}")]
     Server(String),
 }

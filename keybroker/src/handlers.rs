@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
-use axum::extract::{Path, State};
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, SET_COOKIE};
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, RETRY_AFTER, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use kbs_protocol::{
@@ -23,7 +23,8 @@ use crate::resources::ReadError;
 use crate::server::{Broker, Shared};
 use crate::session::Attested;
 use jwe::EcPublicKey;
-use std::time::SystemTime;
+use std::net::SocketAddr;
+use std::time::{Instant, SystemTime};
 
 pub(crate) const AUTH: &str = "/kbs/v0/auth";
 pub(crate) const ATTEST: &str = "/kbs/v0/attest";
@@ -81,18 +82,22 @@ fn bearer_token(headers: &HeaderMap) -> Option<Result<&str, Refused>> {
 
 /// Who may read a resource, as Trustee decides it: an attested session
 /// cookie first, else a bearer token this broker issued at `/attest`.
-/// Returns the session's log number (cookie path) and the TEE key.
-fn authorize(broker: &Broker, headers: &HeaderMap) -> Result<(Option<u64>, EcPublicKey), Refused> {
+/// Returns the session's log number (cookie path), the TEE key and the
+/// attested measurement.
+fn authorize(
+    broker: &Broker,
+    headers: &HeaderMap,
+) -> Result<(Option<u64>, EcPublicKey, [u8; 48]), Refused> {
     let id = session_cookie(headers);
     let by_cookie = broker.sessions.attested_key(id.as_deref());
     match (by_cookie, bearer_token(headers)) {
-        (Ok((number, key)), _) => Ok((Some(number), key)),
+        (Ok((number, key, measurement)), _) => Ok((Some(number), key, measurement)),
         (Err(refused), None) => Err(refused),
         (Err(_), Some(Err(refused))) => Err(refused),
         (Err(_), Some(Ok(token))) => broker
             .signer
             .verify(token, SystemTime::now())
-            .map(|key| (None, key)),
+            .map(|g| (None, g.tee_key, g.measurement)),
     }
 }
 
@@ -130,10 +135,16 @@ fn check_request(broker: &Broker, body: Result<Bytes, BytesRejection>) -> Result
 
 pub(crate) async fn auth(
     State(broker): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let result =
-        check_request(&broker, body).and_then(|tee| broker.sessions.create(tee).map(|s| (tee, s)));
+    // Checked first: a flooding address costs one map lookup per request.
+    let now = Instant::now();
+    if !broker.auth_rate.allow(peer.ip(), now) {
+        return too_many(&broker, peer, now);
+    }
+    let result = check_request(&broker, body)
+        .and_then(|tee| broker.sessions.create(tee, peer.ip()).map(|s| (tee, s)));
     let (tee, session) = match result {
         Ok(ok) => ok,
         Err(r) => return refuse(AUTH, r),
@@ -157,6 +168,27 @@ pub(crate) async fn auth(
         }
         Err(_) => refuse(AUTH, Refused::new(Reason::Internal, "cookie header")),
     }
+}
+
+/// 429 for an address over its `/auth` rate: not a verdict on anything, so
+/// a guest retries it as it retries an unreachable broker.
+fn too_many(broker: &Broker, peer: SocketAddr, now: Instant) -> Response {
+    if let Some(n) = broker.auth_rate.note_refusal(now) {
+        let detail = format!(
+            "{} over {}/s ({n} such refusals since the last line)",
+            peer.ip(),
+            broker.auth_rate.per_sec()
+        );
+        log::refusal(AUTH, None, Reason::AuthRate, &detail);
+    }
+    let info = kbs_protocol::error_information("TooManyRequests", "too many requests");
+    let body = serde_json::to_string(&info).unwrap_or_default();
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [(CONTENT_TYPE, "application/json"), (RETRY_AFTER, "1")],
+        body,
+    )
+        .into_response()
 }
 
 pub(crate) async fn attest(
@@ -199,6 +231,7 @@ pub(crate) async fn attest(
     let token = broker.signer.issue(&verdict, challenge.expires);
     let attested = Attested {
         tee_key: verdict.tee_key,
+        measurement: verdict.measurement,
         token: token.clone(),
     };
     // take_nonce succeeded, so there is a cookie.
@@ -230,7 +263,7 @@ pub(crate) async fn resource(
 ) -> Response {
     // The session or token is checked before the path, so nobody
     // unattested can learn which paths exist.
-    let (number, key) = match authorize(&broker, &headers) {
+    let (number, key, measurement) = match authorize(&broker, &headers) {
         Ok(ok) => ok,
         Err(r) => return refuse(RESOURCE, r),
     };
@@ -248,6 +281,22 @@ pub(crate) async fn resource(
         Ok(p) => p,
         Err(detail) => return refused(Reason::NoResource, detail),
     };
+    // The binding before the bytes: a resource bound to other measurements
+    // is refused with the same 401 as a missing one.
+    match broker.store.allowed(&parsed) {
+        Ok(None) => {}
+        Ok(Some(list)) if list.contains(&measurement) => {}
+        Ok(Some(_)) => {
+            return refused(
+                Reason::ResourceMeasurement,
+                format!(
+                    "{parsed}: not bound to measurement {}",
+                    crate::hex::encode(&measurement)
+                ),
+            )
+        }
+        Err(e) => return refused(Reason::Internal, format!("{parsed}: {e}")),
+    }
     let bytes = match broker.store.read(&parsed) {
         Ok(b) => b,
         Err(ReadError::Missing) => {

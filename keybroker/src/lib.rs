@@ -21,6 +21,7 @@ pub mod log;
 pub mod manifest;
 pub mod offline;
 pub mod policy;
+pub mod rate;
 pub mod reason;
 pub mod resources;
 pub mod sample;

@@ -142,19 +142,6 @@ impl PolicyFile {
     }
 }
 
-/// The server's policy: the manifest's measurements, the `--min-tcb`
-/// minimums, and snp-verify's strict defaults (VMPL 0, no debug, no
-/// migration agent, no VLEK, report version 3+, certificates valid now).
-/// REPORT_DATA is set per attestation.
-pub fn broker_policy(measurements: &[[u8; 48]], min_tcb: &[(Generation, TcbVersion)]) -> Policy {
-    let mut policy = Policy::new(ReportDataCheck::Skip);
-    policy.allowed_measurements = measurements.to_vec();
-    for (generation, min) in min_tcb {
-        policy = policy.with_min_tcb(*generation, *min);
-    }
-    policy
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -41,8 +41,12 @@ pub enum Reason {
     /// Bad resource path or no such resource (one code, so paths cannot be
     /// probed).
     NoResource,
-    /// Too many live sessions.
+    /// Too many attested sessions.
     SessionLimit,
+    /// `/auth` faster than the per-peer rate.
+    AuthRate,
+    /// The resource is bound to other measurements than the session's.
+    ResourceMeasurement,
     /// A path or method the broker does not serve.
     NoRoute,
     /// Reading or encrypting the resource failed on our side.
@@ -68,6 +72,8 @@ impl Reason {
             Self::TokenExpired => "token-expired",
             Self::NoResource => "no-resource",
             Self::SessionLimit => "session-limit",
+            Self::AuthRate => "auth-rate",
+            Self::ResourceMeasurement => "resource-measurement",
             Self::NoRoute => "no-route",
             Self::Internal => "internal",
         }

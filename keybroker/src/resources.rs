@@ -4,6 +4,14 @@
 //! the server refuses to start on a DIR that group or others can enter.
 //! Paths follow kbs-protocol's `ResourcePath` rule, so no `..` or `/` can
 //! appear in a segment.
+//!
+//! Binding: `add-resource --measurement HEX` / `--manifest FILE` stores the
+//! launch digests allowed to read a resource beside it, as
+//! `DIR/<repository>/<type>/.<tag>.measurements` (JSON `{"measurements":
+//! ["<96 hex>", ...]}`; tags never start with '.', so no resource path can
+//! name it). A session attested with another measurement is refused. A
+//! resource without that file can be read by every measurement the broker
+//! accepts.
 
 use std::fs::{DirBuilder, OpenOptions};
 use std::io::Write;
@@ -22,6 +30,39 @@ fn file_path(root: &Path, path: &ResourcePath) -> PathBuf {
     root.join(path.repository())
         .join(path.kind())
         .join(path.tag())
+}
+
+fn binding_path(root: &Path, path: &ResourcePath) -> PathBuf {
+    root.join(path.repository())
+        .join(path.kind())
+        .join(format!(".{}.measurements", path.tag()))
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BindingFile {
+    measurements: Vec<String>,
+}
+
+/// Writes `bytes` to `target` through a temporary name in the same
+/// directory (0600), so a reader never sees a partial file.
+fn write_private(dir: &Path, target: &Path, name: &str, bytes: &[u8]) -> Result<(), Error> {
+    let temp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let write = || -> std::io::Result<()> {
+        let mut out = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&temp)?;
+        out.write_all(bytes)?;
+        out.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        out.sync_all()?;
+        std::fs::rename(&temp, target)
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&temp);
+        Error::io(target, e)
+    })
 }
 
 /// Refuses a directory that group or others can read or enter.
@@ -62,9 +103,16 @@ fn make_private_dir(dir: &Path) -> Result<(), Error> {
         .map_err(|e| Error::io(dir, e))
 }
 
-/// `keybroker add-resource`: stores `file`'s bytes as resource `path`.
-/// Returns the file written.
-pub fn add(root: &Path, path: &str, file: &Path, replace: bool) -> Result<PathBuf, Error> {
+/// `keybroker add-resource`: stores `file`'s bytes as resource `path`,
+/// readable only by `allowed` measurements when that is not empty (else by
+/// any the broker accepts). Returns the file written.
+pub fn add(
+    root: &Path,
+    path: &str,
+    file: &Path,
+    replace: bool,
+    allowed: &[[u8; 48]],
+) -> Result<PathBuf, Error> {
     let parsed = ResourcePath::parse(path).map_err(|source| Error::ResourcePath {
         path: path.to_string(),
         source,
@@ -92,24 +140,29 @@ pub fn add(root: &Path, path: &str, file: &Path, replace: bool) -> Result<PathBu
     if target.exists() && !replace {
         return Err(Error::ResourceExists(parsed.to_string()));
     }
-    // Written under a name no resource can have (tags never start with
-    // '.'), then renamed, so the server never reads a partial file.
-    let temp = kind_dir.join(format!(".{}.tmp-{}", parsed.tag(), std::process::id()));
-    let write = || -> std::io::Result<()> {
-        let mut out = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&temp)?;
-        out.write_all(&bytes)?;
-        out.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-        out.sync_all()?;
-        std::fs::rename(&temp, &target)
-    };
-    write().map_err(|e| {
-        let _ = std::fs::remove_file(&temp);
-        Error::io(&target, e)
-    })?;
+    // The binding first, so a new resource is never readable more widely
+    // than intended; written under names no resource can have, then renamed.
+    let binding = binding_path(root, &parsed);
+    if allowed.is_empty() {
+        match std::fs::remove_file(&binding) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(&binding, e)),
+        }
+    } else {
+        let mut list: Vec<String> = allowed.iter().map(|m| crate::hex::encode(m)).collect();
+        list.sort();
+        list.dedup();
+        let json = serde_json::to_vec(&BindingFile { measurements: list })
+            .map_err(|e| Error::io(&binding, std::io::Error::other(e)))?;
+        write_private(
+            &kind_dir,
+            &binding,
+            &format!("{}.measurements", parsed.tag()),
+            &json,
+        )?;
+    }
+    write_private(&kind_dir, &target, parsed.tag(), &bytes)?;
     Ok(target)
 }
 
@@ -127,6 +180,8 @@ pub enum ReadError {
     TooLarge,
     #[error("{0}")]
     Io(std::io::Error),
+    #[error("binding file is not valid: {0}")]
+    Binding(String),
 }
 
 impl Store {
@@ -136,6 +191,26 @@ impl Store {
         Ok(Self {
             root: root.to_path_buf(),
         })
+    }
+
+    /// The measurements allowed to read `path` (`None`: any the broker
+    /// accepts), read fresh on each request.
+    pub fn allowed(&self, path: &ResourcePath) -> Result<Option<Vec<[u8; 48]>>, ReadError> {
+        let full = binding_path(&self.root, path);
+        let bytes = match std::fs::read(&full) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(ReadError::Io(e)),
+        };
+        let file: BindingFile =
+            serde_json::from_slice(&bytes).map_err(|e| ReadError::Binding(e.to_string()))?;
+        file.measurements
+            .iter()
+            .map(|m| {
+                snp_verify::parse_measurement(m).map_err(|e| ReadError::Binding(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
     }
 
     /// The bytes of resource `path`, read fresh on each request (so

@@ -5,15 +5,16 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use appliance_manifest::{Manifest, Stricter};
 use axum::routing::{get, post};
 use axum::Router;
-use snp_verify::{Generation, TcbVersion};
 
 use crate::error::Error;
 use crate::handlers::{attest, auth, no_route, resource, ATTEST, AUTH};
 use crate::log;
+use crate::rate::AuthRate;
 use crate::resources::Store;
-use crate::session::{Sessions, Ttls};
+use crate::session::{Limits, Sessions, Ttls};
 use crate::token::TokenSigner;
 use crate::verify::Verifier;
 
@@ -22,17 +23,23 @@ use crate::verify::Verifier;
 pub struct ServeConfig {
     pub listen: SocketAddr,
     pub allow_non_loopback: bool,
-    pub manifest: PathBuf,
+    /// One or more manifests (one per image the broker serves).
+    pub manifests: Vec<PathBuf>,
     pub resources: PathBuf,
     pub allow_sample: bool,
-    pub min_tcb: Vec<(Generation, TcbVersion)>,
+    /// Command-line tightening of every manifest's policy.
+    pub stricter: Stricter,
     pub vcek_dir: Option<PathBuf>,
     pub ttls: Ttls,
+    pub limits: Limits,
+    /// `/auth` per second per peer address (0: no limit).
+    pub auth_per_sec: u32,
 }
 
 /// What the handlers share.
 pub(crate) struct Broker {
     pub(crate) sessions: Sessions,
+    pub(crate) auth_rate: AuthRate,
     pub(crate) verifier: Verifier,
     pub(crate) signer: TokenSigner,
     pub(crate) store: Store,
@@ -56,28 +63,57 @@ fn router(broker: Shared) -> Router {
 /// `keybroker serve`: loads the manifest, opens the store, binds and serves
 /// until killed.
 pub fn serve(config: ServeConfig) -> Result<(), Error> {
-    if !config.listen.ip().is_loopback() && !config.allow_non_loopback {
-        return Err(Error::NonLoopback(config.listen));
+    if !config.listen.ip().is_loopback() {
+        // Unsigned evidence never leaves loopback, whatever else is set.
+        if config.allow_sample {
+            return Err(Error::SampleNonLoopback(config.listen));
+        }
+        if !config.allow_non_loopback {
+            return Err(Error::NonLoopback(config.listen));
+        }
     }
-    let measurements = crate::manifest::load(&config.manifest)?;
+    let mut policies = Vec::new();
+    for path in &config.manifests {
+        let manifest = Manifest::load(path).map_err(|detail| Error::Manifest {
+            path: path.clone(),
+            detail,
+        })?;
+        let policy = manifest
+            .verifier_policy(&config.stricter)
+            .map_err(Error::Policy)?;
+        log::info(format_args!(
+            "manifest {}: {} launch digest(s)",
+            path.display(),
+            policy.measurements.len()
+        ));
+        for (check, value) in policy.describe() {
+            log::info(format_args!("  check {check}: {value}"));
+        }
+        for note in &policy.notes {
+            log::info(format_args!("  {note}"));
+        }
+        if policy.min_tcb.is_empty() {
+            log::warn(format_args!(
+                "manifest {} has no minimum TCB: every snp evidence for it is refused with reason tcb (image-builder build --min-tcb GEN:...)",
+                path.display()
+            ));
+        }
+        policies.push(policy);
+    }
+    if policies.is_empty() {
+        return Err(Error::Policy("no --manifest".into()));
+    }
     let store = Store::open(&config.resources)?;
-    let policy = crate::policy::broker_policy(&measurements, &config.min_tcb);
     let signer = TokenSigner::generate();
 
     log::info(format_args!(
-        "starting: {} allowed measurements from {}, resources in {}, nonce ttl {}s, session ttl {}s",
-        measurements.len(),
-        config.manifest.display(),
+        "starting: resources in {}, nonce ttl {}s, session ttl {}s, at most {} unattested sessions (oldest evicted), /auth at most {}/s per peer",
         config.resources.display(),
         config.ttls.nonce.as_secs(),
-        config.ttls.session.as_secs()
+        config.ttls.session.as_secs(),
+        config.limits.unattested,
+        config.auth_per_sec
     ));
-    if config.min_tcb.is_empty() {
-        log::warn("no --min-tcb given: every snp evidence will be refused with reason tcb");
-    }
-    for (generation, min) in &config.min_tcb {
-        log::info(format_args!("minimum TCB for {generation}: {min:?}"));
-    }
     if config.allow_sample {
         log::warn(SAMPLE_BANNER);
     }
@@ -87,9 +123,10 @@ pub fn serve(config: ServeConfig) -> Result<(), Error> {
     ));
 
     let broker = Arc::new(Broker {
-        sessions: Sessions::new(config.ttls),
+        sessions: Sessions::with_limits(config.ttls, config.limits),
+        auth_rate: AuthRate::new(config.auth_per_sec),
         verifier: Verifier {
-            policy,
+            policies,
             allow_sample: config.allow_sample,
             vcek_dir: config.vcek_dir.clone(),
         },
@@ -108,7 +145,8 @@ pub fn serve(config: ServeConfig) -> Result<(), Error> {
             .local_addr()
             .map_err(|e| Error::Server(format!("local address: {e}")))?;
         log::info(format_args!("listening on {local}"));
-        axum::serve(listener, router(broker))
+        let app = router(broker).into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, app)
             .await
             .map_err(|e| Error::Server(e.to_string()))
     })

@@ -6,8 +6,17 @@
 //! within the nonce TTL. The whole session (and its attested state) ends
 //! after the session TTL. Session ids are 128-bit random bearer values and
 //! are never logged; logs use a per-process session number instead.
+//!
+//! Memory is bounded against unauthenticated floods: sessions that have not
+//! attested are capped at [`Limits::unattested`], and a new one evicts the
+//! oldest unattested session of the peer address that holds the most of
+//! them (among its sessions, those still waiting for `/attest` go first).
+//! A flood from some addresses therefore evicts its own sessions, never the
+//! single session of a guest on another address; attested sessions are
+//! capped at [`MAX_SESSIONS`] and beyond that `/auth` is refused.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -18,9 +27,10 @@ use rand_core::{OsRng, RngCore};
 
 use crate::reason::{Reason, Refused};
 
-/// Live sessions kept at most; `/auth` is refused beyond this (a bound on
-/// memory an unauthenticated client can take).
+/// Attested sessions kept at most; `/auth` is refused beyond this.
 pub const MAX_SESSIONS: usize = 4096;
+/// Default cap of sessions that have not attested (oldest evicted first).
+pub const MAX_UNATTESTED: usize = 1024;
 const NONCE_LEN: usize = 32;
 const ID_LEN: usize = 16;
 
@@ -30,15 +40,34 @@ pub struct Ttls {
     pub session: Duration,
 }
 
+/// Session caps.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Sessions that have not attested; the oldest is evicted beyond this.
+    pub unattested: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            unattested: MAX_UNATTESTED,
+        }
+    }
+}
+
 /// What an attested session holds.
 #[derive(Debug, Clone)]
 pub struct Attested {
     pub tee_key: EcPublicKey,
+    /// The verified measurement: resources bound to others are refused.
+    pub measurement: [u8; 48],
     pub token: String,
 }
 
 struct Session {
     number: u64,
+    /// The address that asked for it (eviction is per address).
+    peer: IpAddr,
     tee: Tee,
     nonce: String,
     created: Instant,
@@ -67,6 +96,7 @@ pub struct NewSession {
 
 pub struct Sessions {
     ttls: Ttls,
+    limits: Limits,
     inner: Mutex<Inner>,
 }
 
@@ -74,12 +104,19 @@ pub struct Sessions {
 struct Inner {
     map: HashMap<String, Session>,
     next_number: u64,
+    /// Unattested sessions evicted since start.
+    evicted: u64,
 }
 
 impl Sessions {
     pub fn new(ttls: Ttls) -> Self {
+        Self::with_limits(ttls, Limits::default())
+    }
+
+    pub fn with_limits(ttls: Ttls, limits: Limits) -> Self {
         Self {
             ttls,
+            limits,
             inner: Mutex::new(Inner::default()),
         }
     }
@@ -96,7 +133,7 @@ impl Sessions {
 
     /// Starts a session with a fresh 32-byte nonce (standard base64, as
     /// Trustee) and a 128-bit id (32 hex digits).
-    pub fn create(&self, tee: Tee) -> Result<NewSession, Refused> {
+    pub fn create(&self, tee: Tee, peer: IpAddr) -> Result<NewSession, Refused> {
         let mut id = [0u8; ID_LEN];
         OsRng.fill_bytes(&mut id);
         let id = crate::hex::encode(&id);
@@ -110,11 +147,21 @@ impl Sessions {
         inner
             .map
             .retain(|_, s| now.duration_since(s.created) < session_ttl);
-        if inner.map.len() >= MAX_SESSIONS {
+        let attested = inner.map.values().filter(|s| s.attested.is_some()).count();
+        if attested >= MAX_SESSIONS {
             return Err(Refused::new(
                 Reason::SessionLimit,
-                format!("{MAX_SESSIONS} live sessions"),
+                format!("{MAX_SESSIONS} attested sessions"),
             ));
+        }
+        while inner.map.len() - attested >= self.limits.unattested.max(1) {
+            match victim(&inner.map) {
+                Some(id) => {
+                    inner.map.remove(&id);
+                    inner.evicted += 1;
+                }
+                None => break,
+            }
         }
         inner.next_number += 1;
         let number = inner.next_number;
@@ -122,6 +169,7 @@ impl Sessions {
             id.clone(),
             Session {
                 number,
+                peer,
                 tee,
                 nonce: nonce.clone(),
                 created: now,
@@ -189,12 +237,17 @@ impl Sessions {
         Ok(())
     }
 
-    /// The TEE key of an attested session.
-    pub fn attested_key(&self, id: Option<&str>) -> Result<(u64, EcPublicKey), Refused> {
+    /// Unattested sessions evicted since start.
+    pub fn evicted(&self) -> u64 {
+        self.lock().evicted
+    }
+
+    /// The TEE key and measurement of an attested session.
+    pub fn attested_key(&self, id: Option<&str>) -> Result<(u64, EcPublicKey, [u8; 48]), Refused> {
         let mut inner = self.lock();
         let session = self.live(&mut inner, id)?;
         match &session.attested {
-            Some(a) => Ok((session.number, a.tee_key)),
+            Some(a) => Ok((session.number, a.tee_key, a.measurement)),
             None => Err(
                 Refused::new(Reason::NotAttested, "session has not attested")
                     .in_session(session.number),
@@ -203,9 +256,27 @@ impl Sessions {
     }
 }
 
+/// The unattested session to evict: of the address holding the most
+/// unattested sessions, the one still waiting for `/attest` (else any)
+/// with the lowest number (numbers only grow, so the oldest).
+fn victim(map: &HashMap<String, Session>) -> Option<String> {
+    let mut per_peer: HashMap<IpAddr, usize> = HashMap::new();
+    for s in map.values().filter(|s| s.attested.is_none()) {
+        *per_peer.entry(s.peer).or_default() += 1;
+    }
+    let most = per_peer.values().copied().max()?;
+    map.iter()
+        .filter(|(_, s)| s.attested.is_none() && per_peer.get(&s.peer) == Some(&most))
+        .min_by_key(|(_, s)| (s.nonce_used, s.number))
+        .map(|(id, _)| id.clone())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::Ipv4Addr;
+
+    const PEER: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
     fn sessions(nonce_ms: u64, session_ms: u64) -> Sessions {
         Sessions::new(Ttls {
@@ -217,7 +288,7 @@ mod tests {
     #[test]
     fn nonce_is_single_use() {
         let s = sessions(60_000, 60_000);
-        let new = s.create(Tee::Sample).expect("created");
+        let new = s.create(Tee::Sample, PEER).expect("created");
         assert_eq!(new.id.len(), 32);
         assert_eq!(new.nonce.len(), 44);
         let c = s.take_nonce(Some(&new.id)).expect("first use");
@@ -240,13 +311,13 @@ mod tests {
     #[test]
     fn nonce_and_session_expire() {
         let s = sessions(0, 60_000);
-        let new = s.create(Tee::Snp).expect("created");
+        let new = s.create(Tee::Snp, PEER).expect("created");
         assert_eq!(
             s.take_nonce(Some(&new.id)).expect_err("expired").reason,
             Reason::NonceExpired
         );
         let s = sessions(60_000, 0);
-        let new = s.create(Tee::Snp).expect("created");
+        let new = s.create(Tee::Snp, PEER).expect("created");
         assert_eq!(
             s.take_nonce(Some(&new.id)).expect_err("expired").reason,
             Reason::SessionExpired
@@ -261,7 +332,7 @@ mod tests {
     #[test]
     fn resource_needs_attestation() {
         let s = sessions(60_000, 60_000);
-        let new = s.create(Tee::Sample).expect("created");
+        let new = s.create(Tee::Sample, PEER).expect("created");
         assert_eq!(
             s.attested_key(Some(&new.id)).expect_err("not yet").reason,
             Reason::NotAttested
@@ -269,12 +340,110 @@ mod tests {
         let key = jwe::EcPrivateKey::generate(&mut OsRng).public_key();
         let attested = Attested {
             tee_key: key,
+            measurement: [3; 48],
             token: String::new(),
         };
         s.set_attested(&new.id, new.number, attested).expect("set");
         assert_eq!(
             s.attested_key(Some(&new.id)).expect("attested"),
-            (new.number, key)
+            (new.number, key, [3; 48])
+        );
+    }
+
+    #[test]
+    fn unattested_sessions_are_capped_oldest_first() {
+        let s = Sessions::with_limits(
+            Ttls {
+                nonce: Duration::from_secs(60),
+                session: Duration::from_secs(60),
+            },
+            Limits { unattested: 3 },
+        );
+        let key = jwe::EcPrivateKey::generate(&mut OsRng).public_key();
+        // One attested session is never evicted by unattested ones.
+        let kept = s.create(Tee::Sample, PEER).expect("created");
+        let attested = Attested {
+            tee_key: key,
+            measurement: [1; 48],
+            token: String::new(),
+        };
+        s.set_attested(&kept.id, kept.number, attested)
+            .expect("set");
+        let first: Vec<NewSession> = (0..3)
+            .map(|_| s.create(Tee::Snp, PEER).expect("created"))
+            .collect();
+        assert_eq!(s.evicted(), 0);
+        let newest = s.create(Tee::Snp, PEER).expect("created");
+        assert_eq!(s.evicted(), 1);
+        // The oldest unattested one went; the others and the newest remain.
+        assert_eq!(
+            s.take_nonce(Some(&first[0].id))
+                .expect_err("evicted")
+                .reason,
+            Reason::NoSession
+        );
+        for live in [&first[1], &first[2], &newest] {
+            s.take_nonce(Some(&live.id)).expect("still there");
+        }
+        assert!(s.attested_key(Some(&kept.id)).is_ok());
+        // A flood far past the cap leaves exactly the cap.
+        for _ in 0..50 {
+            s.create(Tee::Snp, PEER).expect("created");
+        }
+        assert_eq!(s.evicted(), 51);
+        assert_eq!(s.lock().map.len(), 1 + 3);
+    }
+
+    #[test]
+    fn a_flooding_address_evicts_its_own_sessions() {
+        let s = Sessions::with_limits(
+            Ttls {
+                nonce: Duration::from_secs(60),
+                session: Duration::from_secs(60),
+            },
+            Limits { unattested: 8 },
+        );
+        let flooder = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
+        let other = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 3));
+        for _ in 0..4 {
+            s.create(Tee::Snp, flooder).expect("created");
+        }
+        // A guest's session, older than most of the flood.
+        let guest = s.create(Tee::Snp, PEER).expect("created");
+        let second = s.create(Tee::Snp, other).expect("created");
+        for _ in 0..500 {
+            s.create(Tee::Snp, flooder).expect("created");
+        }
+        s.take_nonce(Some(&guest.id))
+            .expect("the guest's session survives");
+        s.take_nonce(Some(&second.id))
+            .expect("so does another address's");
+        assert_eq!(s.lock().map.len(), 8);
+        // Among one address's sessions, those waiting for /attest go first:
+        // the guest's (nonce taken, evidence being checked) outlives newer
+        // ones of the same address.
+        let s = Sessions::with_limits(
+            Ttls {
+                nonce: Duration::from_secs(60),
+                session: Duration::from_secs(60),
+            },
+            Limits { unattested: 2 },
+        );
+        let busy = s.create(Tee::Snp, PEER).expect("created");
+        s.take_nonce(Some(&busy.id)).expect("taken");
+        let idle = s.create(Tee::Snp, PEER).expect("created");
+        s.create(Tee::Snp, PEER).expect("created");
+        let key = jwe::EcPrivateKey::generate(&mut OsRng).public_key();
+        let attested = Attested {
+            tee_key: key,
+            measurement: [1; 48],
+            token: String::new(),
+        };
+        s.set_attested(&busy.id, busy.number, attested)
+            .expect("still there");
+        assert_eq!(
+            s.take_nonce(Some(&idle.id)).expect_err("evicted").reason,
+            Reason::NoSession
         );
     }
 }

@@ -93,9 +93,9 @@ impl TokenSigner {
 impl TokenSigner {
     /// Verifies a bearer token this signer issued: exactly three base64url
     /// parts, `alg` ES256, the signature by this signer's key, `iss`, and
-    /// `now` before `exp`; returns the TEE key the token binds. Claims are
-    /// read only after the signature has verified.
-    pub fn verify(&self, token: &str, now: SystemTime) -> Result<EcPublicKey, Refused> {
+    /// `now` before `exp`; returns the TEE key and the measurement the token
+    /// binds. Claims are read only after the signature has verified.
+    pub fn verify(&self, token: &str, now: SystemTime) -> Result<Grant, Refused> {
         let bad = |why: &str| Refused::new(Reason::Token, why);
         if token.len() > MAX_TOKEN_LEN {
             return Err(bad("token too long"));
@@ -138,8 +138,25 @@ impl TokenSigner {
         if unix(now) >= exp {
             return Err(Refused::new(Reason::TokenExpired, "token expired"));
         }
-        tee_key_claim(&claims).ok_or_else(|| bad("tee-pubkey"))
+        let tee_key = tee_key_claim(&claims).ok_or_else(|| bad("tee-pubkey"))?;
+        let measurement = claims
+            .get("measurement")
+            .and_then(Value::as_str)
+            .and_then(|m| snp_verify::parse_measurement(m).ok())
+            .ok_or_else(|| bad("measurement"))?;
+        Ok(Grant {
+            tee_key,
+            measurement,
+        })
     }
+}
+
+/// What a valid token grants: JWEs to its TEE key, for resources its
+/// measurement may read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Grant {
+    pub tee_key: EcPublicKey,
+    pub measurement: [u8; 48],
 }
 
 /// The `tee-pubkey` claim as the key the JWE is made to.
@@ -211,7 +228,12 @@ mod tests {
         let now = SystemTime::now();
         let exp = now + std::time::Duration::from_secs(300);
         let token = signer.issue(&verdict, exp);
-        assert_eq!(signer.verify(&token, now), Ok(verdict.tee_key));
+        assert_eq!(
+            signer
+                .verify(&token, now)
+                .map(|g| (g.tee_key, g.measurement)),
+            Ok((verdict.tee_key, verdict.measurement))
+        );
         // Expired at exp exactly, and after.
         let reason = |t: &str, at| signer.verify(t, at).expect_err("refused").reason;
         assert_eq!(reason(&token, exp), Reason::TokenExpired);
@@ -266,8 +288,18 @@ mod tests {
         let (v, _) = verdict();
         let good = json!({"kty": "EC", "crv": "P-256", "alg": "ECDH-ES+A256KW",
                           "x": v.tee_key.jwk_x(), "y": v.tee_key.jwk_y()});
-        let ok = sign(json!({"iss": ISSUER, "exp": exp, "tee-pubkey": good}));
-        assert_eq!(signer.verify(&ok, now), Ok(v.tee_key));
+        let m = "ab".repeat(48);
+        let ok = sign(json!({"iss": ISSUER, "exp": exp, "tee-pubkey": good, "measurement": m}));
+        assert_eq!(
+            signer.verify(&ok, now).map(|g| (g.tee_key, g.measurement)),
+            Ok((v.tee_key, [0xab; 48]))
+        );
+        // A token without a measurement grants nothing.
+        let no_measurement = sign(json!({"iss": ISSUER, "exp": exp, "tee-pubkey": good}));
+        assert_eq!(
+            signer.verify(&no_measurement, now).map(|_| ()),
+            Err(Refused::new(Reason::Token, "measurement"))
+        );
         let mut off_curve = good.clone();
         off_curve["y"] = json!(v.tee_key.jwk_x());
         let mut rsa = good.clone();

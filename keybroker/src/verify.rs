@@ -3,9 +3,10 @@
 
 use std::path::PathBuf;
 
+use appliance_manifest::VerifierPolicy;
 use jwe::EcPublicKey;
 use kbs_protocol::{Attestation, Tee, TeePubKey};
-use snp_verify::{Policy, ReportDataCheck, SnpEvidence};
+use snp_verify::{ReportDataCheck, SnpEvidence};
 
 /// The SNP REPORT_DATA rule: the runtime digest right-padded with zeros to
 /// the 64-byte field (Trustee's `regularize_data`), compared exactly.
@@ -19,9 +20,10 @@ use crate::reason::{Reason, Refused};
 use crate::session::Challenge;
 
 pub struct Verifier {
-    /// Measurements, minimum TCBs and the fixed rules; REPORT_DATA is set
-    /// per attestation.
-    pub policy: Policy,
+    /// One per `--manifest` (appliance-manifest's policy, tightened by the
+    /// command line): measurements, POLICY, TCB minimums, version, VLEK,
+    /// runtime configurations. REPORT_DATA is set per attestation.
+    pub policies: Vec<VerifierPolicy>,
     pub allow_sample: bool,
     /// `<chip_id hex>.der` VCEKs for evidence without a certificate table.
     pub vcek_dir: Option<PathBuf>,
@@ -61,7 +63,8 @@ impl Verifier {
                 "runtime-data nonce is not the session's",
             ));
         }
-        // init-data would have to match HOST_DATA; the appliance uses none.
+        // The appliance sends no init-data: its runtime configuration is
+        // bound by HOST_DATA, which the manifest's policy checks.
         if attestation.init_data.is_some() {
             return Err(Refused::new(
                 Reason::BadRequest,
@@ -78,7 +81,7 @@ impl Verifier {
             // `/auth` already refuses sample without the flag; checked again
             // so no path can reach an acceptance without it.
             Tee::Sample if self.allow_sample => {
-                crate::sample::check(evidence, &digest, &self.policy.allowed_measurements)?
+                crate::sample::check(evidence, &digest, &self.measurements())?
             }
             Tee::Sample => {
                 return Err(Refused::new(
@@ -99,10 +102,29 @@ impl Verifier {
         let ev: SnpEvidence = serde_json::from_value(evidence.clone())
             .map_err(|e| Refused::new(Reason::BadRequest, format!("snp evidence: {e}")))?;
         let fallback = self.vcek_for(&ev.attestation_report.chip_id);
-        let mut policy = self.policy.clone();
-        policy.report_data = snp_report_data_check(digest);
+        // The claimed measurement only picks the manifest; that manifest's
+        // policy then requires the verified MEASUREMENT to be one of its own.
+        let claimed = ev.attestation_report.measurement;
+        let chosen = self
+            .policies
+            .iter()
+            .find(|p| p.measurements.contains(&claimed))
+            .or_else(|| self.policies.first())
+            .ok_or_else(|| Refused::new(Reason::Internal, "no manifest"))?;
+        let policy = chosen.snp_policy(snp_report_data_check(digest));
         let verified = snp_verify::verify_snp_evidence(&ev, fallback.as_deref(), &policy)?;
         Ok(verified.report.measurement)
+    }
+
+    /// Every manifest's launch digests.
+    pub fn measurements(&self) -> Vec<[u8; 48]> {
+        let mut out: Vec<[u8; 48]> = Vec::new();
+        for m in self.policies.iter().flat_map(|p| &p.measurements) {
+            if !out.contains(m) {
+                out.push(*m);
+            }
+        }
+        out
     }
 
     /// The VCEK stored for `chip_id`, if any. The chip id is unverified

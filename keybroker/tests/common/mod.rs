@@ -51,8 +51,25 @@ pub fn hex(bytes: &[u8]) -> String {
 pub const M1: [u8; 48] = [0x11; 48];
 pub const M2: [u8; 48] = [0x22; 48];
 
-/// A manifest shaped like image-builder's, listing `digests`.
+/// A manifest shaped like image-builder's, listing `digests`, with a zero
+/// minimum TCB for Milan (the generation of the real vectors).
 pub fn write_manifest(dir: &Path, digests: &[[u8; 48]]) -> PathBuf {
+    let policy = json!({
+        "guest_policy": "0x30000", "debug_allowed": false, "migration_agent_allowed": false,
+        "required_vmpl": 0, "min_report_version": 3, "vlek_allowed": false,
+        "min_tcb": {"milan": {"bootloader": 0, "tee": 0, "snp": 0, "microcode": 0}},
+        "runtime_config_sha256": [],
+    });
+    write_manifest_named(dir, "manifest.json", digests, policy)
+}
+
+/// `dir/name`: a manifest listing `digests` with `policy` as its policy.
+pub fn write_manifest_named(
+    dir: &Path,
+    name: &str,
+    digests: &[[u8; 48]],
+    policy: Value,
+) -> PathBuf {
     let configs: Vec<Value> = digests
         .iter()
         .map(|d| json!({"vcpus": 1, "vcpu_type": "EPYC-v4", "guest_features": "0x1", "launch_digest": hex(d)}))
@@ -60,9 +77,9 @@ pub fn write_manifest(dir: &Path, digests: &[[u8; 48]]) -> PathBuf {
     let manifest = json!({
         "format_version": 1,
         "launch_configurations": configs,
-        "policy": {"guest_policy": "0x30000", "debug_allowed": false, "migration_agent_allowed": false, "required_vmpl": 0},
+        "policy": policy,
     });
-    let path = dir.join("manifest.json");
+    let path = dir.join(name);
     std::fs::write(&path, manifest.to_string()).expect("write manifest");
     path
 }
@@ -76,11 +93,17 @@ pub fn run(args: &[&str]) -> Output {
 
 /// Adds a 32-byte random key as `repo/key/model`; returns the key.
 pub fn add_key(resources: &Path, dir: &Path, path: &str) -> Vec<u8> {
+    add_key_bound(resources, dir, path, &[])
+}
+
+/// Adds a 32-byte random key at `path` with `binding` arguments
+/// (`--manifest F` / `--measurement HEX`); returns the key.
+pub fn add_key_bound(resources: &Path, dir: &Path, path: &str, binding: &[&str]) -> Vec<u8> {
     let mut key = vec![0u8; 32];
     rand_core::RngCore::fill_bytes(&mut OsRng, &mut key);
     let file = dir.join("model.key");
     std::fs::write(&file, &key).expect("write key");
-    let out = run(&[
+    let mut args = vec![
         "add-resource",
         "--resources",
         resources.to_str().expect("utf-8"),
@@ -88,7 +111,9 @@ pub fn add_key(resources: &Path, dir: &Path, path: &str) -> Vec<u8> {
         path,
         "--file",
         file.to_str().expect("utf-8"),
-    ]);
+    ];
+    args.extend_from_slice(binding);
+    let out = run(&args);
     assert!(
         out.status.success(),
         "add-resource: {}",
