@@ -7,7 +7,7 @@ use embed_engine::checkpoint;
 use embed_engine::digits::DigitsExport;
 use embed_engine::mlp::quantize_mlp;
 use embed_engine::mlp::MlpModel;
-use embed_engine::{BlobError, Embedder, Kernel};
+use embed_engine::{BlobError, Embedder, Kernel, KernelKind};
 use sha2::{Digest, Sha256};
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -73,14 +73,8 @@ pub struct EmbedArgs {
 }
 
 fn parse_kernel(name: &str) -> Result<Kernel, String> {
-    let k = Kernel::ALL
-        .into_iter()
-        .find(|k| k.name() == name)
-        .ok_or_else(|| format!("unknown kernel {name:?}"))?;
-    if !k.is_available() {
-        return Err(format!("kernel {name} is not available on this CPU"));
-    }
-    Ok(k)
+    let kind = KernelKind::from_name(name).ok_or_else(|| format!("unknown kernel {name:?}"))?;
+    Kernel::if_supported(kind).ok_or_else(|| format!("kernel {name} is not available on this CPU"))
 }
 
 /// One model input in, its output vector (or an error message) out.

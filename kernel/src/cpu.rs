@@ -7,7 +7,7 @@
 
 use crate::io::cpuid;
 use core::sync::atomic::{AtomicU64, Ordering};
-use int8_kernels::{CpuidValues, Kernel, SimdPlan};
+use int8_kernels::{CpuidValues, Kernel, KernelKind, SimdPlan};
 use snp_guest::rdrand::{RdrandError, RdrandFilter};
 use spin::Mutex;
 use x86_64::registers::control::{Cr4, Cr4Flags};
@@ -22,7 +22,8 @@ pub struct CpuFeatures {
     pub xcr0: u64,
     /// The CPUID/XCR0 values the engine's kernel choice rests on.
     pub cpuid: CpuidValues,
-    /// The int8 kernel the appliance runs.
+    /// The int8 kernel the appliance runs (made here, the guest's only place that
+    /// vouches for a SIMD kernel).
     pub kernel: Kernel,
 }
 
@@ -41,15 +42,24 @@ pub fn enable_simd() -> CpuFeatures {
     // post-processing under SNP); a mismatch means the answers the plan used
     // are not the ones the kernels would see, so stay with the scalar kernel.
     let osxsave = cpuid(1, 0).ecx & (1 << 27) != 0;
-    let kernel = if osxsave == plan.xsave {
-        plan.kernel()
+    let kind = if osxsave == plan.xsave {
+        plan.kind()
     } else {
         log::warn!(
             "cpu: CPUID OSXSAVE {osxsave} after enabling {}: scalar kernel",
             plan.xsave
         );
-        Kernel::Scalar
+        KernelKind::Scalar
     };
+    // SAFETY: `kind` is what `SimdPlan` allows from this CPU's CPUID answers: under SNP
+    // the post-processed CPUID page (`snp::cpuid`), which the secure processor checked
+    // against the hardware at launch (a page it rejects never boots), natively CPUID
+    // itself. It needs AVX2 + FMA (AVX-512 F/BW/VL/VNNI for the VNNI kind) and the YMM
+    // (ZMM) state in XCR0: `set_xcr0` above loaded exactly `plan.xcr0`, which includes
+    // that state whenever the plan allows the kind (XSETBV faults rather than load a
+    // bit the CPU lacks), and CPUID now reports OSXSAVE as the plan assumed (checked
+    // just above; scalar otherwise). This is the guest's only such promise.
+    let kernel = unsafe { Kernel::assume_supported(kind) };
     CpuFeatures {
         xcr0: plan.xcr0,
         cpuid: plan.values,

@@ -70,10 +70,8 @@ fn main() {
             "--passes" => passes = v.parse().unwrap(),
             "--tokens-file" => tokens_file = v,
             "--kernel" => {
-                kernel = Kernel::ALL
-                    .into_iter()
-                    .find(|k| k.name() == v)
-                    .expect("kernel name")
+                kernel = Kernel::from_name(&v)
+                    .expect("kernel name (scalar, avx2, avx512-vnni) this CPU runs")
             }
             _ => panic!("unknown option {a}"),
         }

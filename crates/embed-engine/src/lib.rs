@@ -41,7 +41,7 @@ mod quant;
 
 pub use embedder::Embedder;
 pub use error::{BlobError, EngineError, QuantizeError};
-pub use int8_kernels::Kernel;
+pub use int8_kernels::{Kernel, KernelKind};
 #[cfg(any(test, feature = "std"))]
 pub use parallel::StdThreads;
 pub use parallel::{Parallel, Sequential};

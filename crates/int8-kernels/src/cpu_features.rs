@@ -1,5 +1,5 @@
 //! From CPUID answers to the SIMD register state an OS should enable, and the
-//! [`CpuidValues`] (so the [`Kernel`]) that hold once it is enabled.
+//! [`CpuidValues`] (so the [`KernelKind`]) that hold once it is enabled.
 //!
 //! Pure: the caller supplies CPUID (natively, or in an SEV-SNP guest from the
 //! post-processed CPUID page) and performs the two privileged steps itself (set
@@ -17,7 +17,7 @@
 //! - afterwards CPUID leaf 1 reports OSXSAVE (it mirrors CR4.OSXSAVE) and XGETBV(0)
 //!   returns that XCR0: [`SimdPlan::values`] is computed that way.
 
-use crate::{CpuidValues, Kernel};
+use crate::{CpuidValues, KernelKind};
 
 const LEAF1_ECX_XSAVE: u32 = 1 << 26;
 const LEAF1_ECX_OSXSAVE: u32 = 1 << 27;
@@ -82,9 +82,11 @@ impl SimdPlan {
         }
     }
 
-    /// The fastest kernel once the plan is applied.
-    pub fn kernel(&self) -> Kernel {
-        self.values.best_kernel()
+    /// The fastest kernel kind once the plan is applied (a kind, not a
+    /// [`Kernel`](crate::Kernel): the caller who applied the plan on this CPU vouches
+    /// for it with [`Kernel::assume_supported`](crate::Kernel::assume_supported)).
+    pub fn kind(&self) -> KernelKind {
+        self.values.best_kind()
     }
 }
 
@@ -127,18 +129,18 @@ mod tests {
         assert_eq!(p.xcr0, 0xE7);
         assert_eq!(p.values.xcr0, 0xE7);
         assert_ne!(p.values.leaf1_ecx & (1 << 27), 0, "OSXSAVE after enabling");
-        assert_eq!(p.kernel(), Kernel::Avx512Vnni);
+        assert_eq!(p.kind(), KernelKind::Avx512Vnni);
     }
 
     #[test]
     fn avx2_cpu_enables_ymm_only() {
         let p = SimdPlan::from_cpuid(cpu(XSAVE | AVX | FMA, (AVX2, 0), 0x7));
         assert_eq!(p.xcr0, 0x7);
-        assert_eq!(p.kernel(), Kernel::Avx2);
+        assert_eq!(p.kind(), KernelKind::Avx2);
         // AVX-512F offered but the mask lacks the ZMM components: no ZMM state.
         let p = SimdPlan::from_cpuid(cpu(XSAVE | AVX | FMA, (AVX2 | AVX512_F_BW_VL, VNNI), 0x7));
         assert_eq!(p.xcr0, 0x7);
-        assert_eq!(p.kernel(), Kernel::Avx2);
+        assert_eq!(p.kind(), KernelKind::Avx2);
     }
 
     #[test]
@@ -147,15 +149,15 @@ mod tests {
         assert!(!p.xsave);
         assert_eq!(p.xcr0, 0);
         assert_eq!(p.values.leaf1_ecx & (1 << 27), 0);
-        assert_eq!(p.kernel(), Kernel::Scalar);
+        assert_eq!(p.kind(), KernelKind::Scalar);
         let p = SimdPlan::from_cpuid(cpu(XSAVE | FMA, (AVX2, 0), 0x7));
         assert!(p.xsave);
         assert_eq!(p.xcr0, 0x3);
-        assert_eq!(p.kernel(), Kernel::Scalar);
+        assert_eq!(p.kind(), KernelKind::Scalar);
         // A mask without SSE: XSETBV would fault, so nothing is enabled.
         let p = SimdPlan::from_cpuid(cpu(XSAVE | AVX | FMA, (AVX2, 0), 0x5));
         assert!(!p.xsave);
-        assert_eq!(p.kernel(), Kernel::Scalar);
+        assert_eq!(p.kind(), KernelKind::Scalar);
     }
 
     #[test]
@@ -170,6 +172,6 @@ mod tests {
         });
         assert!(!p.xsave);
         assert_eq!(p.values.leaf7_ebx, 0);
-        assert_eq!(p.kernel(), Kernel::Scalar);
+        assert_eq!(p.kind(), KernelKind::Scalar);
     }
 }

@@ -1,58 +1,29 @@
-//! Kernel choice from CPU feature values.
+//! Which kernel kinds CPU feature values allow, and the `std` run-time probe.
 //!
 //! The crate never asks the CPU on its own in a guest build: the caller passes the
-//! CPUID / XCR0 values ([`CpuidValues`]) it trusts and picks a kernel with
-//! [`CpuidValues::best_kernel`]. In an SEV-SNP guest CPUID raises #VC and its honest
-//! answers come from the post-processed CPUID page, which only the guest kernel has.
+//! CPUID / XCR0 values ([`CpuidValues`]) it trusts, reads the fastest kind with
+//! [`CpuidValues::best_kind`] and vouches for it with the `unsafe`
+//! [`Kernel::assume_supported`] (see `kernel.rs` for why the values themselves prove
+//! nothing). In an SEV-SNP guest CPUID raises #VC and its honest answers come from the
+//! post-processed CPUID page, which only the guest kernel has.
 //!
-//! The run-time probe ([`Kernel::detect`], [`Kernel::available`],
-//! [`Kernel::is_available`]) executes CPUID and XGETBV and exists only with the `std`
-//! feature (host tools, tests, benchmarks). Without it the SIMD entry points cannot
-//! check the CPU: a SIMD [`Kernel`] value is the caller's statement that the CPU runs
-//! it and that its register state is enabled in XCR0 (the guest derives it from the
-//! CPUID page after enabling that state; an instruction the CPU lacks raises #UD,
-//! which stops the guest).
+//! The run-time probe ([`probe_cpuid_values`], behind [`Kernel::detect`],
+//! [`Kernel::available`], [`KernelKind::is_available`]) executes CPUID and XGETBV and
+//! exists only with the `std` feature (host tools, tests, benchmarks). There the entry
+//! points also re-check every kernel against it ([`runnable`]); without it a
+//! [`Kernel`] is taken as the proof it is.
 
+use crate::{Kernel, KernelKind};
 use alloc::vec::Vec;
-
-/// One implementation of the int8 kernels. All give identical results.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Kernel {
-    /// Portable Rust; the reference, runs everywhere (incl. QEMU TCG).
-    Scalar,
-    /// AVX2 (+ FMA for the f32 helpers), exact int16 products (no `vpmaddubsw` saturation).
-    Avx2,
-    /// AVX-512 F/BW/VL + VNNI (`vpdpbusd`).
-    Avx512Vnni,
-}
 
 const AVX2: u8 = 1;
 const VNNI: u8 = 2;
 
-impl Kernel {
-    /// Every kernel, slowest first.
-    pub const ALL: [Kernel; 3] = [Kernel::Scalar, Kernel::Avx2, Kernel::Avx512Vnni];
-
-    /// The kernel with this [`name`](Self::name), e.g. from a command-line flag.
-    pub fn from_name(name: &str) -> Option<Kernel> {
-        Self::ALL.into_iter().find(|k| k.name() == name)
-    }
-
-    /// Short stable name, for logs and benchmarks.
-    pub fn name(self) -> &'static str {
-        match self {
-            Kernel::Scalar => "scalar",
-            Kernel::Avx2 => "avx2",
-            Kernel::Avx512Vnni => "avx512-vnni",
-        }
-    }
-
-    fn allowed_by(self, bits: u8) -> bool {
-        match self {
-            Kernel::Scalar => true,
-            Kernel::Avx2 => bits & AVX2 != 0,
-            Kernel::Avx512Vnni => bits & VNNI != 0,
-        }
+fn allowed_by(kind: KernelKind, bits: u8) -> bool {
+    match kind {
+        KernelKind::Scalar => true,
+        KernelKind::Avx2 => bits & AVX2 != 0,
+        KernelKind::Avx512Vnni => bits & VNNI != 0,
     }
 }
 
@@ -72,28 +43,30 @@ pub struct CpuidValues {
 }
 
 impl CpuidValues {
-    /// The kernels these values allow (always includes `Scalar`), slowest first.
-    pub fn kernels(self) -> Vec<Kernel> {
+    /// The kinds these values allow (always includes `Scalar`), slowest first.
+    pub fn kinds(self) -> Vec<KernelKind> {
         let bits = decode(self);
-        Kernel::ALL
+        KernelKind::ALL
             .into_iter()
-            .filter(|k| k.allowed_by(bits))
+            .filter(|&k| allowed_by(k, bits))
             .collect()
     }
 
-    /// The fastest kernel these values allow.
-    pub fn best_kernel(self) -> Kernel {
+    /// The fastest kind these values allow. A kind, not a [`Kernel`]: anyone can write
+    /// down values (see `kernel.rs`); a caller that read them from this CPU turns the
+    /// answer into a kernel with [`Kernel::assume_supported`].
+    pub fn best_kind(self) -> KernelKind {
         let bits = decode(self);
-        Kernel::ALL
+        KernelKind::ALL
             .into_iter()
             .rev()
-            .find(|k| k.allowed_by(bits))
-            .unwrap_or(Kernel::Scalar)
+            .find(|&k| allowed_by(k, bits))
+            .unwrap_or(KernelKind::Scalar)
     }
 
-    /// Whether these values allow `kernel`.
-    pub fn allows(self, kernel: Kernel) -> bool {
-        kernel.allowed_by(decode(self))
+    /// Whether these values allow `kind`.
+    pub fn allows(self, kind: KernelKind) -> bool {
+        allowed_by(kind, decode(self))
     }
 }
 
@@ -127,47 +100,37 @@ fn decode(v: CpuidValues) -> u8 {
 }
 
 /// Whether the entry points may run `kernel`: with the probe, whether this CPU runs
-/// it; without it (guest builds) the caller's choice stands (see the module doc).
+/// it (a check on [`Kernel::assume_supported`] callers in host tools); without it the
+/// token stands, except that no SIMD code exists off x86-64.
 pub(crate) fn runnable(kernel: Kernel) -> bool {
     #[cfg(any(test, feature = "std"))]
     {
-        kernel.is_available()
+        kernel.kind().is_available()
     }
     #[cfg(not(any(test, feature = "std")))]
     {
-        kernel == Kernel::Scalar || cfg!(target_arch = "x86_64")
+        kernel.kind() == KernelKind::Scalar || cfg!(target_arch = "x86_64")
     }
 }
 
 #[cfg(any(test, feature = "std"))]
 pub use probe::probe_cpuid_values;
+#[cfg(any(test, feature = "std"))]
+pub(crate) use probe::probed_allows;
 
 /// The run-time probe: CPUID and XGETBV on this CPU (host builds only).
 #[cfg(any(test, feature = "std"))]
 mod probe {
-    use super::{CpuidValues, Kernel};
-    use alloc::vec::Vec;
+    use super::{allowed_by, CpuidValues, KernelKind};
     use core::sync::atomic::{AtomicU8, Ordering};
 
     /// Probe result cache: bit 7 set once probed, low bits as in `decode`.
     static PROBED: AtomicU8 = AtomicU8::new(0);
     const DONE: u8 = 0x80;
 
-    impl Kernel {
-        /// The fastest kernel this CPU can run (executes CPUID; `std` only).
-        pub fn detect() -> Kernel {
-            probe_cpuid_values().best_kernel()
-        }
-
-        /// The kernels this CPU can run, slowest first (always starts with `Scalar`; `std` only).
-        pub fn available() -> Vec<Kernel> {
-            Self::ALL.into_iter().filter(|k| k.is_available()).collect()
-        }
-
-        /// Whether this CPU (and the OS-enabled register state) supports the kernel (`std` only).
-        pub fn is_available(self) -> bool {
-            self.allowed_by(probed_bits())
-        }
+    /// Whether this CPU runs `kind` (probed once, then cached).
+    pub(crate) fn probed_allows(kind: KernelKind) -> bool {
+        allowed_by(kind, probed_bits())
     }
 
     fn probed_bits() -> u8 {

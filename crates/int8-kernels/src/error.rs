@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use crate::Kernel;
+use crate::KernelKind;
 
 /// Why a kernel call, a packing or a quantization was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,8 +25,9 @@ pub enum KernelError {
     NonFinite { row: usize, col: usize },
     /// An activation scale that is negative.
     NegativeScale { row: usize, group: usize },
-    /// The requested kernel cannot run on this CPU (or this architecture).
-    Unavailable(Kernel),
+    /// The kernel cannot run on this CPU or architecture (found by the `std` re-check,
+    /// or off x86-64).
+    Unavailable(KernelKind),
     /// A strided f32 matrix whose rows would overlap (`stride < cols`).
     StrideTooSmall { stride: usize, cols: usize },
 }

@@ -13,7 +13,7 @@
 use alloc::vec::Vec;
 
 use crate::error::{check_len, mul};
-use crate::{Kernel, KernelError};
+use crate::{Kernel, KernelError, KernelKind};
 
 /// A row-major f32 matrix inside a slice: `rows x cols`, row `r` starting at `r * stride`.
 #[derive(Clone, Copy, Debug)]
@@ -149,7 +149,7 @@ pub fn gemm_f32_nn(
     out: F32MatMut<'_>,
 ) -> Result<(), KernelError> {
     if !crate::detect::runnable(kernel) {
-        return Err(KernelError::Unavailable(kernel));
+        return Err(KernelError::Unavailable(kernel.kind()));
     }
     check_len("inner dimension (b rows)", a.cols, b.rows)?;
     check_len("output rows", a.rows, out.rows)?;
@@ -169,7 +169,7 @@ pub fn gemm_f32_nt(
     pack: &mut Vec<f32>,
 ) -> Result<(), KernelError> {
     if !crate::detect::runnable(kernel) {
-        return Err(KernelError::Unavailable(kernel));
+        return Err(KernelError::Unavailable(kernel.kind()));
     }
     check_len("inner dimension (b columns)", a.cols, b.cols)?;
     check_len("output rows", a.rows, out.rows)?;
@@ -180,10 +180,10 @@ pub fn gemm_f32_nt(
         pack.resize(len, 0.0);
     }
     let bt = &mut pack[..len];
-    match kernel {
+    match kernel.kind() {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: both SIMD kernels imply AVX2 (`runnable` admitted it above; detect.rs); `b` is a checked N x K view and bt holds N * K floats.
-        Kernel::Avx2 | Kernel::Avx512Vnni => unsafe {
+        // SAFETY: the token proves AVX2 for both SIMD kinds (kernel.rs); `b` is a checked N x K view and bt holds N * K floats.
+        KernelKind::Avx2 | KernelKind::Avx512Vnni => unsafe {
             crate::f32gemm_simd::transpose_avx2(b.data.as_ptr(), n, k, b.stride, bt)
         },
         _ => transpose(b, bt),
@@ -215,13 +215,13 @@ fn run(kernel: Kernel, a: F32Mat<'_>, b: F32Mat<'_>, out: F32MatMut<'_>) {
     if out.rows == 0 || out.cols == 0 {
         return;
     }
-    match kernel {
+    match kernel.kind() {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: the caller checked `runnable` (AVX2 + FMA; detect.rs); the views' constructors checked that every (row, col) < (rows, cols) lies inside its slice, and the shapes agree.
-        Kernel::Avx2 => unsafe { crate::f32gemm_simd::gemm_avx2(&a, &b, out) },
+        // SAFETY: the token proves AVX2 + FMA (kernel.rs); the views' constructors checked that every (row, col) < (rows, cols) lies inside its slice, and the shapes agree.
+        KernelKind::Avx2 => unsafe { crate::f32gemm_simd::gemm_avx2(&a, &b, out) },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: as above, with AVX-512F (part of the AVX-512 VNNI kernel's requirements).
-        Kernel::Avx512Vnni => unsafe { crate::f32gemm_simd::gemm_avx512(&a, &b, out) },
+        KernelKind::Avx512Vnni => unsafe { crate::f32gemm_simd::gemm_avx512(&a, &b, out) },
         _ => gemm_scalar(&a, &b, out),
     }
 }

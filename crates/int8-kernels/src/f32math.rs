@@ -11,7 +11,7 @@
 //! Abramowitz & Stegun 7.1.26: max absolute error < 6e-7 (1.5e-7 from the formula plus f32
 //! rounding). Inputs are clamped to [-87, 88] (e^x stays a normal f32).
 
-use crate::{fma_f32, F32MatMut, Kernel, KernelError};
+use crate::{fma_f32, F32MatMut, Kernel, KernelError, KernelKind};
 
 pub(crate) const LOG2E: f32 = core::f32::consts::LOG2_E;
 /// ln 2 split in a high part with trailing zero bits and a low correction,
@@ -107,20 +107,20 @@ fn check(kernel: Kernel) -> Result<(), KernelError> {
     if crate::detect::runnable(kernel) {
         Ok(())
     } else {
-        Err(KernelError::Unavailable(kernel))
+        Err(KernelError::Unavailable(kernel.kind()))
     }
 }
 
 /// `x[i] = e^x[i]` in place ([`exp_one`] per element).
 pub fn exp_f32(kernel: Kernel, x: &mut [f32]) -> Result<(), KernelError> {
     check(kernel)?;
-    match kernel {
+    match kernel.kind() {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `runnable` admitted the kernel above (AVX2 + FMA; detect.rs).
-        Kernel::Avx2 => unsafe { crate::f32math_simd::map_avx2::<EXP>(x) },
+        // SAFETY: the token proves AVX2 + FMA (kernel.rs).
+        KernelKind::Avx2 => unsafe { crate::f32math_simd::map_avx2::<EXP>(x) },
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `runnable` admitted the kernel above (AVX-512F is part of the VNNI kernel's set; detect.rs).
-        Kernel::Avx512Vnni => unsafe { crate::f32math_simd::map_avx512::<EXP>(x) },
+        // SAFETY: the token proves AVX-512F (part of the VNNI kernel's set; kernel.rs).
+        KernelKind::Avx512Vnni => unsafe { crate::f32math_simd::map_avx512::<EXP>(x) },
         _ => x.iter_mut().for_each(|v| *v = exp_one(*v)),
     }
     Ok(())
@@ -129,13 +129,13 @@ pub fn exp_f32(kernel: Kernel, x: &mut [f32]) -> Result<(), KernelError> {
 /// `x[i] = gelu(x[i])` in place ([`gelu_one`] per element).
 pub fn gelu_f32(kernel: Kernel, x: &mut [f32]) -> Result<(), KernelError> {
     check(kernel)?;
-    match kernel {
+    match kernel.kind() {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `runnable` admitted the kernel above (AVX2 + FMA; detect.rs).
-        Kernel::Avx2 => unsafe { crate::f32math_simd::map_avx2::<GELU>(x) },
+        // SAFETY: the token proves AVX2 + FMA (kernel.rs).
+        KernelKind::Avx2 => unsafe { crate::f32math_simd::map_avx2::<GELU>(x) },
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `runnable` admitted the kernel above (AVX-512F; detect.rs).
-        Kernel::Avx512Vnni => unsafe { crate::f32math_simd::map_avx512::<GELU>(x) },
+        // SAFETY: the token proves AVX-512F (kernel.rs).
+        KernelKind::Avx512Vnni => unsafe { crate::f32math_simd::map_avx512::<GELU>(x) },
         _ => x.iter_mut().for_each(|v| *v = gelu_one(*v)),
     }
     Ok(())
@@ -168,15 +168,15 @@ pub fn softmax_rows_f32(kernel: Kernel, m: F32MatMut<'_>, scale: f32) -> Result<
         return Ok(());
     }
     let data = m.into_slice();
-    match kernel {
+    match kernel.kind() {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `runnable` admitted the kernel above (detect.rs); the view's constructor checked that every (row, col) < (rows, cols) at row * stride + col lies inside `data`.
-        Kernel::Avx2 => unsafe {
+        // SAFETY: the token proves AVX2 + FMA (kernel.rs); the view's constructor checked that every (row, col) < (rows, cols) at row * stride + col lies inside `data`.
+        KernelKind::Avx2 => unsafe {
             crate::f32math_simd::softmax_rows_avx2(data, rows, cols, stride, scale)
         },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: as above, with AVX-512F.
-        Kernel::Avx512Vnni => unsafe {
+        KernelKind::Avx512Vnni => unsafe {
             crate::f32math_simd::softmax_rows_avx512(data, rows, cols, stride, scale)
         },
         _ => {

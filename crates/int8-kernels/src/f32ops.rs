@@ -4,7 +4,7 @@
 //! (lane = index mod 16), folds them in a fixed tree (lane + 8, + 4, + 2, + 1), then adds
 //! the tail in order; products and sums are separate operations (no FMA).
 
-use crate::{error::check_len, Kernel, KernelError};
+use crate::{error::check_len, Kernel, KernelError, KernelKind};
 
 /// Partial sums in the dot product.
 pub(crate) const LANES: usize = 16;
@@ -13,19 +13,19 @@ pub(crate) const LANES: usize = 16;
 pub fn dot_f32(kernel: Kernel, a: &[f32], b: &[f32]) -> Result<f32, KernelError> {
     check_len("dot operand", a.len(), b.len())?;
     if !crate::detect::runnable(kernel) {
-        return Err(KernelError::Unavailable(kernel));
+        return Err(KernelError::Unavailable(kernel.kind()));
     }
     let main = a.len() - a.len() % LANES;
-    let mut s = match kernel {
-        Kernel::Scalar => dot_scalar(&a[..main], &b[..main]),
+    let mut s = match kernel.kind() {
+        KernelKind::Scalar => dot_scalar(&a[..main], &b[..main]),
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `runnable` admitted the kernel above (detect.rs); the slices have equal lengths, multiples of 16.
-        Kernel::Avx2 => unsafe { crate::f32_simd::dot_avx2(&a[..main], &b[..main]) },
+        // SAFETY: the token proves the kind's instruction set (kernel.rs); the slices have equal lengths, multiples of 16.
+        KernelKind::Avx2 => unsafe { crate::f32_simd::dot_avx2(&a[..main], &b[..main]) },
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `runnable` admitted the kernel above (detect.rs); the slices have equal lengths, multiples of 16.
-        Kernel::Avx512Vnni => unsafe { crate::f32_simd::dot_avx512(&a[..main], &b[..main]) },
+        // SAFETY: the token proves the kind's instruction set (kernel.rs); the slices have equal lengths, multiples of 16.
+        KernelKind::Avx512Vnni => unsafe { crate::f32_simd::dot_avx512(&a[..main], &b[..main]) },
         #[cfg(not(target_arch = "x86_64"))]
-        _ => return Err(KernelError::Unavailable(kernel)),
+        _ => return Err(KernelError::Unavailable(kernel.kind())),
     };
     for (x, y) in a[main..].iter().zip(&b[main..]) {
         s += x * y;
@@ -37,18 +37,18 @@ pub fn dot_f32(kernel: Kernel, a: &[f32], b: &[f32]) -> Result<f32, KernelError>
 pub fn axpy_f32(kernel: Kernel, alpha: f32, x: &[f32], y: &mut [f32]) -> Result<(), KernelError> {
     check_len("axpy operand", y.len(), x.len())?;
     if !crate::detect::runnable(kernel) {
-        return Err(KernelError::Unavailable(kernel));
+        return Err(KernelError::Unavailable(kernel.kind()));
     }
-    match kernel {
-        Kernel::Scalar => axpy_scalar(alpha, x, y),
+    match kernel.kind() {
+        KernelKind::Scalar => axpy_scalar(alpha, x, y),
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `runnable` admitted the kernel above (detect.rs); equal lengths checked above.
-        Kernel::Avx2 => unsafe { crate::f32_simd::axpy_avx2(alpha, x, y) },
+        // SAFETY: the token proves the kind's instruction set (kernel.rs); equal lengths checked above.
+        KernelKind::Avx2 => unsafe { crate::f32_simd::axpy_avx2(alpha, x, y) },
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `runnable` admitted the kernel above (detect.rs); equal lengths checked above.
-        Kernel::Avx512Vnni => unsafe { crate::f32_simd::axpy_avx512(alpha, x, y) },
+        // SAFETY: the token proves the kind's instruction set (kernel.rs); equal lengths checked above.
+        KernelKind::Avx512Vnni => unsafe { crate::f32_simd::axpy_avx512(alpha, x, y) },
         #[cfg(not(target_arch = "x86_64"))]
-        _ => return Err(KernelError::Unavailable(kernel)),
+        _ => return Err(KernelError::Unavailable(kernel.kind())),
     }
     Ok(())
 }

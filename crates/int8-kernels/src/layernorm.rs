@@ -8,7 +8,7 @@
 
 use crate::error::{check_len, mul};
 use crate::f32math::{fold, LANES};
-use crate::{Kernel, KernelError};
+use crate::{Kernel, KernelError, KernelKind};
 
 /// One LayerNorm output: `out` (rows x h) with its `gamma` and `beta` (h each).
 #[derive(Debug)]
@@ -38,7 +38,7 @@ pub fn layer_norm_f32(
     second: Option<LnOut<'_>>,
 ) -> Result<(), KernelError> {
     if !crate::detect::runnable(kernel) {
-        return Err(KernelError::Unavailable(kernel));
+        return Err(KernelError::Unavailable(kernel.kind()));
     }
     let h = first.gamma.len();
     if h == 0 {
@@ -56,13 +56,15 @@ pub fn layer_norm_f32(
         check_len("layer norm output", x.len(), o.out.len())?;
     }
     let outs = [Some(first), second];
-    match kernel {
+    match kernel.kind() {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `runnable` admitted the kernel above (detect.rs); every slice length checked above.
-        Kernel::Avx2 => unsafe { crate::f32math_simd::layer_norm_avx2(x, h, eps, outs) },
+        // SAFETY: the token proves AVX2 + FMA (kernel.rs); every slice length checked above.
+        KernelKind::Avx2 => unsafe { crate::f32math_simd::layer_norm_avx2(x, h, eps, outs) },
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `runnable` admitted the kernel above (AVX-512F; detect.rs); slice lengths checked above.
-        Kernel::Avx512Vnni => unsafe { crate::f32math_simd::layer_norm_avx512(x, h, eps, outs) },
+        // SAFETY: the token proves AVX-512F (kernel.rs); slice lengths checked above.
+        KernelKind::Avx512Vnni => unsafe {
+            crate::f32math_simd::layer_norm_avx512(x, h, eps, outs)
+        },
         _ => {
             let [Some(mut first), mut second] = outs else {
                 return Ok(());

@@ -15,9 +15,9 @@
 //! let packed = PackedMatrix::pack(n, k, &w)?; // once, at model load
 //! let x: Vec<f32> = (0..m * k).map(|i| i as f32 * 0.01).collect(); // M x K
 //! let mut rows = QuantizedRows::new(); // reuse across calls
-//! rows.quantize_with(Kernel::Scalar, &x, m, k, None)?;
+//! rows.quantize_with(Kernel::SCALAR, &x, m, k, None)?;
 //! let mut out = vec![0f32; m * n];
-//! matmul(Kernel::Scalar, &rows, &packed, &mut out)?;
+//! matmul(Kernel::SCALAR, &rows, &packed, &mut out)?;
 //! // out[r * n + c] ~= dot(x[r], w[c]); multiply by the weight scale of c and add the bias.
 //! # Ok::<(), int8_kernels::KernelError>(())
 //! ```
@@ -28,14 +28,50 @@
 //! scalar kernel), [`softmax_rows_f32`], [`exp_f32`], [`gelu_f32`], [`layer_norm_f32`], and
 //! [`matmul_epilogue`] (scale, bias, residual, GELU, divisor fused into the store).
 //!
-//! Kernel choice: the caller passes a [`Kernel`]. A guest picks it from CPUID values it
-//! trusts ([`CpuidValues::best_kernel`], after [`SimdPlan`] enabled the register state);
-//! the crate itself executes CPUID/XGETBV only in the `std` run-time probe
-//! ([`Kernel::detect`], host tools and tests). See `detect.rs` for what each build checks.
+//! Kernel choice: the caller passes a [`Kernel`], a token proving that the CPU runs that
+//! implementation ([`KernelKind`] is its name). Safe code gets [`Kernel::SCALAR`], or a
+//! SIMD kernel from the `std` run-time probe ([`Kernel::detect`], [`Kernel::available`]:
+//! host tools and tests, the only place the crate executes CPUID/XGETBV). A guest reads
+//! the kind from CPUID values it trusts ([`CpuidValues::best_kind`], after [`SimdPlan`]
+//! enabled the register state) and vouches for it with the `unsafe`
+//! [`Kernel::assume_supported`]. See `kernel.rs` for the design, `detect.rs` for what
+//! each build checks.
+//!
+//! A SIMD kernel cannot be named in safe code, neither as a constant nor by building
+//! the token:
+//!
+//! ```compile_fail,E0599
+//! let k = int8_kernels::Kernel::AVX2;
+//! ```
+//!
+//! ```compile_fail,E0423
+//! let k = int8_kernels::Kernel(int8_kernels::KernelKind::Avx512Vnni);
+//! ```
+//!
+//! ```compile_fail,E0133
+//! let k = int8_kernels::Kernel::assume_supported(int8_kernels::KernelKind::Avx2);
+//! ```
+//!
+//! What compiles: the scalar kernel, the probe, or the stated obligation.
+//!
+//! ```
+//! use int8_kernels::{Kernel, KernelKind};
+//!
+//! let scalar = Kernel::SCALAR;
+//! let best = Kernel::detect(); // `std` only: CPUID/XGETBV on this CPU
+//! assert_eq!(Kernel::available().first(), Some(&scalar));
+//! if best.kind() == KernelKind::Avx2 {
+//!     // SAFETY: the probe just found AVX2 (and its register state) on this CPU.
+//!     let again = unsafe { Kernel::assume_supported(KernelKind::Avx2) };
+//!     assert_eq!(again, best);
+//! }
+//! ```
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
 extern crate alloc;
+#[cfg(all(feature = "std", not(test)))]
+extern crate std;
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
@@ -53,6 +89,7 @@ mod f32math;
 #[cfg(target_arch = "x86_64")]
 mod f32math_simd;
 mod f32ops;
+mod kernel;
 mod layernorm;
 mod pack;
 mod quantize;
@@ -65,11 +102,12 @@ mod view;
 pub use cpu_features::SimdPlan;
 #[cfg(any(test, feature = "std"))]
 pub use detect::probe_cpuid_values;
-pub use detect::{CpuidValues, Kernel};
+pub use detect::CpuidValues;
 pub use error::KernelError;
 pub use f32gemm::{fma_f32, gemm_f32_nn, gemm_f32_nt, F32Mat, F32MatMut};
 pub use f32math::{erf_one, exp_f32, exp_one, gelu_f32, gelu_one, softmax_f32, softmax_rows_f32};
 pub use f32ops::{axpy_f32, dot_f32};
+pub use kernel::{Kernel, KernelKind};
 pub use layernorm::{inv_sqrt_f64, layer_norm_f32, LnOut};
 pub use pack::PackedMatrix;
 pub use quantize::QuantizedRows;
@@ -128,8 +166,8 @@ pub fn matmul_epilogue(
         error::check_len("epilogue residuals", out.len(), r.len())?;
     }
     #[cfg(target_arch = "x86_64")]
-    if kernel == Kernel::Avx512Vnni {
-        // SAFETY: `check` admitted the kernel (AVX-512 F/BW/VL/VNNI, see detect.rs) and the shapes match; the epilogue slices hold N values (checked above).
+    if kernel.kind() == KernelKind::Avx512Vnni {
+        // SAFETY: the token proves AVX-512 F/BW/VL/VNNI (kernel.rs; `check` re-checked it where it can) and the shapes match; the epilogue slices hold N values (checked above).
         unsafe { avx512::matmul(a, w, out, Some(ep)) };
         return Ok(());
     }
@@ -165,14 +203,14 @@ fn matmul_unchecked(
     out: &mut [f32],
     ep: Option<Epilogue<'_>>,
 ) {
-    match kernel {
-        Kernel::Scalar => scalar::matmul(a, w, out),
+    match kernel.kind() {
+        KernelKind::Scalar => scalar::matmul(a, w, out),
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: the caller ran `check`, which admitted the kernel (AVX2, see detect.rs) and the shapes match.
-        Kernel::Avx2 => unsafe { avx2::matmul(a, w, out) },
+        // SAFETY: the token proves AVX2 (kernel.rs); the caller ran `check`, so the shapes match.
+        KernelKind::Avx2 => unsafe { avx2::matmul(a, w, out) },
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: the caller ran `check`, which admitted the kernel (AVX-512 F/BW/VL/VNNI, see detect.rs) and the shapes match; `ep` slices (if any) hold N values.
-        Kernel::Avx512Vnni => unsafe { avx512::matmul(a, w, out, ep) },
+        // SAFETY: the token proves AVX-512 F/BW/VL/VNNI (kernel.rs); the caller ran `check`, so the shapes match; `ep` slices (if any) hold N values.
+        KernelKind::Avx512Vnni => unsafe { avx512::matmul(a, w, out, ep) },
         // `check` refuses the SIMD kernels on other architectures; never reached.
         #[cfg(not(target_arch = "x86_64"))]
         _ => {
@@ -190,16 +228,16 @@ pub fn group_dots(
     out: &mut [i32],
 ) -> Result<(), KernelError> {
     check(kernel, a, w, out.len(), w.k() / GROUP)?;
-    match kernel {
-        Kernel::Scalar => scalar::group_dots(a, w, out),
+    match kernel.kind() {
+        KernelKind::Scalar => scalar::group_dots(a, w, out),
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `check` admitted the kernel (AVX2, see detect.rs) and the shapes match.
-        Kernel::Avx2 => unsafe { avx2::group_dots(a, w, out) },
+        // SAFETY: the token proves AVX2 (kernel.rs); `check` passed, so the shapes match.
+        KernelKind::Avx2 => unsafe { avx2::group_dots(a, w, out) },
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `check` admitted the kernel (AVX-512 F/BW/VL/VNNI, see detect.rs) and the shapes match.
-        Kernel::Avx512Vnni => unsafe { avx512::group_dots(a, w, out) },
+        // SAFETY: the token proves AVX-512 F/BW/VL/VNNI (kernel.rs); `check` passed, so the shapes match.
+        KernelKind::Avx512Vnni => unsafe { avx512::group_dots(a, w, out) },
         #[cfg(not(target_arch = "x86_64"))]
-        _ => return Err(KernelError::Unavailable(kernel)),
+        _ => return Err(KernelError::Unavailable(kernel.kind())),
     }
     Ok(())
 }
@@ -213,7 +251,7 @@ fn check(
     per_entry: usize,
 ) -> Result<(), KernelError> {
     if !detect::runnable(kernel) {
-        return Err(KernelError::Unavailable(kernel));
+        return Err(KernelError::Unavailable(kernel.kind()));
     }
     if a.m() > 0 && a.k() != w.k() {
         return Err(KernelError::KMismatch {

@@ -3,7 +3,7 @@
 use alloc::vec::Vec;
 
 use crate::error::{check_k, check_len, mul};
-use crate::{Kernel, KernelError, GROUP};
+use crate::{Kernel, KernelError, KernelKind, GROUP};
 
 /// M rows of K activations quantized per group of 32 along K: i8 values and one
 /// f32 scale per (row, group), value ~= q * scale.
@@ -59,7 +59,7 @@ impl QuantizedRows {
         smooth: Option<&[f32]>,
     ) -> Result<(), KernelError> {
         if !crate::detect::runnable(kernel) {
-            return Err(KernelError::Unavailable(kernel));
+            return Err(KernelError::Unavailable(kernel.kind()));
         }
         check_k(k)?;
         check_len("activations", mul(m, k)?, x.len())?;
@@ -70,13 +70,13 @@ impl QuantizedRows {
         self.q.resize(m * k, 0);
         self.scales.resize(m * (k / GROUP), 0.0);
         self.corr.resize(m * (k / GROUP), 0);
-        let res = match kernel {
-            Kernel::Scalar => self.fill(x, smooth, quantize_group),
+        let res = match kernel.kind() {
+            KernelKind::Scalar => self.fill(x, smooth, quantize_group),
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: `runnable` admitted the AVX-512 VNNI kernel, which implies AVX-512 F/BW/VL (detect.rs).
-            Kernel::Avx512Vnni => unsafe { crate::quantize_simd::fill_avx512(self, x, smooth) },
+            // SAFETY: the token proves AVX-512 F/BW/VL (part of the VNNI kernel's set; kernel.rs).
+            KernelKind::Avx512Vnni => unsafe { crate::quantize_simd::fill_avx512(self, x, smooth) },
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: `runnable` admitted a SIMD kernel; both imply AVX2 (detect.rs).
+            // SAFETY: the token is a SIMD kernel (the scalar one matched above) and both kinds prove AVX2 (kernel.rs).
             _ => unsafe { crate::quantize_simd::fill_avx2(self, x, smooth) },
             #[cfg(not(target_arch = "x86_64"))]
             _ => self.fill(x, smooth, quantize_group),

@@ -3,14 +3,16 @@
 mod common;
 
 use common::{random_weights, reference_dots, reference_matmul, Rng};
-use int8_kernels::{group_dots, matmul, Kernel, KernelError, PackedMatrix, QuantizedRows, GROUP};
+use int8_kernels::{
+    group_dots, matmul, Kernel, KernelError, KernelKind, PackedMatrix, QuantizedRows, GROUP,
+};
 
-/// Checks all kernels on one (activations, weights) pair, bit for bit.
-fn check_all(a: &QuantizedRows, packed: &PackedMatrix, w: &[i8]) {
+/// Checks `kernels` on one (activations, weights) pair, bit for bit.
+fn check_all(kernels: &[Kernel], a: &QuantizedRows, packed: &PackedMatrix, w: &[i8]) {
     let n = packed.n();
     let want_dots = reference_dots(a, w, n);
     let want_mm = reference_matmul(a, w, n);
-    for kernel in Kernel::available() {
+    for &kernel in kernels {
         let mut dots = vec![i32::MIN; want_dots.len()];
         group_dots(kernel, a, packed, &mut dots).expect("group_dots");
         assert_eq!(
@@ -41,26 +43,38 @@ fn check_all(a: &QuantizedRows, packed: &PackedMatrix, w: &[i8]) {
 
 #[test]
 fn reports_kernels() {
-    let avail = Kernel::available();
-    eprintln!("available: {:?}, detect: {:?}", avail, Kernel::detect());
-    assert_eq!(avail[0], Kernel::Scalar);
-    assert!(avail.contains(&Kernel::detect()));
+    let avail = Kernel::available_reported("kernels::reports_kernels");
+    eprintln!("detect: {}", Kernel::detect().name());
+    assert_eq!(avail[0], Kernel::SCALAR);
+    assert_eq!(avail.last(), Some(&Kernel::detect()));
+    // The probe against std's own detection (independent code), kind by kind.
     #[cfg(target_arch = "x86_64")]
     {
-        assert_eq!(
-            Kernel::Avx2.is_available(),
-            std::arch::is_x86_feature_detected!("avx2")
-        );
-        let vnni = std::arch::is_x86_feature_detected!("avx512f")
+        let avx2 = std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma");
+        let vnni = avx2
+            && std::arch::is_x86_feature_detected!("avx512f")
             && std::arch::is_x86_feature_detected!("avx512bw")
             && std::arch::is_x86_feature_detected!("avx512vl")
             && std::arch::is_x86_feature_detected!("avx512vnni");
-        assert_eq!(Kernel::Avx512Vnni.is_available(), vnni);
+        assert_eq!(KernelKind::Avx2.is_available(), avx2);
+        assert_eq!(KernelKind::Avx512Vnni.is_available(), vnni);
+        let kinds: Vec<KernelKind> = avail.iter().map(|k| k.kind()).collect();
+        let want: Vec<KernelKind> = [
+            (true, KernelKind::Scalar),
+            (avx2, KernelKind::Avx2),
+            (vnni, KernelKind::Avx512Vnni),
+        ]
+        .into_iter()
+        .filter_map(|(on, k)| on.then_some(k))
+        .collect();
+        assert_eq!(kinds, want);
     }
 }
 
 #[test]
 fn random_shapes_agree() {
+    let kernels = Kernel::available_reported("kernels::random_shapes_agree");
     let mut rng = Rng::new(1);
     let ns = [
         1, 2, 15, 16, 17, 31, 33, 47, 48, 49, 63, 64, 65, 96, 100, 128, 130, 384,
@@ -78,7 +92,7 @@ fn random_shapes_agree() {
                 let x: Vec<f32> = (0..m * k).map(|_| rng.f32() * 10.0).collect();
                 let mut a = QuantizedRows::new();
                 a.quantize(&x, m, k).expect("quantize");
-                check_all(&a, &packed, &w);
+                check_all(&kernels, &a, &packed, &w);
             }
         }
     }
@@ -86,6 +100,7 @@ fn random_shapes_agree() {
 
 #[test]
 fn raw_random_values_incl_minus_128() {
+    let kernels = Kernel::available_reported("kernels::raw_random_values_incl_minus_128");
     let mut rng = Rng::new(2);
     for _ in 0..40 {
         let k = [32, 64, 384][rng.below(3)];
@@ -96,12 +111,13 @@ fn raw_random_values_incl_minus_128() {
         let scales: Vec<f32> = (0..m * k / GROUP).map(|_| rng.f32().abs() * 0.1).collect();
         let mut a = QuantizedRows::new();
         a.from_parts(m, k, &values, &scales).expect("from_parts");
-        check_all(&a, &packed, &w);
+        check_all(&kernels, &a, &packed, &w);
     }
 }
 
 #[test]
 fn extremes() {
+    let kernels = Kernel::available_reported("kernels::extremes");
     for &(av, wv) in &[
         (-128i8, -128i8),
         (127, 127),
@@ -115,7 +131,7 @@ fn extremes() {
             let mut a = QuantizedRows::new();
             a.from_parts(m, k, &vec![av; m * k], &vec![1.0; m * k / GROUP])
                 .expect("parts");
-            check_all(&a, &packed, &w);
+            check_all(&kernels, &a, &packed, &w);
             let mut dots = vec![0; m * n * k / GROUP];
             group_dots(Kernel::detect(), &a, &packed, &mut dots).expect("dots");
             let want = 32 * i32::from(av) * i32::from(wv);
@@ -126,20 +142,22 @@ fn extremes() {
 
 #[test]
 fn zero_activations_and_weights() {
+    let kernels = Kernel::available_reported("kernels::zero_activations_and_weights");
     let (m, n, k) = (3, 20, 64);
     let mut rng = Rng::new(3);
     let (packed, w) = random_weights(&mut rng, n, k);
     let mut a = QuantizedRows::new();
     a.quantize(&vec![0.0; m * k], m, k).expect("quantize");
-    check_all(&a, &packed, &w);
+    check_all(&kernels, &a, &packed, &w);
     let zero_w = PackedMatrix::pack(n, k, &vec![0; n * k]).expect("pack");
     let x: Vec<f32> = (0..m * k).map(|_| rng.f32()).collect();
     a.quantize(&x, m, k).expect("quantize");
-    check_all(&a, &zero_w, &vec![0; n * k]);
+    check_all(&kernels, &a, &zero_w, &vec![0; n * k]);
 }
 
 #[test]
 fn shape_errors() {
+    let kernels = Kernel::available_reported("kernels::shape_errors");
     let w = PackedMatrix::pack(16, 64, &[1; 16 * 64]).expect("pack");
     assert_eq!(
         PackedMatrix::pack(16, 48, &[0; 16 * 48]).err(),
@@ -168,7 +186,7 @@ fn shape_errors() {
 
     let mut a = QuantizedRows::new();
     a.quantize(&[0.5; 2 * 32], 2, 32).expect("quantize");
-    for kernel in Kernel::available() {
+    for &kernel in &kernels {
         let mut out = vec![0f32; 2 * 16];
         assert!(matches!(
             matmul(kernel, &a, &w, &mut out),
@@ -176,7 +194,7 @@ fn shape_errors() {
         ));
     }
     a.quantize(&[0.5; 2 * 64], 2, 64).expect("quantize");
-    for kernel in Kernel::available() {
+    for &kernel in &kernels {
         let mut out = vec![0f32; 2 * 16 + 1];
         assert!(matches!(
             matmul(kernel, &a, &w, &mut out),
@@ -196,18 +214,23 @@ fn shape_errors() {
             })
         ));
     }
-    for kernel in Kernel::ALL {
-        if !kernel.is_available() {
+    // The `std` re-check: a kernel promised for a kind this CPU lacks is refused, not run.
+    for kind in KernelKind::ALL {
+        if !kind.is_available() {
+            eprintln!("shape_errors: {} refused on this CPU", kind.name());
+            // SAFETY: deliberately false promise; builds with `std` (this test) re-check the
+            // kernel with the probe before any SIMD instruction, which is what is tested.
+            let kernel = unsafe { Kernel::assume_supported(kind) };
             let mut out = vec![0f32; 2 * 16];
             assert_eq!(
                 matmul(kernel, &a, &w, &mut out),
-                Err(KernelError::Unavailable(kernel))
+                Err(KernelError::Unavailable(kind))
             );
         }
     }
     // M = 0 is a valid, empty product.
     let empty = QuantizedRows::new();
-    assert_eq!(matmul(Kernel::Scalar, &empty, &w, &mut []), Ok(()));
+    assert_eq!(matmul(Kernel::SCALAR, &empty, &w, &mut []), Ok(()));
 }
 
 #[test]
@@ -225,6 +248,7 @@ fn packed_get_roundtrip() {
 
 #[test]
 fn packed_bytes_roundtrip() {
+    let kernels = Kernel::available_reported("kernels::packed_bytes_roundtrip");
     let mut rng = Rng::new(5);
     let (packed, w) = random_weights(&mut rng, 21, 64);
     assert_eq!(packed.packed_bytes().len(), 32 * 64);
@@ -237,7 +261,7 @@ fn packed_bytes_roundtrip() {
         64,
     )
     .expect("q");
-    check_all(&a, &again, &w);
+    check_all(&kernels, &a, &again, &w);
     assert!(matches!(
         PackedMatrix::from_packed_bytes(21, 64, vec![128; 21 * 64]),
         Err(KernelError::LengthMismatch { .. })
@@ -251,6 +275,8 @@ fn packed_bytes_roundtrip() {
 #[test]
 fn epilogue_matches_matmul_then_scale_bias_gelu_div() {
     use int8_kernels::{gelu_one, matmul_epilogue, Epilogue};
+    let kernels =
+        Kernel::available_reported("kernels::epilogue_matches_matmul_then_scale_bias_gelu_div");
     let mut rng = Rng::new(77);
     let shapes = [
         (1, 1, 32),
@@ -270,7 +296,7 @@ fn epilogue_matches_matmul_then_scale_bias_gelu_div() {
         let div: Vec<f32> = (0..n).map(|_| 0.1 + rng.f32().abs() * 3.0).collect();
         let res: Vec<f32> = (0..m * n).map(|_| rng.f32() * 2.0).collect();
         let mut plain = vec![0f32; m * n];
-        matmul(Kernel::Scalar, &a, &packed, &mut plain).expect("matmul");
+        matmul(Kernel::SCALAR, &a, &packed, &mut plain).expect("matmul");
         let variants = [
             (false, false, false),
             (true, false, false),
@@ -294,7 +320,7 @@ fn epilogue_matches_matmul_then_scale_bias_gelu_div() {
                     }
                 })
                 .collect();
-            for kernel in Kernel::available() {
+            for &kernel in &kernels {
                 let mut out = vec![0f32; m * n];
                 let ep = Epilogue {
                     scale: &scale,
@@ -323,7 +349,7 @@ fn epilogue_matches_matmul_then_scale_bias_gelu_div() {
             };
             let mut out = vec![0f32; m * n];
             assert!(matches!(
-                matmul_epilogue(Kernel::Scalar, &a, &packed, ep, &mut out),
+                matmul_epilogue(Kernel::SCALAR, &a, &packed, ep, &mut out),
                 Err(KernelError::LengthMismatch { .. })
             ));
         }

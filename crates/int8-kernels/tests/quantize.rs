@@ -140,6 +140,7 @@ fn buffers_are_reused() {
 #[test]
 fn simd_quantize_equals_scalar() {
     use int8_kernels::Kernel;
+    let kernels = Kernel::available_reported("quantize::simd_quantize_equals_scalar");
     let mut rng = common::Rng::new(21);
     for trial in 0..300 {
         let k = [32, 64, 384, 1536][trial % 4];
@@ -158,9 +159,9 @@ fn simd_quantize_equals_scalar() {
         let smooth: Vec<f32> = (0..k).map(|_| 0.25 + rng.f32().abs() * 4.0).collect();
         for s in [None, Some(smooth.as_slice())] {
             let mut want = QuantizedRows::new();
-            want.quantize_with(Kernel::Scalar, &x, m, k, s)
+            want.quantize_with(Kernel::SCALAR, &x, m, k, s)
                 .expect("scalar");
-            for kernel in Kernel::available() {
+            for &kernel in &kernels {
                 let mut got = QuantizedRows::new();
                 got.quantize_with(kernel, &x, m, k, s).expect("simd");
                 assert_eq!(
@@ -180,7 +181,7 @@ fn simd_quantize_equals_scalar() {
         let mut a = QuantizedRows::new();
         a.quantize(&x, m, k).expect("quantize");
         let mut ref_dots = vec![0; m * 16 * k / 32];
-        int8_kernels::group_dots(Kernel::Scalar, &a, &packed, &mut ref_dots).expect("dots");
+        int8_kernels::group_dots(Kernel::SCALAR, &a, &packed, &mut ref_dots).expect("dots");
         let want = common::reference_dots(&a, &w, 16);
         assert_eq!(ref_dots, want);
     }
@@ -189,7 +190,8 @@ fn simd_quantize_equals_scalar() {
 #[test]
 fn simd_quantize_reports_non_finite() {
     use int8_kernels::Kernel;
-    for kernel in Kernel::available() {
+    let kernels = Kernel::available_reported("quantize::simd_quantize_reports_non_finite");
+    for &kernel in &kernels {
         let mut a = QuantizedRows::new();
         let mut x = vec![0.5f32; 3 * 64];
         x[2 * 64 + 40] = f32::NAN;

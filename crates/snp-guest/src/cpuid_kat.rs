@@ -25,7 +25,7 @@
 //! as zeros here), which does not touch any bit the kernel choice uses.
 
 use crate::cpuid_page::{CpuidContext, CpuidPage, CPUID_PAGE_SIZE};
-use int8_kernels::{CpuidValues, Kernel, SimdPlan};
+use int8_kernels::{CpuidValues, KernelKind, SimdPlan};
 
 /// One `struct kvm_cpuid_entry2` as KVM_GET_CPUID2 returns it.
 struct KvmEntry {
@@ -213,7 +213,7 @@ fn unprocessed(page: &CpuidPage<'_>, xcr0: u64) -> CpuidValues {
     }
 }
 
-fn check_model(entries: &[KvmEntry], want_xcr0: u64, want: Kernel, want_xsave_size: u32) {
+fn check_model(entries: &[KvmEntry], want_xcr0: u64, want: KernelKind, want_xsave_size: u32) {
     let bytes = qemu_fill(entries);
     let page = CpuidPage::parse(&bytes).expect("parse");
     assert_eq!(page.count() as usize, entries.len());
@@ -224,8 +224,8 @@ fn check_model(entries: &[KvmEntry], want_xcr0: u64, want: Kernel, want_xsave_si
     assert_eq!(plan.xcr0, want_xcr0);
     // The kernel's prediction is what the post-processed CPUID says after enabling.
     assert_eq!(read_back, plan.values);
-    assert_eq!(plan.kernel(), want);
-    assert_eq!(read_back.best_kernel(), want);
+    assert_eq!(plan.kind(), want);
+    assert_eq!(read_back.best_kind(), want);
 
     let ctx = CpuidContext {
         cr4_osxsave: true,
@@ -238,7 +238,7 @@ fn check_model(entries: &[KvmEntry], want_xcr0: u64, want: Kernel, want_xsave_si
     // the same values would make the engine fall back to the scalar kernel.
     let raw = unprocessed(&page, plan.xcr0);
     assert_eq!(raw.leaf1_ecx & (1 << 27), 0);
-    assert_eq!(raw.best_kernel(), Kernel::Scalar);
+    assert_eq!(raw.best_kind(), KernelKind::Scalar);
     // And leaf 0xD subleaf 0 in the page describes XCR0 = 1 only.
     let d0 = page
         .entries()
@@ -249,18 +249,18 @@ fn check_model(entries: &[KvmEntry], want_xcr0: u64, want: Kernel, want_xsave_si
 
 #[test]
 fn epyc_v4_picks_avx2() {
-    check_model(&epyc_v4(), 0x7, Kernel::Avx2, 0x340);
+    check_model(&epyc_v4(), 0x7, KernelKind::Avx2, 0x340);
 }
 
 #[test]
 fn epyc_milan_picks_avx2() {
     // PKRU is offered but not enabled: the plan asks for x87/SSE/AVX only.
-    check_model(&epyc_milan(), 0x7, Kernel::Avx2, 0x340);
+    check_model(&epyc_milan(), 0x7, KernelKind::Avx2, 0x340);
 }
 
 #[test]
 fn epyc_genoa_picks_avx512_vnni() {
-    check_model(&epyc_genoa(), 0xE7, Kernel::Avx512Vnni, 0xA80);
+    check_model(&epyc_genoa(), 0xE7, KernelKind::Avx512Vnni, 0xA80);
 }
 
 #[test]
