@@ -82,6 +82,15 @@ try:
     kbs_host, kbs_port, listen = cfg["kbs"]["host"], int(cfg["kbs"]["port"]), int(cfg["listen_port"])
 except (ValueError, KeyError, TypeError) as e:
     sys.exit(f"run-snp.sh: {config} is not an appliance configuration ({e}); the guest would refuse it too")
+# QEMU user networking (libslirp check_guestfwd) forwards only addresses in
+# its own 10.0.2.0/24 that are not the gateway (.2), DNS (.3), the guest's
+# DHCP address (.15) or the network/broadcast addresses.
+parts = str(kbs_host).split(".")
+if (len(parts) != 4 or not all(p.isdigit() for p in parts) or parts[:3] != ["10", "0", "2"]
+        or int(parts[3]) in (0, 2, 3, 15) or int(parts[3]) > 254):
+    sys.exit(f"run-snp.sh: kbs.host {kbs_host!r} in {config} must be an address in QEMU's user network "
+             "10.0.2.0/24 other than .0, .2, .3, .15 and .255 (e.g. 10.0.2.100): the broker is reached "
+             "through a guestfwd there")
 # HOST_DATA is the SHA-256 of the exact file bytes the guest reads (base64 for QEMU).
 host_data = base64.b64encode(hashlib.sha256(raw).digest()).decode()
 print(digest, m["policy"]["guest_policy"], host_data, kbs_host, kbs_port, listen)
@@ -89,6 +98,7 @@ PY
 )
 [ -n "$api_port" ] || api_port=$listen_port
 relay="$here/../tests/tcp_relay.py"
+relay=${relay//,/,,}                 # QEMU option syntax: a comma is doubled
 # User networking restricted to two forwards, both ends on 127.0.0.1 only:
 # the guest's API to 127.0.0.1:api_port, and the config's broker address to
 # the broker on 127.0.0.1:kbs_port (through a per-connection relay).

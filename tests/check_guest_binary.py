@@ -69,6 +69,8 @@ FORBIDDEN_MNEMONICS = {
     "wbinvd", "wbnoinvd",
     "rdpmc",
     "vmmcall", "vmgexit", "vmcall",
+    # Also interceptable (#VC under SEV-ES/SNP) and never needed here.
+    "invd", "monitor", "mwait", "monitorx", "mwaitx", "rdpru",
 }
 PREFIXES = {
     "rep", "repz", "repe", "repnz", "repne", "lock", "data16", "data32", "addr16", "addr32",

@@ -27,12 +27,12 @@ declare -A PATTERN=(
 # file|patterns it may use|why. Nothing else is exempt.
 EXEMPT=(
   "kernel/src/io.rs|asm asm-io cpuid rdtsc volatile|the I/O layer itself: native in/out/rep insb/rdmsr/wrmsr/CPUID, MMIO by volatile access, RDTSC"
-  "kernel/src/snp.rs|asm asm-io volatile|VMGEXIT (rep vmmcall) and PVALIDATE; the GHCB is shared RAM, copied volatile"
+  "kernel/src/snp/mod.rs|asm asm-io volatile|VMGEXIT (rep vmmcall) and PVALIDATE; the GHCB is shared RAM, copied volatile"
   "kernel/src/cpu.rs|asm|XSETBV and RDRAND (neither intercepted for SEV-ES/SNP guests)"
   "kernel/src/exit.rs|asm|cli; hlt to park the CPU (no I/O)"
   "kernel/src/boot/mod.rs|asm|global_asm! of the boot stub; its .s files are checked below"
   "kernel/src/shared.rs|volatile|shared RAM buffers (not devices)"
-  "kernel/src/attest.rs|volatile|reads and scrubs the SNP secrets page (RAM)"
+  "kernel/src/attest/mod.rs|volatile|reads and scrubs the SNP secrets page (RAM)"
   "kernel/src/lib.rs|volatile|fault-test: reads the unmapped stack guard page on purpose (RAM)"
   "kernel/src/interrupts.rs|volatile|the #VC handler reads instruction bytes of the kernel's own image (RAM)"
   "app/src/selftest.rs|volatile|the heap self-test touches heap RAM"
@@ -77,7 +77,7 @@ done
 asm64=""
 for s in $(find $dirs -name '*.s' -o -name '*.S' | sort); do
   asm64+=$(awk -v f="$s" '/\.code64/{on=1} /\.code(16|32)/{on=0}
-    on && /^[[:space:]]*((rep[[:space:]]+)?(in|out|ins|outs)[bwl]?|rdmsr|wrmsr|cpuid|vmmcall|vmgexit|wbinvd|rdpmc)([[:space:]]|$)/ {print f ":" NR ": " $0}' "$s")
+    on && /^[[:space:]]*(rep[[:space:]]+)?((in|out|ins|outs)[bwl]?|rdmsr|wrmsr|cpuid|vmmcall|vmgexit|wbinvd|rdpmc|invd|mwait|monitor)([[:space:]]|$)/ {print f ":" NR ": " $0}' "$s")
 done
 
 stale=""

@@ -254,10 +254,15 @@ def snp_launcher_prints_command_and_digest():
         open(bad_config, "w").write("[1, 2]")
         refusals.append(([launcher, "--print", "--config", bad_config, "--sealed-model", sealed,
                           "--kbs-port", "1"], "not an appliance configuration"))
+        far_config = os.path.join(d, "far.json")
+        open(far_config, "w").write(json.dumps({"listen_port": 8080, "kbs": {"host": "192.168.1.5", "port": 8081},
+                                                "resource_path": "appliance/key/model"}))
+        refusals.append(([launcher, "--print", "--config", far_config, "--sealed-model", sealed,
+                          "--kbs-port", "1"], "must be an address in QEMU's user network"))
         for argv, word in refusals:
             p = run_cmd(argv)
             assert p.returncode != 0 and word in p.stderr, (argv, p.returncode, p.stderr)
-    print("     HOST_DATA, NIC, 127.0.0.1-only network, three fw_cfg files and the digest present; 8 refusals")
+    print("     HOST_DATA, NIC, 127.0.0.1-only network, three fw_cfg files and the digest present; 9 refusals")
 
 
 @test

@@ -94,8 +94,9 @@ const NAMES: [&str; 32] = [
 #[no_mangle]
 extern "C" fn exception_handler(frame: &ExceptionFrame) -> ! {
     let reason = crate::exit::reason::exception(frame.vector);
-    if crate::boot::sev_es_active() && !crate::snp::active() {
-        // No GHCB yet: the console is out of reach. Say why to the host.
+    if crate::boot::sev_es_active() && (!crate::snp::active() || crate::snp::channel_busy()) {
+        // No GHCB yet, or the fault hit inside a GHCB call: the console is
+        // out of reach. Say why to the host.
         crate::snp::terminate(reason);
     }
     let name = NAMES

@@ -183,8 +183,9 @@ pub struct Cpuid {
     pub edx: u32,
 }
 
-/// CPUID. Under SNP the answer comes from the GHCB (and is checked against
-/// the launch-validated CPUID page where that page has the leaf).
+/// CPUID. Under SNP the answer comes from the launch-validated CPUID page,
+/// post-processed for this vCPU (`snp::cpuid`); the hypervisor is never
+/// asked, and no instruction runs.
 #[inline(never)] // own symbol: tests/check_guest_binary.py allowlists it by name
 pub fn cpuid(leaf: u32, subleaf: u32) -> Cpuid {
     count(Kind::Cpuid, 1);

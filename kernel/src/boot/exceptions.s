@@ -53,6 +53,7 @@ exc_stub_\n:
     EXC_NOERR 31
 
 exc_common:
+    cld                             # the ABI wants DF=0 (memmove sets it briefly)
     movq %rsp, %rdi                 # &ExceptionFrame
     andq $-16, %rsp
     call exception_handler

@@ -35,6 +35,9 @@ pub enum StackError {
     DhcpTimeout { waited_ms: u64 },
     /// The interface has no room for another address.
     AddressTableFull,
+    /// RDRAND failed: no unpredictable seed for TCP sequence numbers (the
+    /// TSC would be one the host can predict).
+    NoEntropy(snp_guest::rdrand::RdrandError),
 }
 
 impl core::fmt::Display for StackError {
@@ -44,6 +47,7 @@ impl core::fmt::Display for StackError {
                 write!(f, "no DHCP lease after {waited_ms} ms")
             }
             StackError::AddressTableFull => write!(f, "interface address table full"),
+            StackError::NoEntropy(e) => write!(f, "no random seed for the network stack: {e}"),
         }
     }
 }
@@ -80,9 +84,9 @@ impl Default for Clock {
 }
 
 /// A 64-bit seed for smoltcp (TCP initial sequence numbers, DHCP
-/// transaction ids): RDRAND where the CPU has it, else the TSC.
-fn random_seed() -> u64 {
-    crate::cpu::rdrand64().unwrap_or_else(|_| crate::io::rdtsc())
+/// transaction ids), from RDRAND; there is no fallback.
+fn random_seed() -> Result<u64, StackError> {
+    crate::cpu::rdrand64().map_err(StackError::NoEntropy)
 }
 
 pub struct NetStack {
@@ -98,7 +102,7 @@ impl NetStack {
         let clock = Clock::new();
         let mac = EthernetAddress(device.mac_address());
         let mut iface_config = Config::new(HardwareAddress::Ethernet(mac));
-        iface_config.random_seed = random_seed();
+        iface_config.random_seed = random_seed()?;
         let mut iface = Interface::new(iface_config, &mut device, clock.now());
         let mut sockets = SocketSet::new(vec![]);
         let dhcp = match config {

@@ -43,6 +43,12 @@ pub fn active() -> bool {
     ACTIVE.load(Ordering::Relaxed)
 }
 
+/// The GHCB channel is in use (a fault inside a GHCB call): printing would
+/// need it, so a fault handler terminates with its reason instead.
+pub(crate) fn channel_busy() -> bool {
+    GLUE.is_locked()
+}
+
 /// Real instructions behind the protocol logic.
 pub struct KernelHw;
 
