@@ -38,7 +38,8 @@
 //! each build checks.
 //!
 //! A SIMD kernel cannot be named in safe code, neither as a constant nor by building
-//! the token:
+//! the token (stable rustdoc checks only that these fail to compile, the error codes
+//! only on nightly; the compiling example after them uses the same paths):
 //!
 //! ```compile_fail,E0599
 //! let k = int8_kernels::Kernel::AVX2;
