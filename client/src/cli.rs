@@ -8,9 +8,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use appliance_manifest::Stricter;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serving_api::embeddings::Encoding;
-use snp_verify::{parse_min_tcb, Generation, TcbVersion};
+use snp_verify::{Generation, TcbVersion};
 
 use crate::error::{ClientError, Refusal};
 use crate::manifest::Manifest;
@@ -42,7 +43,9 @@ struct Target {
     /// The appliance, http://HOST[:PORT].
     #[arg(long)]
     url: String,
-    /// image-builder's manifest.json: allowed launch digests and guest policy.
+    /// image-builder's manifest.json: allowed launch digests and the whole
+    /// verifier policy (guest policy, minimum TCB per generation, report
+    /// version, VLEK, runtime configurations), as the key broker reads it.
     #[arg(long)]
     manifest: PathBuf,
     /// Accept unsigned sample evidence (no SEV-SNP). INSECURE: development only.
@@ -51,16 +54,22 @@ struct Target {
     /// VCEKs named `<CHIP_ID as 128 hex digits>.der`, for documents without certificates.
     #[arg(long)]
     vcek_dir: Option<PathBuf>,
-    /// Minimum REPORTED_TCB, GEN:bl=N,tee=N,snp=N,ucode=N[,fmc=N]; repeatable. Without it
-    /// any TCB is accepted and printed; with it only the generations given are.
+    /// Raise the manifest's minimum REPORTED_TCB for a generation it names,
+    /// GEN:bl=N,tee=N,snp=N,ucode=N[,fmc=N]; repeatable. A lower value, or a
+    /// generation without a minimum in the manifest, is an error (evidence
+    /// from such a generation is refused).
     #[arg(long = "min-tcb", value_parser = parse_min_tcb)]
     min_tcb: Vec<(Generation, TcbVersion)>,
-    /// Lowest SNP report version accepted (2 allows Milan/Genoa version-2 reports).
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(2..=5))]
-    min_report_version: u32,
-    /// Accept reports signed by a cloud provider's VLEK.
+    /// Raise the lowest SNP report version accepted (the manifest's, 3 by default).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(2..=5))]
+    min_report_version: Option<u32>,
+    /// Refuse VLEK-signed reports even if the manifest allows them.
     #[arg(long)]
-    allow_vlek: bool,
+    refuse_vlek: bool,
+    /// Allow only this runtime configuration SHA-256 (64 hex); repeatable.
+    /// Must be among the manifest's, if it lists any.
+    #[arg(long = "config-sha256", value_name = "HEX", value_parser = appliance_manifest::policy::parse_sha256)]
+    config_sha256: Vec<[u8; 32]>,
     /// Seconds to wait for each encrypted request's answer.
     #[arg(long, default_value_t = 300)]
     timeout_secs: u64,
@@ -128,17 +137,30 @@ impl Target {
         Options {
             insecure: self.insecure,
             vcek_dir: self.vcek_dir.clone(),
-            min_tcb: self.min_tcb.clone(),
-            min_report_version: self.min_report_version,
-            allow_vlek: self.allow_vlek,
+            stricter: Stricter {
+                min_tcb: self.min_tcb.clone(),
+                min_report_version: self.min_report_version,
+                refuse_vlek: self.refuse_vlek,
+                runtime_config_sha256: self.config_sha256.clone(),
+            },
             request_timeout: Duration::from_secs(self.timeout_secs),
             ..Options::default()
         }
     }
 
-    fn verify(&self) -> Result<VerifiedAppliance, ExitCode> {
+    /// The manifest, with the command line checked against its policy
+    /// (a value that would loosen it is a usage error).
+    fn manifest(&self) -> Result<Manifest, ExitCode> {
         let manifest =
             Manifest::load(&self.manifest).map_err(|e| usage(format!("manifest: {e}")))?;
+        manifest
+            .verifier_policy(&self.options().stricter)
+            .map_err(usage)?;
+        Ok(manifest)
+    }
+
+    fn verify(&self) -> Result<VerifiedAppliance, ExitCode> {
+        let manifest = self.manifest()?;
         verify(&self.url, &manifest, &self.options()).map_err(|r| refused(&r))
     }
 }
@@ -197,7 +219,9 @@ fn run_embed(args: &EmbedArgs) -> ExitCode {
         s.measurement,
         appliance.key_id()
     );
-    let mut result = appliance.embed(&texts, encoding);
+    let mut result = appliance
+        .embed(&texts, encoding)
+        .map_err(|e| crate::proxy::key_rejection(&appliance, e));
     if result == Err(ClientError::KeyRejected) {
         // The key changed since we verified (a reboot): verify again, once.
         eprintln!("the appliance's key changed; verifying again");
@@ -246,9 +270,9 @@ fn run_proxy(args: ProxyArgs) -> ExitCode {
     if let Err(e) = crate::proxy::check_loopback(args.listen) {
         return usage(e);
     }
-    let manifest = match Manifest::load(&args.target.manifest) {
+    let manifest = match args.target.manifest() {
         Ok(m) => m,
-        Err(e) => return usage(format!("manifest: {e}")),
+        Err(code) => return code,
     };
     let options = args.target.options();
     match crate::proxy::run(args.listen, &args.target.url, manifest, options) {
@@ -256,6 +280,10 @@ fn run_proxy(args: ProxyArgs) -> ExitCode {
         Err(crate::proxy::ProxyError::Refused(r)) => refused(&r),
         Err(e) => usage(e),
     }
+}
+
+fn parse_min_tcb(text: &str) -> Result<(Generation, TcbVersion), String> {
+    snp_verify::parse_min_tcb(text).map_err(|e| e.to_string())
 }
 
 /// Parses the command line and runs the command.

@@ -23,11 +23,13 @@ pub enum Reason {
     KeysMismatch,
     /// No X25519 / HKDF-SHA256 / AES-128-GCM key configuration.
     KeyConfig,
-    /// The evidence failed a check; SNP codes come from snp-verify, sample
-    /// evidence uses `measurement` and `report-data` too.
+    /// The evidence failed a check; SNP codes come from snp-verify
+    /// (`guest-policy`: POLICY is not the manifest's; `host-data`: HOST_DATA
+    /// is not the boot log's runtime configuration, or that configuration is
+    /// not allowed), sample evidence uses `measurement` and `report-data` too.
     Evidence(ReasonCode),
-    /// The report's POLICY is not the manifest's `policy.guest_policy`.
-    GuestPolicy,
+    /// A command-line value would loosen the manifest's policy.
+    Policy,
     /// The boot log lacks the manifest's model digest.
     Model,
 }
@@ -43,7 +45,7 @@ impl Reason {
             Self::KeysMismatch => "keys-mismatch",
             Self::KeyConfig => "key-config",
             Self::Evidence(code) => code.as_str(),
-            Self::GuestPolicy => "guest-policy",
+            Self::Policy => "policy",
             Self::Model => "model",
         }
     }

@@ -53,6 +53,11 @@ fn verify_exit_codes_and_the_insecure_warning() {
         "key: id 1",
         "boot log: model",
         "binding: ok",
+        // The configuration digest and every check with its values.
+        "config: sha256 1111111111111111111111111111111111111111111111111111111111111111",
+        &format!("check measurement: ok: {MEASUREMENT} (expected one of 1 launch digest(s) (manifest))"),
+        "check report-data: ok: equal",
+        "check runtime-config: ok: 1111111111111111111111111111111111111111111111111111111111111111 (expected any",
     ] {
         assert!(summary.contains(want), "{want} in {summary}");
     }
@@ -61,6 +66,48 @@ fn verify_exit_codes_and_the_insecure_warning() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json summary");
     assert_eq!(json["tee"], "sample");
     assert_eq!(json["binding"], "ok");
+    assert_eq!(json["runtime_config_sha256"], "11".repeat(32));
+    assert!(json["checks"].as_array().is_some_and(|c| c.len() >= 3));
+
+    // A pinned configuration other than the boot log's is refused; its own
+    // is accepted and said to be stricter than the manifest.
+    let out = run(
+        &[
+            &base[..],
+            &["--insecure", "--config-sha256", &"22".repeat(32)],
+        ]
+        .concat(),
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("refused: host-data: "),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(
+        &[
+            &base[..],
+            &["--insecure", "--config-sha256", &"11".repeat(32)],
+        ]
+        .concat(),
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("stricter: runtime configuration must be one of 1"));
+    // A value that would loosen the manifest's policy is a usage error.
+    for loose in [
+        &["--min-tcb", "milan:bl=0,tee=0,snp=0,ucode=0"][..],
+        &["--min-report-version", "2"][..],
+    ] {
+        let out = run(&[&base[..], &["--insecure"], loose].concat(), None);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{loose:?}: {}",
+            text(&out.stderr)
+        );
+    }
 
     let other = manifest_file(&[OTHER_MEASUREMENT], GUEST_POLICY, None);
     let out = run(

@@ -1,9 +1,12 @@
 //! `proxy`: a plain OpenAI-compatible endpoint on loopback for existing
 //! SDKs. It verifies the appliance once before listening, forwards every
 //! embeddings request encrypted to the verified key, and verifies again when
-//! the appliance stops accepting that key (e.g. after a reboot). One line is
-//! printed per request: method, path, status, latency; never a text.
+//! the appliance's gateway answers 400 and its key configuration changed
+//! (e.g. after a reboot). Requests whose `Host` is not a loopback name or
+//! address are refused (DNS rebinding). One line is printed per request:
+//! method, path, status, latency; never a text.
 
+mod host;
 mod routes;
 mod upstream;
 
@@ -13,7 +16,9 @@ use std::time::Instant;
 
 use http1::ServerConfig;
 
+pub use host::is_loopback_host;
 pub use routes::handle;
+pub(crate) use upstream::key_rejection;
 pub use upstream::{Failure, Reverify, Upstream};
 
 use crate::error::Refusal;
@@ -67,7 +72,10 @@ pub fn serve(listener: TcpListener, upstream: Arc<Upstream>) {
         std::thread::spawn(move || {
             crate::serve::serve_connection(stream, server_config(), |request| {
                 let started = Instant::now();
-                let response = handle(&upstream, &request);
+                let response = match request.header("host") {
+                    Some(h) if is_loopback_host(h) => handle(&upstream, &request),
+                    _ => routes::host_refused(),
+                };
                 let path = request.path.split('?').next().unwrap_or("");
                 println!(
                     "{} {} -> {} in {:.1} ms",

@@ -62,6 +62,20 @@ fn embeddings(upstream: &Upstream, body: &[u8]) -> Response {
     }
 }
 
+/// 403 for a request whose `Host` is not loopback (a browser page that
+/// rebound its name to 127.0.0.1); nothing is forwarded.
+pub fn host_refused() -> Response {
+    api_error(&ApiError {
+        status: 403,
+        message: Cow::Borrowed(
+            "This proxy answers only requests addressed to localhost or a loopback address.",
+        ),
+        kind: "invalid_request_error",
+        param: None,
+        code: Some("host_not_allowed"),
+    })
+}
+
 /// Answers one request.
 pub fn handle(upstream: &Upstream, request: &Request) -> Response {
     let path = request.path.split('?').next().unwrap_or("");

@@ -2,6 +2,11 @@
 //! key was rejected and re-verification could not reach the appliance:
 //! verify before the next request), or refused (re-verification failed: every
 //! request is answered 502 until the proxy is restarted, never forwarded).
+//!
+//! A key is rejected when the gateway answers RFC 9458's `ohttp-key`
+//! problem, or any other 400 while it serves another key configuration than
+//! the verified one: a rebooted appliance that drew the same key id cannot
+//! decrypt for the old key and answers a plain 400.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -103,21 +108,39 @@ impl Upstream {
     /// Forwards `json`; on a key rejection, re-verifies and retries once.
     pub fn forward(&self, json: &[u8]) -> Result<InnerResponse, Failure> {
         let appliance = self.current()?;
-        match appliance.forward(json) {
+        match appliance
+            .forward(json)
+            .map_err(|e| key_rejection(&appliance, e))
+        {
             Err(ClientError::KeyRejected) => {
                 let fresh = self.replace(&appliance)?;
-                fresh.forward(json).map_err(|e| {
-                    if e == ClientError::KeyRejected {
-                        // Rejected right after verifying: verify again next time.
-                        let mut state = self.lock();
-                        if matches!(&*state, State::Verified(a) if Arc::ptr_eq(a, &fresh)) {
-                            *state = State::Stale;
+                fresh
+                    .forward(json)
+                    .map_err(|e| key_rejection(&fresh, e))
+                    .map_err(|e| {
+                        if e == ClientError::KeyRejected {
+                            // Rejected right after verifying: verify again next time.
+                            let mut state = self.lock();
+                            if matches!(&*state, State::Verified(a) if Arc::ptr_eq(a, &fresh)) {
+                                *state = State::Stale;
+                            }
                         }
-                    }
-                    Failure::Client(e)
-                })
+                        Failure::Client(e)
+                    })
             }
             other => other.map_err(Failure::Client),
         }
+    }
+}
+
+/// A gateway 400 while the appliance serves another key configuration than
+/// `appliance`'s is a key rejection too; any other error stays as it is.
+pub(crate) fn key_rejection(appliance: &VerifiedAppliance, e: ClientError) -> ClientError {
+    match e {
+        ClientError::Gateway { status: 400, .. } => match appliance.key_configuration_changed() {
+            Ok(true) => ClientError::KeyRejected,
+            _ => e,
+        },
+        other => other,
     }
 }

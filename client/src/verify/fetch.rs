@@ -77,6 +77,11 @@ pub(super) fn parse_document(body: &[u8]) -> Result<AttestationDocument, Refusal
     Ok(doc)
 }
 
+/// The `application/ohttp-keys` body the appliance serves now.
+pub(super) fn keys(endpoint: &Endpoint, timeout: Duration) -> Result<Vec<u8>, Refusal> {
+    get(endpoint, KEYS_PATH, timeout)
+}
+
 pub(super) fn fetch(endpoint: &Endpoint, timeout: Duration) -> Result<Fetched, Refusal> {
     let document = parse_document(&get(endpoint, ATTESTATION_PATH, timeout)?)?;
     let keys = document

@@ -4,15 +4,19 @@
 //! fetch `/.well-known/ohttp-gateway` and require the same bytes as the
 //! document's `ohttp_keys`, pick the X25519 / HKDF-SHA256 / AES-128-GCM key
 //! configuration, compute the expected REPORT_DATA
-//! ([`serving_api::binding::report_data`] of the keys and boot log), check
-//! the evidence ([`snp`] or, only with `--insecure`, [`sample`]), then the
-//! model digest when the manifest pins one. The first failure is the
-//! refusal.
+//! ([`serving_api::binding::report_data`] of the keys and boot log), find
+//! the boot log's one `runtime-config` SHA-256 (and require it to be an
+//! allowed configuration, when the manifest or `--config-sha256` lists
+//! any), check the evidence ([`snp`] or, only with `--insecure`,
+//! [`sample`]), then the model digest when the manifest pins one. The first
+//! failure is the refusal.
 //!
-//! TCB: snp-verify wants a minimum per processor generation. Without
-//! `--min-tcb` every generation gets a minimum of zero, so any TCB passes
-//! and the summary prints the report's TCB for the operator to judge; with
-//! `--min-tcb` only the generations given are accepted, at those minimums.
+//! Policy: the manifest's, read by appliance-manifest exactly as the key
+//! broker reads it (measurements, POLICY exactly, VMPL 0, minimum TCB per
+//! generation, report version, VLEK or not, runtime configurations). A
+//! generation the manifest has no minimum TCB for is refused. Command-line
+//! values ([`Options::stricter`]) may only tighten it; each tightening is a
+//! line of the summary.
 
 mod fetch;
 mod sample;
@@ -22,13 +26,16 @@ mod summary;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use appliance_manifest::{Stricter, VerifierPolicy};
+use serde::Serialize;
 use serving_api::document::{BootEvent, Evidence};
-use snp_verify::{CertTime, Generation, ReasonCode, TcbVersion};
+use snp_verify::{CertTime, ReasonCode};
 
 use crate::error::{Reason, Refusal};
 use crate::http::Endpoint;
 use crate::keys::KeyConfig;
 use crate::manifest::Manifest;
+use serving_api::document::hex_encode;
 pub use summary::{KeySummary, SnpSummary, Summary};
 
 /// What the verifier accepts beyond the manifest.
@@ -39,13 +46,8 @@ pub struct Options {
     /// `<CHIP_ID as 128 hex digits>.der` VCEKs for documents without
     /// certificates (the key broker's `--vcek-dir` layout).
     pub vcek_dir: Option<PathBuf>,
-    /// Minimum REPORTED_TCB per generation; empty: every generation, zero.
-    pub min_tcb: Vec<(Generation, TcbVersion)>,
-    /// 3 (snp-verify's strict default); 2 accepts version-2 reports from
-    /// Milan and Genoa, whose generation the VCEK chain then fixes.
-    pub min_report_version: u32,
-    /// Accept reports signed by a cloud provider's VLEK.
-    pub allow_vlek: bool,
+    /// Command-line values that tighten the manifest's policy (never loosen).
+    pub stricter: Stricter,
     /// When the AMD certificates must be valid.
     pub cert_time: CertTime,
     /// Each evidence fetch.
@@ -59,9 +61,7 @@ impl Default for Options {
         Self {
             insecure: false,
             vcek_dir: None,
-            min_tcb: Vec::new(),
-            min_report_version: 3,
-            allow_vlek: false,
+            stricter: Stricter::default(),
             cert_time: CertTime::Now,
             fetch_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(300),
@@ -74,7 +74,10 @@ impl Default for Options {
 pub struct VerifiedAppliance {
     pub(crate) endpoint: Endpoint,
     pub(crate) key: KeyConfig,
+    /// The verified `application/ohttp-keys` body.
+    keys: Vec<u8>,
     pub(crate) request_timeout: Duration,
+    fetch_timeout: Duration,
     summary: Summary,
 }
 
@@ -87,6 +90,33 @@ impl VerifiedAppliance {
     pub fn key_id(&self) -> u8 {
         self.key.key_id
     }
+
+    /// Whether the appliance now serves another key configuration than the
+    /// verified one (fetched again; a reboot that drew the same key id still
+    /// has another key). `Err` if it cannot be fetched.
+    pub fn key_configuration_changed(&self) -> Result<bool, Refusal> {
+        Ok(fetch::keys(&self.endpoint, self.fetch_timeout)? != self.keys)
+    }
+}
+
+/// One check and the values it compared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    pub check: String,
+    /// What the appliance showed.
+    pub found: String,
+    /// What it was compared against (manifest, command line, binding).
+    pub expected: String,
+}
+
+impl Check {
+    pub(crate) fn new(check: &str, found: impl Into<String>, expected: impl Into<String>) -> Self {
+        Self {
+            check: check.to_string(),
+            found: found.into(),
+            expected: expected.into(),
+        }
+    }
 }
 
 /// What the evidence check established.
@@ -95,6 +125,8 @@ pub(crate) struct Verdict {
     pub measurement: [u8; 48],
     pub guest_policy: Option<u64>,
     pub snp: Option<SnpSummary>,
+    /// Every check passed, in order, with its values.
+    pub checks: Vec<Check>,
 }
 
 /// Verifies the appliance at `url` against `manifest`; only `GET`s are sent.
@@ -103,17 +135,21 @@ pub fn verify(
     manifest: &Manifest,
     options: &Options,
 ) -> Result<VerifiedAppliance, Refusal> {
+    let policy = manifest
+        .verifier_policy(&options.stricter)
+        .map_err(|e| Refusal::new(Reason::Policy, e))?;
     let endpoint = Endpoint::new(url).map_err(|e| Refusal::new(Reason::Connection, e))?;
     let fetched = fetch::fetch(&endpoint, options.fetch_timeout)?;
     let key = crate::keys::select(&fetched.keys).map_err(|e| Refusal::new(Reason::KeyConfig, e))?;
     let doc = &fetched.document;
     let expected = serving_api::binding::report_data(&fetched.keys, &doc.boot_log)
         .map_err(|e| Refusal::new(Reason::Document, format!("boot_log: {e}")))?;
-    let verdict = match &doc.evidence {
+    let config = runtime_config(&doc.boot_log, &policy)?;
+    let mut verdict = match &doc.evidence {
         Evidence::Snp {
             report,
             certificates,
-        } => snp::check(report, certificates, &expected, manifest, options)?,
+        } => snp::check(report, certificates, &expected, &config, &policy, options)?,
         Evidence::Sample { .. } if !options.insecure => {
             return Err(Refusal::new(
                 Reason::SampleRefused,
@@ -126,7 +162,19 @@ pub fn verify(
             ..
         } => sample::check(report_data, measurement, &expected, manifest)?,
     };
+    verdict.checks.push(Check::new(
+        "runtime-config",
+        hex_encode(&config),
+        config_expectation(&policy),
+    ));
     let model = check_model(manifest, &doc.boot_log)?;
+    if let Some(m) = &model {
+        verdict.checks.push(Check::new(
+            "model",
+            m.clone(),
+            "the manifest's model.sha384",
+        ));
+    }
     let summary = Summary::new(
         endpoint.url(),
         manifest,
@@ -136,13 +184,58 @@ pub fn verify(
         &fetched.keys,
         &doc.boot_log,
         model,
+        &config,
+        &policy.notes,
     );
     Ok(VerifiedAppliance {
         endpoint,
         key,
+        keys: fetched.keys,
         request_timeout: options.request_timeout,
+        fetch_timeout: options.fetch_timeout,
         summary,
     })
+}
+
+/// What the runtime configuration was compared against.
+fn config_expectation(policy: &VerifierPolicy) -> String {
+    match &policy.runtime_config_sha256 {
+        None => "any (not pinned; HOST_DATA must equal it under SNP)".into(),
+        Some(list) => format!(
+            "one of {}",
+            list.iter()
+                .map(|d| hex_encode(d))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// The SHA-256 of the runtime configuration the appliance accepted: its
+/// boot log's one `runtime-config`/`sha256` event. It must be an allowed
+/// configuration; under SNP, HOST_DATA must equal it too (see [`snp`]).
+fn runtime_config(boot_log: &[BootEvent], policy: &VerifierPolicy) -> Result<[u8; 32], Refusal> {
+    let refuse = |detail: String| Refusal::new(Reason::Evidence(ReasonCode::HostData), detail);
+    let mut events = boot_log.iter().filter(|e| e.event == "runtime-config");
+    let (Some(event), None) = (events.next(), events.next()) else {
+        return Err(refuse(
+            "the boot log does not have exactly one runtime-config event".into(),
+        ));
+    };
+    let digest = event
+        .algorithm
+        .eq_ignore_ascii_case("sha256")
+        .then(|| appliance_manifest::policy::parse_sha256(&event.digest).ok())
+        .flatten()
+        .ok_or_else(|| refuse("the runtime-config event is not a SHA-256".into()))?;
+    if !policy.config_allowed(&digest) {
+        return Err(refuse(format!(
+            "runtime configuration {} is not allowed ({})",
+            hex_encode(&digest),
+            config_expectation(policy)
+        )));
+    }
+    Ok(digest)
 }
 
 /// With a pinned model, the boot log must show that the appliance loaded it.

@@ -3,10 +3,10 @@
 //! and REPORT_DATA must still be the binding, so a wrong image or key is
 //! caught even in development.
 
-use serving_api::document::sample_report_data;
+use serving_api::document::{hex_encode, sample_report_data};
 use snp_verify::ReasonCode;
 
-use super::Verdict;
+use super::{Check, Verdict};
 use crate::error::{Reason, Refusal};
 use crate::manifest::Manifest;
 
@@ -36,5 +36,25 @@ pub(super) fn check(
         measurement,
         guest_policy: None,
         snp: None,
+        checks: vec![
+            Check::new(
+                "signature",
+                "none (unsigned sample evidence)",
+                "accepted only with --insecure",
+            ),
+            Check::new(
+                "measurement",
+                hex_encode(&measurement),
+                format!(
+                    "one of {} launch digest(s) (manifest)",
+                    manifest.measurements().len()
+                ),
+            ),
+            Check::new(
+                "report-data",
+                "equal",
+                "SHA-512 binding of the served keys and boot log",
+            ),
+        ],
     })
 }

@@ -1,15 +1,16 @@
-//! SEV-SNP evidence: snp-verify with a strict policy built from the
-//! manifest, then POLICY against the manifest's guest policy (snp-verify
-//! checks the debug and migration-agent bits; the launcher sets the whole
-//! value, so any other bit is a different launch too).
+//! SEV-SNP evidence: snp-verify with the manifest's policy as
+//! appliance-manifest builds it for both verifiers (POLICY exactly, VMPL 0,
+//! minimum TCB per generation, version, VLEK, measurements), REPORT_DATA
+//! exactly the binding, and HOST_DATA exactly the boot log's runtime
+//! configuration digest.
 
+use appliance_manifest::VerifierPolicy;
 use serving_api::document::{b64_decode, hex_encode, Certificate};
 use snp_report::layout::CHIP_ID;
-use snp_verify::{Evidence, Generation, Policy, ReasonCode, ReportDataCheck, TcbVersion, VekKind};
+use snp_verify::{Evidence, ReasonCode, ReportDataCheck, VekKind};
 
-use super::{Options, SnpSummary, Verdict};
+use super::{Check, Options, SnpSummary, Verdict};
 use crate::error::{Reason, Refusal};
-use crate::manifest::Manifest;
 use snp_verify::describe_tcb as describe;
 
 /// The endorsement certificates the document carries, decoded.
@@ -51,34 +52,12 @@ fn vcek_from_dir(options: &Options, report: &[u8]) -> Option<Vec<u8>> {
     std::fs::read(dir.join(format!("{}.der", hex_encode(chip_id)))).ok()
 }
 
-/// The strict policy: the manifest's measurements, REPORT_DATA exactly the
-/// binding, VMPL 0, no debug, no migration agent.
-fn policy(manifest: &Manifest, options: &Options, expected: &[u8; 64]) -> Policy {
-    let mut policy = Policy::new(ReportDataCheck::Exact(*expected));
-    policy.allowed_measurements = manifest.measurements();
-    policy.require_vmpl0 = true;
-    policy.allow_debug = false;
-    policy.allow_migration_agent = false;
-    policy.allow_vlek = options.allow_vlek;
-    policy.min_report_version = options.min_report_version;
-    policy.cert_time = options.cert_time;
-    if options.min_tcb.is_empty() {
-        for generation in Generation::ALL {
-            policy = policy.with_min_tcb(generation, TcbVersion::default());
-        }
-    } else {
-        for (generation, min) in &options.min_tcb {
-            policy = policy.with_min_tcb(*generation, *min);
-        }
-    }
-    policy
-}
-
 pub(super) fn check(
     report_b64: &str,
     certificates: &[Certificate],
     expected: &[u8; 64],
-    manifest: &Manifest,
+    config: &[u8; 32],
+    verifier: &VerifierPolicy,
     options: &Options,
 ) -> Result<Verdict, Refusal> {
     let report = b64_decode("report", report_b64)
@@ -100,42 +79,87 @@ pub(super) fn check(
         ask: certs.ask.as_deref(),
         ark: certs.ark.as_deref(),
     };
-    let policy = policy(manifest, options, expected);
+    let mut policy = verifier.snp_policy(ReportDataCheck::Exact(*expected));
+    // The configuration the boot log names (already checked against the
+    // allowed ones) is the only HOST_DATA accepted.
+    policy.allowed_host_data = Some(vec![*config]);
+    policy.cert_time = options.cert_time;
     let verified = snp_verify::verify(&evidence, &policy)?;
     let r = &verified.report;
-    if r.policy.0 != manifest.guest_policy {
-        return Err(Refusal::new(
-            Reason::GuestPolicy,
-            format!(
-                "report POLICY {:#x} is not the manifest's guest_policy {:#x}",
-                r.policy.0, manifest.guest_policy
-            ),
-        ));
-    }
-    let min_tcb = match policy.min_tcb.get(&verified.generation) {
-        Some(min) if options.min_tcb.is_empty() => {
-            format!("{} (none enforced: pass --min-tcb)", describe(min))
-        }
-        Some(min) => describe(min),
-        None => String::from("none"),
+    let generation = verified.generation;
+    let min = policy.min_tcb.get(&generation).copied().unwrap_or_default();
+    let signing_key = match verified.vek_kind {
+        VekKind::Vcek => "VCEK",
+        VekKind::Vlek => "VLEK",
     };
+    let checks = vec![
+        Check::new(
+            "signature",
+            format!("{signing_key} from the {vek_source}"),
+            format!("chain to the pinned AMD {generation} root"),
+        ),
+        Check::new(
+            "signing-key",
+            signing_key,
+            if verifier.allow_vlek {
+                "VCEK or VLEK"
+            } else {
+                "VCEK"
+            },
+        ),
+        Check::new(
+            "version",
+            r.version.to_string(),
+            format!("at least {}", policy.min_report_version),
+        ),
+        Check::new("vmpl", r.vmpl.to_string(), "0"),
+        Check::new(
+            "guest-policy",
+            format!("{:#x}", r.policy.0),
+            format!(
+                "{:#x} (manifest; no debug, no migration agent)",
+                verifier.guest_policy
+            ),
+        ),
+        Check::new(
+            "tcb",
+            describe(&r.reported_tcb),
+            format!("{generation}: at least {}", describe(&min)),
+        ),
+        Check::new(
+            "measurement",
+            hex_encode(&r.measurement),
+            format!(
+                "one of {} launch digest(s) (manifest)",
+                verifier.measurements.len()
+            ),
+        ),
+        Check::new(
+            "host-data",
+            hex_encode(&r.host_data),
+            format!("{} (the boot log's runtime-config)", hex_encode(config)),
+        ),
+        Check::new(
+            "report-data",
+            "equal",
+            "SHA-512 binding of the served keys and boot log",
+        ),
+    ];
     Ok(Verdict {
         tee: "snp",
         measurement: r.measurement,
         guest_policy: Some(r.policy.0),
         snp: Some(SnpSummary {
-            generation: verified.generation.name().to_string(),
-            signing_key: match verified.vek_kind {
-                VekKind::Vcek => "VCEK",
-                VekKind::Vlek => "VLEK",
-            }
-            .to_string(),
+            generation: generation.name().to_string(),
+            signing_key: signing_key.to_string(),
             vek_source: vek_source.to_string(),
             report_version: r.version,
             vmpl: r.vmpl,
             reported_tcb: describe(&r.reported_tcb),
-            min_tcb,
+            min_tcb: describe(&min),
             chip_id: hex_encode(&r.chip_id),
+            host_data: hex_encode(&r.host_data),
         }),
+        checks,
     })
 }

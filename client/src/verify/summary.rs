@@ -5,7 +5,7 @@ use serde::Serialize;
 use serving_api::document::{hex_encode, BootEvent};
 use sha2::{Digest, Sha256};
 
-use super::Verdict;
+use super::{Check, Verdict};
 use crate::keys::KeyConfig;
 use crate::manifest::Manifest;
 
@@ -22,6 +22,8 @@ pub struct SnpSummary {
     pub reported_tcb: String,
     pub min_tcb: String,
     pub chip_id: String,
+    /// Equal to the runtime configuration's SHA-256.
+    pub host_data: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -52,6 +54,13 @@ pub struct Summary {
     pub model_sha384: Option<String>,
     /// `ok`: REPORT_DATA binds the key configuration and boot log.
     pub binding: String,
+    /// SHA-256 of the runtime configuration the appliance accepted (the
+    /// boot log's `runtime-config`; HOST_DATA under SNP).
+    pub runtime_config_sha256: String,
+    /// Every check, with the value found and the value compared against.
+    pub checks: Vec<Check>,
+    /// Checks the command line made stricter than the manifest.
+    pub stricter: Vec<String>,
 }
 
 impl Summary {
@@ -65,6 +74,8 @@ impl Summary {
         keys_body: &[u8],
         boot_log: &[BootEvent],
         model_sha384: Option<String>,
+        runtime_config: &[u8; 32],
+        stricter: &[String],
     ) -> Self {
         Self {
             url: url.to_string(),
@@ -87,6 +98,9 @@ impl Summary {
             boot_log: boot_log.to_vec(),
             model_sha384,
             binding: "ok".into(),
+            runtime_config_sha256: hex_encode(runtime_config),
+            checks: verdict.checks.clone(),
+            stricter: stricter.to_vec(),
         }
     }
 
@@ -143,6 +157,24 @@ impl Summary {
             "binding: {} (REPORT_DATA commits to these keys and this boot log)",
             self.binding
         ));
+        out.push(format!(
+            "config: sha256 {}{}",
+            self.runtime_config_sha256,
+            if self.snp.is_some() {
+                " (= HOST_DATA)"
+            } else {
+                " (boot log only: sample evidence has no HOST_DATA)"
+            }
+        ));
+        for c in &self.checks {
+            out.push(format!(
+                "check {}: ok: {} (expected {})",
+                c.check, c.found, c.expected
+            ));
+        }
+        for note in &self.stricter {
+            out.push(note.clone());
+        }
         out
     }
 }
@@ -172,9 +204,11 @@ mod tests {
                 report_version: 3,
                 vmpl: 0,
                 reported_tcb: "bl=9 tee=0 snp=21 ucode=72".into(),
-                min_tcb: "bl=0 tee=0 snp=0 ucode=0 (none enforced: pass --min-tcb)".into(),
+                min_tcb: "bl=9 tee=0 snp=20 ucode=70".into(),
                 chip_id: "0c".repeat(64),
+                host_data: "77".repeat(32),
             }),
+            checks: vec![Check::new("guest-policy", "0x30000", "0x30000 (manifest)")],
         };
         let key = KeyConfig {
             key_id: 7,
@@ -190,13 +224,18 @@ mod tests {
             b"k",
             &[],
             None,
+            &[0x77; 32],
+            &["stricter: report version at least 4".to_string()],
         );
         let text = s.lines().join("\n");
         for want in [
             "tee: snp (AMD SEV-SNP Genoa, report signed by a VCEK from the attestation document",
             "launch configuration: EPYC-Genoa, 4 vCPUs (manifest)",
             "policy: 0x30000 (the manifest's guest_policy; no debug, no migration agent; VMPL 0)",
-            "tcb: bl=9 tee=0 snp=21 ucode=72 (minimum bl=0 tee=0 snp=0 ucode=0 (none enforced",
+            "tcb: bl=9 tee=0 snp=21 ucode=72 (minimum bl=9 tee=0 snp=20 ucode=70)",
+            &format!("config: sha256 {} (= HOST_DATA)", "77".repeat(32)),
+            "check guest-policy: ok: 0x30000 (expected 0x30000 (manifest))",
+            "stricter: report version at least 4",
             "key: id 7,",
             "binding: ok",
         ] {

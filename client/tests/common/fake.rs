@@ -30,6 +30,8 @@ pub struct State {
     pub seen: Vec<String>,
     /// Scheme, authority, path and content-type of the last inner request.
     pub last_inner: Option<[String; 4]>,
+    /// Answer every gateway request with a plain 400 (outside the encapsulation).
+    pub gateway_400: bool,
 }
 
 pub fn key(key_id: u8) -> (Server, Vec<u8>) {
@@ -39,12 +41,15 @@ pub fn key(key_id: u8) -> (Server, Vec<u8>) {
     (Server::new(config).expect("server"), keys)
 }
 
+/// The runtime configuration digest the fake's boot log names.
+pub const RUNTIME_CONFIG: &str = "1111111111111111111111111111111111111111111111111111111111111111";
+
 pub fn boot_log() -> Vec<BootEvent> {
     vec![
         BootEvent {
             event: "runtime-config".into(),
-            algorithm: "sha384".into(),
-            digest: "11".repeat(48),
+            algorithm: "sha256".into(),
+            digest: RUNTIME_CONFIG.into(),
         },
         BootEvent {
             event: "model".into(),
@@ -103,6 +108,7 @@ impl Fake {
             boot_log,
             seen: Vec::new(),
             last_inner: None,
+            gateway_400: false,
         };
         let state = Arc::new(Mutex::new(state));
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -163,6 +169,9 @@ fn handle(state: &Mutex<State>, r: &Request) -> Response {
 }
 
 fn gateway(s: &mut State, body: &[u8]) -> Response {
+    if s.gateway_400 {
+        return text(400, "bad request\n");
+    }
     let (plain, pending) = match s.server.decapsulate(body) {
         Ok(d) => d,
         Err(ohttp::Error::KeyId | ohttp::Error::InvalidKem | ohttp::Error::Unsupported) => {

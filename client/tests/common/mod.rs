@@ -30,6 +30,17 @@ pub fn temp_dir() -> PathBuf {
 
 /// image-builder's manifest shape: one EPYC-v4 entry per measurement.
 pub fn manifest_json(measurements: &[&str], guest_policy: u64, model: Option<&str>) -> String {
+    manifest_json_with(measurements, guest_policy, model, "")
+}
+
+/// As [`manifest_json`], with `policy_extra` (`,"member":value...`) added to
+/// the `policy` object.
+pub fn manifest_json_with(
+    measurements: &[&str],
+    guest_policy: u64,
+    model: Option<&str>,
+    policy_extra: &str,
+) -> String {
     let entries: Vec<String> = measurements
         .iter()
         .enumerate()
@@ -44,7 +55,7 @@ pub fn manifest_json(measurements: &[&str], guest_policy: u64, model: Option<&st
         .map(|m| format!(r#","model":{{"sha384":"{m}"}}"#))
         .unwrap_or_default();
     format!(
-        r#"{{"format_version":1,"launch_configurations":[{}],"policy":{{"guest_policy":"{guest_policy:#x}","debug_allowed":false,"migration_agent_allowed":false,"required_vmpl":0}}{model}}}"#,
+        r#"{{"format_version":1,"launch_configurations":[{}],"policy":{{"guest_policy":"{guest_policy:#x}","debug_allowed":false,"migration_agent_allowed":false,"required_vmpl":0{policy_extra}}}{model}}}"#,
         entries.join(",")
     )
 }
