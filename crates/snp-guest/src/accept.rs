@@ -14,6 +14,11 @@
 //!   page state change, because a hypervisor can clear the Validated bit
 //!   with RMPUPDATE and make the second PVALIDATE succeed (CF=0). Sharing
 //!   removes pages from the record, unsharing puts them back.
+//! * After every successful validating PVALIDATE (a 2 MiB page, each 4 KiB
+//!   page of the fallback, an unshared page) the page's cache lines are
+//!   evicted ([`SnpHardware::evict_cache`]) unless the CPUID page reports
+//!   COHERENCY_SFW_NO (Linux commit 7b306dfa326f, CVE-2025-38560; Oak does
+//!   the same). Rescinding needs no eviction.
 
 use crate::accepted::AcceptedMemory;
 use crate::msr_protocol::PscOp;
@@ -74,56 +79,79 @@ fn check_range(start: u64, end: u64) -> Result<(), SnpError> {
     Ok(())
 }
 
-/// Validates one page during first acceptance: CF=1 is fatal.
-fn validate_new<H: SnpHardware + ?Sized>(
-    hw: &mut H,
-    gpa: u64,
-    size: PageSize,
-) -> Result<(), SnpError> {
-    let (rc, cf) = hw.pvalidate(gpa, size, true);
-    if rc != SUCCESS {
-        return Err(SnpError::PvalidateFailed {
-            gpa,
-            size,
-            validate: true,
-            code: rc,
-        });
-    }
-    if cf {
-        return Err(SnpError::DoubleValidation { gpa });
-    }
-    Ok(())
+/// PVALIDATE (validate) and what must follow it.
+struct Validator<'a, H: SnpHardware + ?Sized> {
+    hw: &'a mut H,
+    /// Evict the cache lines of each page just validated (the CPU does not
+    /// report COHERENCY_SFW_NO).
+    evict: bool,
 }
 
-/// PVALIDATE a chunk, 2 MiB falling back to 512 × 4 KiB on FAIL_SIZEMISMATCH
-/// (the hypervisor backed the range with 4 KiB RMP entries).
-fn validate_chunk<H: SnpHardware + ?Sized>(
-    hw: &mut H,
-    gpa: u64,
-    size: PageSize,
-) -> Result<(), SnpError> {
-    if size == PageSize::Size2M {
-        let (rc, cf) = hw.pvalidate(gpa, PageSize::Size2M, true);
-        match rc {
-            SUCCESS if cf => return Err(SnpError::DoubleValidation { gpa }),
-            SUCCESS => return Ok(()),
-            FAIL_SIZEMISMATCH => {
-                for page in (gpa..gpa + PAGE_SIZE_2M).step_by(PAGE_SIZE_4K as usize) {
-                    validate_new(hw, page, PageSize::Size4K)?;
-                }
-                return Ok(());
-            }
-            code => {
-                return Err(SnpError::PvalidateFailed {
-                    gpa,
-                    size,
-                    validate: true,
-                    code,
-                })
-            }
+impl<'a, H: SnpHardware> Validator<'a, H> {
+    fn new(channel: &'a mut GhcbChannel<H>) -> Self {
+        let evict = !channel.coherency_sfw_no();
+        Self {
+            hw: channel.hw_mut(),
+            evict,
         }
     }
-    validate_new(hw, gpa, size)
+}
+
+impl<H: SnpHardware + ?Sized> Validator<'_, H> {
+    /// A validating PVALIDATE succeeded (CF=0): the page is private, now
+    /// evict its stale cache lines.
+    fn validated(&mut self, gpa: u64, size: PageSize) {
+        if self.evict {
+            self.hw.evict_cache(gpa, size);
+        }
+    }
+
+    /// Validates one page during first acceptance: CF=1 is fatal.
+    fn new_page(&mut self, gpa: u64, size: PageSize) -> Result<(), SnpError> {
+        let (rc, cf) = self.hw.pvalidate(gpa, size, true);
+        if rc != SUCCESS {
+            return Err(SnpError::PvalidateFailed {
+                gpa,
+                size,
+                validate: true,
+                code: rc,
+            });
+        }
+        if cf {
+            return Err(SnpError::DoubleValidation { gpa });
+        }
+        self.validated(gpa, size);
+        Ok(())
+    }
+
+    /// PVALIDATE a chunk, 2 MiB falling back to 512 × 4 KiB on
+    /// FAIL_SIZEMISMATCH (the hypervisor backed the range with 4 KiB RMP
+    /// entries).
+    fn chunk(&mut self, gpa: u64, size: PageSize) -> Result<(), SnpError> {
+        if size != PageSize::Size2M {
+            return self.new_page(gpa, size);
+        }
+        let (rc, cf) = self.hw.pvalidate(gpa, PageSize::Size2M, true);
+        match rc {
+            SUCCESS if cf => Err(SnpError::DoubleValidation { gpa }),
+            SUCCESS => {
+                self.validated(gpa, PageSize::Size2M);
+                Ok(())
+            }
+            FAIL_SIZEMISMATCH => {
+                for page in (gpa..gpa + PAGE_SIZE_2M).step_by(PAGE_SIZE_4K as usize) {
+                    self.new_page(page, PageSize::Size4K)?;
+                }
+                Ok(())
+            }
+            code => Err(SnpError::PvalidateFailed {
+                gpa,
+                size,
+                validate: true,
+                code,
+            }),
+        }
+    }
 }
 
 /// Makes the RAM range [start, end) private and validated (both 4 KiB
@@ -168,8 +196,9 @@ pub fn accept_range<H: SnpHardware, const N: usize>(
             break;
         }
         channel.page_state_change(entries)?;
+        let mut v = Validator::new(channel);
         for e in entries {
-            validate_chunk(channel.hw_mut(), e.gpa, e.size)?;
+            v.chunk(e.gpa, e.size)?;
         }
         // Contiguous with the previous batch: merges, needs no new slot.
         if let (Some(first), Some(last)) = (entries.first(), entries.last()) {
@@ -243,7 +272,7 @@ pub fn unshare_page<H: SnpHardware, const N: usize>(
         size: PageSize::Size4K,
     }])?;
     channel.hw_mut().set_page_encrypted(va, true);
-    validate_new(channel.hw_mut(), va, PageSize::Size4K)?;
+    Validator::new(channel).new_page(va, PageSize::Size4K)?;
     accepted.insert(va, va + PAGE_SIZE_4K)
 }
 

@@ -23,7 +23,7 @@
 //!   they are returned as they are. Hypervisors leave all-zero leaves out of the
 //!   page, and a leaf the AMD-SP did not check must not be taken from the host;
 //! - leaf 1: ECX bit 27 (OSXSAVE) = CR4.OSXSAVE; EBX[31:24] = the APIC ID;
-//! - leaf 7 subleaf 0: ECX bit 4 (OSPKE) = CR4.PKE;
+//! - leaf 7, every subleaf (Linux's `case 0x7`): ECX bit 4 (OSPKE) = CR4.PKE;
 //! - leaf 0xD subleaves 0 and 1: EBX = the XSAVE area size for the XCR0 in use
 //!   (XCR0 = 1 while CR4.OSXSAVE is clear) and, for subleaf 1 (compacted form),
 //!   XCR0 | XSS; computed from the page's subleaf >= 2 entries as Linux's
@@ -31,6 +31,19 @@
 //!   offset + size, compacted: the sum of sizes). A state component enabled but
 //!   absent from the page, or subleaf 1 without XSAVEC/XSAVES, is an error;
 //! - leaves 0xB and 0x1F: EDX = the x2APIC ID; 0x8000_001E: EAX = the APIC ID.
+//!
+//! Where this deliberately differs from Linux: Linux asks the hypervisor for
+//! the per-vCPU values (leaf 1 EBX[31:24] and EDX bit 9 "APIC enabled", 0xB
+//! EDX, 0x8000_001E EAX, EBX[7:0] compute-unit ID and ECX[7:0] node ID),
+//! because one page serves every vCPU. This kernel runs one vCPU (APIC ID 0,
+//! the one QEMU built the page for) and never asks the hypervisor: the APIC
+//! IDs come from [`CpuidContext::apic_id`]; leaf 1 EDX bit 9 keeps the page's
+//! launch value (IA32_APIC_BASE.EN is set at reset and the kernel never
+//! writes that MSR); 0x8000_001E EBX and ECX keep the page's values, which
+//! describe the boot vCPU's compute unit and node. Linux only sets OSXSAVE
+//! when CR4 has it; here a page claiming it while CR4 does not is also
+//! corrected. Linux fixes EDX of 0xB only; 0x1F EDX is the same x2APIC ID
+//! field and is fixed here too.
 
 use crate::SnpError;
 
@@ -148,6 +161,15 @@ impl<'a> CpuidPage<'a> {
         let e = self.lookup(crate::sev_status::CPUID_LEAF_MEM_ENCRYPT, 0)?;
         check_c_bit(e.ebx & 0x3F)
     }
+
+    /// Leaf 0x8000_001F EBX[31], COHERENCY_SFW_NO: the CPU needs no cache
+    /// eviction after PVALIDATE (Linux `X86_FEATURE_COHERENCY_SFW_NO`, read
+    /// the same way in arch/x86/boot/cpuflags.c). A page without the leaf
+    /// reads false, so the mitigation stays on.
+    pub fn coherency_sfw_no(&self) -> bool {
+        self.lookup(crate::sev_status::CPUID_LEAF_MEM_ENCRYPT, 0)
+            .is_ok_and(|e| e.ebx & LEAF_8000001F_EBX_COHERENCY_SFW_NO != 0)
+    }
 }
 
 /// The guest state CPUID answers depend on, as the guest itself holds it.
@@ -192,6 +214,7 @@ fn is_indexed(leaf: u32) -> bool {
 const XSAVE_LEGACY_SIZE: u32 = 0x240;
 const LEAF1_ECX_OSXSAVE: u32 = 1 << 27;
 const LEAF7_ECX_OSPKE: u32 = 1 << 4;
+const LEAF_8000001F_EBX_COHERENCY_SFW_NO: u32 = 1 << 31;
 /// Leaf 0xD subleaf 1 EAX: XSAVEC (bit 1) or XSAVES (bit 3), the compacted forms.
 const XSAVE_COMPACTING: u32 = (1 << 1) | (1 << 3);
 
@@ -223,7 +246,9 @@ impl CpuidPage<'_> {
                     r.ecx |= LEAF1_ECX_OSXSAVE;
                 }
             }
-            0x7 if subleaf == 0 => {
+            // Every subleaf, as Linux's `case 0x7` (subleaves above 0 have
+            // no OSPKE; Linux sets the bit there too when CR4.PKE is set).
+            0x7 => {
                 r.ecx &= !LEAF7_ECX_OSPKE;
                 if ctx.cr4_pke {
                     r.ecx |= LEAF7_ECX_OSPKE;
@@ -577,6 +602,39 @@ mod tests {
         assert_eq!(p.answer(7, 0, &c).unwrap().ecx, 0x0041_5F4E);
         c.cr4_pke = true;
         assert_eq!(p.answer(7, 0, &c).unwrap().ecx, 0x0041_5F5E);
+    }
+
+    #[test]
+    fn ospke_follows_cr4_in_every_subleaf() {
+        // Linux `snp_cpuid_postprocess` case 0x7: no subleaf test.
+        let page = build_page(&[
+            regs(0, 0, [0xD, 0, 0, 0]),
+            regs(7, 0, [1, 0, 0x0041_5F5E, 0]),
+            regs(7, 1, [0, 0, 0x30, 0]),
+        ]);
+        let p = CpuidPage::parse(&page).unwrap();
+        let mut c = ctx(true, 0x7);
+        let ecx = |sub, c: &CpuidContext| p.answer(7, sub, c).unwrap().ecx;
+        assert_eq!(ecx(0, &c), 0x0041_5F4E);
+        assert_eq!(ecx(1, &c), 0x20);
+        assert_eq!(ecx(2, &c), 0);
+        c.cr4_pke = true;
+        assert_eq!(ecx(0, &c), 0x0041_5F5E);
+        assert_eq!(ecx(1, &c), 0x30);
+        // Absent but inside the standard range: zeros, then post-processed.
+        assert_eq!(ecx(2, &c), 0x10);
+    }
+
+    #[test]
+    fn coherency_sfw_no_is_leaf_8000001f_ebx_bit_31() {
+        let with = |ebx| build_page(&[entry(0x8000_001F, 0, ebx)]);
+        let page = with(0x73);
+        assert!(!CpuidPage::parse(&page).unwrap().coherency_sfw_no());
+        let page = with(0x8000_0073);
+        assert!(CpuidPage::parse(&page).unwrap().coherency_sfw_no());
+        // No leaf: the mitigation stays on.
+        let page = build_page(&[entry(0, 0, 0x6874_7541)]);
+        assert!(!CpuidPage::parse(&page).unwrap().coherency_sfw_no());
     }
 
     #[test]

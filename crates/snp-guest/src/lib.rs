@@ -26,9 +26,9 @@ extern crate alloc;
 
 pub mod accept;
 pub mod accepted;
-pub mod cpuid_page;
 #[cfg(test)]
 mod cpuid_kat;
+pub mod cpuid_page;
 pub mod error;
 pub mod ghcb;
 pub mod ghcb_copy;
@@ -96,6 +96,12 @@ pub trait SnpHardware {
     fn pvalidate(&mut self, vaddr: u64, size: PageSize, validate: bool) -> (u32, bool);
     /// Set (encrypted=true) or clear the C-bit in the mapping of the 4 KiB page at `vaddr`, then flush its TLB entry.
     fn set_page_encrypted(&mut self, vaddr: u64, encrypted: bool);
+    /// Evict the cache lines of the just-validated page at `vaddr` (`size`
+    /// bytes) by reading the first and the last byte of each 4 KiB page in
+    /// it with the guest key (CVE-2025-38560; Linux `sev_evict_cache`).
+    /// [`accept`] calls it after every successful validating PVALIDATE
+    /// unless the CPU reports COHERENCY_SFW_NO.
+    fn evict_cache(&mut self, vaddr: u64, size: PageSize);
 }
 
 /// Lets a [`GhcbChannel`] borrow the hardware instead of owning it.
@@ -111,5 +117,8 @@ impl<T: SnpHardware + ?Sized> SnpHardware for &mut T {
     }
     fn set_page_encrypted(&mut self, vaddr: u64, encrypted: bool) {
         (**self).set_page_encrypted(vaddr, encrypted)
+    }
+    fn evict_cache(&mut self, vaddr: u64, size: PageSize) {
+        (**self).evict_cache(vaddr, size)
     }
 }

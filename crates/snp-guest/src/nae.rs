@@ -193,23 +193,30 @@ pub fn decode_guest_request_result(info2: u64) -> Result<(), SnpError> {
     }
 }
 
-/// The hardware, the registered GHCB GPA and the private GHCB copy.
+/// The hardware, the registered GHCB GPA and the private GHCB copy, plus
+/// the vCPU facts the exits and page validation depend on.
 pub struct GhcbChannel<H: SnpHardware> {
     hw: H,
     ghcb_gpa: u64,
     ghcb: Ghcb,
     xcr0: u64,
+    /// CPUID 0x8000_001F EBX[31] (COHERENCY_SFW_NO) from the CPUID page:
+    /// the CPU needs no cache eviction after validating a page.
+    coherency_sfw_no: bool,
 }
 
 impl<H: SnpHardware> GhcbChannel<H> {
     /// `ghcb_gpa` must already be shared and registered (see
-    /// [`crate::setup::init_ghcb`]). XCR0 starts at 1 (x87), the reset value.
+    /// [`crate::setup::init_ghcb`]). XCR0 starts at 1 (x87), the reset value;
+    /// the cache eviction after PVALIDATE starts on (see
+    /// [`Self::set_coherency_sfw_no`]).
     pub fn new(hw: H, ghcb_gpa: u64) -> Self {
         Self {
             hw,
             ghcb_gpa,
             ghcb: Ghcb::new(),
             xcr0: 1,
+            coherency_sfw_no: false,
         }
     }
 
@@ -242,6 +249,19 @@ impl<H: SnpHardware> GhcbChannel<H> {
 
     pub fn xcr0(&self) -> u64 {
         self.xcr0
+    }
+
+    /// Records CPUID 0x8000_001F EBX[31] (COHERENCY_SFW_NO) as the CPUID
+    /// page reports it ([`crate::cpuid_page::CpuidPage::coherency_sfw_no`]).
+    /// While it is false (the default), every successful validating
+    /// PVALIDATE in [`crate::accept`] is followed by
+    /// [`SnpHardware::evict_cache`], as Linux does (CVE-2025-38560).
+    pub fn set_coherency_sfw_no(&mut self, set: bool) {
+        self.coherency_sfw_no = set;
+    }
+
+    pub fn coherency_sfw_no(&self) -> bool {
+        self.coherency_sfw_no
     }
 
     /// Sets the exit fields, exits, checks SW_EXITINFO1[31:0].
@@ -558,6 +578,11 @@ impl<H: SnpHardware> GhcbChannel<H> {
             self.ghcb.set_sw_scratch(self.scratch_gpa());
             let used = OFF_SHARED_BUFFER
                 ..OFF_SHARED_BUFFER + psc::HEADER_LEN + entries.len() * psc::ENTRY_LEN;
+            // SW_EXITINFO1 = SW_EXITINFO2 = 0 (GHCB spec; Linux `vmgexit_psc`).
+            // Released KVM (v6.11 on) takes SW_EXITINFO2 as the scratch length,
+            // and 0 passes its check since the buffer lies in the shared buffer;
+            // KVM with the 2026 fix ignores it (header length, entries up to
+            // the end of the shared buffer). The mock models both.
             self.exit_scratch(EXIT_PSC, 0, 0, Some(used.clone()), Some(used))?;
             let info2 = self.ghcb.sw_exit_info2();
             if info2 != 0 {

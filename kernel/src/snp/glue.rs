@@ -37,7 +37,9 @@ impl<H: SnpHardware, const N: usize> SnpGlue<H, N> {
     /// the C-bit cross-check; the record of `launch` (memory the launch
     /// validated: accepting any of it again is refused), which must hold the
     /// GHCB page; then the GHCB page is shared, registered and leaves the
-    /// record.
+    /// record. The channel learns COHERENCY_SFW_NO from the CPUID page
+    /// (0x8000_001F EBX[31]): without it every page validated later has its
+    /// cache lines evicted (CVE-2025-38560).
     pub fn init(
         hw: H,
         sev_status: u64,
@@ -48,13 +50,15 @@ impl<H: SnpHardware, const N: usize> SnpGlue<H, N> {
     ) -> Result<Self, SnpError> {
         SevMode::Snp(SevStatus(sev_status)).supported()?;
         check_c_bit(cpuid_page, c_bit_mask)?;
+        let coherency_sfw_no = CpuidPage::parse(cpuid_page)?.coherency_sfw_no();
         let mut accepted = AcceptedMemory::new();
         for &(start, end) in launch {
             accepted.insert(start, end)?;
         }
         accepted.check_remove(ghcb_gpa, ghcb_gpa + PAGE_SIZE_4K)?;
-        let (channel, _info) = snp_guest::init_ghcb(hw, ghcb_gpa)?;
+        let (mut channel, _info) = snp_guest::init_ghcb(hw, ghcb_gpa)?;
         accepted.remove(ghcb_gpa, ghcb_gpa + PAGE_SIZE_4K)?;
+        channel.set_coherency_sfw_no(coherency_sfw_no);
         Ok(Self { channel, accepted })
     }
 

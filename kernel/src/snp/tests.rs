@@ -330,6 +330,65 @@ fn accept_validates_ram_and_refuses_the_same_range_before_any_psc() {
     );
 }
 
+/// (validating PVALIDATEs, evictions) among `events`, each eviction directly
+/// after a PVALIDATE of the same page.
+fn evictions(events: &[Event]) -> (usize, usize) {
+    let mut validated = 0;
+    let mut evicted = 0;
+    for (i, e) in events.iter().enumerate() {
+        match *e {
+            Event::Pvalidate {
+                validate: true,
+                rc: 0,
+                cf: false,
+                ..
+            } => validated += 1,
+            Event::EvictCache { vaddr, size } => {
+                evicted += 1;
+                assert!(
+                    matches!(
+                        events.get(i.wrapping_sub(1)),
+                        Some(Event::Pvalidate { vaddr: v, size: s, validate: true, .. })
+                            if *v == vaddr && *s == size
+                    ),
+                    "eviction {i} not after its PVALIDATE: {events:?}"
+                );
+            }
+            _ => {}
+        }
+    }
+    (validated, evicted)
+}
+
+/// CVE-2025-38560: the Milan-shaped page lacks COHERENCY_SFW_NO
+/// (0x8000_001F EBX[31]), so each validated page is evicted; unsharing too.
+#[test]
+fn accept_and_unshare_evict_the_validated_pages() {
+    let mut m = launched(MockConfig::default());
+    let mut g = ready(&mut m);
+    g.accept(RAM, RAM + 0x8000).unwrap();
+    g.share_page(RAM).unwrap();
+    g.unshare_page(RAM).unwrap();
+    assert_eq!(evictions(&g.hw_mut().take_events()), (9, 9));
+}
+
+#[test]
+fn coherency_sfw_no_in_the_cpuid_page_turns_eviction_off() {
+    let mut entries = milan_entries(true);
+    for e in entries.iter_mut().filter(|e| e.0 == 0x8000_001F) {
+        e.3[1] |= 1 << 31;
+    }
+    let page = qemu_page(&entries);
+    let mut m = launched(MockConfig::default());
+    let mut g =
+        SnpGlue::<_, 256>::init(&mut m, SNP_STATUS, C_BIT_MASK, &page, &LAUNCH, GHCB).unwrap();
+    g.hw_mut().take_events();
+    g.accept(RAM, RAM + 0x8000).unwrap();
+    g.share_page(RAM).unwrap();
+    g.unshare_page(RAM).unwrap();
+    assert_eq!(evictions(&g.hw_mut().take_events()), (9, 0));
+}
+
 /// Issue 10: a hypervisor that RMPUPDATEs an accepted page on a second
 /// private PSC clears its Validated bit, so a second PVALIDATE passes with
 /// CF=0. The glue's record refuses before that can happen.

@@ -19,6 +19,24 @@ pub enum NpfPolicy {
     Hang,
 }
 
+/// How KVM sizes the scratch area of a page state change NAE
+/// (arch/x86/kvm/svm/sev.c, `sev_handle_vmgexit` case SVM_VMGEXIT_PSC and
+/// `snp_begin_psc`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PscScratchLen {
+    /// Released KVM since 9b54e248d264 (v6.11): `setup_vmgexit_scratch(svm,
+    /// true, exit_info_2)`, i.e. SW_EXITINFO2 is the length (0 is accepted,
+    /// a scratch area running past the shared buffer is refused with
+    /// GHCB_ERR_INVALID_SCRATCH_AREA), and end_entry is checked against the
+    /// fixed VMGEXIT_PSC_MAX_COUNT (253) only.
+    ExitInfo2,
+    /// KVM with "KVM: SEV: Use the size of the PSC header as the minimum
+    /// size for PSC requests" (2026, Cc: stable): the length is the 8-byte
+    /// header, SW_EXITINFO2 is ignored, and the entry limit is what fits
+    /// between the scratch address and the end of the shared buffer.
+    Header,
+}
+
 /// Behaviour switches. `Default` is upstream KVM (arch/x86/kvm/svm/sev.c)
 /// with QEMU and guest_memfd (4 KiB RMP entries).
 #[derive(Debug, Clone)]
@@ -36,6 +54,8 @@ pub struct MockConfig {
     pub hv_features: u64,
     /// Userspace fails every MSR-protocol page state change.
     pub msr_psc_fail: bool,
+    /// PSC NAE scratch length and entry limit (default: released KVM).
+    pub psc_scratch_len: PscScratchLen,
     /// PSC NAE entries processed per exit (KVM: all of them).
     pub psc_max_per_exit: usize,
     /// PSC NAE returns success without processing anything.
@@ -76,6 +96,7 @@ impl Default for MockConfig {
             registration_answer_gfn: None,
             hv_features: HV_FT_KVM,
             msr_psc_fail: false,
+            psc_scratch_len: PscScratchLen::ExitInfo2,
             psc_max_per_exit: usize::MAX,
             psc_stall: false,
             psc_error: None,

@@ -67,6 +67,12 @@ pub enum Event {
         vaddr: u64,
         encrypted: bool,
     },
+    /// The guest read the first and last byte of each 4 KiB page of
+    /// [vaddr, vaddr + size) to evict its cache lines (CVE-2025-38560).
+    EvictCache {
+        vaddr: u64,
+        size: PageSize,
+    },
     /// A page state change applied (MSR protocol, NAE entry, or the implicit
     /// conversion of a nested page fault).
     Psc {

@@ -2,7 +2,7 @@
 //! of the GHCB page.
 
 use super::layout::*;
-use super::{Event, MockHypervisor, Stop, JUNK};
+use super::{Event, MockHypervisor, PscScratchLen, Stop, JUNK};
 
 /// What an exit handler decided.
 pub(super) enum Outcome {
@@ -175,10 +175,10 @@ impl MockHypervisor {
                 set: (input.info1 & 0xF) as u8,
                 code: ((input.info1 >> 4) & 0xFF) as u8,
             }),
-            EXIT_PSC => match scratch_area(gpa, input.scratch, PSC_HEADER_LEN as u64) {
+            EXIT_PSC => match self.psc_area(gpa, input) {
                 Err(reason) => Outcome::BadInput(reason),
-                Ok((off, len)) => {
-                    let info2 = self.psc(page, off, len);
+                Ok((off, max_entries)) => {
+                    let info2 = self.psc(page, off, max_entries);
                     set_field(page, SW_EXIT_INFO2, info2);
                     Outcome::Done
                 }
@@ -261,16 +261,43 @@ fn validate(input: &Inputs, rax: u64) -> Result<(), u64> {
     }
 }
 
-/// `setup_vmgexit_scratch` for GHCB v2: the scratch area must begin in the
+impl MockHypervisor {
+    /// The PSC buffer: (offset in the page, entry limit), or the
+    /// GHCB_ERR_* reason the scratch area is refused with.
+    fn psc_area(&self, gpa: u64, input: &Inputs) -> Result<(usize, usize), u64> {
+        match self.config.psc_scratch_len {
+            // setup_vmgexit_scratch(svm, true, exit_info_2), which has no
+            // zero-length check; end_entry < VMGEXIT_PSC_MAX_COUNT.
+            PscScratchLen::ExitInfo2 => scratch_in_ghcb(gpa, input.scratch, input.info2)
+                .map(|(off, _)| (off, PSC_MAX_COUNT)),
+            // setup_vmgexit_scratch(svm, true, sizeof(struct psc_hdr));
+            // max_nr_entries = (ghcb_sa_len - 8) / 8.
+            PscScratchLen::Header => scratch_area(gpa, input.scratch, PSC_HEADER_LEN as u64)
+                .map(|(off, room)| (off, (room - PSC_HEADER_LEN) / PSC_ENTRY_LEN)),
+        }
+    }
+}
+
+/// `setup_vmgexit_scratch` for GHCB v2 (KVM since the 2026 fixes): a zero
+/// length is refused (WARN_ON_ONCE), the scratch area must begin in the
 /// GHCB page and lie inside its shared buffer (0x800..0xFF0); a scratch area
 /// elsewhere is refused. Returns (offset in the page, usable length up to
 /// the end of the shared buffer).
 pub(super) fn scratch_area(gpa: u64, scratch: u64, min_len: u64) -> Result<(usize, usize), u64> {
+    if min_len == 0 {
+        return Err(ERR_INVALID_SCRATCH_AREA);
+    }
+    scratch_in_ghcb(gpa, scratch, min_len)
+}
+
+/// The checks of `setup_vmgexit_scratch` both KVM versions make (released
+/// KVM accepts a zero length: the area is then just its start address).
+fn scratch_in_ghcb(gpa: u64, scratch: u64, len: u64) -> Result<(usize, usize), u64> {
     let bad = Err(ERR_INVALID_SCRATCH_AREA);
-    if min_len == 0 || scratch == 0 {
+    if scratch == 0 {
         return bad;
     }
-    let Some(end) = scratch.checked_add(min_len) else {
+    let Some(end) = scratch.checked_add(len) else {
         return bad;
     };
     if scratch & !0xFFF != gpa {

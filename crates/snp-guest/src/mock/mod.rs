@@ -19,9 +19,10 @@
 //!   required fields per exit code, unknown codes refused with
 //!   GHCB_ERR_INVALID_EVENT), `setup_vmgexit_scratch` (scratch inside the
 //!   GHCB shared buffer for GHCB v2), `snp_begin_psc` /
-//!   `__snp_complete_one_psc`, guest requests (result in SW_EXITINFO2), and
-//!   on return `sev_es_sync_to_ghcb` (RAX..RDX marked valid) with
-//!   SW_EXITINFO1/2 set.
+//!   `__snp_complete_one_psc` (scratch length and entry limit as released
+//!   KVM or as fixed in 2026, [`PscScratchLen`]), guest requests (result
+//!   in SW_EXITINFO2), and on return `sev_es_sync_to_ghcb` (RAX..RDX marked
+//!   valid) with SW_EXITINFO1/2 set.
 //! * The GHCB MSR protocol, stateless as in KVM (only the registered GHCB
 //!   GPA is remembered, as KVM does).
 //! * The RMP per 4 KiB page and PVALIDATE as the hardware executes it
@@ -29,6 +30,8 @@
 //!   [`Event::NestedPageFault`].
 //! * Devices: IOIO (writes recorded, reads scripted), MSRs, MMIO, CPUID
 //!   answers, TSC, and a pluggable guest-request responder.
+//! * The guest's cache eviction reads after PVALIDATE, recorded as
+//!   [`Event::EvictCache`].
 //!
 //! [`MockConfig`] switches on misbehaviour (stalled or failed PSC, junk in
 //! non-output fields, missing valid bits, a Validated-bit reset on a second
@@ -51,7 +54,7 @@ use alloc::vec::Vec;
 use crate::{Ghcb, GhcbCopy, PageSize, SnpHardware};
 use layout::PAGE;
 
-pub use config::{MockConfig, NpfPolicy, PREFERRED_GHCB_NONE};
+pub use config::{MockConfig, NpfPolicy, PscScratchLen, PREFERRED_GHCB_NONE};
 pub use events::{Event, NpfCause, PageOp, Stop};
 pub use rmp::RmpEntry;
 
@@ -266,5 +269,14 @@ impl SnpHardware for MockHypervisor {
             self.unencrypted.insert(vaddr >> 12);
         }
         self.events.push(Event::SetEncrypted { vaddr, encrypted });
+    }
+
+    /// Plain guest reads, no exit: only recorded, so tests can check that
+    /// they follow each validating PVALIDATE.
+    fn evict_cache(&mut self, vaddr: u64, size: PageSize) {
+        if self.halted() {
+            return;
+        }
+        self.events.push(Event::EvictCache { vaddr, size });
     }
 }

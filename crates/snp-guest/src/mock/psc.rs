@@ -8,13 +8,12 @@ use super::{MockHypervisor, PageOp};
 use crate::PageSize;
 
 impl MockHypervisor {
-    /// Processes the PSC buffer at page offset `off` (`len` bytes usable up
-    /// to the end of the shared buffer); returns SW_EXITINFO2.
-    pub(super) fn psc(&mut self, page: &mut [u8; PAGE], off: usize, len: usize) -> u64 {
+    /// Processes the PSC buffer at page offset `off`, end_entry below
+    /// `max_entries` ([`super::PscScratchLen`]); returns SW_EXITINFO2.
+    pub(super) fn psc(&mut self, page: &mut [u8; PAGE], off: usize, max_entries: usize) -> u64 {
         if let Some(e) = self.config.psc_error {
             return e;
         }
-        let max_entries = (len - PSC_HEADER_LEN) / PSC_ENTRY_LEN;
         if max_entries > PSC_MAX_COUNT {
             return PSC_ERROR_GENERIC;
         }
@@ -26,6 +25,13 @@ impl MockHypervisor {
             if idx_end >= max_entries {
                 return PSC_ERROR_INVALID_HDR;
             }
+            // Released KVM checks end_entry against 253 only: with the
+            // buffer starting late in the shared buffer it would read past
+            // the one GHCB page it mapped. Undefined; not modelled.
+            assert!(
+                entry_at(idx_end) + PSC_ENTRY_LEN <= PAGE,
+                "KVM would read PSC entry {idx_end} past the GHCB page (buffer at {off:#x})"
+            );
             if self.config.psc_stall || budget == 0 {
                 return 0;
             }

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::ghcb::Ghcb;
-use crate::mock::{Event, NpfCause, RmpEntry, Stop};
+use crate::mock::{Event, NpfCause, PscScratchLen, RmpEntry, Stop};
 use crate::{GhcbCopy, PageSize, SnpHardware};
 
 #[test]
@@ -219,47 +219,115 @@ fn psc(cur: u16, end: u16, entries: &[u64]) -> Ghcb {
     g
 }
 
+/// A mock after GHCB registration, with KVM's PSC scratch sizing `len`.
+fn ready_psc(len: PscScratchLen) -> MockHypervisor {
+    let mut m = ready();
+    m.config.psc_scratch_len = len;
+    m
+}
+
+/// PSC request with SW_EXITINFO2 = `info2` and the buffer at GHCB + `at`.
+fn psc_at(at: u64, info2: u64, cur: u16, end: u16) -> Ghcb {
+    let mut g = with(exit(0x8000_0010, 0, info2), 0x3A8, GHCB + at);
+    g.write_u16(at as usize, cur);
+    g.write_u16(at as usize + 2, end);
+    g
+}
+
 #[test]
 fn psc_rules() {
     // Entry: [11:0] cur_page, [51:12] GFN, [55:52] op, [56] 2M.
     let private_4k = |gfn: u64| 1 << 52 | gfn << 12;
-    let mut m = ready();
-    // end_entry beyond 252: PSC_ERROR_INVALID_HDR = 1 << 32 | 1.
-    let (i1, i2, _) = run(&mut m, psc(0, 253, &[]));
-    assert_eq!((i1, i2), (0, 1 << 32 | 1));
-    // 2M entry not 2M aligned: PSC_ERROR_INVALID_ENTRY = 1 << 32 | 2.
-    let (_, i2, _) = run(&mut m, psc(0, 0, &[1 << 56 | 1 << 52 | 0x201 << 12]));
-    assert_eq!(i2, 1 << 32 | 2);
-    // cur_page beyond the entry's pages: invalid entry too.
-    let (_, i2, _) = run(&mut m, psc(0, 0, &[private_4k(0x200) | 2]));
-    assert_eq!(i2, 1 << 32 | 2);
-    // Two entries done: cur_entry = 2, each cur_page = its page count.
-    let (i1, i2, g) = run(&mut m, psc(0, 1, &[private_4k(0x200), private_4k(0x201)]));
+    for len in [PscScratchLen::ExitInfo2, PscScratchLen::Header] {
+        let mut m = ready_psc(len);
+        // end_entry beyond 252: PSC_ERROR_INVALID_HDR = 1 << 32 | 1.
+        let (i1, i2, _) = run(&mut m, psc(0, 253, &[]));
+        assert_eq!((i1, i2), (0, 1 << 32 | 1), "{len:?}");
+        // 2M entry not 2M aligned: PSC_ERROR_INVALID_ENTRY = 1 << 32 | 2.
+        let (_, i2, _) = run(&mut m, psc(0, 0, &[1 << 56 | 1 << 52 | 0x201 << 12]));
+        assert_eq!(i2, 1 << 32 | 2);
+        // cur_page beyond the entry's pages: invalid entry too.
+        let (_, i2, _) = run(&mut m, psc(0, 0, &[private_4k(0x200) | 2]));
+        assert_eq!(i2, 1 << 32 | 2);
+        // Two entries done: cur_entry = 2, each cur_page = its page count.
+        let (i1, i2, g) = run(&mut m, psc(0, 1, &[private_4k(0x200), private_4k(0x201)]));
+        assert_eq!((i1, i2), (0, 0));
+        assert_eq!(g.read_u16(0x800), 2);
+        assert_eq!(g.read_u64(0x808) & 0xFFF, 1);
+        assert_eq!(g.read_u64(0x810) & 0xFFF, 1);
+        assert!(m.rmp(0x20_0000).assigned && m.rmp(0x20_1000).assigned);
+        // An operation KVM does not implement is completed untouched.
+        let (_, i2, g) = run(&mut m, psc(0, 0, &[3 << 52 | 0x300 << 12]));
+        assert_eq!((i2, g.read_u16(0x800)), (0, 1));
+        assert!(!m.rmp(0x30_0000).assigned);
+        // cur_entry past end_entry: nothing to do.
+        let (_, i2, _) = run(&mut m, psc(2, 1, &[private_4k(0x400), private_4k(0x401)]));
+        assert_eq!(i2, 0);
+        assert!(!m.rmp(0x40_0000).assigned);
+        // A partly done 2M entry continues from cur_page.
+        let (_, _, g) = run(&mut m, psc(0, 0, &[1 << 56 | 1 << 52 | 0x600 << 12 | 510]));
+        assert_eq!(g.read_u64(0x808) & 0xFFF, 512);
+        assert!(m.rmp(0x7F_E000).assigned && !m.rmp(0x7F_D000).assigned);
+        // Scratch outside the GHCB page: GHCB_ERR_INVALID_SCRATCH_AREA.
+        let g = with(psc(0, 0, &[]), 0x3A8, 0x9_0000);
+        let (i1, i2, _) = run(&mut m, g);
+        assert_eq!((i1, i2), (2, 3));
+        // Scratch before the shared buffer (in the save area): refused too.
+        let (i1, i2, _) = run(&mut m, psc_at(0x7F8, 0, 0, 0));
+        assert_eq!((i1, i2), (2, 3));
+    }
+}
+
+/// Released KVM (v6.11 on): SW_EXITINFO2 is the scratch length, so a guest
+/// naming more than the shared buffer holds is refused; 0 (what Linux and
+/// this crate send) passes; the entry limit is 253 wherever the buffer is.
+#[test]
+fn psc_scratch_length_is_sw_exitinfo2_in_released_kvm() {
+    let mut m = ready_psc(PscScratchLen::ExitInfo2);
+    // 0x800 + 0x7F0 = 0xFF0, the end of the shared buffer: accepted.
+    let (i1, i2, _) = run(&mut m, psc_at(0x800, 0x7F0, 0, 0));
     assert_eq!((i1, i2), (0, 0));
-    assert_eq!(g.read_u16(0x800), 2);
-    assert_eq!(g.read_u64(0x808) & 0xFFF, 1);
-    assert_eq!(g.read_u64(0x810) & 0xFFF, 1);
-    assert!(m.rmp(0x20_0000).assigned && m.rmp(0x20_1000).assigned);
-    // An operation KVM does not implement is completed untouched.
-    let (_, i2, g) = run(&mut m, psc(0, 0, &[3 << 52 | 0x300 << 12]));
-    assert_eq!((i2, g.read_u16(0x800)), (0, 1));
-    assert!(!m.rmp(0x30_0000).assigned);
-    // cur_entry past end_entry: nothing to do.
-    let (_, i2, _) = run(&mut m, psc(2, 1, &[private_4k(0x400), private_4k(0x401)]));
-    assert_eq!(i2, 0);
-    assert!(!m.rmp(0x40_0000).assigned);
-    // A partly done 2M entry continues from cur_page.
-    let (_, _, g) = run(&mut m, psc(0, 0, &[1 << 56 | 1 << 52 | 0x600 << 12 | 510]));
-    assert_eq!(g.read_u64(0x808) & 0xFFF, 512);
-    assert!(m.rmp(0x7F_E000).assigned && !m.rmp(0x7F_D000).assigned);
+    // One byte more, or a length that wraps: GHCB_ERR_INVALID_SCRATCH_AREA.
+    let (i1, i2, _) = run(&mut m, psc_at(0x800, 0x7F1, 0, 0));
+    assert_eq!((i1, i2), (2, 3));
+    let (i1, i2, _) = run(&mut m, psc_at(0x800, u64::MAX, 0, 0));
+    assert_eq!((i1, i2), (2, 3));
+    // A length fitting from a later start, too long from 0x900.
+    let (i1, _, _) = run(&mut m, psc_at(0x900, 0x6F0, 0, 0));
+    assert_eq!(i1, 0);
+    let (i1, i2, _) = run(&mut m, psc_at(0x900, 0x6F1, 0, 0));
+    assert_eq!((i1, i2), (2, 3));
+    // Length 0 at the very end of the buffer is accepted, and end_entry is
+    // checked against 253 only: entry 0 is read from the reserved 0xFF0.
+    let (i1, i2, _) = run(&mut m, psc_at(0xFE8, 0, 0, 0));
+    assert_eq!((i1, i2), (0, 0));
+}
+
+#[test]
+#[should_panic(expected = "past the GHCB page")]
+fn released_kvm_reading_psc_entries_past_the_page_is_not_modelled() {
+    let mut m = ready_psc(PscScratchLen::ExitInfo2);
+    // Buffer at 0xFE8, end_entry 2: entry 2 would lie at 0x1000.
+    run(&mut m, psc_at(0xFE8, 0, 0, 2));
+}
+
+/// KVM with the 2026 fix: the length is the 8-byte header, SW_EXITINFO2 is
+/// ignored, and the entries must fit between the buffer and 0xFF0.
+#[test]
+fn psc_scratch_length_is_the_header_in_fixed_kvm() {
+    let mut m = ready_psc(PscScratchLen::Header);
+    let (i1, i2, _) = run(&mut m, psc_at(0x800, 0xFFFF_FFFF, 0, 0));
+    assert_eq!((i1, i2), (0, 0));
+    // From 0x900: (0xFF0 - 0x900 - 8) / 8 = 221 entries, end_entry <= 220.
+    let (i1, i2, _) = run(&mut m, psc_at(0x900, 0, 0, 220));
+    assert_eq!((i1, i2), (0, 0));
+    let (i1, i2, _) = run(&mut m, psc_at(0x900, 0, 0, 221));
+    assert_eq!((i1, i2), (0, 1 << 32 | 1));
     // Scratch near the end of the shared buffer: room for no entry.
-    let mut g = psc(0, 0, &[]);
-    g.write_u64(0x3A8, GHCB + 0xFE8);
-    let (_, i2, _) = run(&mut m, g);
+    let (_, i2, _) = run(&mut m, psc_at(0xFE8, 0, 0, 0));
     assert_eq!(i2, 1 << 32 | 1);
-    // Scratch outside the GHCB page: GHCB_ERR_INVALID_SCRATCH_AREA.
-    let g = with(psc(0, 0, &[]), 0x3A8, 0x9_0000);
-    let (i1, i2, _) = run(&mut m, g);
+    // No room for the header: GHCB_ERR_INVALID_SCRATCH_AREA.
+    let (i1, i2, _) = run(&mut m, psc_at(0xFEC, 0, 0, 0));
     assert_eq!((i1, i2), (2, 3));
 }
 

@@ -365,6 +365,42 @@ fn psc_full_batch_and_limits() {
     assert!(m.rmp(0x100_0000 + 252 * 0x1000).assigned);
 }
 
+/// The GHCB spec gives the PSC NAE SW_EXITINFO1 = SW_EXITINFO2 = 0, and
+/// Linux sends 0. Released KVM takes SW_EXITINFO2 as the scratch length
+/// (0 passes: the buffer is inside the shared buffer), KVM with the 2026 fix
+/// ignores it: a full batch (253 entries, with cur_page progress over
+/// several exits) works with both.
+#[test]
+fn psc_sends_zero_sw_exitinfo2_and_works_with_both_kvm_versions() {
+    use crate::mock::PscScratchLen;
+    for len in [PscScratchLen::ExitInfo2, PscScratchLen::Header] {
+        let mut m = booted(MockConfig {
+            psc_scratch_len: len,
+            psc_max_per_exit: 100,
+            ..MockConfig::default()
+        });
+        let mut ch = channel(&mut m);
+        ch.hw_mut().take_events();
+        ch.page_state_change(&entries_4k(0x100_0000, 253)).unwrap();
+        let infos: std::vec::Vec<_> = m
+            .events()
+            .iter()
+            .filter_map(|e| match *e {
+                Event::GhcbExit {
+                    exit_code: 0x8000_0010,
+                    info1,
+                    info2,
+                    result_info1,
+                    ..
+                } => Some((info1, info2, result_info1)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(infos, [(0, 0, 0); 3], "{len:?}");
+        assert!(m.rmp(0x100_0000 + 252 * 0x1000).assigned);
+    }
+}
+
 #[test]
 fn psc_no_progress_is_an_error() {
     let mut m = booted(MockConfig::default());
@@ -409,6 +445,9 @@ impl SnpHardware for Tamper<'_> {
     }
     fn set_page_encrypted(&mut self, va: u64, encrypted: bool) {
         self.mock.set_page_encrypted(va, encrypted)
+    }
+    fn evict_cache(&mut self, va: u64, size: PageSize) {
+        self.mock.evict_cache(va, size)
     }
 }
 

@@ -226,6 +226,7 @@ fn msr_protocol_cpuid_and_misc() {
             (0, false)
         }
         fn set_page_encrypted(&mut self, _: u64, _: bool) {}
+        fn evict_cache(&mut self, _: u64, _: PageSize) {}
     }
     assert!(matches!(
         msr_protocol::sev_info(&mut Garbage),
