@@ -9,7 +9,7 @@ use crate::io::cpuid;
 use core::sync::atomic::{AtomicU64, Ordering};
 use int8_kernels::{CpuidValues, Kernel, KernelKind, SimdPlan};
 use snp_guest::rdrand::{RdrandError, RdrandFilter};
-use spin::Mutex;
+use spin::{Mutex, Once};
 use x86_64::registers::control::{Cr4, Cr4Flags};
 
 /// XCR0 as loaded: 1 (its reset value) until `enable_simd` sets it.
@@ -101,11 +101,15 @@ pub(crate) fn raw_xsetbv(value: u64) {
 /// The filter remembers the last value handed out (a stuck generator repeats it).
 static RDRAND: Mutex<RdrandFilter> = Mutex::new(RdrandFilter::new());
 
+/// CPUID 1 ECX[30] (RDRAND), asked once: a CPUID per draw would be a host exit
+/// per draw natively (and a CPUID-page lookup under SNP) for a constant answer.
+static RDRAND_SUPPORTED: Once<bool> = Once::new();
+
 /// A random number from RDRAND (never intercepted, also not under SNP), checked
 /// by `snp_guest::rdrand` (no CF=0, no all-ones, no repeat; 10 attempts).
 /// An error means the caller must stop: there is no other entropy source.
 pub fn rdrand64() -> Result<u64, RdrandError> {
-    if cpuid(1, 0).ecx & (1 << 30) == 0 {
+    if !*RDRAND_SUPPORTED.call_once(|| cpuid(1, 0).ecx & (1 << 30) != 0) {
         return Err(RdrandError::Unsupported);
     }
     RDRAND.lock().draw(raw_rdrand64)
