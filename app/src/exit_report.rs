@@ -2,8 +2,8 @@
 //! exits under SEV-SNP (`kernel::io::exit_counts`), once when the appliance
 //! is ready and then, while serving, a counter line at most every
 //! [`INTERVAL_US`] and only when something changed. The counter line holds
-//! totals since boot only (requests served, exits by kind): nothing about
-//! any one request, not even its size.
+//! totals since boot only (requests served and refused, exits by kind):
+//! nothing about any one request, not even its size.
 
 use kernel::io::{exit_counts, ExitCounts};
 use kernel::println;
@@ -21,7 +21,7 @@ pub fn boot_line() {
 /// between two lines is exactly the work done in between.
 pub struct CounterLine {
     last_tsc: Option<u64>,
-    printed: Option<(u64, ExitCounts)>,
+    printed: Option<(u64, u64, ExitCounts)>,
     /// Exits spent writing counter lines.
     own: ExitCounts,
 }
@@ -35,8 +35,9 @@ impl CounterLine {
         }
     }
 
-    /// Called every turn of the serving loop; prints when due.
-    pub fn tick(&mut self, served: u64) {
+    /// Called every turn of the serving loop with the totals since boot;
+    /// prints when due.
+    pub fn tick(&mut self, served: u64, refused: u64) {
         let now = kernel::io::rdtsc();
         if self
             .last_tsc
@@ -47,12 +48,12 @@ impl CounterLine {
         self.last_tsc = Some(now);
         let before = exit_counts();
         let counts = before.since(&self.own);
-        if self.printed == Some((served, counts)) {
+        if self.printed == Some((served, refused, counts)) {
             return;
         }
-        println!("serving: {served} requests served since boot, exits {counts} (counter lines not counted)");
+        println!("serving: {served} requests served since boot, exits {counts} (counter lines not counted), {refused} refused since boot");
         let spent = exit_counts().since(&before);
         self.own = self.own.plus(&spent);
-        self.printed = Some((served, counts));
+        self.printed = Some((served, refused, counts));
     }
 }

@@ -22,9 +22,18 @@
 //! unfinished requests; past it a connection is not read (TCP flow control
 //! makes its client wait) until others finish or time out.
 //!
-//! The serial log never carries request data: one line per rejected
-//! request with its status code, one per idle connection closed, one per
-//! connection dropped for not reading.
+//! Sockets held by connections that never send a request: a connection
+//! gets `ServerConfig::head_timeout_ms` (a few seconds) to complete its
+//! first request head, far less than a kept-alive connection's idle
+//! timeout; and whenever no socket is left listening, the oldest connection
+//! still without a request head is reset, so silent connections cannot
+//! lock a client out (the `reserve` step of the loop).
+//!
+//! The serial log never carries request data. With the test routes it gets
+//! one line per rejected request (its status code only), per idle
+//! connection closed and per connection dropped for not reading; the
+//! serving routes ask for none ([`Routes::log_events`]) and print totals
+//! from [`Stats`] instead.
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -76,12 +85,31 @@ pub fn path_of(request: &Request) -> &str {
         .map_or(request.path.as_str(), |(p, _)| p)
 }
 
+/// Totals since the server started, for periodic counter lines.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Requests http1 refused before any route saw them (400, 408, 413, ...).
+    pub rejected: u64,
+    /// Connections closed for sending nothing in time.
+    pub idle_closed: u64,
+    /// Connections reset for not reading a response.
+    pub dropped: u64,
+    /// Connections without a request head reset to free a socket.
+    pub evicted: u64,
+}
+
 /// The application behind the server.
 pub trait Routes {
     fn route(&mut self, request: &Request) -> Reply;
 
     /// Called once per turn of the serving loop (periodic work).
-    fn tick(&mut self) {}
+    fn tick(&mut self, _stats: &Stats) {}
+
+    /// Whether the server prints a line per rejected request and per
+    /// connection timed out (the test routes); serving prints totals only.
+    fn log_events(&self) -> bool {
+        true
+    }
 }
 
 /// Everything `service` needs besides the sockets.
@@ -90,6 +118,8 @@ struct Settings<'a> {
     config: ServerConfig,
     max_queued: usize,
     routes: &'a mut dyn Routes,
+    stats: Stats,
+    log_events: bool,
 }
 
 fn server_config(fast: bool, body_limit: usize) -> ServerConfig {
@@ -174,11 +204,14 @@ pub fn serve(options: Options, mut net: NetStack, routes: &mut dyn Routes) -> ! 
         Ok(a) => a,
         Err(e) => fail("address", &e),
     };
+    let log_events = routes.log_events();
     let mut settings = Settings {
         port: options.port,
         config: server_config(options.fast_timeouts, options.body_limit),
         max_queued: options.max_queued,
         routes,
+        stats: Stats::default(),
+        log_events,
     };
     let mut slots: Vec<Slot> = (0..SOCKETS)
         .map(|_| Slot {
@@ -191,10 +224,11 @@ pub fn serve(options: Options, mut net: NetStack, routes: &mut dyn Routes) -> ! 
         service(&mut net, &mut slots, i, &mut settings);
     }
     println!(
-        "http: listening on port {} ({SOCKETS} sockets, body limit {} KiB, idle {} ms, read {} ms)",
+        "http: listening on port {} ({SOCKETS} sockets, body limit {} KiB, idle {} ms, first head {} ms, read {} ms)",
         options.port,
         options.body_limit >> 10,
         settings.config.idle_timeout_ms,
+        settings.config.head_timeout_ms,
         settings.config.read_timeout_ms
     );
     println!("http: up {}", address.address());
@@ -203,7 +237,35 @@ pub fn serve(options: Options, mut net: NetStack, routes: &mut dyn Routes) -> ! 
         for i in 0..slots.len() {
             service(&mut net, &mut slots, i, &mut settings);
         }
-        settings.routes.tick();
+        reserve(&mut net, &mut slots, &mut settings);
+        let stats = settings.stats;
+        settings.routes.tick(&stats);
+    }
+}
+
+/// Keeps a socket listening: when every socket holds a connection, the
+/// oldest one that has not completed a request head (and owes no output)
+/// is reset and listens again on the next turn.
+fn reserve(net: &mut NetStack, slots: &mut [Slot], settings: &mut Settings<'_>) {
+    if slots.iter().any(|s| {
+        matches!(s.phase, Phase::Waiting) && net.tcp(s.handle).state() == tcp::State::Listen
+    }) {
+        return;
+    }
+    let oldest = slots
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| match &s.phase {
+            Phase::Open { conn, out, .. } if out.is_empty() => {
+                conn.awaiting_first_head().map(|opened| (opened, i))
+            }
+            _ => None,
+        })
+        .min();
+    if let Some(slot) = oldest.and_then(|(_, i)| slots.get_mut(i)) {
+        net.tcp(slot.handle).abort();
+        slot.phase = Phase::Waiting;
+        settings.stats.evicted += 1;
     }
 }
 
@@ -276,7 +338,10 @@ fn service(net: &mut NetStack, slots: &mut [Slot], i: usize, settings: &mut Sett
                 // A peer that stops reading would hold the socket forever
                 // (zero window): drop it after the idle timeout.
                 if now.saturating_sub(out.progress_ms) >= config.idle_timeout_ms {
-                    println!("http: connection dropped: peer stopped reading");
+                    settings.stats.dropped += 1;
+                    if settings.log_events {
+                        println!("http: connection dropped: peer stopped reading");
+                    }
                     sock.abort();
                     slot.phase = Phase::Waiting;
                 }
@@ -393,7 +458,10 @@ fn serve_events(
             // `100 Continue`.
             ServerEvent::Send(bytes) => out.queue(&bytes),
             ServerEvent::Reject { error, response } => {
-                println!("http: request rejected: {}", error.status());
+                settings.stats.rejected += 1;
+                if settings.log_events {
+                    println!("http: request rejected: {}", error.status());
+                }
                 *buffered = 0;
                 out.queue(&response);
                 out.close_after = true;
@@ -401,7 +469,10 @@ fn serve_events(
             }
             ServerEvent::Close(reason) => {
                 if reason == http1::CloseReason::Idle {
-                    println!("http: idle connection closed");
+                    settings.stats.idle_closed += 1;
+                    if settings.log_events {
+                        println!("http: idle connection closed");
+                    }
                 }
                 *buffered = 0;
                 out.close_after = true;

@@ -10,47 +10,34 @@ use serving_api::embeddings::{encode_response, parse_request, ApiError, Limits};
 use serving_api::EMBEDDINGS_PATH;
 use zeroize::Zeroizing;
 
-/// What one inner request came to, for the counters (never its content).
-pub struct Outcome {
-    pub status: u16,
-    pub inputs: usize,
-    pub tokens: usize,
-}
-
 /// Answers one decapsulated request; returns the BHTTP response bytes.
-pub fn answer(embedder: &mut Embedder<'_>, request_bytes: &[u8]) -> (Zeroizing<Vec<u8>>, Outcome) {
-    let (status, body, inputs, tokens) = match bhttp::decode_request(request_bytes) {
+/// Nothing about it (status, sizes, time) leaves this function but the
+/// response itself.
+pub fn answer(embedder: &mut Embedder<'_>, request_bytes: &[u8]) -> Zeroizing<Vec<u8>> {
+    let (status, body) = match bhttp::decode_request(request_bytes) {
         Err(_) => {
             let e = ApiError::invalid(None, "The encapsulated request is not valid Binary HTTP.");
-            (e.status, Zeroizing::new(e.to_json()), 0, 0)
+            (e.status, Zeroizing::new(e.to_json()))
         }
         Ok(request) => match embeddings(embedder, &request) {
-            Ok((json, inputs, tokens)) => (200, json, inputs, tokens),
-            Err(e) => (e.status, Zeroizing::new(e.to_json()), 0, 0),
+            Ok(json) => (200, json),
+            Err(e) => (e.status, Zeroizing::new(e.to_json())),
         },
     };
-    let response = Zeroizing::new(bhttp::encode_response(
+    Zeroizing::new(bhttp::encode_response(
         status,
         &[
             ("content-type", b"application/json"),
             ("cache-control", b"no-store"),
         ],
         &body,
-    ));
-    (
-        response,
-        Outcome {
-            status,
-            inputs,
-            tokens,
-        },
-    )
+    ))
 }
 
 fn embeddings(
     embedder: &mut Embedder<'_>,
     request: &bhttp::Request,
-) -> Result<(Zeroizing<Vec<u8>>, usize, usize), ApiError> {
+) -> Result<Zeroizing<Vec<u8>>, ApiError> {
     let path = request
         .path
         .split_once('?')
@@ -76,7 +63,7 @@ fn embeddings(
         .map_err(|_| ApiError::internal())?;
     let json = encode_response(&vectors, parsed.encoding, tokens);
     wipe(&mut vectors);
-    Ok((json, parsed.inputs.len(), tokens))
+    Ok(json)
 }
 
 fn wipe(vectors: &mut [Vec<f32>]) {

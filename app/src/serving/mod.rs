@@ -9,7 +9,7 @@ mod routes;
 
 use crate::boot_log::BootLog;
 use crate::exit_report::CounterLine;
-use crate::http_server::{self, Options, Reply, Routes};
+use crate::http_server::{self, Options, Reply, Routes, Stats};
 use crate::key_release::Released;
 use crate::rng::RdRand;
 use appliance_config::Config;
@@ -54,9 +54,7 @@ pub fn run(info: &BootInfo, config: &Config, boot_log: &BootLog, released: Relea
     let mut rng = RdRand::new();
     let gateway = {
         let ikm = Zeroizing::new(rng.bytes::<32>());
-        // A fresh key id per boot lets a client tell a new key from an old
-        // one at a glance; the binding, not the id, is what it trusts.
-        let key_id = rng.bytes::<1>()[0];
+        let key_id = key_id(config, &mut rng);
         Gateway::from_ikm(key_id, &ikm)
     };
     let ohttp_keys = gateway.ohttp_keys();
@@ -65,8 +63,12 @@ pub fn run(info: &BootInfo, config: &Config, boot_log: &BootLog, released: Relea
         Err(e) => stop(&e),
     };
     println!(
-        "serving: OHTTP key {} bound to the attestation evidence ({} evidence, {} boot log events)",
+        "serving: OHTTP key {}{} bound to the attestation evidence ({} evidence, {} boot log events)",
         gateway.key_id(),
+        match config.previous_ohttp_key_id {
+            Some(p) => alloc::format!(" (not the previous boot's {p})"),
+            None => alloc::string::String::new(),
+        },
         if kernel::snp::active() {
             "snp"
         } else {
@@ -99,8 +101,25 @@ pub fn run(info: &BootInfo, config: &Config, boot_log: &BootLog, released: Relea
     )
 }
 
+/// The OHTTP key id: the configuration's, else a random byte other than
+/// the previous boot's id when the configuration names it. A fresh id lets
+/// a client of the old key get RFC 9458's "unknown key" problem; the
+/// binding, not the id, is what it trusts (and a client that meets a plain
+/// 400 refetches the keys anyway).
+fn key_id(config: &Config, rng: &mut RdRand) -> u8 {
+    if let Some(id) = config.ohttp_key_id {
+        return id;
+    }
+    loop {
+        let id = rng.bytes::<1>()[0];
+        if Some(id) != config.previous_ohttp_key_id {
+            return id;
+        }
+    }
+}
+
 /// The serving routes plus the periodic counter line (requests served and
-/// host exits since boot; see `exit_report`).
+/// refused, host exits since boot; see `exit_report`). No line per request.
 struct Counted<'m> {
     routes: routes::ServingRoutes<'m>,
     counters: CounterLine,
@@ -111,7 +130,13 @@ impl Routes for Counted<'_> {
         self.routes.route(request)
     }
 
-    fn tick(&mut self) {
-        self.counters.tick(self.routes.served);
+    fn tick(&mut self, stats: &Stats) {
+        // Refused: by the gateway, and by http1 before any route saw them.
+        let refused = self.routes.refused + stats.rejected;
+        self.counters.tick(self.routes.served, refused);
+    }
+
+    fn log_events(&self) -> bool {
+        false
     }
 }

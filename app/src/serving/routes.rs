@@ -9,14 +9,13 @@
 //!
 //! A request that does not decapsulate gets 400: with the RFC 9458
 //! `ohttp-key` problem type when the key id or suite is not ours (the
-//! client should refetch the keys), plain text otherwise. The serial log
-//! gets one fixed line per encapsulated request: a counter, the status,
-//! input and token counts and the time taken.
+//! client should refetch the keys), plain text otherwise. Nothing about any
+//! one request reaches the serial log: requests served and refused are
+//! counted, and the counter line (`serving/mod.rs`) prints the totals.
 
 use alloc::vec::Vec;
 use embed_engine::Embedder;
 use http1::{Request, Response};
-use kernel::println;
 use ohttp_gateway::{Gateway, KEYS_MEDIA_TYPE, REQUEST_MEDIA_TYPE, RESPONSE_MEDIA_TYPE};
 
 use super::inference;
@@ -29,7 +28,10 @@ pub struct ServingRoutes<'m> {
     pub document: Vec<u8>,
     pub embedder: Embedder<'m>,
     pub rng: RdRand,
+    /// Encapsulated requests answered (whatever the inner status).
     pub served: u64,
+    /// Encapsulated requests refused (wrong media type, do not decapsulate,
+    /// could not be sealed).
     pub refused: u64,
 }
 
@@ -87,22 +89,13 @@ impl Routes for ServingRoutes<'_> {
 impl ServingRoutes<'_> {
     fn gateway_request(&mut self, request: &Request) -> Reply {
         if media_type(request).as_deref() != Some(REQUEST_MEDIA_TYPE.as_bytes()) {
+            self.refused += 1;
             return Reply::Whole(text(415, b"expected Content-Type: message/ohttp-req\n"));
         }
-        let started = kernel::io::rdtsc();
         let (plain, context) = match self.gateway.decapsulate(&request.body) {
             Ok(pair) => pair,
             Err(e) => {
                 self.refused += 1;
-                println!(
-                    "serving: request refused ({}; {} refused so far)",
-                    if e.is_key_config_problem() {
-                        "unknown key configuration"
-                    } else {
-                        "does not decapsulate"
-                    },
-                    self.refused
-                );
                 return if e.is_key_config_problem() {
                     typed(400, "application/problem+json", KEY_PROBLEM.to_vec())
                 } else {
@@ -110,26 +103,18 @@ impl ServingRoutes<'_> {
                 };
             }
         };
-        let (inner, outcome) = inference::answer(&mut self.embedder, &plain);
+        let inner = inference::answer(&mut self.embedder, &plain);
         drop(plain);
         let nonce = zeroize::Zeroizing::new(self.rng.bytes::<16>());
         let sealed = match context.encapsulate(&inner, &nonce) {
             Ok(s) => s,
             Err(_) => {
-                println!("serving: internal error sealing a response");
+                self.refused += 1;
                 return Reply::Whole(text(500, b"internal error\n"));
             }
         };
         drop(inner);
         self.served += 1;
-        println!(
-            "serving: request {} -> {} ({} inputs, {} tokens, {} us)",
-            self.served,
-            outcome.status,
-            outcome.inputs,
-            outcome.tokens,
-            kernel::time::us_since(started)
-        );
         typed(200, RESPONSE_MEDIA_TYPE, sealed)
     }
 }

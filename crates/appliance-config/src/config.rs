@@ -13,6 +13,11 @@ pub struct Config {
     /// KBS resource holding the model key.
     pub resource_path: ResourcePath,
     pub log_level: LogLevel,
+    /// OHTTP key id to use (`ohttp_key_id`); `None`: drawn at random.
+    pub ohttp_key_id: Option<u8>,
+    /// Key id of the previous boot (`previous_ohttp_key_id`), never drawn
+    /// again, so a client of the old key is told to refetch the keys.
+    pub previous_ohttp_key_id: Option<u8>,
 }
 
 /// Key broker address: IPv4 only (the guest stack has no DNS).

@@ -19,8 +19,14 @@
 //! | `kbs.port` | integer | 1..=65535 | required |
 //! | `resource_path` | string | `repo/type/tag`: three non-empty segments of `[A-Za-z0-9._-]`, no `..`, no `.` segment, at most 255 bytes | required |
 //! | `log_level` | string | `error`, `warn`, `info` or `debug` | `info` |
+//! | `ohttp_key_id` | integer | 0..=255, not `previous_ohttp_key_id`: the serving key's id | drawn at random |
+//! | `previous_ohttp_key_id` | integer | 0..=255: the last boot's key id, never drawn again | none |
 //!
-//! Only `log_level` has a default: every other value decides where the
+//! The key ids exist so a launcher that knows the last boot's id can keep a
+//! reboot from reusing it (a client of the old key then gets RFC 9458's
+//! "unknown key" problem rather than a plain 400).
+//!
+//! Only `log_level` and the key ids have defaults: every other value decides where the
 //! appliance listens or whom it trusts for its model key, so it must be
 //! stated. Unknown keys, repeated keys, `null`, wrong types and trailing data
 //! are errors; each error names the key. What the host can change in this

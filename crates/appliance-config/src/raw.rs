@@ -21,6 +21,10 @@ pub(crate) struct RawConfig {
     // a bad value, not turn into `None`.
     #[serde(default, deserialize_with = "present")]
     pub log_level: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    pub ohttp_key_id: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    pub previous_ohttp_key_id: Option<Value>,
 }
 
 #[derive(Deserialize)]

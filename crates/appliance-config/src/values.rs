@@ -11,6 +11,22 @@ use crate::ConfigError;
 pub(crate) const MAX_RESOURCE_PATH: usize = 255;
 
 pub(crate) fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
+    let ohttp_key_id = raw
+        .ohttp_key_id
+        .as_ref()
+        .map(|v| key_id("ohttp_key_id", v))
+        .transpose()?;
+    let previous_ohttp_key_id = raw
+        .previous_ohttp_key_id
+        .as_ref()
+        .map(|v| key_id("previous_ohttp_key_id", v))
+        .transpose()?;
+    if ohttp_key_id.is_some() && ohttp_key_id == previous_ohttp_key_id {
+        return Err(bad(
+            "ohttp_key_id",
+            "must differ from previous_ohttp_key_id (a reused key id hides the key change)",
+        ));
+    }
     Ok(Config {
         listen_port: port("listen_port", &raw.listen_port)?,
         kbs: KbsAddress {
@@ -22,7 +38,15 @@ pub(crate) fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
             None => LogLevel::Info,
             Some(v) => log_level("log_level", v)?,
         },
+        ohttp_key_id,
+        previous_ohttp_key_id,
     })
+}
+
+fn key_id(key: &'static str, v: &Value) -> Result<u8, ConfigError> {
+    const RULE: &str = "must be an integer from 0 to 255";
+    let n = v.as_u64().ok_or(bad(key, RULE))?;
+    u8::try_from(n).map_err(|_| bad(key, RULE))
 }
 
 fn bad(key: &'static str, reason: &'static str) -> ConfigError {

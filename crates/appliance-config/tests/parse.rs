@@ -59,11 +59,39 @@ fn good_config() {
             },
             resource_path: c.resource_path.clone(),
             log_level: LogLevel::Debug,
+            ohttp_key_id: None,
+            previous_ohttp_key_id: None,
         }
     );
     assert_eq!(c.resource_path.as_str(), "default/model/key");
     assert_eq!(c.resource_path.segments(), ("default", "model", "key"));
     assert_eq!(c.kbs.to_string(), "10.0.2.2:8081");
+}
+
+#[test]
+fn ohttp_key_ids_are_optional_bytes_and_never_the_previous_one() {
+    let c = parse(with("ohttp_key_id", "7").as_bytes()).expect("valid");
+    assert_eq!((c.ohttp_key_id, c.previous_ohttp_key_id), (Some(7), None));
+    let c = parse(with("previous_ohttp_key_id", "0").as_bytes()).expect("valid");
+    assert_eq!((c.ohttp_key_id, c.previous_ohttp_key_id), (None, Some(0)));
+    for key in ["ohttp_key_id", "previous_ohttp_key_id"] {
+        for bad in ["256", "-1", "1.5", "\"7\"", "null", "true"] {
+            bad_value(key, bad);
+        }
+    }
+    let mut v: serde_json::Value = serde_json::from_str(GOOD).expect("valid");
+    v["ohttp_key_id"] = 9.into();
+    v["previous_ohttp_key_id"] = 9.into();
+    match err(&v.to_string()) {
+        ConfigError::BadValue { key, .. } => assert_eq!(key, "ohttp_key_id"),
+        other => panic!("{other:?}"),
+    }
+    v["previous_ohttp_key_id"] = 8.into();
+    let c = parse(v.to_string().as_bytes()).expect("valid");
+    assert_eq!(
+        (c.ohttp_key_id, c.previous_ohttp_key_id),
+        (Some(9), Some(8))
+    );
 }
 
 #[test]

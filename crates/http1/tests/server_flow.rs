@@ -361,3 +361,48 @@ fn response_sent_restarts_the_idle_timer() {
         }
     ));
 }
+
+/// A connection that has not completed a head yet gets the (shorter) head
+/// timeout; once one request went through, the idle timeout applies.
+#[test]
+fn connections_without_a_request_head_time_out_sooner() {
+    let cfg = http1::ServerConfig {
+        head_timeout_ms: 1_000,
+        ..common::config()
+    };
+    // Silent from the start: closed without a byte at 1 s, not 5 s.
+    let mut h = Harness::with_config(cfg);
+    assert_eq!(h.conn.next_deadline(), Some(1_000));
+    h.advance(999);
+    assert!(!h.is_closed());
+    h.advance(1);
+    assert_eq!(h.closed, Some(CloseReason::Idle));
+    assert!(h.wire.is_empty());
+
+    // Part of a head: 408 at 1 s after opening (the read timeout is 2 s).
+    let mut h = Harness::with_config(cfg);
+    h.advance(500);
+    h.feed(b"GET / HTTP/1.1\r\nHo");
+    assert_eq!(h.conn.next_deadline(), Some(1_000));
+    h.advance(499);
+    assert!(!h.is_closed());
+    h.advance(1);
+    assert_eq!(h.rejected, Some(http1::RequestError::Timeout));
+
+    // A kept-alive connection after one request: the 5 s idle timeout.
+    let mut h = Harness::with_config(cfg);
+    h.feed(OK);
+    assert_eq!(h.statuses, [200]);
+    h.advance(4_999);
+    assert!(!h.is_closed());
+    h.advance(1);
+    assert_eq!(h.closed, Some(CloseReason::Idle));
+
+    // A head that completes in time leaves a slow body to the read timeout.
+    let mut h = Harness::with_config(cfg);
+    h.feed(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nab");
+    h.advance(1_500);
+    assert!(!h.is_closed());
+    h.feed(b"cd");
+    assert_eq!(h.statuses, [200]);
+}

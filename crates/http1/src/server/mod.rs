@@ -42,6 +42,12 @@ pub struct ServerConfig {
     /// Counted from the first byte, not the last, so a peer that sends one
     /// byte a second cannot hold the connection forever.
     pub read_timeout_ms: u64,
+    /// A new connection that has not completed a request head this long
+    /// after it opened: closed silently (no byte sent) or 408 (part of a
+    /// head). Much shorter than the idle timeout, so connections that never
+    /// send a request cannot hold the server's sockets the way kept-alive
+    /// clients may; the other timeouts still apply when they are shorter.
+    pub head_timeout_ms: u64,
 }
 
 impl Default for ServerConfig {
@@ -51,6 +57,7 @@ impl Default for ServerConfig {
             max_body_bytes: 1 << 20,
             idle_timeout_ms: 30_000,
             read_timeout_ms: 10_000,
+            head_timeout_ms: 3_000,
         }
     }
 }
@@ -162,6 +169,9 @@ pub struct ServerConn {
     /// `100 Continue` owed to the client.
     send_continue: bool,
     peer_closed: bool,
+    /// When the connection opened, while no request head has completed on
+    /// it (the head timeout applies); `None` afterwards.
+    opened_ms: Option<u64>,
 }
 
 impl ServerConn {
@@ -175,7 +185,14 @@ impl ServerConn {
             request_start_ms: None,
             send_continue: false,
             peer_closed: false,
+            opened_ms: Some(now_ms),
         }
+    }
+
+    /// The end of the head timeout, while it applies.
+    fn head_deadline(&self) -> Option<u64> {
+        self.opened_ms
+            .map(|t| t.saturating_add(self.config.head_timeout_ms))
     }
 
     /// Takes received bytes; returns how many were taken (the rest must be
@@ -243,10 +260,13 @@ impl ServerConn {
                 ServerEvent::Close(reason)
             }
             State::Head if self.buf.is_empty() => {
+                let head_late = self.head_deadline().is_some_and(|d| now_ms >= d);
                 if self.peer_closed {
                     self.finish(CloseReason::PeerClosed);
                     ServerEvent::Close(CloseReason::PeerClosed)
-                } else if now_ms.saturating_sub(self.idle_since_ms) >= self.config.idle_timeout_ms {
+                } else if head_late
+                    || now_ms.saturating_sub(self.idle_since_ms) >= self.config.idle_timeout_ms
+                {
                     self.finish(CloseReason::Idle);
                     ServerEvent::Close(CloseReason::Idle)
                 } else {
@@ -259,9 +279,12 @@ impl ServerConn {
                     return ServerEvent::Send(continue_response());
                 }
                 let started = self.request_start_ms.unwrap_or(self.idle_since_ms);
+                let head_late = matches!(self.state, State::Head)
+                    && self.head_deadline().is_some_and(|d| now_ms >= d);
                 let error = if self.peer_closed {
                     RequestError::Truncated
-                } else if now_ms.saturating_sub(started) >= self.config.read_timeout_ms {
+                } else if head_late || now_ms.saturating_sub(started) >= self.config.read_timeout_ms
+                {
                     RequestError::Timeout
                 } else {
                     return ServerEvent::Pending;
@@ -358,18 +381,28 @@ impl ServerConn {
 
     /// When `poll` must be called again if no bytes arrive first.
     pub fn next_deadline(&self) -> Option<u64> {
+        let earliest = |d: u64| match (self.head_deadline(), &self.state) {
+            (Some(h), State::Head) => d.min(h),
+            _ => d,
+        };
         match self.state {
-            State::Head if self.buf.is_empty() => Some(
+            State::Head if self.buf.is_empty() => Some(earliest(
                 self.idle_since_ms
                     .saturating_add(self.config.idle_timeout_ms),
-            ),
-            State::Head | State::Body { .. } => Some(
+            )),
+            State::Head | State::Body { .. } => Some(earliest(
                 self.request_start_ms
                     .unwrap_or(self.idle_since_ms)
                     .saturating_add(self.config.read_timeout_ms),
-            ),
+            )),
             _ => None,
         }
+    }
+
+    /// When the connection opened, while it has not completed a request
+    /// head; `None` once one has.
+    pub fn awaiting_first_head(&self) -> Option<u64> {
+        self.opened_ms
     }
 
     /// Whether the connection is finished (rejected or closed).
@@ -419,6 +452,9 @@ impl ServerConn {
             Err(e) => return self.fail(e),
         };
         self.scanner = HeadScanner::default();
+        // A head completed: from now on the connection is an ordinary
+        // (possibly kept-alive) one.
+        self.opened_ms = None;
         let rest = self.buf.split_off(end.min(self.buf.len()));
         // Body bytes that came with the head; anything after the body stays
         // buffered as the start of the next (pipelined) request.

@@ -25,6 +25,8 @@ pub fn config() -> ServerConfig {
         max_body_bytes: 1000,
         idle_timeout_ms: 5_000,
         read_timeout_ms: 2_000,
+        // As long as the idle timeout: the head timeout has its own tests.
+        head_timeout_ms: 5_000,
     }
 }
 
