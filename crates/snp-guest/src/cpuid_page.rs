@@ -22,7 +22,7 @@
 //!   the zeros are then post-processed like a present entry; outside every range
 //!   they are returned as they are. Hypervisors leave all-zero leaves out of the
 //!   page, and a leaf the AMD-SP did not check must not be taken from the host;
-//! - leaf 1: ECX bit 27 (OSXSAVE) = CR4.OSXSAVE; EBX[31:24] = the APIC ID;
+//! - leaf 1: ECX bit 27 (OSXSAVE) = CR4.OSXSAVE; `EBX[31:24]` = the APIC ID;
 //! - leaf 7, every subleaf (Linux's `case 0x7`): ECX bit 4 (OSPKE) = CR4.PKE;
 //! - leaf 0xD subleaves 0 and 1: EBX = the XSAVE area size for the XCR0 in use
 //!   (XCR0 = 1 while CR4.OSXSAVE is clear) and, for subleaf 1 (compacted form),
@@ -33,8 +33,8 @@
 //! - leaves 0xB and 0x1F: EDX = the x2APIC ID; 0x8000_001E: EAX = the APIC ID.
 //!
 //! Where this deliberately differs from Linux: Linux asks the hypervisor for
-//! the per-vCPU values (leaf 1 EBX[31:24] and EDX bit 9 "APIC enabled", 0xB
-//! EDX, 0x8000_001E EAX, EBX[7:0] compute-unit ID and ECX[7:0] node ID),
+//! the per-vCPU values (leaf 1 `EBX[31:24]` and EDX bit 9 "APIC enabled", 0xB
+//! EDX, 0x8000_001E EAX, `EBX[7:0]` compute-unit ID and `ECX[7:0]` node ID),
 //! because one page serves every vCPU. This kernel runs one vCPU (APIC ID 0,
 //! the one QEMU built the page for) and never asks the hypervisor: the APIC
 //! IDs come from [`CpuidContext::apic_id`]; leaf 1 EDX bit 9 keeps the page's
@@ -156,13 +156,13 @@ impl<'a> CpuidPage<'a> {
             .ok_or(SnpError::CpuidLeafMissing { leaf: 0xD, subleaf })
     }
 
-    /// C-bit position from leaf 0x8000_001F EBX[5:0], required in 32..=51.
+    /// C-bit position from leaf 0x8000_001F `EBX[5:0]`, required in 32..=51.
     pub fn c_bit_position(&self) -> Result<u32, SnpError> {
         let e = self.lookup(crate::sev_status::CPUID_LEAF_MEM_ENCRYPT, 0)?;
         check_c_bit(e.ebx & 0x3F)
     }
 
-    /// Leaf 0x8000_001F EBX[31], COHERENCY_SFW_NO: the CPU needs no cache
+    /// Leaf 0x8000_001F `EBX[31]`, COHERENCY_SFW_NO: the CPU needs no cache
     /// eviction after PVALIDATE (Linux `X86_FEATURE_COHERENCY_SFW_NO`, read
     /// the same way in arch/x86/boot/cpuflags.c). A page without the leaf
     /// reads false, so the mitigation stays on.

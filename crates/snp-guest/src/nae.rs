@@ -200,7 +200,7 @@ pub struct GhcbChannel<H: SnpHardware> {
     ghcb_gpa: u64,
     ghcb: Ghcb,
     xcr0: u64,
-    /// CPUID 0x8000_001F EBX[31] (COHERENCY_SFW_NO) from the CPUID page:
+    /// CPUID 0x8000_001F `EBX[31]` (COHERENCY_SFW_NO) from the CPUID page:
     /// the CPU needs no cache eviction after validating a page.
     coherency_sfw_no: bool,
 }
@@ -251,7 +251,7 @@ impl<H: SnpHardware> GhcbChannel<H> {
         self.xcr0
     }
 
-    /// Records CPUID 0x8000_001F EBX[31] (COHERENCY_SFW_NO) as the CPUID
+    /// Records CPUID 0x8000_001F `EBX[31]` (COHERENCY_SFW_NO) as the CPUID
     /// page reports it ([`crate::cpuid_page::CpuidPage::coherency_sfw_no`]).
     /// While it is false (the default), every successful validating
     /// PVALIDATE in [`crate::accept`] is followed by

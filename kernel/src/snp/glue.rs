@@ -38,7 +38,7 @@ impl<H: SnpHardware, const N: usize> SnpGlue<H, N> {
     /// validated: accepting any of it again is refused), which must hold the
     /// GHCB page; then the GHCB page is shared, registered and leaves the
     /// record. The channel learns COHERENCY_SFW_NO from the CPUID page
-    /// (0x8000_001F EBX[31]): without it every page validated later has its
+    /// (0x8000_001F `EBX[31]`): without it every page validated later has its
     /// cache lines evicted (CVE-2025-38560).
     pub fn init(
         hw: H,
