@@ -24,6 +24,7 @@ import signal
 import socket
 import sys
 import tempfile
+import threading
 import time
 
 from harness import ROOT, LineProcess, free_port, main, run_cmd, test
@@ -75,19 +76,20 @@ def built():
 
 
 class Broker(LineProcess):
-    """keybroker serve on 127.0.0.1 with the model key at RESOURCE."""
+    """keybroker serve on 127.0.0.1 with the model key at RESOURCE, bound to
+    the launch digests of `manifest`."""
 
-    def __init__(self, workdir, manifest, port=None):
+    def __init__(self, workdir, manifest, port=None, extra=()):
         b = built()
         self.port = port or free_port()
         self.resources = os.path.join(workdir, "resources")
         if not os.path.isdir(self.resources):
             key = os.path.join(b["dir"], "seal", "model.key")
             run_cmd([KB, "add-resource", "--resources", self.resources, "--path", RESOURCE,
-                     "--file", key], check=True)
+                     "--file", key, "--manifest", b["manifest"]], check=True)
         super().__init__(
             [KB, "serve", "--listen", f"127.0.0.1:{self.port}", "--manifest", manifest,
-             "--resources", self.resources, "--insecure-allow-sample"])
+             "--resources", self.resources, "--insecure-allow-sample", *extra])
         deadline = time.time() + 30
         while True:
             try:
@@ -237,6 +239,70 @@ def keyrelease_unknown_resource_is_refused():
         assert code == EXIT_FAIL, f"exit {code}\n{guest.log()}"
         assert REFUSED in guest.lines, guest.log()
         assert "REFUSED reason=no-resource " in broker.log(), broker.log()
+
+
+def flood_auth(port, sources, stop, counts):
+    """POST /kbs/v0/auth in a loop from each of `sources` (loopback
+    addresses other than 127.0.0.1, which the guest's relay uses) until
+    `stop` is set; counts answers by status."""
+    body = json.dumps({"version": "0.4.0", "tee": "sample", "extra-params": ""}).encode()
+    request = (f"POST /kbs/v0/auth HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+               f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+               f"Connection: close\r\n\r\n").encode() + body
+
+    def one(source):
+        while not stop.is_set():
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=5,
+                                              source_address=(source, 0)) as s:
+                    s.sendall(request)
+                    status = s.recv(64).split(b" ")[1].decode()
+            except (OSError, IndexError):
+                status = "error"
+            with counts_lock:
+                counts[status] = counts.get(status, 0) + 1
+
+    counts_lock = threading.Lock()
+    threads = [threading.Thread(target=one, args=(src,), daemon=True)
+               for src in sources for _ in range(3)]
+    for t in threads:
+        t.start()
+    return threads
+
+
+@test
+def keyrelease_completes_during_an_auth_flood():
+    """Eight loopback addresses flood /auth for the whole boot; the broker
+    holds each to its rate and caps unattested sessions (evicting the
+    flooders' own), and the guest (through its relay on 127.0.0.1) still
+    gets its key."""
+    b = built()
+    with tempfile.TemporaryDirectory() as d:
+        broker = Broker(d, b["manifest"], extra=["--max-unattested-sessions", "64"])
+        stop = threading.Event()
+        counts = {}
+        sources = [f"127.0.0.{n}" for n in range(2, 10)]
+        threads = flood_auth(broker.port, sources, stop, counts)
+        guest = None
+        try:
+            deadline = time.time() + 30
+            while counts.get("429", 0) < 200:
+                assert time.time() < deadline, f"the flood never hit the rate limit: {counts}"
+                time.sleep(0.1)
+            guest = Guest(d, broker.port)
+            guest.wait_for(READY)
+            assert f"model unsealed sha384:{b['digest']}" in guest.lines, guest.log()
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(timeout=10)
+            if guest:
+                guest.kill()
+            broker.stop()
+        assert counts.get("200", 0) > 64, counts
+        assert f"released resource={RESOURCE}" in broker.log(), broker.log()
+        assert "REFUSED reason=auth-rate " in broker.log(), broker.log()
+        print(f"     flood answers: {dict(sorted(counts.items()))}")
 
 
 @test
