@@ -104,13 +104,8 @@ pub fn run(args: BuildArgs) -> Result<(), String> {
         allow_vlek: args.allow_vlek,
         runtime_config_sha256: args.config_sha256.clone(),
     };
-    let mut manifest = manifest::build(
-        &image,
-        "appliance.bin",
-        sha256.clone(),
-        toolchain,
-        &choices,
-    )?;
+    let mut manifest =
+        manifest::build(&image, "appliance.bin", sha256.clone(), toolchain, &choices)?;
     manifest.model = model_digest
         .clone()
         .map(|sha384| manifest::ModelInfo { sha384 });
@@ -133,10 +128,7 @@ pub fn run(args: BuildArgs) -> Result<(), String> {
         println!("model    sha384 {d} (pinned)");
     }
     for (generation, min) in &args.min_tcb {
-        println!(
-            "min tcb  {generation}: {}",
-            snp_verify::describe_tcb(min)
-        );
+        println!("min tcb  {generation}: {}", snp_verify::describe_tcb(min));
     }
     if args.min_tcb.is_empty() {
         println!(

@@ -250,7 +250,10 @@ impl ManifestPolicy {
         }
         let mut allow_vlek = self.vlek_allowed;
         if cli.refuse_vlek && allow_vlek {
-            notes.push("stricter: VLEK-signed reports refused (--refuse-vlek; the manifest allows them)".into());
+            notes.push(
+                "stricter: VLEK-signed reports refused (--refuse-vlek; the manifest allows them)"
+                    .into(),
+            );
             allow_vlek = false;
         }
         let manifest_configs = &self.runtime_config_sha256;
@@ -344,7 +347,12 @@ impl VerifierPolicy {
         ));
         out.push((
             "signing-key",
-            if self.allow_vlek { "VCEK or VLEK" } else { "VCEK only" }.to_string(),
+            if self.allow_vlek {
+                "VCEK or VLEK"
+            } else {
+                "VCEK only"
+            }
+            .to_string(),
         ));
         out.push((
             "host-data",

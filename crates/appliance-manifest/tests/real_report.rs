@@ -62,34 +62,58 @@ fn a_real_report_needs_a_known_minimum_tcb() {
     // No minimum for Milan: refused, whatever else matches.
     assert_eq!(verdict(&bytes, &manifest(&r, p, "")), Err(ReasonCode::Tcb));
     // A minimum for another generation only: still refused.
-    let genoa = format!(r#","min_tcb":{{"genoa":{{{}}}}}"#, tcb_json(&r.reported_tcb));
-    assert_eq!(verdict(&bytes, &manifest(&r, p, &genoa)), Err(ReasonCode::Tcb));
+    let genoa = format!(
+        r#","min_tcb":{{"genoa":{{{}}}}}"#,
+        tcb_json(&r.reported_tcb)
+    );
+    assert_eq!(
+        verdict(&bytes, &manifest(&r, p, &genoa)),
+        Err(ReasonCode::Tcb)
+    );
     // Milan at the report's own level: accepted.
-    let milan = format!(r#","min_tcb":{{"milan":{{{}}}}}"#, tcb_json(&r.reported_tcb));
+    let milan = format!(
+        r#","min_tcb":{{"milan":{{{}}}}}"#,
+        tcb_json(&r.reported_tcb)
+    );
     assert_eq!(verdict(&bytes, &manifest(&r, p, &milan)), Ok(()));
     // One above in the SNP component: refused.
     let mut higher = r.reported_tcb;
     higher.snp += 1;
     let above = format!(r#","min_tcb":{{"milan":{{{}}}}}"#, tcb_json(&higher));
-    assert_eq!(verdict(&bytes, &manifest(&r, p, &above)), Err(ReasonCode::Tcb));
+    assert_eq!(
+        verdict(&bytes, &manifest(&r, p, &above)),
+        Err(ReasonCode::Tcb)
+    );
 }
 
 #[test]
 fn a_real_report_with_another_policy_or_host_data_is_refused() {
     let bytes = vector("virtee-sev/certs_data/report_milan.hex");
     let r = AttestationReport::from_bytes(&bytes).expect("parses");
-    let milan = format!(r#","min_tcb":{{"milan":{{{}}}}}"#, tcb_json(&r.reported_tcb));
+    let milan = format!(
+        r#","min_tcb":{{"milan":{{{}}}}}"#,
+        tcb_json(&r.reported_tcb)
+    );
     // SMT bit flipped: neither debug nor migration agent, still refused.
     let other = r.policy.0 ^ (1 << 16);
     assert_eq!(
         verdict(&bytes, &manifest(&r, other, &milan)),
         Err(ReasonCode::GuestPolicy)
     );
-    let wrong_config = format!(r#"{milan},"runtime_config_sha256":["{}"]"#, "00".repeat(31) + "01");
+    let wrong_config = format!(
+        r#"{milan},"runtime_config_sha256":["{}"]"#,
+        "00".repeat(31) + "01"
+    );
     assert_eq!(
         verdict(&bytes, &manifest(&r, r.policy.0, &wrong_config)),
         Err(ReasonCode::HostData)
     );
-    let right_config = format!(r#"{milan},"runtime_config_sha256":["{}"]"#, hex(&r.host_data));
-    assert_eq!(verdict(&bytes, &manifest(&r, r.policy.0, &right_config)), Ok(()));
+    let right_config = format!(
+        r#"{milan},"runtime_config_sha256":["{}"]"#,
+        hex(&r.host_data)
+    );
+    assert_eq!(
+        verdict(&bytes, &manifest(&r, r.policy.0, &right_config)),
+        Ok(())
+    );
 }

@@ -108,7 +108,11 @@ fn the_command_line_only_tightens_and_says_so() {
     // The manifest already refuses VLEKs: nothing to say about that one.
     assert_eq!(v.notes.len(), 3, "{:?}", v.notes);
     assert!(v.notes.iter().all(|n| n.starts_with("stricter: ")));
-    assert!(v.notes[0].contains("bl=3 tee=0 snp=9 ucode=115"), "{:?}", v.notes);
+    assert!(
+        v.notes[0].contains("bl=3 tee=0 snp=9 ucode=115"),
+        "{:?}",
+        v.notes
+    );
 
     // Equal values are not news.
     let same = Stricter {
