@@ -1,0 +1,74 @@
+//! The appliance's HTTP/1.1 server connection: request bytes, pipelined
+//! requests included. The same bytes fed in one piece, one byte at a time,
+//! and split at a fuzz-chosen point give the same transcript (requests,
+//! 100-continues, rejections, close); bodies stay within the limit; every
+//! rejection is a complete response that closes the connection.
+#![no_main]
+
+use http1::{Response, ServerConfig, ServerConn, ServerEvent};
+use libfuzzer_sys::fuzz_target;
+
+const CONFIG: ServerConfig = ServerConfig {
+    max_head_bytes: 2048,
+    max_body_bytes: 1024,
+    idle_timeout_ms: 5_000,
+    read_timeout_ms: 5_000,
+    head_timeout_ms: 5_000,
+};
+
+/// Everything the glue would see, in order.
+fn run<'a>(pieces: impl Iterator<Item = &'a [u8]>) -> Vec<ServerEvent> {
+    let mut conn = ServerConn::new(CONFIG, 0);
+    let mut log = Vec::new();
+    let pump = |conn: &mut ServerConn, log: &mut Vec<ServerEvent>| loop {
+        let ev = conn.poll(0);
+        match &ev {
+            ServerEvent::Pending => return,
+            ServerEvent::Request(req) => {
+                assert!(req.body.len() <= CONFIG.max_body_bytes);
+                let out = conn
+                    .respond(&Response::new(200, req.path.clone().into_bytes()), 0)
+                    .expect("valid response");
+                assert!(out.bytes.starts_with(b"HTTP/1.1 200 "));
+                conn.response_sent(0);
+            }
+            ServerEvent::Reject { error, response } => {
+                let line = format!("HTTP/1.1 {} ", error.status());
+                assert!(response.starts_with(line.as_bytes()));
+                assert!(conn.is_closed());
+            }
+            ServerEvent::Close(_) => {
+                assert!(conn.is_closed());
+                log.push(ev);
+                return;
+            }
+            ServerEvent::Send(_) => {}
+        }
+        log.push(ev);
+    };
+    'feed: for piece in pieces {
+        let mut off = 0;
+        while off < piece.len() {
+            if conn.is_closed() {
+                break 'feed;
+            }
+            let n = conn.receive(&piece[off..], 0);
+            off += n;
+            pump(&mut conn, &mut log);
+            assert!(n > 0 || conn.is_closed(), "server stopped taking bytes");
+        }
+    }
+    if !conn.is_closed() {
+        conn.peer_closed();
+        pump(&mut conn, &mut log);
+    }
+    log
+}
+
+fuzz_target!(|data: &[u8]| {
+    let whole = run(std::iter::once(data));
+    assert_eq!(whole, run(data.chunks(1)), "byte-at-a-time differs");
+    let at = usize::from(data.first().copied().unwrap_or(0)) * 7 % (data.len() + 1);
+    let (a, b) = data.split_at(at);
+    assert_eq!(whole, run([a, b].into_iter()), "split at {at} differs");
+});

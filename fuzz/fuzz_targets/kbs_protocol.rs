@@ -1,0 +1,51 @@
+//! What the guest parses from the key broker: the `/auth` challenge, the
+//! `/attest` token, error bodies, the `Set-Cookie` value, the resource path
+//! of its configuration, and the canonical JSON it hashes into REPORT_DATA.
+//! Each accepted value re-serialises to JSON that parses to the same value.
+#![no_main]
+
+use kbs_protocol::{
+    session_cookie_pair, to_canonical_string, AttestationToken, Challenge, ErrorInformation,
+    ResourcePath, KBS_PREFIX, SESSION_COOKIE,
+};
+use libfuzzer_sys::fuzz_target;
+use serde::{de::DeserializeOwned, Serialize};
+use serde_json::Value;
+
+/// `parse(serialise(x))` serialises to the same JSON as `x`.
+fn round_trip<T: Serialize + DeserializeOwned>(data: &[u8]) {
+    let Ok(x) = serde_json::from_slice::<T>(data) else {
+        return;
+    };
+    let v = serde_json::to_value(&x).expect("serialises");
+    let again: T = serde_json::from_value(v.clone()).expect("own JSON parses");
+    assert_eq!(serde_json::to_value(&again).expect("serialises"), v);
+}
+
+fuzz_target!(|data: &[u8]| {
+    round_trip::<Challenge>(data);
+    round_trip::<AttestationToken>(data);
+    round_trip::<ErrorInformation>(data);
+    if let Ok(value) = serde_json::from_slice::<Value>(data) {
+        if let Ok(text) = to_canonical_string(&value) {
+            // Canonical form is a fixed point.
+            let reparsed: Value = serde_json::from_str(&text).expect("canonical JSON parses");
+            assert_eq!(to_canonical_string(&reparsed).as_deref(), Ok(text.as_str()));
+        }
+    }
+    let Ok(text) = core::str::from_utf8(data) else {
+        return;
+    };
+    if let Some(pair) = session_cookie_pair(text) {
+        assert!(pair.starts_with(SESSION_COOKIE) && pair.len() <= SESSION_COOKIE.len() + 1 + 128);
+        assert_eq!(session_cookie_pair(&pair).as_deref(), Some(pair.as_str()));
+    }
+    if let Ok(path) = ResourcePath::parse(text) {
+        // No traversal: no segment is empty or starts with a dot.
+        assert!(text
+            .split('/')
+            .all(|s| !s.is_empty() && !s.starts_with('.')));
+        assert_eq!(ResourcePath::parse(&path.to_string()), Ok(path.clone()));
+        assert!(path.url_path().starts_with(KBS_PREFIX));
+    }
+});

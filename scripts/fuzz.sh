@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Runs every cargo-fuzz target in fuzz/ for SECONDS_PER_TARGET seconds
+# (default 60) and fails on any crash, printing the crashing input's file.
+#   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]
+# Installs what it needs: a nightly toolchain for the fuzz build only (the
+# product keeps rust-toolchain.toml's pinned one) and cargo-fuzz. Seeds are
+# read from fuzz/corpus/<target> and never written: what a run finds goes
+# to fuzz/work/corpus/<target>, crashes to fuzz/work/artifacts/<target>.
+set -euo pipefail
+cd "$(dirname "$0")/../fuzz"
+
+SECONDS_PER_TARGET=${1:-60}
+shift || true
+CARGO_FUZZ_VERSION=0.13.2
+
+if ! rustup toolchain list | grep -q '^nightly'; then
+    rustup toolchain install nightly --profile minimal
+fi
+if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
+    cargo +nightly install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked
+fi
+
+if [ $# -gt 0 ]; then
+    targets=("$@")
+else
+    mapfile -t targets < <(cargo +nightly fuzz list)
+fi
+
+# Build all (or the named) targets; `fuzz build` takes one target or none.
+if [ $# -gt 0 ]; then
+    for t in "${targets[@]}"; do nice -n 10 cargo +nightly fuzz build "$t"; done
+else
+    nice -n 10 cargo +nightly fuzz build
+fi
+
+failed=()
+summary=()
+for t in "${targets[@]}"; do
+    work="work/corpus/$t"
+    artifacts="work/artifacts/$t"
+    mkdir -p "$work" "$artifacts" "corpus/$t"
+    log="work/$t.log"
+    echo "=== $t (${SECONDS_PER_TARGET}s)"
+    set +e
+    nice -n 10 cargo +nightly fuzz run "$t" "$work" "corpus/$t" -- \
+        -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -rss_limit_mb=2048 \
+        -malloc_limit_mb=512 -artifact_prefix="$artifacts/" -print_final_stats=1 \
+        >"$log" 2>&1
+    rc=$?
+    set -e
+    execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -n 1)
+    if [ "$rc" -ne 0 ]; then
+        crash=$(grep -o "Test unit written to [^ ]*" "$log" | tail -n 1 | sed 's/Test unit written to //')
+        grep -E '^(==[0-9]+==ERROR|thread .* panicked|SUMMARY)' "$log" | head -n 5 || true
+        echo "CRASH in $t: ${crash:-see $PWD/$log}"
+        failed+=("$t")
+        summary+=("$t ${execs:-?} CRASH ${crash:-}")
+    else
+        summary+=("$t ${execs:-?} ok")
+    fi
+done
+
+echo
+echo "target executions result"
+printf '%s\n' "${summary[@]}"
+if [ ${#failed[@]} -gt 0 ]; then
+    echo "fuzz: ${#failed[@]} target(s) crashed: ${failed[*]}"
+    exit 1
+fi
+echo "fuzz: ${#targets[@]} targets, no crash"
