@@ -391,7 +391,7 @@ def http_hostile_requests_refused_and_service_continues():
     try:
         guest.wait_for("http: up ")
         line = guest.wait_for("http: listening")
-        assert "idle 2000 ms, read 3000 ms" in line, line
+        assert "idle 2000 ms, first head 3000 ms, read 3000 ms" in line, line
 
         for name, (data, status) in QUICK.items():
             outcomes[name] = hostile(guest, data, status)
