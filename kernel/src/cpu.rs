@@ -51,7 +51,7 @@ pub fn enable_simd() -> CpuFeatures {
         );
         KernelKind::Scalar
     };
-    // SAFETY: `kind` is what `SimdPlan` allows from this CPU's CPUID answers: under SNP
+    // Why the promise below holds: `kind` is what `SimdPlan` allows from this CPU's CPUID answers: under SNP
     // the post-processed CPUID page (`snp::cpuid`), which the secure processor checked
     // against the hardware at launch (a page it rejects never boots), natively CPUID
     // itself. It needs AVX2 + FMA (AVX-512 F/BW/VL/VNNI for the VNNI kind) and the YMM
@@ -59,6 +59,7 @@ pub fn enable_simd() -> CpuFeatures {
     // that state whenever the plan allows the kind (XSETBV faults rather than load a
     // bit the CPU lacks), and CPUID now reports OSXSAVE as the plan assumed (checked
     // just above; scalar otherwise). This is the guest's only such promise.
+    // SAFETY: the CPU supports `kind` and XCR0 enables its state, as argued above.
     let kernel = unsafe { Kernel::assume_supported(kind) };
     CpuFeatures {
         xcr0: plan.xcr0,

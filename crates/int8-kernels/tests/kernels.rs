@@ -218,8 +218,9 @@ fn shape_errors() {
     for kind in KernelKind::ALL {
         if !kind.is_available() {
             eprintln!("shape_errors: {} refused on this CPU", kind.name());
-            // SAFETY: deliberately false promise; builds with `std` (this test) re-check the
+            // A deliberately false promise: builds with `std` (this test) re-check the
             // kernel with the probe before any SIMD instruction, which is what is tested.
+            // SAFETY: the std re-check refuses the kernel before any SIMD instruction runs.
             let kernel = unsafe { Kernel::assume_supported(kind) };
             let mut out = vec![0f32; 2 * 16];
             assert_eq!(
