@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Host-exit benchmark: how many operations the appliance performs that are
 GHCB exits (world switches to the hypervisor) under SEV-SNP: port I/O,
-MMIO, MSR and CPUID through kernel/src/io.rs, which counts them on every
+MMIO, MSR and CPUID through guest/kernel/src/io.rs, which counts them on every
 platform, so plain QEMU shows what an SNP launch would cost.
 
 Boots the appliance with key release (key broker on 127.0.0.1, QEMU user

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Network benchmark of the guest's HTTP server (self-test word `http`,
-app/src/http_server.rs): host-to-guest and guest-to-host throughput and
+guest/app/src/http_server.rs): host-to-guest and guest-to-host throughput and
 request latency, under TCG and under KVM where qemu/accel.sh says KVM can
 run the image here.
 

@@ -3,7 +3,7 @@
 through `appliance-client proxy` (OHTTP encapsulation, the guest's HTTP
 server, gateway, engine, and back) at 16 and 128 tokens, under TCG and
 under KVM where qemu/accel.sh finds it usable, beside the same engine on
-the host without encryption (crates/embed-engine/examples/bench_engine.rs,
+the host without encryption (common/embed-engine/examples/bench_engine.rs,
 one thread), with the ratio appliance / host. All figures come from this
 one run.
 

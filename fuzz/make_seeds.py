@@ -35,7 +35,7 @@ put("memory_map", "q35_1g_kvm", e820([(0, GIB, 1), kvm]))
 put("memory_map", "q35_4g_high", e820([(0, 2 * GIB, 1), (1 << 32, 2 * GIB, 1), kvm]))
 put("memory_map", "ram_overlap", e820([(0, GIB, 1), (GIB // 2, GIB, 1)]))
 
-# crates/appliance-config/tests/parse.rs GOOD
+# common/appliance-config/tests/parse.rs GOOD
 good = {"listen_port": 8080, "kbs": {"host": "10.0.2.2", "port": 8081},
         "resource_path": "default/model/key", "log_level": "debug"}
 put("appliance_config", "good", json.dumps(good, indent=2))
@@ -43,7 +43,7 @@ put("appliance_config", "minimal", json.dumps({"listen_port": 8080}))
 put("appliance_config", "nested_array", '[8080, {"host": "10.0.2.2", "port": 8081}, "a/b/c"]')
 
 # embed-engine: the test MLP blob (40 KB) and its header alone
-with open(os.path.join(ROOT, "crates/embed-engine/testdata/digits_mlp.bin"), "rb") as f:
+with open(os.path.join(ROOT, "common/embed-engine/testdata/digits_mlp.bin"), "rb") as f:
     blob = f.read()
 put("embed_blob", "digits_mlp", blob)
 put("embed_blob", "header_only", blob[:128])
@@ -71,7 +71,7 @@ except ImportError:
     print("python3 cryptography missing: model_seal seeds skipped", file=sys.stderr)
 put("model_seal", "header_only", seal_header := b"AMODSEAL" + struct.pack("<HHIQQ", 1, 0, 16, 1, 5) + b"\0" * 56)
 
-# jwe: the KBS protected header (crates/jwe/tests/vectors.rs HEADER_EPK_G)
+# jwe: the KBS protected header (common/jwe/tests/vectors.rs HEADER_EPK_G)
 prot = ("eyJhbGciOiJFQ0RILUVTK0EyNTZLVyIsImVuYyI6IkEyNTZHQ00iLCJlcGsiOnsiY3J2IjoiUC0yNTYiLCJrdHkiOiJFQyIs"
         "IngiOiJheGZSOHVFc1FrZjR2T2JsWTZSQThuY0RmWUV0NnpPZzlLRTVSZGlZd3BZIiwieSI6IlQtTkM0djRhZjV1TzUtdEtmQS1lRml2T00xZHJNVjdPeTdaQWFEZV9VZlUifX0")
 b64u = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
@@ -132,7 +132,7 @@ manifest = {"format_version": 1,
 put("appliance_manifest", "milan", json.dumps(manifest, indent=1))
 put("appliance_manifest", "minimal", '{"launch_configurations":[{"launch_digest":"%s"}],"policy":{"guest_policy":"0x30000"}}' % measurement)
 
-# keybroker: /auth and /attest bodies (keybroker/tests/common shapes)
+# keybroker: /auth and /attest bodies (host/keybroker/tests/common shapes)
 put("keybroker_bodies", "auth", '{"version":"0.4.0","tee":"snp","extra-params":{}}')
 jwk = {"kty": "EC", "crv": "P-256", "alg": "ECDH-ES+A256KW",
        "x": "weNJy2HscCSM6AEDTDg04biOvhFhyyWvOHQfeF_PxMQ", "y": "e8lnCO-AlStT-NJVX-crhB7QRYhiix03illJOVAOyck"}

@@ -4,7 +4,7 @@ the platform I/O layer.
 
 Under SEV-SNP, CPUID, port I/O, intercepted MSR accesses and the like raise a
 #VC exception in 64-bit code, and their answers come from the hypervisor. The
-guest routes them through kernel/src/io.rs (a GHCB call under SNP); the boot
+guest routes them through guest/kernel/src/io.rs (a GHCB call under SNP); the boot
 stub runs before long mode. tests/check_no_raw_io.sh checks the sources of
 the first-party crates; this checks what was really linked, which also covers
 third-party crates and code that LTO inlined into other functions.
@@ -30,7 +30,7 @@ DEFAULT_ELF = os.path.join(ROOT, "out", "appliance.elf")
 
 # ---------------------------------------------------------------------------
 # The allowlist: the only code that may execute a forbidden instruction.
-# Functions by demangled name (kernel/src/io.rs and kernel/src/snp.rs mark
+# Functions by demangled name (guest/kernel/src/io.rs and guest/kernel/src/snp.rs mark
 # them #[inline(never)], so LTO keeps each one a symbol of its own).
 ALLOWED_FUNCTIONS = {
     "kernel::io::port_read":
@@ -50,12 +50,12 @@ ALLOWED_FUNCTIONS = {
     "kernel::snp::vmgexit":
         "VMGEXIT (rep vmmcall) itself: the only way to call the hypervisor under SEV-ES/SNP",
 }
-# Whole output sections (kernel/layout.ld). Only the boot stub: the 64-bit
+# Whole output sections (guest/kernel/layout.ld). Only the boot stub: the 64-bit
 # asm (entry64, the exception stubs) raises #VC like any Rust code, so it is
 # checked like the rest of .text.
 ALLOWED_SECTIONS = {
     ".rom.text":
-        "16/32-bit boot stub (kernel/src/boot/reset.s): SEV detection (CPUID, SEV_STATUS), "
+        "16/32-bit boot stub (guest/kernel/src/boot/reset.s): SEV detection (CPUID, SEV_STATUS), "
         "EFER, and the 32-bit #VC handler's MSR-protocol CPUID and termination, before long mode",
 }
 # ---------------------------------------------------------------------------

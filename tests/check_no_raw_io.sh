@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Under SEV-SNP, port I/O, intercepted MSR accesses, CPUID and MMIO raise #VC
 # in 64-bit code and get their answers from the hypervisor: every such access
-# must go through kernel/src/io.rs (a GHCB call under SNP). This check scans
+# must go through guest/kernel/src/io.rs (a GHCB call under SNP). This check scans
 # the sources of every first-party crate linked into the guest (the workspace
 # crates among app's normal dependencies for x86_64-target.json) and fails if
 # any of them executes those instructions directly. Exemptions are per file
@@ -26,25 +26,25 @@ declare -A PATTERN=(
 
 # file|patterns it may use|why. Nothing else is exempt.
 EXEMPT=(
-  "kernel/src/io.rs|asm asm-io cpuid rdtsc volatile|the I/O layer itself: native in/out/rep insb/rdmsr/wrmsr/CPUID, MMIO by volatile access, RDTSC"
-  "kernel/src/snp/mod.rs|asm asm-io volatile|VMGEXIT (rep vmmcall) and PVALIDATE; the GHCB is shared RAM, copied volatile"
-  "kernel/src/cpu.rs|asm|XSETBV and RDRAND (neither intercepted for SEV-ES/SNP guests)"
-  "kernel/src/exit.rs|asm|cli; hlt to park the CPU (no I/O)"
-  "kernel/src/boot/mod.rs|asm|global_asm! of the boot stub; its .s files are checked below"
-  "kernel/src/shared.rs|volatile|shared RAM buffers (not devices)"
-  "kernel/src/attest/mod.rs|volatile|reads and scrubs the SNP secrets page (RAM)"
-  "kernel/src/lib.rs|volatile|fault-test: reads the unmapped stack guard page on purpose (RAM)"
-  "kernel/src/interrupts.rs|volatile|the #VC handler reads instruction bytes of the kernel's own image (RAM)"
-  "app/src/selftest.rs|volatile|the heap self-test touches heap RAM"
-  "crates/int8-kernels/src/detect.rs|cpuid xcr|std-only probe, host builds only (cfg(feature = \"std\")); the binary check proves no CPUID is linked"
-  "crates/http1/src/plant_raw_cpuid.rs|cpuid|test-only plant (feature plant-raw-cpuid) the binary check must catch; never in a shipped image"
+  "guest/kernel/src/io.rs|asm asm-io cpuid rdtsc volatile|the I/O layer itself: native in/out/rep insb/rdmsr/wrmsr/CPUID, MMIO by volatile access, RDTSC"
+  "guest/kernel/src/snp/mod.rs|asm asm-io volatile|VMGEXIT (rep vmmcall) and PVALIDATE; the GHCB is shared RAM, copied volatile"
+  "guest/kernel/src/cpu.rs|asm|XSETBV and RDRAND (neither intercepted for SEV-ES/SNP guests)"
+  "guest/kernel/src/exit.rs|asm|cli; hlt to park the CPU (no I/O)"
+  "guest/kernel/src/boot/mod.rs|asm|global_asm! of the boot stub; its .s files are checked below"
+  "guest/kernel/src/shared.rs|volatile|shared RAM buffers (not devices)"
+  "guest/kernel/src/attest/mod.rs|volatile|reads and scrubs the SNP secrets page (RAM)"
+  "guest/kernel/src/lib.rs|volatile|fault-test: reads the unmapped stack guard page on purpose (RAM)"
+  "guest/kernel/src/interrupts.rs|volatile|the #VC handler reads instruction bytes of the kernel's own image (RAM)"
+  "guest/app/src/selftest.rs|volatile|the heap self-test touches heap RAM"
+  "common/int8-kernels/src/detect.rs|cpuid xcr|std-only probe, host builds only (cfg(feature = \"std\")); the binary check proves no CPUID is linked"
+  "common/http1/src/plant_raw_cpuid.rs|cpuid|test-only plant (feature plant-raw-cpuid) the binary check must catch; never in a shipped image"
 )
 
 # The first-party crates linked into the guest, as cargo resolves them.
 crates=$(RUSTC_BOOTSTRAP=1 cargo tree --locked -p app -e normal --prefix none --format '{p}' \
            --target x86_64-target.json -Zjson-target-spec \
          | sed -n "s|^.* (\($PWD/[^)]*\))\( (\*)\)\?$|\1|p" | sort -u | sed "s|^$PWD/||")
-if [ -z "$crates" ] || ! grep -qx kernel <<<"$crates" || ! grep -qx app <<<"$crates"; then
+if [ -z "$crates" ] || ! grep -qx guest/kernel <<<"$crates" || ! grep -qx guest/app <<<"$crates"; then
   echo "cannot list the guest's crates with cargo tree (got: ${crates:-nothing})"
   exit 2
 fi
@@ -90,7 +90,7 @@ done
 
 echo "scanned $(wc -w <<<"$crates") guest crates: $(tr '\n' ' ' <<<"$crates")"
 if [ -n "$violations$asm64$stale" ]; then
-  [ -z "$violations$asm64" ] || echo "Direct device/MSR/CPUID access outside kernel/src/io.rs:"
+  [ -z "$violations$asm64" ] || echo "Direct device/MSR/CPUID access outside guest/kernel/src/io.rs:"
   printf '%s\n' "$violations" "$asm64" | sed '/^$/d'
   [ -z "$stale" ] || { echo "Stale exemptions (remove them from tests/check_no_raw_io.sh):"; printf '%s' "$stale"; }
   exit 1

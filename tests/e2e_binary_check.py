@@ -17,7 +17,7 @@ from harness import ROOT, main, run_cmd, test
 CHECK = os.path.join(ROOT, "tests", "check_guest_binary.py")
 ELF = os.path.join(ROOT, "out", "appliance.elf")
 IB = os.path.join(ROOT, "target", "debug", "image-builder")
-# crates/http1/src/plant_raw_cpuid.rs, behind app's feature `plant-raw-cpuid`.
+# common/http1/src/plant_raw_cpuid.rs, behind app's feature `plant-raw-cpuid`.
 PLANTED = "http1::plant_raw_cpuid::max_basic_leaf"
 
 
@@ -108,15 +108,15 @@ def source_check_covers_every_guest_crate_per_pattern():
     script = ["bash", os.path.join("tests", "check_no_raw_io.sh")]
     p = run_cmd(script, cwd=ROOT)
     assert p.returncode == 0, p.stdout + p.stderr
-    assert "crates/wordpiece" in p.stdout and "crates/int8-kernels" in p.stdout, p.stdout
+    assert "common/wordpiece" in p.stdout and "common/int8-kernels" in p.stdout, p.stdout
     # (file, code appended, must fail): a pure crate only reached through
     # embed-engine; a file exempt for volatile accesses only; a file exempt
     # for inline asm but not for port/MSR instructions in it; the I/O layer.
     plants = [
-        ("crates/wordpiece/src/lib.rs", "pub fn probe() -> u32 { core::arch::x86_64::__cpuid(1).ecx }", True),
-        ("kernel/src/shared.rs", "pub fn probe() -> u64 { unsafe { core::arch::x86_64::_xgetbv(0) } }", True),
-        ("kernel/src/cpu.rs", 'pub fn probe() { unsafe { core::arch::asm!("wrmsr", in("ecx") 0u32) } }', True),
-        ("kernel/src/io.rs", "pub fn probe(a: u64) -> u8 { unsafe { core::ptr::read_volatile(a as *const u8) } }", False),
+        ("common/wordpiece/src/lib.rs", "pub fn probe() -> u32 { core::arch::x86_64::__cpuid(1).ecx }", True),
+        ("guest/kernel/src/shared.rs", "pub fn probe() -> u64 { unsafe { core::arch::x86_64::_xgetbv(0) } }", True),
+        ("guest/kernel/src/cpu.rs", 'pub fn probe() { unsafe { core::arch::asm!("wrmsr", in("ecx") 0u32) } }', True),
+        ("guest/kernel/src/io.rs", "pub fn probe(a: u64) -> u8 { unsafe { core::ptr::read_volatile(a as *const u8) } }", False),
     ]
     with tempfile.TemporaryDirectory() as d:
         copy_checkout(d)

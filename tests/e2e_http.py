@@ -1,5 +1,5 @@
 """End-to-end tests of the guest's HTTP/1.1 server (issue 4, item 3):
-app/src/http_server.rs over smoltcp with crates/http1, started by the
+guest/app/src/http_server.rs over smoltcp with common/http1, started by the
 self-test word `http` (`http-fast-timeouts` shortens the idle and read
 timeouts to 2 s and 3 s for the stall cases).
 

@@ -1,6 +1,6 @@
 """End-to-end tests of networking (issue 4, items 1-2): virtio-net-pci
 (modern, ACCESS_PLATFORM) under plain QEMU, DHCP or static IPv4, and TCP
-through the guest's test service (app/src/net_selftest.rs).
+through the guest's test service (guest/app/src/net_selftest.rs).
 
 QEMU user networking runs with restrict=on (the guest reaches nothing but
 the explicit forwards): one port on 127.0.0.1 forwarded to the guest's port

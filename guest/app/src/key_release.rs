@@ -1,0 +1,322 @@
+//! Key release and model unsealing (native mode, sample evidence):
+//!
+//! 1. a fresh P-256 TEE key from RDRAND;
+//! 2. the KBS 0.4.0 exchange with the configured broker over smoltcp:
+//!    `POST /kbs/v0/auth` (nonce + session cookie), `POST /kbs/v0/attest`
+//!    with evidence whose REPORT_DATA binds nonce and TEE key, then
+//!    `GET /kbs/v0/resource/<path>`: a JWE wrapped to the TEE key;
+//! 3. the JWE opened to the 32-byte model key;
+//! 4. fw_cfg `opt/appliance/model.sealed` streamed through the unsealer into
+//!    private memory, every chunk's tag checked, then the plaintext SHA-384
+//!    against the digest pinned in this (measured) image;
+//! 5. every key wiped once used; only "model unsealed sha384:<hex>" is
+//!    printed, and the digest enters the measured boot log.
+//!
+//! Evidence: under plain QEMU there is no secure processor, so the guest
+//! sends the broker's `sample` evidence (accepted only with
+//! `--insecure-allow-sample`) carrying the launch digest it computes of its
+//! own image. A launch digest depends on the launch configuration too, which
+//! a guest without SNP cannot observe; it uses the manifest's first
+//! configuration, 1 vCPU of type EPYC-v4 (the default of `qemu/run-snp.sh`),
+//! so an unchanged image matches the allow-list and any other image does not.
+//! Under SNP the guest sends `snp` evidence instead: a report from the secure
+//! processor through kernel::attest (guest/snp-attest over the GHCB guest
+//! request), never run on SNP hardware here.
+//!
+//! Failures stop the appliance (exit status 35) with a fixed message; an
+//! unreachable broker is retried with exponential backoff first.
+
+use crate::boot_log::{hex, BootLog};
+use crate::kbs_client::{KbsClient, TransportError};
+use crate::rng::RdRand;
+use alloc::string::String;
+use alloc::vec::Vec;
+use appliance_config::Config;
+use http1::Header;
+use jwe::{EcPrivateKey, Jwe};
+use kbs_protocol::{
+    Attestation, AttestationToken, Challenge, CompositeEvidence, ResourcePath, RuntimeData, Tee,
+    TeePubKey,
+};
+use kernel::fw_cfg::{FileRef, FwCfg, FwCfgError};
+use kernel::net::{IpConfig, NetStack};
+use kernel::{println, BootInfo};
+use model_seal::{SealKey, Unsealer};
+use rand_core::RngCore;
+use zeroize::Zeroizing;
+
+/// The sealed model (image-builder `seal`), passed by the host.
+pub const SEALED_MODEL: &str = "opt/appliance/model.sealed";
+/// SHA-384 of the model this image accepts, fixed at build time by
+/// `image-builder build --model-digest` (so it is covered by the launch
+/// digest). Without it the image refuses to unseal anything.
+const PINNED_SHA384: Option<&str> = option_env!("APPLIANCE_MODEL_SHA384");
+/// The launch configuration whose digest the sample evidence carries.
+const SAMPLE_VCPUS: u32 = 1;
+const SAMPLE_VCPU_TYPE: &str = "EPYC-v4";
+
+const DHCP_TIMEOUT_MS: u64 = 20_000;
+const FIRST_RETRY_MS: u64 = 500;
+const MAX_RETRY_MS: u64 = 8_000;
+/// No new attempt starts after this long of failures.
+const RETRY_BUDGET_MS: u64 = 60_000;
+
+fn stop(what: &dyn core::fmt::Display) -> ! {
+    println!("key release: FAILED: {what}");
+    kernel::exit(kernel::ExitCode::Failure)
+}
+
+/// Whether the host passed a sealed model (then `run` must be called).
+pub fn requested(info: &BootInfo) -> bool {
+    info.fw_cfg
+        .as_ref()
+        .is_some_and(|fw| !matches!(fw.find(SEALED_MODEL), Err(FwCfgError::NotFound)))
+}
+
+/// What key release leaves for serving.
+pub struct Released {
+    /// The unsealed model blob (zeroized when dropped).
+    pub model: Zeroizing<Vec<u8>>,
+    /// The network stack, already configured (the device is probed once).
+    pub net: NetStack,
+}
+
+/// The whole flow. Does not return on any failure.
+pub fn run(info: &BootInfo, config: &Config, boot_log: &mut BootLog) -> Released {
+    let Some(fw) = info.fw_cfg.as_ref() else {
+        stop(&"no fw_cfg")
+    };
+    let file = fw
+        .find(SEALED_MODEL)
+        .unwrap_or_else(|e| stop(&alloc::format!("{SEALED_MODEL}: {e}")));
+    let Some(pinned) = PINNED_SHA384.and_then(snp_measure::decode_hex::<48>) else {
+        stop(&"this image pins no model digest (image-builder build --model-digest); refusing to unseal")
+    };
+    let Ok(resource) = ResourcePath::parse(config.resource_path.as_str()) else {
+        stop(&"resource path")
+    };
+
+    let mut rng = RdRand::new();
+    let tee_key = EcPrivateKey::generate(&mut rng);
+    let measurement = self_measurement();
+
+    let mut net = kernel::net::bring_up(IpConfig::Dhcp).unwrap_or_else(|e| stop(&e));
+    if let Err(e) = net.wait_for_address(DHCP_TIMEOUT_MS) {
+        stop(&e);
+    }
+    let mut client = KbsClient::new(
+        config.kbs.host,
+        config.kbs.port,
+        (rng.next_u32() & 0x3FFF) as u16,
+    );
+    let jwe = obtain_resource(&mut net, &mut client, &resource, &tee_key, &measurement);
+    let key = {
+        let plain = jwe::decrypt(&jwe, &tee_key)
+            .unwrap_or_else(|_| stop(&"the released key does not decrypt"));
+        SealKey::from_bytes(&plain).unwrap_or_else(|e| stop(&e))
+        // `plain` (zeroizing) is wiped here.
+    };
+    // The TEE key is single-use: wipe it now (SecretKey zeroizes on drop).
+    drop(tee_key);
+    let model = unseal(fw, file, &key, pinned);
+    drop(key); // SealKey zeroizes on drop
+    boot_log.record("model", "sha384", &pinned);
+    println!("model unsealed sha384:{}", hex(&pinned));
+    Released { model, net }
+}
+
+/// The SNP launch digest of this very image under the sample launch
+/// configuration (see the module notes).
+pub fn self_measurement() -> [u8; 48] {
+    let Some(vcpu_type) = snp_measure::VcpuType::from_name(SAMPLE_VCPU_TYPE) else {
+        stop(&"vCPU type")
+    };
+    let config = snp_measure::LaunchConfig::new(SAMPLE_VCPUS, vcpu_type);
+    snp_measure::launch_digest(kernel::boot::image(), &config)
+        .unwrap_or_else(|e| stop(&alloc::format!("measuring the image: {e}")))
+}
+
+enum Attempt {
+    /// The broker could not be reached or did not answer: retry.
+    Unreachable(TransportError),
+    /// The broker said 401: final.
+    Refused,
+    /// Any other failure: final.
+    Failed(&'static str),
+}
+
+impl From<TransportError> for Attempt {
+    fn from(e: TransportError) -> Self {
+        Attempt::Unreachable(e)
+    }
+}
+
+fn obtain_resource(
+    net: &mut NetStack,
+    client: &mut KbsClient,
+    resource: &ResourcePath,
+    tee_key: &EcPrivateKey,
+    measurement: &[u8; 48],
+) -> Jwe {
+    let started = net.clock().now_us() / 1000;
+    let mut delay = FIRST_RETRY_MS;
+    loop {
+        match attempt(net, client, resource, tee_key, measurement) {
+            Ok(jwe) => return jwe,
+            Err(Attempt::Refused) => {
+                println!("key broker refused attestation");
+                kernel::exit(kernel::ExitCode::Failure)
+            }
+            Err(Attempt::Failed(what)) => stop(&what),
+            Err(Attempt::Unreachable(why)) => {
+                let elapsed = net.clock().now_us() / 1000 - started;
+                if elapsed + delay > RETRY_BUDGET_MS {
+                    println!("key broker unreachable ({why}), giving up after {elapsed} ms");
+                    kernel::exit(kernel::ExitCode::Failure)
+                }
+                log::info!("key release: {why}");
+                println!("key broker unreachable, retrying in {delay} ms");
+                let until = net.clock().now_us() + delay * 1000;
+                while net.clock().now_us() < until {
+                    net.poll();
+                }
+                delay = (delay * 2).min(MAX_RETRY_MS);
+            }
+        }
+    }
+}
+
+/// One full KBS session: auth, attest, resource.
+fn attempt(
+    net: &mut NetStack,
+    client: &mut KbsClient,
+    resource: &ResourcePath,
+    tee_key: &EcPrivateKey,
+    measurement: &[u8; 48],
+) -> Result<Jwe, Attempt> {
+    let json = [Header::new("Content-Type", b"application/json")];
+    let snp = kernel::snp::active();
+    let mut request = kbs_protocol::snp_request();
+    if !snp {
+        request.tee = Tee::Sample;
+    }
+    let body = serde_json::to_vec(&request).map_err(|_| Attempt::Failed("auth request"))?;
+    let auth = client.request(net, "POST", kbs_protocol::AUTH_PATH, &json, &body)?;
+    check_status(auth.status)?;
+    let cookie = session_cookie(auth.header("set-cookie"))
+        .ok_or(Attempt::Failed("key broker sent no session cookie"))?;
+    let challenge: Challenge = serde_json::from_slice(&auth.body)
+        .map_err(|_| Attempt::Failed("key broker sent an unreadable challenge"))?;
+
+    let public = tee_key.public_key();
+    let tee_pubkey: TeePubKey = kbs_protocol::ec_p256_tee_pubkey(public.jwk_x(), public.jwk_y());
+    // SNP evidence carries the digest padded to the 64-byte REPORT_DATA;
+    // sample evidence exactly the 48-byte digest (what Trustee's sample
+    // verifier compares).
+    let primary_evidence = if snp {
+        let report_data = kbs_protocol::report_data(&challenge.nonce, &tee_pubkey)
+            .map_err(|_| Attempt::Failed("REPORT_DATA"))?;
+        snp_evidence(report_data)?
+    } else {
+        let digest = kbs_protocol::runtime_data_digest(&challenge.nonce, &tee_pubkey)
+            .map_err(|_| Attempt::Failed("REPORT_DATA"))?;
+        let evidence = snp_attest::sample_evidence(&digest, measurement);
+        serde_json::from_str(&evidence).map_err(|_| Attempt::Failed("evidence"))?
+    };
+    let attestation = Attestation {
+        init_data: None,
+        runtime_data: RuntimeData {
+            nonce: challenge.nonce,
+            tee_pubkey,
+        },
+        tee_evidence: CompositeEvidence {
+            primary_evidence,
+            additional_evidence: String::new(),
+        },
+    };
+    let body = serde_json::to_vec(&attestation).map_err(|_| Attempt::Failed("attestation"))?;
+    let with_cookie = [
+        Header::new("Content-Type", b"application/json"),
+        Header::new("Cookie", cookie.as_bytes()),
+    ];
+    let attest = client.request(net, "POST", kbs_protocol::ATTEST_PATH, &with_cookie, &body)?;
+    check_status(attest.status)?;
+    // The token is informational (resources are released on the session).
+    serde_json::from_slice::<AttestationToken>(&attest.body)
+        .map_err(|_| Attempt::Failed("key broker sent an unreadable token"))?;
+
+    let cookie_only = [Header::new("Cookie", cookie.as_bytes())];
+    let got = client.request(net, "GET", &resource.url_path(), &cookie_only, &[])?;
+    check_status(got.status)?;
+    Jwe::from_json(&got.body).map_err(|_| Attempt::Failed("key broker sent an unreadable JWE"))
+}
+
+/// Under SNP: a report from the secure processor with this REPORT_DATA, as
+/// Trustee-shaped `SnpEvidence`. No certificate table is sent (no extended
+/// guest request yet): the broker takes the VCEK from its `--vcek-dir`.
+/// Compile-checked only: no SNP hardware where this was written.
+fn snp_evidence(report_data: [u8; 64]) -> Result<serde_json::Value, Attempt> {
+    let raw = kernel::attest::snp_report(report_data)
+        .map_err(|_| Attempt::Failed("attestation report"))?;
+    let report = snp_report::AttestationReport::from_bytes(&raw)
+        .map_err(|_| Attempt::Failed("attestation report"))?;
+    let evidence = snp_report::evidence::SnpEvidence {
+        attestation_report: report,
+        cert_chain: None,
+    };
+    serde_json::to_value(&evidence).map_err(|_| Attempt::Failed("evidence"))
+}
+
+fn check_status(status: u16) -> Result<(), Attempt> {
+    match status {
+        200 => Ok(()),
+        401 | 403 => Err(Attempt::Refused),
+        // A broker that is up but failing may recover: retry like no answer.
+        500..=599 => Err(Attempt::Unreachable(TransportError::Closed)),
+        _ => Err(Attempt::Failed(
+            "unexpected HTTP status from the key broker",
+        )),
+    }
+}
+
+/// `kbs-session-id=<value>` from a `Set-Cookie` value (attributes dropped).
+fn session_cookie(set_cookie: Option<&[u8]>) -> Option<String> {
+    kbs_protocol::session_cookie_pair(core::str::from_utf8(set_cookie?).ok()?)
+}
+
+/// Stream the sealed model through the unsealer into a buffer reserved
+/// once (the plaintext is never longer than the sealed file), so no copy of
+/// plaintext is left behind by a reallocation. Every failure wipes it.
+fn unseal(fw: &FwCfg, file: FileRef, key: &SealKey, pinned: [u8; 48]) -> Zeroizing<Vec<u8>> {
+    let refuse = |what: &dyn core::fmt::Display| -> ! {
+        stop(&alloc::format!(
+            "sealed model {SEALED_MODEL} refused: {what}"
+        ))
+    };
+    let mut model = Zeroizing::new(Vec::new());
+    if model.try_reserve_exact(file.size as usize).is_err() {
+        refuse(&"not enough memory");
+    }
+    let mut unsealer = Unsealer::new(key, pinned);
+    let mut failure = None;
+    let streamed = fw.stream_file(file, |piece| {
+        if failure.is_none() {
+            if let Err(e) = unsealer.update(piece, |plain| model.extend_from_slice(plain)) {
+                failure = Some(e);
+            }
+        }
+    });
+    if let Some(e) = failure {
+        drop(model);
+        refuse(&e);
+    }
+    if let Err(e) = streamed {
+        drop(model);
+        refuse(&e);
+    }
+    if let Err(e) = unsealer.finish() {
+        drop(model);
+        refuse(&e);
+    }
+    model
+}

@@ -1,0 +1,88 @@
+//! The attestation document served at `GET /v1/attestation`: evidence whose
+//! REPORT_DATA binds the OHTTP keys and the measured boot log
+//! (common/serving-api `binding`), built once at start-up.
+//!
+//! Under SNP the evidence is a report from the secure processor, plus the
+//! VCEK when the host passes one in fw_cfg `opt/appliance/vcek` (DER; not
+//! measured and not trusted: the client checks it against AMD's roots).
+//! Compile-checked only: no SNP hardware where this was written. Without
+//! SNP it is the unsigned `sample` form carrying the launch digest the
+//! guest computes for its own image (see `key_release`), which clients
+//! accept only when told to be insecure.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use kernel::BootInfo;
+use serving_api::document::{
+    b64_encode, hex_encode, AttestationDocument, BootEvent, Certificate, Evidence, DOCUMENT_VERSION,
+};
+
+use crate::boot_log::BootLog;
+
+/// The host may pass the VCEK here (at most [`VCEK_MAX`] bytes).
+const VCEK_FILE: &str = "opt/appliance/vcek";
+const VCEK_MAX: usize = 16 << 10;
+
+#[derive(Debug)]
+pub enum AttestationError {
+    Binding,
+    Report(kernel::attest::ReportError),
+}
+
+impl core::fmt::Display for AttestationError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Binding => f.write_str("boot log digest encoding"),
+            Self::Report(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// The document for `ohttp_keys` and `boot_log`, as JSON bytes.
+pub fn document(
+    info: &BootInfo,
+    ohttp_keys: &[u8],
+    boot_log: &BootLog,
+) -> Result<Vec<u8>, AttestationError> {
+    let events: Vec<BootEvent> = boot_log
+        .events()
+        .iter()
+        .map(|e| BootEvent {
+            event: String::from(e.name),
+            algorithm: String::from(e.algorithm),
+            digest: hex_encode(&e.digest),
+        })
+        .collect();
+    let report_data = serving_api::binding::report_data(ohttp_keys, &events)
+        .map_err(|_| AttestationError::Binding)?;
+    let evidence = if kernel::snp::active() {
+        let report = kernel::attest::snp_report(report_data).map_err(AttestationError::Report)?;
+        Evidence::Snp {
+            report: b64_encode(&report),
+            certificates: host_vcek(info).into_iter().collect(),
+        }
+    } else {
+        Evidence::Sample {
+            svn: String::from("1"),
+            report_data: b64_encode(&report_data),
+            measurement: hex_encode(&crate::key_release::self_measurement()),
+        }
+    };
+    let document = AttestationDocument {
+        version: DOCUMENT_VERSION,
+        evidence,
+        ohttp_keys: b64_encode(ohttp_keys),
+        boot_log: events,
+    };
+    Ok(document.to_json())
+}
+
+fn host_vcek(info: &BootInfo) -> Option<Certificate> {
+    let fw = info.fw_cfg.as_ref()?;
+    let file = fw.find(VCEK_FILE).ok()?;
+    let der = fw.read_file_vec(file, VCEK_MAX).ok()?;
+    Some(Certificate {
+        kind: String::from("vcek"),
+        der: b64_encode(&der),
+    })
+}

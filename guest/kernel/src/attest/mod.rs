@@ -1,0 +1,89 @@
+//! SNP attestation reports for the appliance: the message protocol (VMPCK0
+//! AES-GCM, sequence numbers, response checks) is guest/snp-attest; the
+//! kernel's part (the transport over two shared pages and the GHCB guest
+//! request, and taking VMPCK0 out of the secrets page once, wiping VMPCK0..3
+//! there) is `transport.rs`, generic over its pages and run by the host unit
+//! tests (`tests.rs`) against the mock hypervisor and mock secure processor.
+//! This module supplies the shared pages, the secrets page at its fixed
+//! address and the one messenger.
+//!
+//! Not run on SNP hardware: none exists where this was written.
+
+#[cfg(test)]
+mod tests;
+mod transport;
+
+use crate::boot::layout::SECRETS_PAGE;
+use crate::shared::SharedBuffer;
+use snp_attest::{AttestError, GuestMessenger, PAGE_SIZE};
+use spin::Mutex;
+use transport::{take_secrets, GhcbTransport, GuestRequestFn, SecretsMemory};
+
+type KernelTransport = GhcbTransport<SharedBuffer, GuestRequestFn>;
+
+static MESSENGER: Mutex<Option<(GuestMessenger, KernelTransport)>> = Mutex::new(None);
+
+#[derive(Debug)]
+pub enum ReportError {
+    /// Not running under SEV-SNP: there is no secure processor to ask.
+    NotSnp,
+    /// No shared pages for the request and response.
+    NoSharedMemory,
+    Attest(AttestError),
+}
+
+impl core::fmt::Display for ReportError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            ReportError::NotSnp => write!(f, "not an SEV-SNP guest"),
+            ReportError::NoSharedMemory => write!(f, "no shared pages for the guest request"),
+            ReportError::Attest(e) => write!(f, "attestation report: {e}"),
+        }
+    }
+}
+
+/// The launch secrets page at its fixed address. Only `snp_report` makes
+/// one, under SNP.
+struct LaunchSecrets;
+
+impl SecretsMemory for LaunchSecrets {
+    fn read(&self, at: usize) -> u8 {
+        if at >= PAGE_SIZE {
+            return 0;
+        }
+        // SAFETY: the secrets page is a launch-validated private page at a fixed, identity-mapped address, touched only by `take_secrets`; `at` is below PAGE_SIZE (checked above).
+        unsafe { core::ptr::read_volatile((SECRETS_PAGE as *const u8).add(at)) }
+    }
+
+    fn write(&mut self, at: usize, value: u8) {
+        if at >= PAGE_SIZE {
+            return;
+        }
+        // SAFETY: as in `read`; the page is private guest memory nothing else refers to.
+        unsafe { core::ptr::write_volatile((SECRETS_PAGE as *mut u8).add(at), value) }
+    }
+}
+
+/// An attestation report (1184 bytes) with `report_data`, signed by the
+/// secure processor. The first call takes VMPCK0 from the secrets page (and
+/// wipes all four VMPCKs there).
+pub fn snp_report(report_data: [u8; 64]) -> Result<[u8; 1184], ReportError> {
+    if !crate::snp::active() {
+        return Err(ReportError::NotSnp);
+    }
+    let mut guard = MESSENGER.lock();
+    if guard.is_none() {
+        let mut copy = [0u8; PAGE_SIZE];
+        let secrets = take_secrets(&mut LaunchSecrets, &mut copy).map_err(ReportError::Attest)?;
+        let transport = GhcbTransport::new(
+            SharedBuffer::allocate(1).map_err(|_| ReportError::NoSharedMemory)?,
+            SharedBuffer::allocate(1).map_err(|_| ReportError::NoSharedMemory)?,
+            crate::snp::guest_request as GuestRequestFn,
+        );
+        *guard = Some((GuestMessenger::new(&secrets), transport));
+    }
+    let Some((messenger, transport)) = guard.as_mut() else {
+        return Err(ReportError::NotSnp);
+    };
+    transport::request_report(messenger, transport, report_data).map_err(ReportError::Attest)
+}

@@ -1,0 +1,264 @@
+//! GDT with a TSS (a separate stack for double faults) and an IDT whose
+//! every exception entry reports vector, error code and RIP, then ends the
+//! VM with a failure exit. The appliance takes no interrupts.
+//!
+//! Loaded first thing in Rust, before any SNP set-up, so no fault is ever a
+//! silent triple fault. Where the console cannot be reached (SEV-ES/SNP
+//! before the GHCB exists: port I/O would raise #VC) a fault ends the guest
+//! with a GHCB MSR-protocol termination request whose reason code names the
+//! vector (`exit::reason::exception`).
+//!
+//! #VC (vector 29) has its own entry (`vc_entry` in boot/exceptions.s) and
+//! handler: CPUID is answered from the CPUID page, RDTSC/RDTSCP through the
+//! GHCB; anything else terminates (guest/snp-guest `vc`).
+
+use spin::Once;
+use x86_64::instructions::segmentation::{Segment, CS, DS, ES, SS};
+use x86_64::instructions::tables::load_tss;
+use x86_64::structures::gdt::{Descriptor, GlobalDescriptorTable, SegmentSelector};
+use x86_64::structures::idt::InterruptDescriptorTable;
+use x86_64::structures::tss::TaskStateSegment;
+use x86_64::VirtAddr;
+
+const FAULT_STACK_SIZE: usize = 16 * 1024;
+
+/// Only ever used through its address (the TSS's IST entry).
+#[repr(align(16))]
+#[allow(dead_code)]
+struct FaultStack([u8; FAULT_STACK_SIZE]);
+
+static mut DOUBLE_FAULT_STACK: FaultStack = FaultStack([0; FAULT_STACK_SIZE]);
+
+static TSS: Once<TaskStateSegment> = Once::new();
+static GDT: Once<(
+    GlobalDescriptorTable,
+    SegmentSelector,
+    SegmentSelector,
+    SegmentSelector,
+)> = Once::new();
+static IDT: Once<InterruptDescriptorTable> = Once::new();
+
+extern "C" {
+    static exception_stubs: [u64; 32];
+    /// The #VC entry in boot/exceptions.s (saves state, calls `vc_handler`, returns).
+    fn vc_entry();
+}
+
+/// Stack layout pushed by the stubs in `boot/exceptions.s` and the CPU.
+#[repr(C)]
+pub struct ExceptionFrame {
+    vector: u64,
+    error_code: u64,
+    rip: u64,
+    cs: u64,
+    rflags: u64,
+    rsp: u64,
+    ss: u64,
+}
+
+const NAMES: [&str; 32] = [
+    "divide error",
+    "debug",
+    "NMI",
+    "breakpoint",
+    "overflow",
+    "bound range",
+    "invalid opcode",
+    "device not available",
+    "double fault",
+    "coprocessor overrun",
+    "invalid TSS",
+    "segment not present",
+    "stack fault",
+    "general protection",
+    "page fault",
+    "reserved",
+    "x87 floating point",
+    "alignment check",
+    "machine check",
+    "SIMD floating point",
+    "virtualization",
+    "control protection",
+    "reserved",
+    "reserved",
+    "reserved",
+    "reserved",
+    "reserved",
+    "reserved",
+    "hypervisor injection",
+    "VMM communication (#VC)",
+    "security",
+    "reserved",
+];
+
+#[no_mangle]
+extern "C" fn exception_handler(frame: &ExceptionFrame) -> ! {
+    let reason = crate::exit::reason::exception(frame.vector);
+    if crate::boot::sev_es_active() && (!crate::snp::active() || crate::snp::channel_busy()) {
+        // No GHCB yet, or the fault hit inside a GHCB call: the console is
+        // out of reach. Say why to the host.
+        crate::snp::terminate(reason);
+    }
+    let name = NAMES
+        .get(frame.vector as usize)
+        .copied()
+        .unwrap_or("unknown");
+    crate::println!(
+        "EXCEPTION vector={} ({}) error_code={:#x} rip={:#x} rsp={:#x}",
+        frame.vector,
+        name,
+        frame.error_code,
+        frame.rip,
+        frame.rsp
+    );
+    if frame.vector == 14 {
+        let cr2 = x86_64::registers::control::Cr2::read_raw();
+        crate::println!("EXCEPTION page fault address={cr2:#x}");
+    }
+    if crate::snp::active() {
+        crate::snp::terminate(reason);
+    }
+    crate::exit::exit(crate::exit::ExitCode::Failure)
+}
+
+/// Registers saved by `vc_entry`, lowest address first, then the frame the
+/// CPU pushed (error code = SVM exit code). Fields the handler does not
+/// touch are there for the layout.
+#[repr(C)]
+#[allow(dead_code)]
+pub struct VcFrame {
+    r15: u64,
+    r14: u64,
+    r13: u64,
+    r12: u64,
+    r11: u64,
+    r10: u64,
+    r9: u64,
+    r8: u64,
+    rdi: u64,
+    rsi: u64,
+    rbp: u64,
+    rbx: u64,
+    rdx: u64,
+    rcx: u64,
+    rax: u64,
+    exit_code: u64,
+    rip: u64,
+    cs: u64,
+    rflags: u64,
+    rsp: u64,
+    ss: u64,
+}
+
+extern "C" {
+    static _kernel_start: u8;
+    static _kernel_load_end: u8;
+}
+
+/// The bytes at `rip` when it lies in the kernel's own code (the only code
+/// this guest runs in long mode); `None` anywhere else.
+fn kernel_code_at(rip: u64) -> Option<[u8; 3]> {
+    let start = (&raw const _kernel_start) as u64;
+    let end = (&raw const _kernel_load_end) as u64;
+    if rip < start || rip.checked_add(3)? > end {
+        return None;
+    }
+    let mut bytes = [0u8; 3];
+    for (i, b) in bytes.iter_mut().enumerate() {
+        // SAFETY: [rip, rip + 3) lies inside the kernel's loaded image, which is identity-mapped, private and readable for the VM's life.
+        *b = unsafe { core::ptr::read_volatile((rip + i as u64) as *const u8) };
+    }
+    Some(bytes)
+}
+
+#[no_mangle]
+extern "C" fn vc_handler(frame: &mut VcFrame) {
+    use snp_guest::vc::{decode, VcInstruction};
+    let Some(insn) = kernel_code_at(frame.rip) else {
+        crate::snp::terminate(crate::exit::reason::VC_UNSUPPORTED)
+    };
+    let Ok(which) = decode(frame.exit_code, &insn) else {
+        crate::snp::terminate(crate::exit::reason::VC_UNSUPPORTED)
+    };
+    match which {
+        VcInstruction::Cpuid => {
+            let r = crate::snp::cpuid_for_vc(frame.rax as u32, frame.rcx as u32);
+            frame.rax = u64::from(r.eax);
+            frame.rbx = u64::from(r.ebx);
+            frame.rcx = u64::from(r.ecx);
+            frame.rdx = u64::from(r.edx);
+        }
+        VcInstruction::Rdtsc | VcInstruction::Rdtscp => {
+            let (tsc, aux) = crate::snp::rdtsc_for_vc(which == VcInstruction::Rdtscp);
+            frame.rax = tsc & 0xFFFF_FFFF;
+            frame.rdx = tsc >> 32;
+            if which == VcInstruction::Rdtscp {
+                frame.rcx = u64::from(aux);
+            }
+        }
+    }
+    frame.rip += which.length();
+}
+
+pub fn init() {
+    let tss = TSS.call_once(|| {
+        let mut tss = TaskStateSegment::new();
+        let stack_start = VirtAddr::from_ptr(&raw const DOUBLE_FAULT_STACK);
+        tss.interrupt_stack_table[0] = stack_start + FAULT_STACK_SIZE as u64;
+        tss
+    });
+    let gdt = GDT.call_once(|| {
+        let mut gdt = GlobalDescriptorTable::new();
+        let code = gdt.append(Descriptor::kernel_code_segment());
+        let data = gdt.append(Descriptor::kernel_data_segment());
+        let tss_sel = gdt.append(Descriptor::tss_segment(tss));
+        (gdt, code, data, tss_sel)
+    });
+    gdt.0.load();
+    // SAFETY: the selectors index the GDT just loaded, which lives forever.
+    unsafe {
+        CS::set_reg(gdt.1);
+        DS::set_reg(gdt.2);
+        ES::set_reg(gdt.2);
+        SS::set_reg(gdt.2);
+        load_tss(gdt.3);
+    }
+
+    let idt = IDT.call_once(|| {
+        let mut idt = InterruptDescriptorTable::new();
+        // SAFETY: the stub table is emitted by `exceptions.s` and every address in it is an entry stub that never returns.
+        let stubs: [u64; 32] = unsafe { exception_stubs };
+        let addr = |v: usize| VirtAddr::new(stubs[v]);
+        // SAFETY: each stub follows the exception frame ABI of its vector (error code pushed by the CPU or by the stub) and never returns.
+        unsafe {
+            idt.divide_error.set_handler_addr(addr(0));
+            idt.debug.set_handler_addr(addr(1));
+            idt.non_maskable_interrupt.set_handler_addr(addr(2));
+            idt.breakpoint.set_handler_addr(addr(3));
+            idt.overflow.set_handler_addr(addr(4));
+            idt.bound_range_exceeded.set_handler_addr(addr(5));
+            idt.invalid_opcode.set_handler_addr(addr(6));
+            idt.device_not_available.set_handler_addr(addr(7));
+            idt.double_fault
+                .set_handler_addr(addr(8))
+                .set_stack_index(0);
+            idt.invalid_tss.set_handler_addr(addr(10));
+            idt.segment_not_present.set_handler_addr(addr(11));
+            idt.stack_segment_fault.set_handler_addr(addr(12));
+            idt.general_protection_fault.set_handler_addr(addr(13));
+            idt.page_fault.set_handler_addr(addr(14));
+            idt.x87_floating_point.set_handler_addr(addr(16));
+            idt.alignment_check.set_handler_addr(addr(17));
+            idt.machine_check.set_handler_addr(addr(18));
+            idt.simd_floating_point.set_handler_addr(addr(19));
+            idt.virtualization.set_handler_addr(addr(20));
+            idt.cp_protection_exception.set_handler_addr(addr(21));
+            idt.hv_injection_exception.set_handler_addr(addr(28));
+            idt.vmm_communication_exception
+                .set_handler_addr(VirtAddr::new(vc_entry as *const () as u64));
+            idt.security_exception.set_handler_addr(addr(30));
+        }
+        idt
+    });
+    idt.load();
+}

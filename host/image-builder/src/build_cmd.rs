@@ -1,0 +1,272 @@
+//! `image-builder build --out DIR`: compile the guest for
+//! `x86_64-target.json`, flatten it into `appliance.bin`, and write
+//! `manifest.json` with its launch digests.
+//!
+//! Reproducibility: the guest is built with the pinned toolchain, the locked
+//! dependencies, and every absolute path remapped (workspace, cargo home,
+//! toolchain sysroot), so panic locations and other embedded strings are the
+//! same in any folder; only loaded segments enter the image.
+//!
+//! The linked ELF keeps its symbol table (no debug info) and is written next
+//! to the image as `appliance.elf`, for `tests/check_guest_binary.py`. Symbols
+//! live in sections that are not loaded, so they change no image byte; the
+//! ELF is not measured and not listed in the manifest.
+
+use crate::{elf_image, manifest};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+#[derive(clap::Args)]
+pub struct BuildArgs {
+    /// Output directory for appliance.bin and manifest.json.
+    #[arg(long)]
+    out: PathBuf,
+    /// Extra guest cargo features (test builds only, e.g. `fault-test`).
+    #[arg(long, value_delimiter = ',')]
+    features: Vec<String>,
+    /// Workspace root (default: found from the current directory).
+    #[arg(long)]
+    source: Option<PathBuf>,
+    /// SHA-384 (96 hex) of the only model the image will unseal, as printed
+    /// by `image-builder seal`. Built into the image (so the launch digest
+    /// covers it) and recorded in the manifest; without it the image
+    /// refuses every sealed model.
+    #[arg(long, value_name = "HEX")]
+    model_digest: Option<String>,
+    /// Minimum REPORTED_TCB the verifiers accept, per processor generation,
+    /// GEN:bl=N,tee=N,snp=N,ucode=N[,fmc=N]; repeatable. Written into the
+    /// manifest (not the image); evidence from a generation without one is
+    /// refused by the key broker and the client.
+    #[arg(long = "min-tcb", value_name = "GEN:...", value_parser = parse_min_tcb)]
+    min_tcb: Vec<(snp_verify::Generation, snp_verify::TcbVersion)>,
+    /// Lowest SNP report version the verifiers accept (2 allows old
+    /// Milan/Genoa firmware).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(2..=5))]
+    min_report_version: u32,
+    /// Let the verifiers accept reports signed by a cloud provider's VLEK.
+    #[arg(long)]
+    allow_vlek: bool,
+    /// SHA-256 (64 hex, `sha256sum config.json`) of a runtime configuration
+    /// the verifiers allow (HOST_DATA); repeatable. Without it any
+    /// configuration is allowed.
+    #[arg(long = "config-sha256", value_name = "HEX", value_parser = config_sha256)]
+    config_sha256: Vec<String>,
+}
+
+fn parse_min_tcb(text: &str) -> Result<(snp_verify::Generation, snp_verify::TcbVersion), String> {
+    snp_verify::parse_min_tcb(text).map_err(|e| e.to_string())
+}
+
+/// `--config-sha256`: 64 hex digits, returned in lowercase.
+fn config_sha256(text: &str) -> Result<String, String> {
+    appliance_manifest::policy::parse_sha256(text)?;
+    Ok(text.trim().to_ascii_lowercase())
+}
+
+/// The variable the guest reads with `option_env!` (guest/app/src/key_release.rs).
+const MODEL_DIGEST_ENV: &str = "APPLIANCE_MODEL_SHA384";
+
+/// `plant-raw-cpuid` plants a raw CPUID for tests/e2e_binary_check.py.
+const ALLOWED_FEATURES: [&str; 2] = ["fault-test", "plant-raw-cpuid"];
+
+pub fn run(args: BuildArgs) -> Result<(), String> {
+    for f in &args.features {
+        if !ALLOWED_FEATURES.contains(&f.as_str()) {
+            return Err(format!(
+                "unknown guest feature {f:?} (known: {})",
+                ALLOWED_FEATURES.join(", ")
+            ));
+        }
+    }
+    let model_digest = args.model_digest.as_deref().map(model_digest).transpose()?;
+    let root = match args.source {
+        Some(r) => r,
+        None => find_root()?,
+    };
+    let root = root
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", root.display()))?;
+    let elf_path = build_guest(&root, &args.features, model_digest.as_deref())?;
+    let elf = std::fs::read(&elf_path).map_err(|e| format!("{}: {e}", elf_path.display()))?;
+    let image = elf_image::flatten(&elf)?;
+    snp_measure::parse_image(&image).map_err(|e| format!("built image is malformed: {e}"))?;
+    std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
+    let image_path = args.out.join("appliance.bin");
+    std::fs::write(&image_path, &image).map_err(|e| format!("{}: {e}", image_path.display()))?;
+    let elf_copy = args.out.join("appliance.elf");
+    std::fs::write(&elf_copy, &elf).map_err(|e| format!("{}: {e}", elf_copy.display()))?;
+    let sha256 = hex(&Sha256::digest(&image));
+    let toolchain = toolchain_version(&root)?;
+    let choices = manifest::VerifierChoices {
+        min_tcb: args.min_tcb.clone(),
+        min_report_version: args.min_report_version,
+        allow_vlek: args.allow_vlek,
+        runtime_config_sha256: args.config_sha256.clone(),
+    };
+    let mut manifest =
+        manifest::build(&image, "appliance.bin", sha256.clone(), toolchain, &choices)?;
+    manifest.model = model_digest
+        .clone()
+        .map(|sha384| manifest::ModelInfo { sha384 });
+    let json = serde_json::to_string_pretty(&manifest).map_err(|e| e.to_string())?;
+    // Written only if the verifiers' reader accepts it.
+    appliance_manifest::Manifest::from_json(json.as_bytes())
+        .map_err(|e| format!("the manifest does not read back: {e}"))?;
+    let manifest_path = args.out.join("manifest.json");
+    std::fs::write(&manifest_path, json + "\n")
+        .map_err(|e| format!("{}: {e}", manifest_path.display()))?;
+    println!(
+        "image    {} ({} KiB)",
+        image_path.display(),
+        image.len() >> 10
+    );
+    println!("manifest {}", manifest_path.display());
+    println!("elf      {} (symbols, not measured)", elf_copy.display());
+    println!("sha256   {sha256}");
+    if let Some(d) = &model_digest {
+        println!("model    sha384 {d} (pinned)");
+    }
+    for (generation, min) in &args.min_tcb {
+        println!("min tcb  {generation}: {}", snp_verify::describe_tcb(min));
+    }
+    if args.min_tcb.is_empty() {
+        println!(
+            "min tcb  none: the key broker and the client refuse all SNP evidence (pass --min-tcb GEN:...)"
+        );
+    }
+    Ok(())
+}
+
+/// `--model-digest`: a SHA-384 as 96 hex digits, returned in lowercase.
+fn model_digest(text: &str) -> Result<String, String> {
+    let d = text.to_ascii_lowercase();
+    if snp_measure::decode_hex::<48>(&d).is_none() {
+        return Err(format!(
+            "--model-digest must be a SHA-384 as 96 hex digits (as `image-builder seal` prints), got {:?}",
+            text
+        ));
+    }
+    Ok(d)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    snp_measure::Hex(bytes).to_string()
+}
+
+fn find_root() -> Result<PathBuf, String> {
+    let mut dir = std::env::current_dir().map_err(|e| e.to_string())?;
+    loop {
+        if dir.join("x86_64-target.json").is_file() && dir.join("Cargo.toml").is_file() {
+            return Ok(dir);
+        }
+        if !dir.pop() {
+            return Err(
+                "cannot find the workspace root (x86_64-target.json); pass --source".into(),
+            );
+        }
+    }
+}
+
+fn capture(cmd: &mut Command) -> Result<String, String> {
+    let out = cmd.output().map_err(|e| format!("running {cmd:?}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{cmd:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn toolchain_version(root: &Path) -> Result<String, String> {
+    capture(Command::new("rustc").arg("-V").current_dir(root))
+}
+
+fn build_guest(
+    root: &Path,
+    features: &[String],
+    model_digest: Option<&str>,
+) -> Result<PathBuf, String> {
+    let sysroot = capture(
+        Command::new("rustc")
+            .args(["--print", "sysroot"])
+            .current_dir(root),
+    )?;
+    let cargo_home = std::env::var("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|_| std::env::var("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .map_err(|_| "neither CARGO_HOME nor HOME is set".to_string())?;
+    let flags = [
+        format!("--remap-path-prefix={}=/appliance", root.display()),
+        format!("--remap-path-prefix={}=/cargo", cargo_home.display()),
+        format!("--remap-path-prefix={sysroot}=/rustc-sysroot"),
+        // Symbols stay (for the binary check); no debug info.
+        "-Cdebuginfo=0".to_string(),
+        "-Cstrip=none".to_string(),
+    ];
+    let mut suffix = String::from("guest");
+    for f in features {
+        suffix.push('-');
+        suffix.push_str(f);
+    }
+    // Pinned builds in their own target directory, so alternating with
+    // unpinned builds does not rebuild the guest each time.
+    if model_digest.is_some() {
+        suffix.push_str("-pinned");
+    }
+    let target_dir = root.join("target").join(suffix);
+    let mut cmd = Command::new("cargo");
+    cmd.current_dir(root)
+        .env("RUSTC_BOOTSTRAP", "1")
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .env("CARGO_ENCODED_RUSTFLAGS", flags.join("\x1f"))
+        .env_remove("RUSTFLAGS")
+        .env_remove(MODEL_DIGEST_ENV)
+        .args([
+            "build",
+            "--locked",
+            "--release",
+            "-p",
+            "app",
+            "--target",
+            "x86_64-target.json",
+        ])
+        .args([
+            "-Zbuild-std=core,alloc,compiler_builtins",
+            "-Zbuild-std-features=compiler-builtins-mem",
+        ])
+        .arg("-Zjson-target-spec");
+    if let Some(d) = model_digest {
+        cmd.env(MODEL_DIGEST_ENV, d);
+    }
+    if !features.is_empty() {
+        let list: Vec<String> = features.iter().map(|f| format!("app/{f}")).collect();
+        cmd.args(["--features", &list.join(",")]);
+    }
+    let status = cmd.status().map_err(|e| format!("running cargo: {e}"))?;
+    if !status.success() {
+        return Err("guest build failed (see cargo output above)".into());
+    }
+    Ok(target_dir.join("x86_64-target").join("release").join("app"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::model_digest;
+
+    #[test]
+    fn model_digest_must_be_96_hex_digits() {
+        let good = "Ab".repeat(48);
+        assert_eq!(model_digest(&good), Ok("ab".repeat(48)));
+        for bad in [
+            "",
+            "ab",
+            &"ab".repeat(47),
+            &"ab".repeat(49),
+            &"zz".repeat(48),
+        ] {
+            assert!(model_digest(bad).is_err(), "{bad:?}");
+        }
+    }
+}
