@@ -26,13 +26,7 @@ pub fn snp_active() -> bool {
     SNP_ACTIVE.load(Ordering::Relaxed)
 }
 
-/// Access width of a port or MMIO operation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Width {
-    Byte = 1,
-    Word = 2,
-    Dword = 4,
-}
+pub use crate::platform::Width;
 
 pub fn outb(port: u16, value: u8) {
     port_write(port, u32::from(value), Width::Byte);
@@ -54,7 +48,7 @@ pub fn inl(port: u16) -> u32 {
 }
 
 #[inline(never)] // own symbol: tests/check_guest_binary.py allowlists it by name
-fn port_write(port: u16, value: u32, width: Width) {
+pub(crate) fn port_write(port: u16, value: u32, width: Width) {
     count(Kind::PortOut, 1);
     if snp_active() {
         crate::snp::port_write(port, value, width);
@@ -77,7 +71,7 @@ fn port_write(port: u16, value: u32, width: Width) {
 }
 
 #[inline(never)] // own symbol: tests/check_guest_binary.py allowlists it by name
-fn port_read(port: u16, width: Width) -> u32 {
+pub(crate) fn port_read(port: u16, width: Width) -> u32 {
     count(Kind::PortIn, 1);
     if snp_active() {
         return crate::snp::port_read(port, width);
@@ -198,6 +192,30 @@ pub fn cpuid(leaf: u32, subleaf: u32) -> Cpuid {
         ebx: r.ebx,
         ecx: r.ecx,
         edx: r.edx,
+    }
+}
+
+/// Read a device register.
+///
+/// # Safety
+/// `gpa .. gpa + width` is identity-mapped device memory the caller owns.
+pub(crate) unsafe fn mmio_read(gpa: u64, width: Width) -> u32 {
+    match width {
+        Width::Byte => u32::from(mmio_read8(gpa)),
+        Width::Word => u32::from(mmio_read16(gpa)),
+        Width::Dword => mmio_read32(gpa),
+    }
+}
+
+/// Write a device register.
+///
+/// # Safety
+/// As `mmio_read`.
+pub(crate) unsafe fn mmio_write(gpa: u64, value: u32, width: Width) {
+    match width {
+        Width::Byte => mmio_write8(gpa, value as u8),
+        Width::Word => mmio_write16(gpa, value as u16),
+        Width::Dword => mmio_write32(gpa, value),
     }
 }
 

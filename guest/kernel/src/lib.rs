@@ -18,7 +18,8 @@ pub mod net;
 pub mod paging;
 mod panic;
 pub mod pci;
-pub mod platform;
+#[allow(dead_code, unused_imports)] // the contract the drivers move onto next; remove once they use it
+pub(crate) mod platform;
 pub mod serial;
 pub mod shared;
 pub mod snp;
@@ -31,7 +32,7 @@ pub use exit::{exit, ExitCode};
 pub struct BootInfo {
     pub snp: bool,
     pub sev_status: u64,
-    pub memory: platform::MemoryInfo,
+    pub memory: memory::init::MemoryInfo,
     /// CPU features found and enabled at boot, with the int8 kernel to run.
     pub cpu: cpu::CpuFeatures,
     pub tsc_hz: u64,
@@ -127,7 +128,7 @@ pub fn start(main: fn(&BootInfo) -> !) -> ! {
         Ok(m) => m,
         Err(e) => fatal("memory map", &e),
     };
-    let mem = match platform::init_memory(&map) {
+    let mem = match memory::init::init_memory(&map) {
         Ok(m) => m,
         Err(e) => fatal("memory", &e),
     };

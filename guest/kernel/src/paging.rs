@@ -70,7 +70,7 @@ fn new_table() -> Result<u64, PagingError> {
             return Ok(table);
         }
     }
-    crate::platform::allocate_frame().ok_or(PagingError::OutOfTables)
+    crate::memory::init::allocate_frame().ok_or(PagingError::OutOfTables)
 }
 
 /// The 4 KiB page-table entry that maps `va` (< 4 GiB), splitting its
@@ -154,7 +154,8 @@ pub fn map_high(start: u64, end: u64) -> Result<(), PagingError> {
         unsafe {
             let pdpte = &raw mut boot_pdpt[pdpt_index];
             if *pdpte & PRESENT == 0 {
-                let table = crate::platform::allocate_frame().ok_or(PagingError::OutOfTables)?;
+                let table =
+                    crate::memory::init::allocate_frame().ok_or(PagingError::OutOfTables)?;
                 *pdpte = table | PRESENT | WRITABLE | c_bit;
             }
             let pd = (*pdpte & PHYS_MASK & !c_bit) as *mut u64;

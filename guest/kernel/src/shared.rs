@@ -45,7 +45,8 @@ pub struct SharedBuffer {
 impl SharedBuffer {
     /// `pages` contiguous pages, zeroed, shared with the host.
     pub fn allocate(pages: usize) -> Result<Self, SharedError> {
-        let gpa = crate::platform::allocate_contiguous(pages).ok_or(SharedError::OutOfMemory)?;
+        let gpa =
+            crate::memory::init::allocate_contiguous(pages).ok_or(SharedError::OutOfMemory)?;
         for i in 0..pages as u64 {
             let page = gpa + i * PAGE_SIZE;
             if crate::snp::active() {

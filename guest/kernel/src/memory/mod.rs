@@ -6,6 +6,7 @@
 pub mod e820;
 pub mod frames;
 pub mod heap;
+pub mod init;
 
 pub use e820::MemoryMap;
 pub use frames::FrameAllocator;

@@ -1,0 +1,116 @@
+//! The platform boundary: what the kernel's drivers ask of the machine.
+//!
+//! Drivers (fw_cfg, PCI, virtio, serial, the clock) are written against
+//! `PlatformIo`, never against instructions. The guest runs them on `HwIo`
+//! (native instructions, or GHCB calls under SEV-SNP); host unit tests run
+//! the same drivers on a mock that plays a hostile host.
+//!
+//! Device memory is reachable only through `MmioRegion`, whose constructor
+//! is `unsafe`: whoever makes one vouches that the range is device memory
+//! they own, so no safe code can aim a write at RAM.
+
+mod mmio;
+
+pub(crate) use mmio::{MmioError, MmioRegion};
+
+/// Access width of a port or MMIO operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Width {
+    Byte = 1,
+    Word = 2,
+    Dword = 4,
+}
+
+/// Port I/O and device-register access as a driver sees it.
+pub(crate) trait PlatformIo {
+    fn port_read(&self, port: u16, width: Width) -> u32;
+    fn port_write(&self, port: u16, value: u32, width: Width);
+    /// String input from one port (`rep insb`, or GHCB buffers under SNP).
+    fn port_read_bytes(&self, port: u16, buf: &mut [u8]);
+    /// String output to one port.
+    fn port_write_bytes(&self, port: u16, bytes: &[u8]);
+
+    /// Reads a device register.
+    ///
+    /// # Safety
+    /// `gpa .. gpa + width` lies in device memory the caller owns (in practice:
+    /// inside an `MmioRegion`, whose constructor carries this promise).
+    unsafe fn mmio_read(&self, gpa: u64, width: Width) -> u32;
+
+    /// Writes a device register.
+    ///
+    /// # Safety
+    /// As `mmio_read`.
+    unsafe fn mmio_write(&self, gpa: u64, value: u32, width: Width);
+
+    fn inb(&self, port: u16) -> u8 {
+        self.port_read(port, Width::Byte) as u8
+    }
+    fn inw(&self, port: u16) -> u16 {
+        self.port_read(port, Width::Word) as u16
+    }
+    fn inl(&self, port: u16) -> u32 {
+        self.port_read(port, Width::Dword)
+    }
+    fn outb(&self, port: u16, value: u8) {
+        self.port_write(port, u32::from(value), Width::Byte);
+    }
+    fn outw(&self, port: u16, value: u16) {
+        self.port_write(port, u32::from(value), Width::Word);
+    }
+    fn outl(&self, port: u16, value: u32) {
+        self.port_write(port, value, Width::Dword);
+    }
+}
+
+/// The machine the guest runs on: native instructions, or GHCB calls once
+/// SEV-SNP is up. Zero-sized; every driver in the image uses this one.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct HwIo;
+
+impl PlatformIo for HwIo {
+    fn port_read(&self, port: u16, width: Width) -> u32 {
+        crate::io::port_read(port, width)
+    }
+    fn port_write(&self, port: u16, value: u32, width: Width) {
+        crate::io::port_write(port, value, width);
+    }
+    fn port_read_bytes(&self, port: u16, buf: &mut [u8]) {
+        crate::io::insb(port, buf);
+    }
+    fn port_write_bytes(&self, port: u16, bytes: &[u8]) {
+        crate::io::outsb(port, bytes);
+    }
+    unsafe fn mmio_read(&self, gpa: u64, width: Width) -> u32 {
+        // SAFETY: forwarded from the caller's promise (see the trait).
+        unsafe { crate::io::mmio_read(gpa, width) }
+    }
+    unsafe fn mmio_write(&self, gpa: u64, value: u32, width: Width) {
+        // SAFETY: forwarded from the caller's promise (see the trait).
+        unsafe { crate::io::mmio_write(gpa, value, width) }
+    }
+}
+
+/// A borrowed platform is a platform: host tests hand drivers `&Mock`.
+impl<T: PlatformIo + ?Sized> PlatformIo for &T {
+    fn port_read(&self, port: u16, width: Width) -> u32 {
+        (**self).port_read(port, width)
+    }
+    fn port_write(&self, port: u16, value: u32, width: Width) {
+        (**self).port_write(port, value, width);
+    }
+    fn port_read_bytes(&self, port: u16, buf: &mut [u8]) {
+        (**self).port_read_bytes(port, buf);
+    }
+    fn port_write_bytes(&self, port: u16, bytes: &[u8]) {
+        (**self).port_write_bytes(port, bytes);
+    }
+    unsafe fn mmio_read(&self, gpa: u64, width: Width) -> u32 {
+        // SAFETY: forwarded from the caller's promise.
+        unsafe { (**self).mmio_read(gpa, width) }
+    }
+    unsafe fn mmio_write(&self, gpa: u64, value: u32, width: Width) {
+        // SAFETY: forwarded from the caller's promise.
+        unsafe { (**self).mmio_write(gpa, value, width) }
+    }
+}
