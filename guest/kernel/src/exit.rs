@@ -24,6 +24,14 @@ pub fn exit(code: ExitCode) -> ! {
     halt_forever()
 }
 
+/// Stops the appliance on an error it cannot recover from: prints
+/// "`what`: FAILED: `err`" on the console and exits with a failure (a
+/// termination request under SNP). `err` must not carry secrets.
+pub fn fail(what: &str, err: &dyn core::fmt::Display) -> ! {
+    crate::println!("{what}: FAILED: {err}");
+    exit(ExitCode::Failure)
+}
+
 /// q35 (ICH9): without firmware nobody programmed the PM block, so do it:
 /// PMBASE in the LPC bridge (00:1f.0, reg 0x40), ACPI enable (reg 0x44 bit 7),
 /// then SLP_EN with sleep type 0, which QEMU treats as soft power-off.

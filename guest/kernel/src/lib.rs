@@ -26,7 +26,7 @@ pub mod snp;
 pub mod time;
 pub mod virtio;
 
-pub use exit::{exit, ExitCode};
+pub use exit::{exit, fail, ExitCode};
 
 /// What the kernel hands the appliance after boot.
 pub struct BootInfo {
