@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Checks the linked guest binary for instructions that must not run outside
-the platform I/O layer.
+the kernel's instruction module.
 
 Under SEV-SNP, CPUID, port I/O, intercepted MSR accesses and the like raise a
 #VC exception in 64-bit code, and their answers come from the hypervisor. The
-guest routes them through guest/kernel/src/io.rs (a GHCB call under SNP); the boot
-stub runs before long mode. tests/check_no_raw_io.sh checks the sources of
+guest routes them through guest/kernel/src/io.rs (a GHCB call under SNP), and
+the instructions themselves live in guest/kernel/src/arch.rs; the boot stub
+runs before long mode. tests/check_no_raw_io.sh checks the sources of
 the first-party crates; this checks what was really linked, which also covers
 third-party crates and code that LTO inlined into other functions.
 
@@ -30,24 +31,24 @@ DEFAULT_ELF = os.path.join(ROOT, "out", "appliance.elf")
 
 # ---------------------------------------------------------------------------
 # The allowlist: the only code that may execute a forbidden instruction.
-# Functions by demangled name (guest/kernel/src/io.rs and guest/kernel/src/snp.rs mark
-# them #[inline(never)], so LTO keeps each one a symbol of its own).
+# Functions by demangled name (guest/kernel/src/arch.rs marks them
+# #[inline(never)], so LTO keeps each one a symbol of its own).
 ALLOWED_FUNCTIONS = {
-    "kernel::io::port_read":
-        "the platform I/O layer: native `in`; under SNP it takes the GHCB path instead",
-    "kernel::io::port_write":
-        "the platform I/O layer: native `out`; under SNP it takes the GHCB path instead",
-    "kernel::io::insb":
-        "the platform I/O layer: native `rep insb` (fw_cfg data); under SNP byte reads through the GHCB",
-    "kernel::io::outsb":
-        "the platform I/O layer: native `rep outsb` (serial strings); under SNP byte writes through the GHCB",
-    "kernel::io::raw_rdmsr":
-        "the platform I/O layer: RDMSR for MSRs never intercepted (GHCB MSR, SEV_STATUS) and native mode",
-    "kernel::io::raw_wrmsr":
-        "the platform I/O layer: WRMSR of the GHCB MSR (never intercepted) and native-mode MSRs",
-    "kernel::io::cpuid":
-        "the platform I/O layer: native CPUID; under SNP the CPUID page / GHCB answer instead",
-    "kernel::snp::vmgexit":
+    "kernel::arch::port_read":
+        "native `in`; only io.rs calls it, and under SNP io.rs takes the GHCB path instead",
+    "kernel::arch::port_write":
+        "native `out`; only io.rs calls it, and under SNP io.rs takes the GHCB path instead",
+    "kernel::arch::rep_insb":
+        "native `rep insb` (fw_cfg data); under SNP io.rs reads through the GHCB instead",
+    "kernel::arch::rep_outsb":
+        "native `rep outsb` (serial strings); under SNP io.rs writes through the GHCB instead",
+    "kernel::arch::rdmsr":
+        "RDMSR of the GHCB MSR (never intercepted), for the GHCB MSR protocol",
+    "kernel::arch::wrmsr":
+        "WRMSR of the GHCB MSR (never intercepted), for the GHCB MSR protocol and exits",
+    "kernel::arch::cpuid":
+        "native CPUID; under SNP io.rs answers from the CPUID page instead",
+    "kernel::arch::vmgexit":
         "VMGEXIT (rep vmmcall) itself: the only way to call the hypervisor under SEV-ES/SNP",
 }
 # Whole output sections (guest/kernel/layout.ld). Only the boot stub: the 64-bit
@@ -165,7 +166,7 @@ def check(elf, allowed_functions=None, allowed_sections=None, out=sys.stdout):
         print(f"guest binary check FAILED: {len(violations)} forbidden instruction(s) outside "
               f"the allowlist, {len(stale) + len(unused)} stale allowlist entr(y/ies)", file=out)
         return 1
-    print("guest binary check passed: no forbidden instruction outside the platform I/O layer "
+    print("guest binary check passed: no forbidden instruction outside kernel::arch "
           "and the boot stub", file=out)
     return 0
 

@@ -5,8 +5,8 @@
 //! totals since boot only (requests served and refused, exits by kind):
 //! nothing about any one request, not even its size.
 
-use kernel::io::{exit_counts, ExitCounts};
 use kernel::println;
+use kernel::stats::{exit_counts, ExitCounts};
 
 /// Least time between two counter lines.
 const INTERVAL_US: u64 = 10_000_000;
@@ -38,7 +38,7 @@ impl CounterLine {
     /// Called every turn of the serving loop with the totals since boot;
     /// prints when due.
     pub fn tick(&mut self, served: u64, refused: u64) {
-        let now = kernel::io::rdtsc();
+        let now = kernel::time::tsc();
         if self
             .last_tsc
             .is_some_and(|t| kernel::time::tsc_delta_us(t, now) < INTERVAL_US)

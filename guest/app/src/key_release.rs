@@ -132,7 +132,7 @@ pub fn self_measurement() -> [u8; 48] {
         stop(&"vCPU type")
     };
     let config = snp_measure::LaunchConfig::new(SAMPLE_VCPUS, vcpu_type);
-    snp_measure::launch_digest(kernel::boot::image(), &config)
+    snp_measure::launch_digest(kernel::launched_image(), &config)
         .unwrap_or_else(|e| stop(&alloc::format!("measuring the image: {e}")))
 }
 
@@ -195,7 +195,7 @@ fn attempt(
     measurement: &[u8; 48],
 ) -> Result<Jwe, Attempt> {
     let json = [Header::new("Content-Type", b"application/json")];
-    let snp = kernel::snp::active();
+    let snp = kernel::evidence_kind() == kernel::EvidenceKind::SnpReport;
     let mut request = kbs_protocol::snp_request();
     if !snp {
         request.tee = Tee::Sample;
@@ -256,9 +256,10 @@ fn attempt(
 /// guest request yet): the broker takes the VCEK from its `--vcek-dir`.
 /// Compile-checked only: no SNP hardware where this was written.
 fn snp_evidence(report_data: [u8; 64]) -> Result<serde_json::Value, Attempt> {
-    let raw = kernel::attest::snp_report(report_data)
-        .map_err(|_| Attempt::Failed("attestation report"))?;
-    let report = snp_report::AttestationReport::from_bytes(&raw)
+    let Ok(kernel::Evidence::SnpReport(raw)) = kernel::evidence(&report_data) else {
+        return Err(Attempt::Failed("attestation report"));
+    };
+    let report = snp_report::AttestationReport::from_bytes(&raw[..])
         .map_err(|_| Attempt::Failed("attestation report"))?;
     let evidence = snp_report::evidence::SnpEvidence {
         attestation_report: report,

@@ -40,7 +40,7 @@ fn print_output(index: usize, values: &[f32]) {
 }
 
 pub fn run(info: &BootInfo) {
-    let t0 = kernel::io::rdtsc();
+    let t0 = kernel::time::tsc();
     let blob = read(info, "opt/appliance/model", MAX_MODEL);
     let input = read(info, "opt/appliance/model-input", MAX_INPUT);
     let Ok(input) = core::str::from_utf8(&input) else {
@@ -49,7 +49,7 @@ pub fn run(info: &BootInfo) {
     let load_us = kernel::time::us_since(t0);
     // Chosen by the kernel at boot from CPUID it trusts (the CPUID page under SNP).
     let kernel_choice = info.cpu.kernel;
-    let t1 = kernel::io::rdtsc();
+    let t1 = kernel::time::tsc();
     let mut count = 0usize;
     match MlpModel::load(&blob) {
         Ok(mut mlp) => {

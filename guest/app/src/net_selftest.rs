@@ -118,7 +118,7 @@ pub fn run(static_config: bool) -> ! {
     }
     println!(
         "net: test service on port {PORT} ({SOCKETS} sockets, {} KiB shared for virtio)",
-        kernel::virtio::hal::shared_bytes() >> 10
+        kernel::stats::shared_bytes() >> 10
     );
     println!(
         "net: up {} ({})",
@@ -267,7 +267,7 @@ fn service(net: &mut NetStack, conn: &mut Conn, counters: &mut Counters) {
             if *sent == data.len() {
                 if *quit {
                     // Let the answer reach the client, then power off.
-                    let t0 = kernel::io::rdtsc();
+                    let t0 = kernel::time::tsc();
                     while net.tcp(conn.handle).send_queue() > 0
                         && kernel::time::us_since(t0) < 1_000_000
                     {

@@ -30,8 +30,10 @@ pub fn load(info: &BootInfo, log: &mut BootLog) -> Option<Config> {
         "sha256",
         &appliance_config::sha256(&bytes),
     );
-    if info.snp {
-        check_host_data(&bytes);
+    if let kernel::Evidence::SnpReport(report) =
+        kernel::evidence(&[0u8; 64]).unwrap_or_else(|e| stop(&e))
+    {
+        check_host_data(&bytes, &report);
     }
     let config = appliance_config::parse(&bytes).unwrap_or_else(|e| stop(&e));
     kernel::logger::init(match config.log_level {
@@ -58,9 +60,8 @@ fn stop(err: &dyn core::fmt::Display) -> ! {
 
 /// Under SNP: the configuration must be the one the launch bound through
 /// HOST_DATA (report offset 0xC0), or boot stops.
-fn check_host_data(bytes: &[u8]) {
+fn check_host_data(bytes: &[u8], report: &[u8; kernel::REPORT_LEN]) {
     const HOST_DATA: core::ops::Range<usize> = 0xC0..0xE0;
-    let report = kernel::attest::snp_report([0u8; 64]).unwrap_or_else(|e| stop(&e));
     let mut host_data = [0u8; 32];
     host_data.copy_from_slice(&report[HOST_DATA]);
     if let Err(e) = appliance_config::check_host_data(bytes, &host_data) {

@@ -137,15 +137,15 @@ pub fn fw_cfg_stream(info: &BootInfo) {
             kernel::exit(kernel::ExitCode::Failure);
         }
     };
-    let heap_before = kernel::memory::heap::free();
-    let t0 = kernel::io::rdtsc();
+    let heap_before = kernel::stats::heap_free();
+    let t0 = kernel::time::tsc();
     let mut hasher = Sha256::new();
     let mut total = 0u64;
     let mut lowest_free = heap_before;
     let result = fw.stream_file(file, |piece| {
         hasher.update(piece);
         total += piece.len() as u64;
-        lowest_free = lowest_free.min(kernel::memory::heap::free());
+        lowest_free = lowest_free.min(kernel::stats::heap_free());
     });
     if let Err(e) = result {
         println!("fw_cfg stream: FAILED: {e}");

@@ -10,7 +10,6 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use int8_kernels::{CpuidValues, Kernel, KernelKind, SimdPlan};
 use snp_guest::rdrand::{RdrandError, RdrandFilter};
 use spin::{Mutex, Once};
-use x86_64::registers::control::{Cr4, Cr4Flags};
 
 /// XCR0 as loaded: 1 (its reset value) until `enable_simd` sets it.
 static XCR0: AtomicU64 = AtomicU64::new(1);
@@ -28,14 +27,14 @@ pub struct CpuFeatures {
 }
 
 /// Enables the SIMD state the engine can use and picks its kernel. Once, at boot.
-pub fn enable_simd() -> CpuFeatures {
+pub(crate) fn enable_simd() -> CpuFeatures {
     let plan = SimdPlan::from_cpuid(|leaf, subleaf| {
         let r = cpuid(leaf, subleaf);
         [r.eax, r.ebx, r.ecx, r.edx]
     });
     if plan.xsave {
-        // SAFETY: OSXSAVE only makes XGETBV/XSETBV usable; CPUID said XSAVE exists.
-        unsafe { Cr4::update(|f| f.insert(Cr4Flags::OSXSAVE)) };
+        // SAFETY: CPUID said XSAVE exists (`plan.xsave`).
+        unsafe { crate::arch::enable_osxsave() };
         set_xcr0(plan.xcr0);
     }
     // CPUID now mirrors CR4.OSXSAVE (natively, or through the CPUID-page
@@ -69,34 +68,14 @@ pub fn enable_simd() -> CpuFeatures {
 }
 
 /// XCR0 as loaded (for CPUID leaf 0xD answers).
-pub fn xcr0() -> u64 {
+pub(crate) fn xcr0() -> u64 {
     XCR0.load(Ordering::Relaxed)
 }
 
-/// CR4.OSXSAVE and CR4.PKE, read from CR4 (for CPUID leaf 1 and 7 answers).
-pub fn cr4_osxsave_pke() -> (bool, bool) {
-    let cr4 = Cr4::read();
-    (
-        cr4.contains(Cr4Flags::OSXSAVE),
-        cr4.contains(Cr4Flags::PROTECTION_KEY_USER),
-    )
-}
-
 fn set_xcr0(value: u64) {
-    if crate::io::snp_active() {
-        crate::snp::set_xcr0(value);
-    } else {
-        raw_xsetbv(value);
-    }
+    // SAFETY: `value` is `SimdPlan::xcr0`: only components CPUID reports, x87 and SSE always on, and nothing running uses AVX state before this.
+    unsafe { crate::io::set_xcr0(value) };
     XCR0.store(value, Ordering::Relaxed);
-}
-
-/// XSETBV. Not intercepted for SEV-ES/SNP guests by KVM (see `snp::set_xcr0`).
-pub(crate) fn raw_xsetbv(value: u64) {
-    // SAFETY: only bits the CPU reported as supported are set, with x87 and SSE always on, so the instruction cannot fault.
-    unsafe {
-        core::arch::asm!("xsetbv", in("ecx") 0u32, in("eax") value as u32, in("edx") (value >> 32) as u32, options(nomem, nostack, preserves_flags));
-    }
 }
 
 /// The filter remembers the last value handed out (a stuck generator repeats it).
@@ -113,16 +92,5 @@ pub fn rdrand64() -> Result<u64, RdrandError> {
     if !*RDRAND_SUPPORTED.call_once(|| cpuid(1, 0).ecx & (1 << 30) != 0) {
         return Err(RdrandError::Unsupported);
     }
-    RDRAND.lock().draw(raw_rdrand64)
-}
-
-/// One RDRAND: (value, CF).
-fn raw_rdrand64() -> (u64, bool) {
-    let value: u64;
-    let ok: u8;
-    // SAFETY: RDRAND only writes the named registers and flags; the caller checked CPUID.
-    unsafe {
-        core::arch::asm!("rdrand {v}", "setc {ok}", v = out(reg) value, ok = out(reg_byte) ok, options(nomem, nostack));
-    }
-    (value, ok != 0)
+    RDRAND.lock().draw(crate::arch::rdrand64)
 }

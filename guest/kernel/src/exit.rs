@@ -17,7 +17,7 @@ pub enum ExitCode {
 pub fn exit(code: ExitCode) -> ! {
     // Harmless when the device is absent: the write goes nowhere.
     io::outb(DEBUG_EXIT_PORT, code as u8);
-    if code == ExitCode::Failure && crate::snp::active() {
+    if code == ExitCode::Failure && crate::platform::kind() == crate::platform::Kind::Snp {
         crate::snp::terminate(crate::snp::TerminationReason::GENERAL);
     }
     acpi_power_off();
@@ -50,19 +50,21 @@ fn acpi_power_off() {
 /// request, reason set 1 = guest-defined). Codes 0..=3 are in
 /// `snp_guest::msr_protocol::TerminationReason`; 5 and 6 are sent by the
 /// 32-bit boot stub (boot/reset.s) and must stay in step with it.
-pub mod reason {
+pub(crate) mod reason {
     use crate::snp::TerminationReason;
 
     /// A #VC the 64-bit handler does not resolve (not CPUID/RDTSC/RDTSCP, or
     /// not at the instruction its exit code names).
-    pub const VC_UNSUPPORTED: TerminationReason = TerminationReason { set: 1, code: 4 };
+    pub(crate) const VC_UNSUPPORTED: TerminationReason = TerminationReason { set: 1, code: 4 };
     /// SEV-ES/SNP is active (SEV_STATUS) but the hypervisor's CPUID denied SEV.
-    pub const CPUID_DENIED_SEV: TerminationReason = TerminationReason { set: 1, code: 5 };
+    #[allow(dead_code)] // sent by boot/reset.s; listed so the codes stay unique
+    pub(crate) const CPUID_DENIED_SEV: TerminationReason = TerminationReason { set: 1, code: 5 };
     /// A #VC was taken but SEV_STATUS shows neither SEV-ES nor SNP.
-    pub const VC_WITHOUT_SEV_ES: TerminationReason = TerminationReason { set: 1, code: 6 };
+    #[allow(dead_code)] // sent by boot/reset.s, as above
+    pub(crate) const VC_WITHOUT_SEV_ES: TerminationReason = TerminationReason { set: 1, code: 6 };
 
     /// CPU exception `vector` (0..=31): code 0x80 | vector.
-    pub const fn exception(vector: u64) -> TerminationReason {
+    pub(crate) const fn exception(vector: u64) -> TerminationReason {
         TerminationReason {
             set: 1,
             code: 0x80 | (vector as u8 & 0x1F),
@@ -70,9 +72,7 @@ pub mod reason {
     }
 }
 
+/// Parks the CPU for good (interrupts off, halted).
 pub fn halt_forever() -> ! {
-    loop {
-        // SAFETY: disabling interrupts and halting has no memory effects.
-        unsafe { core::arch::asm!("cli; hlt", options(nomem, nostack)) };
-    }
+    crate::arch::halt_forever()
 }

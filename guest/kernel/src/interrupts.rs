@@ -13,8 +13,6 @@
 //! GHCB; anything else terminates (guest/snp-guest `vc`).
 
 use spin::Once;
-use x86_64::instructions::segmentation::{Segment, CS, DS, ES, SS};
-use x86_64::instructions::tables::load_tss;
 use x86_64::structures::gdt::{Descriptor, GlobalDescriptorTable, SegmentSelector};
 use x86_64::structures::idt::InterruptDescriptorTable;
 use x86_64::structures::tss::TaskStateSegment;
@@ -46,7 +44,7 @@ extern "C" {
 
 /// Stack layout pushed by the stubs in `boot/exceptions.s` and the CPU.
 #[repr(C)]
-pub struct ExceptionFrame {
+pub(crate) struct ExceptionFrame {
     vector: u64,
     error_code: u64,
     rip: u64,
@@ -94,7 +92,8 @@ const NAMES: [&str; 32] = [
 #[no_mangle]
 extern "C" fn exception_handler(frame: &ExceptionFrame) -> ! {
     let reason = crate::exit::reason::exception(frame.vector);
-    if crate::boot::sev_es_active() && (!crate::snp::active() || crate::snp::channel_busy()) {
+    let snp = crate::platform::kind() == crate::platform::Kind::Snp;
+    if crate::boot::sev_es_active() && (!snp || crate::snp::channel_busy()) {
         // No GHCB yet, or the fault hit inside a GHCB call: the console is
         // out of reach. Say why to the host.
         crate::snp::terminate(reason);
@@ -112,10 +111,10 @@ extern "C" fn exception_handler(frame: &ExceptionFrame) -> ! {
         frame.rsp
     );
     if frame.vector == 14 {
-        let cr2 = x86_64::registers::control::Cr2::read_raw();
+        let cr2 = crate::arch::cr2();
         crate::println!("EXCEPTION page fault address={cr2:#x}");
     }
-    if crate::snp::active() {
+    if snp {
         crate::snp::terminate(reason);
     }
     crate::exit::exit(crate::exit::ExitCode::Failure)
@@ -126,7 +125,7 @@ extern "C" fn exception_handler(frame: &ExceptionFrame) -> ! {
 /// touch are there for the layout.
 #[repr(C)]
 #[allow(dead_code)]
-pub struct VcFrame {
+pub(crate) struct VcFrame {
     r15: u64,
     r14: u64,
     r13: u64,
@@ -200,7 +199,7 @@ extern "C" fn vc_handler(frame: &mut VcFrame) {
     frame.rip += which.length();
 }
 
-pub fn init() {
+pub(crate) fn init() {
     let tss = TSS.call_once(|| {
         let mut tss = TaskStateSegment::new();
         let stack_start = VirtAddr::from_ptr(&raw const DOUBLE_FAULT_STACK);
@@ -214,16 +213,8 @@ pub fn init() {
         let tss_sel = gdt.append(Descriptor::tss_segment(tss));
         (gdt, code, data, tss_sel)
     });
-    gdt.0.load();
-    // SAFETY: the selectors index the GDT just loaded, which lives forever.
-    unsafe {
-        CS::set_reg(gdt.1);
-        DS::set_reg(gdt.2);
-        ES::set_reg(gdt.2);
-        SS::set_reg(gdt.2);
-        load_tss(gdt.3);
-    }
-
+    // SAFETY: `code`, `data` and the TSS selector were appended to this GDT as those kinds just above. Before the IDT is built: its entries take the code selector from CS.
+    unsafe { crate::arch::load_gdt(&gdt.0, gdt.1, gdt.2, gdt.3) };
     let idt = IDT.call_once(|| {
         let mut idt = InterruptDescriptorTable::new();
         // SAFETY: the stub table is emitted by `exceptions.s` and every address in it is an entry stub that never returns.
@@ -260,5 +251,5 @@ pub fn init() {
         }
         idt
     });
-    idt.load();
+    crate::arch::load_idt(idt);
 }

@@ -56,7 +56,7 @@ pub(crate) fn set_c_bit_mask(mask: u64) {
     C_BIT.store(mask, Ordering::Relaxed);
 }
 
-pub fn c_bit_mask() -> u64 {
+pub(crate) fn c_bit_mask() -> u64 {
     C_BIT.load(Ordering::Relaxed)
 }
 
@@ -107,9 +107,14 @@ unsafe fn split_pte(va: u64) -> Result<*mut u64, PagingError> {
 
 /// Set or clear the C-bit on the 4 KiB page at `va` (< 4 GiB), splitting its
 /// 2 MiB mapping first if needed, and flush the TLB entry.
-pub fn set_page_encrypted(va: u64, encrypted: bool) -> Result<(), PagingError> {
+///
+/// # Safety
+/// The page's state changed to match (shared without, private with the
+/// C-bit), it is owned by the caller, and no reference into it is used
+/// across the change: the same address now reads other bytes.
+pub(crate) unsafe fn set_page_encrypted(va: u64, encrypted: bool) -> Result<(), PagingError> {
     let c_bit = c_bit_mask();
-    // SAFETY: single CPU and no interrupts; the boot tables are only edited in this module.
+    // SAFETY: single CPU and no interrupts; the boot tables are only edited in this module; the caller owns the page.
     unsafe {
         let pte = split_pte(va)?;
         if encrypted {
@@ -117,8 +122,8 @@ pub fn set_page_encrypted(va: u64, encrypted: bool) -> Result<(), PagingError> {
         } else {
             *pte &= !c_bit;
         }
-        x86_64::instructions::tlb::flush(x86_64::VirtAddr::new(va));
     }
+    crate::arch::invlpg(va);
     Ok(())
 }
 
@@ -136,13 +141,13 @@ pub(crate) fn unmap_stack_guard() -> Result<u64, PagingError> {
     unsafe {
         let pte = split_pte(va)?;
         *pte &= !PRESENT;
-        x86_64::instructions::tlb::flush(x86_64::VirtAddr::new(va));
     }
+    crate::arch::invlpg(va);
     Ok(va)
 }
 
 /// Identity-map [start, end) above 4 GiB with 2 MiB pages (C-bit set).
-pub fn map_high(start: u64, end: u64) -> Result<(), PagingError> {
+pub(crate) fn map_high(start: u64, end: u64) -> Result<(), PagingError> {
     let c_bit = c_bit_mask();
     let mut addr = start & !0x1F_FFFF;
     while addr < end {
@@ -174,7 +179,7 @@ const CACHE_DISABLE: u64 = 1 << 4;
 /// on each 2 MiB page (PAT index 3, UC with the reset PAT). For device
 /// registers in native mode; under SNP MMIO goes through the GHCB instead
 /// and never uses this mapping.
-pub fn set_uncached(start: u64, end: u64) -> Result<(), PagingError> {
+pub(crate) fn set_uncached(start: u64, end: u64) -> Result<(), PagingError> {
     if end > FOUR_GIB {
         return Err(PagingError::Unmapped { va: end });
     }
@@ -196,5 +201,5 @@ pub fn set_uncached(start: u64, end: u64) -> Result<(), PagingError> {
 }
 
 fn flush_all() {
-    x86_64::instructions::tlb::flush_all();
+    crate::arch::flush_tlb();
 }

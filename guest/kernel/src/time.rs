@@ -5,7 +5,8 @@
 //! the frequency. Under SNP the PIT is emulated by the untrusted host, so
 //! time is only used for timeouts and benchmarks, never for security.
 
-use crate::io::{inb, outb, rdtsc};
+use crate::arch::rdtsc;
+use crate::io::{inb, outb};
 use core::sync::atomic::{AtomicU64, Ordering};
 
 static TSC_HZ: AtomicU64 = AtomicU64::new(0);
@@ -20,7 +21,7 @@ const POLL_GAP_CYCLES: u64 = 20_000;
 /// Reads before giving up on a PIT that never fires.
 const MAX_POLLS: u64 = 1_000_000;
 
-pub fn calibrate() -> u64 {
+pub(crate) fn calibrate() -> u64 {
     let gate = inb(0x61);
     outb(0x61, (gate & !0x02) | 0x01); // gate on, speaker off
     outb(0x43, 0xB0); // channel 2, lo/hi byte, mode 0
@@ -51,6 +52,12 @@ pub fn calibrate() -> u64 {
 
 pub fn tsc_hz() -> u64 {
     TSC_HZ.load(Ordering::Relaxed).max(1)
+}
+
+/// The time-stamp counter now. Host-controlled (no Secure TSC): for
+/// timeouts, statistics and benchmarks, never for security.
+pub fn tsc() -> u64 {
+    rdtsc()
 }
 
 /// Microseconds between two TSC readings.

@@ -26,7 +26,7 @@ const VCEK_MAX: usize = 16 << 10;
 #[derive(Debug)]
 pub enum AttestationError {
     Binding,
-    Report(kernel::attest::ReportError),
+    Report(kernel::EvidenceError),
 }
 
 impl core::fmt::Display for AttestationError {
@@ -55,18 +55,16 @@ pub fn document(
         .collect();
     let report_data = serving_api::binding::report_data(ohttp_keys, &events)
         .map_err(|_| AttestationError::Binding)?;
-    let evidence = if kernel::snp::active() {
-        let report = kernel::attest::snp_report(report_data).map_err(AttestationError::Report)?;
-        Evidence::Snp {
-            report: b64_encode(&report),
+    let evidence = match kernel::evidence(&report_data).map_err(AttestationError::Report)? {
+        kernel::Evidence::SnpReport(report) => Evidence::Snp {
+            report: b64_encode(&report[..]),
             certificates: host_vcek(info).into_iter().collect(),
-        }
-    } else {
-        Evidence::Sample {
+        },
+        kernel::Evidence::Unsigned => Evidence::Sample {
             svn: String::from("1"),
             report_data: b64_encode(&report_data),
             measurement: hex_encode(&crate::key_release::self_measurement()),
-        }
+        },
     };
     let document = AttestationDocument {
         version: DOCUMENT_VERSION,

@@ -69,11 +69,7 @@ pub fn run(info: &BootInfo, config: &Config, boot_log: &BootLog, released: Relea
             Some(p) => alloc::format!(" (not the previous boot's {p})"),
             None => alloc::string::String::new(),
         },
-        if kernel::snp::active() {
-            "snp"
-        } else {
-            "sample"
-        },
+        kernel::evidence_kind().name(),
         boot_log.events().len()
     );
     let routes = routes::ServingRoutes {

@@ -14,33 +14,15 @@ mod tests;
 mod transport;
 
 use crate::boot::layout::SECRETS_PAGE;
+use crate::platform::EvidenceError;
 use crate::shared::SharedBuffer;
-use snp_attest::{AttestError, GuestMessenger, PAGE_SIZE};
+use snp_attest::{GuestMessenger, PAGE_SIZE};
 use spin::Mutex;
 use transport::{take_secrets, GhcbTransport, GuestRequestFn, SecretsMemory};
 
 type KernelTransport = GhcbTransport<SharedBuffer, GuestRequestFn>;
 
 static MESSENGER: Mutex<Option<(GuestMessenger, KernelTransport)>> = Mutex::new(None);
-
-#[derive(Debug)]
-pub enum ReportError {
-    /// Not running under SEV-SNP: there is no secure processor to ask.
-    NotSnp,
-    /// No shared pages for the request and response.
-    NoSharedMemory,
-    Attest(AttestError),
-}
-
-impl core::fmt::Display for ReportError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            ReportError::NotSnp => write!(f, "not an SEV-SNP guest"),
-            ReportError::NoSharedMemory => write!(f, "no shared pages for the guest request"),
-            ReportError::Attest(e) => write!(f, "attestation report: {e}"),
-        }
-    }
-}
 
 /// The launch secrets page at its fixed address. Only `snp_report` makes
 /// one, under SNP.
@@ -66,24 +48,22 @@ impl SecretsMemory for LaunchSecrets {
 
 /// An attestation report (1184 bytes) with `report_data`, signed by the
 /// secure processor. The first call takes VMPCK0 from the secrets page (and
-/// wipes all four VMPCKs there).
-pub fn snp_report(report_data: [u8; 64]) -> Result<[u8; 1184], ReportError> {
-    if !crate::snp::active() {
-        return Err(ReportError::NotSnp);
-    }
+/// wipes all four VMPCKs there). Under SEV-SNP only (`platform::evidence`
+/// decides).
+pub(crate) fn snp_report(report_data: [u8; 64]) -> Result<[u8; 1184], EvidenceError> {
     let mut guard = MESSENGER.lock();
     if guard.is_none() {
         let mut copy = [0u8; PAGE_SIZE];
-        let secrets = take_secrets(&mut LaunchSecrets, &mut copy).map_err(ReportError::Attest)?;
+        let secrets = take_secrets(&mut LaunchSecrets, &mut copy).map_err(EvidenceError::Attest)?;
         let transport = GhcbTransport::new(
-            SharedBuffer::allocate(1).map_err(|_| ReportError::NoSharedMemory)?,
-            SharedBuffer::allocate(1).map_err(|_| ReportError::NoSharedMemory)?,
+            SharedBuffer::allocate(1).map_err(|_| EvidenceError::NoSharedMemory)?,
+            SharedBuffer::allocate(1).map_err(|_| EvidenceError::NoSharedMemory)?,
             crate::snp::guest_request as GuestRequestFn,
         );
         *guard = Some((GuestMessenger::new(&secrets), transport));
     }
     let Some((messenger, transport)) = guard.as_mut() else {
-        return Err(ReportError::NotSnp);
+        return Err(EvidenceError::NoSharedMemory);
     };
-    transport::request_report(messenger, transport, report_data).map_err(ReportError::Attest)
+    transport::request_report(messenger, transport, report_data).map_err(EvidenceError::Attest)
 }

@@ -13,7 +13,7 @@ extern "C" {
 
 /// What the 32-bit stub found before entering long mode.
 #[derive(Clone, Copy, Debug)]
-pub struct BootHandover {
+pub(crate) struct BootHandover {
     /// SEV_STATUS MSR (0 when SEV is absent).
     pub sev_status: u64,
     /// The C-bit as a page-table-entry mask (0 when not under SNP).
@@ -22,7 +22,7 @@ pub struct BootHandover {
     pub reset_tsc: u64,
 }
 
-pub fn handover() -> BootHandover {
+pub(crate) fn handover() -> BootHandover {
     // SAFETY: the stub wrote these once before entering long mode and nothing writes them afterwards; reading plain integers is always valid.
     unsafe {
         BootHandover {
@@ -36,14 +36,14 @@ pub fn handover() -> BootHandover {
 /// SEV-ES or SNP is active (SEV_STATUS bits 1 or 2, as the stub read it):
 /// intercepted instructions raise #VC, so port I/O is unusable until the
 /// GHCB exists.
-pub fn sev_es_active() -> bool {
+pub(crate) fn sev_es_active() -> bool {
     handover().sev_status & 0b110 != 0
 }
 
 /// The launched image, read in place at [4 GiB - 2 MiB, 4 GiB): the bytes
 /// the launch digest covers (the guest measures itself for sample evidence).
 /// Nothing writes there after boot: the kernel runs from its copy in RAM.
-pub fn image() -> &'static [u8] {
+pub fn launched_image() -> &'static [u8] {
     let len = layout::IMAGE_SIZE as usize;
     // SAFETY: the boot stub identity-maps the whole first 4 GiB; the image range is the firmware ROM under plain QEMU and launch-validated private memory under SNP, never written or freed after boot, so a shared read-only slice of it is valid for the program's life.
     unsafe { core::slice::from_raw_parts(layout::IMAGE_BASE as *const u8, len) }
@@ -51,11 +51,11 @@ pub fn image() -> &'static [u8] {
 
 /// Physical layout fixed by `layout.ld` (kept in step by hand: the linker
 /// script asserts the kernel fits, and `image-builder` checks the image).
-pub mod layout {
-    pub const SECRETS_PAGE: u64 = 0x1000;
-    pub const CPUID_PAGE: u64 = 0x2000;
-    pub const KERNEL_BASE: u64 = 0x10_0000;
-    pub const PREVALIDATED_END: u64 = 0x50_0000;
-    pub const IMAGE_SIZE: u64 = 0x20_0000;
-    pub const IMAGE_BASE: u64 = 0x1_0000_0000 - IMAGE_SIZE;
+pub(crate) mod layout {
+    pub(crate) const SECRETS_PAGE: u64 = 0x1000;
+    pub(crate) const CPUID_PAGE: u64 = 0x2000;
+    pub(crate) const KERNEL_BASE: u64 = 0x10_0000;
+    pub(crate) const PREVALIDATED_END: u64 = 0x50_0000;
+    pub(crate) const IMAGE_SIZE: u64 = 0x20_0000;
+    pub(crate) const IMAGE_BASE: u64 = 0x1_0000_0000 - IMAGE_SIZE;
 }

@@ -8,15 +8,12 @@ static HEAP: LockedHeap = LockedHeap::empty();
 /// # Safety
 /// `start..start+size` must be identity-mapped, validated RAM used by
 /// nothing else for the rest of the VM's life; call once.
-pub unsafe fn init(start: u64, size: u64) {
+pub(crate) unsafe fn init(start: u64, size: u64) {
     // SAFETY: guaranteed by the caller.
     unsafe { HEAP.lock().init(start as *mut u8, size as usize) };
 }
 
-pub fn size() -> usize {
-    HEAP.lock().size()
-}
-
+/// Free heap bytes now.
 pub fn free() -> usize {
     HEAP.lock().free()
 }

@@ -34,7 +34,7 @@ pub struct MemoryInfo {
 }
 
 #[derive(Debug)]
-pub enum MemoryError {
+pub(crate) enum MemoryError {
     /// The map has no usable layout, or the plan failed its check.
     Map(MapError),
     Frames(FramePoolError),
@@ -53,12 +53,12 @@ impl core::fmt::Display for MemoryError {
     }
 }
 
-pub fn allocate_frame() -> Option<u64> {
+pub(crate) fn allocate_frame() -> Option<u64> {
     FRAMES.lock().allocate()
 }
 
 /// `pages` physically contiguous frames.
-pub fn allocate_contiguous(pages: usize) -> Option<u64> {
+pub(crate) fn allocate_contiguous(pages: usize) -> Option<u64> {
     let mut frames = FRAMES.lock();
     let first = frames.allocate()?;
     let mut last = first;
@@ -72,14 +72,13 @@ pub fn allocate_contiguous(pages: usize) -> Option<u64> {
     Some(first)
 }
 
-pub fn init_memory(map: &MemoryMap) -> Result<MemoryInfo, MemoryError> {
+pub(crate) fn init_memory(map: &MemoryMap) -> Result<MemoryInfo, MemoryError> {
     let checked = map.checked();
     let usable = checked.usable().map_err(MemoryError::Map)?;
     let plan = Plan::new(usable.as_slice()).map_err(MemoryError::Map)?;
     // Fail closed before touching memory: pieces disjoint, inside RAM, clear
     // of reserved entries and of the kernel's and the devices' regions.
     plan.check(checked).map_err(MemoryError::Map)?;
-    let snp = crate::snp::active();
     // Pieces come in ascending order: every low piece (mapped by the boot
     // tables) is handled before any high one, so the low frame pool exists
     // when `map_high` needs page tables. Each piece is accepted once, here,
@@ -89,11 +88,11 @@ pub fn init_memory(map: &MemoryMap) -> Result<MemoryInfo, MemoryError> {
         if r.is_high() {
             crate::paging::map_high(r.start, r.end).map_err(MemoryError::Paging)?;
         }
-        if snp {
-            crate::snp::accept(r.start, r.end).map_err(MemoryError::Snp)?;
-        }
+        // SAFETY: `r` is a piece of the checked plan: RAM, identity-mapped (above), outside the kernel's regions, and nothing lives in it yet.
+        unsafe { crate::platform::accept(r.start, r.end) }.map_err(MemoryError::Snp)?;
         if piece.owner == Owner::Frames {
-            FRAMES.lock().add(r).map_err(MemoryError::Frames)?;
+            // SAFETY: accepted just above, identity-mapped, and the plan gives this piece to the frame pool alone (pieces are disjoint, `Plan::check`).
+            unsafe { FRAMES.lock().add(r) }.map_err(MemoryError::Frames)?;
         }
     }
     let heap = plan.heap();

@@ -3,13 +3,13 @@
 //! global heap. Alignment arithmetic is the crate's checked `align_up` /
 //! `align_down`.
 
-pub mod e820;
-pub mod frames;
-pub mod heap;
-pub mod init;
+pub(crate) mod e820;
+mod frames;
+pub(crate) mod heap;
+pub(crate) mod init;
 
-pub use e820::MemoryMap;
-pub use frames::FrameAllocator;
-pub use memory_map::Range;
+pub(crate) use e820::MemoryMap;
+use frames::FrameAllocator;
+use memory_map::Range;
 
-pub const PAGE_SIZE: u64 = memory_map::layout::PAGE_SIZE;
+pub(crate) const PAGE_SIZE: u64 = memory_map::layout::PAGE_SIZE;

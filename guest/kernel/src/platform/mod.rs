@@ -9,9 +9,47 @@
 //! is `unsafe`: whoever makes one vouches that the range is device memory
 //! they own, so no safe code can aim a write at RAM.
 
+mod evidence;
+mod kind;
 mod mmio;
+mod pages;
 
+pub use evidence::{evidence, evidence_kind, Evidence, EvidenceError, EvidenceKind, REPORT_LEN};
+pub(crate) use kind::Kind;
 pub(crate) use mmio::{MmioError, MmioRegion};
+pub(crate) use pages::{HwPages, PageVisibility};
+
+/// The platform, recorded once by `start` (`set_kind`).
+static KIND: kind::KindCell = kind::KindCell::new();
+
+/// What the guest runs on; `Native` until `start` records it.
+pub(crate) fn kind() -> Kind {
+    KIND.get()
+}
+
+/// Records the platform. Once, in `start`: a second call is refused.
+pub(crate) fn set_kind(kind: Kind) -> Result<(), kind::AlreadySet> {
+    KIND.set(kind)
+}
+
+/// The platform's name, for the log.
+pub fn platform_name() -> &'static str {
+    kind().name()
+}
+
+/// Makes the RAM range `[start, end)` usable as private memory: PSC and
+/// PVALIDATE under SEV-SNP (a page accepted before is refused); nothing to
+/// do natively.
+///
+/// # Safety
+/// As `snp::accept`: checked RAM, identity-mapped, holding no Rust object.
+pub(crate) unsafe fn accept(start: u64, end: u64) -> Result<(), snp_guest::SnpError> {
+    match kind() {
+        Kind::Native => Ok(()),
+        // SAFETY: forwarded from the caller.
+        Kind::Snp => unsafe { crate::snp::accept(start, end) },
+    }
+}
 
 /// Access width of a port or MMIO operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -6,7 +6,8 @@
 //! [`SnpError`] for the thin layer in `snp/mod.rs` to turn into a
 //! termination request.
 
-use crate::io::{Cpuid, Width};
+use crate::arch::Cpuid;
+use crate::platform::Width;
 use snp_guest::cpuid_page::{CpuidContext, CpuidPage, CPUID_PAGE_SIZE};
 use snp_guest::nae::IoSize;
 use snp_guest::sev_status::{SevMode, SevStatus};
@@ -63,15 +64,18 @@ impl<H: SnpHardware, const N: usize> SnpGlue<H, N> {
     }
 
     /// The accepted-memory record, for reading.
+    #[cfg(test)]
     pub fn accepted(&self) -> &AcceptedMemory<N> {
         &self.accepted
     }
 
     /// The hardware behind the channel (the mock, in tests).
+    #[cfg(test)]
     pub fn hw(&self) -> &H {
         self.channel.hw()
     }
 
+    #[cfg(test)]
     pub fn hw_mut(&mut self) -> &mut H {
         self.channel.hw_mut()
     }
@@ -94,10 +98,12 @@ impl<H: SnpHardware, const N: usize> SnpGlue<H, N> {
         self.channel.ins_bytes(port, buf)
     }
 
+    #[cfg_attr(not(test), allow(dead_code))] // no MSR goes through the GHCB after boot today
     pub fn rdmsr(&mut self, msr: u32) -> Result<u64, SnpError> {
         self.channel.rdmsr(msr)
     }
 
+    #[cfg_attr(not(test), allow(dead_code))] // no MSR goes through the GHCB after boot today
     pub fn wrmsr(&mut self, msr: u32, value: u64) -> Result<(), SnpError> {
         self.channel.wrmsr(msr, value)
     }

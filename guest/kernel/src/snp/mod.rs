@@ -4,28 +4,26 @@
 //! host unit tests (`tests.rs`) against that mock. This module only supplies
 //! the real instructions ([`KernelHw`]), the fixed addresses (CPUID page,
 //! launch-validated memory, the GHCB page), the one static [`SnpGlue`] that
-//! `io` routes every port, MSR, CPUID and MMIO access through, and the
-//! termination request any error ends in.
+//! `io` routes every port, CPUID and MMIO access through under
+//! `platform::Kind::Snp`, and the termination request any error ends in.
 //!
 //! Not run on SNP hardware: none exists where this was written.
 
 mod glue;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
-pub use glue::SnpGlue;
+pub(crate) use glue::SnpGlue;
 
-use crate::io::{raw_rdmsr, raw_wrmsr, Width};
-use core::sync::atomic::{AtomicBool, Ordering};
+use crate::arch;
+use crate::io::Width;
 use snp_guest::cpuid_page::{CpuidContext, CPUID_PAGE_SIZE};
 use snp_guest::msr_protocol;
-pub use snp_guest::msr_protocol::TerminationReason;
+pub(crate) use snp_guest::msr_protocol::TerminationReason;
 use snp_guest::{GhcbCopy, PageSize, SnpError, SnpHardware};
 use spin::Mutex;
 
 const MSR_GHCB: u32 = 0xC001_0130;
-
-static ACTIVE: AtomicBool = AtomicBool::new(false);
 
 /// Ranges of the accepted-memory record: launch regions, RAM ranges, and one
 /// more per run of shared pages (which cut holes).
@@ -39,10 +37,6 @@ static GLUE: Mutex<Option<SnpGlue<KernelHw, ACCEPTED_CAPACITY>>> = Mutex::new(No
 struct GhcbPage([u8; 4096]);
 static mut GHCB_PAGE: GhcbPage = GhcbPage([0; 4096]);
 
-pub fn active() -> bool {
-    ACTIVE.load(Ordering::Relaxed)
-}
-
 /// The GHCB channel is in use (a fault inside a GHCB call): printing would
 /// need it, so a fault handler terminates with its reason instead.
 pub(crate) fn channel_busy() -> bool {
@@ -50,19 +44,20 @@ pub(crate) fn channel_busy() -> bool {
 }
 
 /// Real instructions behind the protocol logic.
-pub struct KernelHw;
+pub(crate) struct KernelHw;
 
-#[inline(never)] // own symbol: tests/check_guest_binary.py allowlists it by name
-fn vmgexit() {
-    // SAFETY: VMGEXIT (rep vmmcall) hands control to the hypervisor, which reads and writes only the GHCB MSR and shared pages.
-    unsafe { core::arch::asm!("rep vmmcall", options(nostack)) };
+/// The GHCB MSR protocol's register write, exit and read back.
+fn msr_exchange(value: u64) -> u64 {
+    // SAFETY: the GHCB MSR only selects what the hypervisor reads on the next VMGEXIT; it maps or shares nothing.
+    unsafe { arch::wrmsr(MSR_GHCB, value) };
+    // SAFETY: an MSR-protocol request lives entirely in the GHCB MSR; the hypervisor touches no guest memory for it.
+    unsafe { arch::vmgexit() };
+    arch::rdmsr(MSR_GHCB)
 }
 
 impl SnpHardware for KernelHw {
     fn msr_protocol(&mut self, value: u64) -> u64 {
-        raw_wrmsr(MSR_GHCB, value);
-        vmgexit();
-        raw_rdmsr(MSR_GHCB)
+        msr_exchange(value)
     }
 
     /// Copies only the bytes the exit uses (its input fields, the valid
@@ -76,8 +71,10 @@ impl SnpHardware for KernelHw {
                 unsafe { core::ptr::write_volatile(shared.add(i), *b) };
             }
         }
-        raw_wrmsr(MSR_GHCB, ghcb_gpa);
-        vmgexit();
+        // SAFETY: `ghcb_gpa` is the registered, shared GHCB page (snp-guest passes only that one).
+        unsafe { arch::wrmsr(MSR_GHCB, ghcb_gpa) };
+        // SAFETY: the GHCB holds the complete request copied above, and every address it names is a shared page (snp-guest's exits name only the GHCB and shared buffers).
+        unsafe { arch::vmgexit() };
         for i in copy.back().iter().flatten() {
             if let Some(b) = ghcb.as_bytes_mut().get_mut(i) {
                 // SAFETY: as above; volatile because the host wrote it.
@@ -87,29 +84,17 @@ impl SnpHardware for KernelHw {
     }
 
     fn pvalidate(&mut self, vaddr: u64, size: PageSize, validate: bool) -> (u32, bool) {
-        let size_bit: u32 = match size {
-            PageSize::Size4K => 0,
-            PageSize::Size2M => 1,
+        let huge = match size {
+            PageSize::Size4K => false,
+            PageSize::Size2M => true,
         };
-        let rc: u64;
-        let carry: u8;
-        // SAFETY: PVALIDATE changes only the RMP validated bit of the page at `vaddr`; the callers in snp-guest follow the acceptance rules.
-        unsafe {
-            core::arch::asm!(
-                ".byte 0xF2, 0x0F, 0x01, 0xFF",
-                "setc {cf}",
-                cf = out(reg_byte) carry,
-                inout("rax") vaddr => rc,
-                in("ecx") size_bit,
-                in("edx") u32::from(validate),
-                options(nostack),
-            );
-        }
-        (rc as u32, carry != 0)
+        // SAFETY: the callers in snp-guest follow the acceptance rules (validate once, after the page-state change; a rescinded page leaves the accepted record).
+        unsafe { arch::pvalidate(vaddr, huge, validate) }
     }
 
     fn set_page_encrypted(&mut self, vaddr: u64, encrypted: bool) {
-        if crate::paging::set_page_encrypted(vaddr, encrypted).is_err() {
+        // SAFETY: snp-guest calls this only for the page whose state it just changed (GHCB set-up, `share_page`, `unshare_page`), and those are reached only from `shared` (pages it owns) and `init` (the GHCB page).
+        if unsafe { crate::paging::set_page_encrypted(vaddr, encrypted) }.is_err() {
             terminate(TerminationReason::APPLIANCE_PSC);
         }
     }
@@ -150,9 +135,10 @@ fn launch_memory() -> [(u64, u64); 4] {
     ]
 }
 
-/// Bring up the GHCB and switch `io` to it. Called once, first thing in Rust
-/// under SNP, before any port I/O (so before the first log line).
-pub fn init(sev_status: u64, c_bit_mask: u64) -> Result<(), SnpError> {
+/// Bring up the GHCB. Called once, first thing in Rust under SNP, before any
+/// port I/O (so before the first log line); `start` then records
+/// `platform::Kind::Snp`, which switches `io` to the GHCB.
+pub(crate) fn init(sev_status: u64, c_bit_mask: u64) -> Result<(), SnpError> {
     let gpa = (&raw const GHCB_PAGE) as u64;
     let glue = SnpGlue::init(
         KernelHw,
@@ -163,15 +149,13 @@ pub fn init(sev_status: u64, c_bit_mask: u64) -> Result<(), SnpError> {
         gpa,
     )?;
     *GLUE.lock() = Some(glue);
-    ACTIVE.store(true, Ordering::SeqCst);
-    crate::io::enable_snp_path();
     Ok(())
 }
 
 /// Ask the hypervisor to end the guest. Never returns.
-pub fn terminate(reason: TerminationReason) -> ! {
-    KernelHw.msr_protocol(msr_protocol::termination_request(reason));
-    crate::exit::halt_forever()
+pub(crate) fn terminate(reason: TerminationReason) -> ! {
+    msr_exchange(msr_protocol::termination_request(reason));
+    crate::arch::halt_forever()
 }
 
 /// Runs `f` on the glue; no glue yet, a glue already held, or an error from
@@ -209,38 +193,30 @@ fn try_with_glue<T>(
     f(glue)
 }
 
-pub fn port_write(port: u16, value: u32, width: Width) {
+pub(crate) fn port_write(port: u16, value: u32, width: Width) {
     with_glue(|g| g.port_write(port, value, width));
 }
 
-pub fn port_read(port: u16, width: Width) -> u32 {
+pub(crate) fn port_read(port: u16, width: Width) -> u32 {
     with_glue(|g| g.port_read(port, width))
 }
 
 /// `rep outsb` through the GHCB scratch area (a shared buffer per exit).
-pub fn port_write_bytes(port: u16, bytes: &[u8]) {
+pub(crate) fn port_write_bytes(port: u16, bytes: &[u8]) {
     with_glue(|g| g.port_write_bytes(port, bytes));
 }
 
 /// `rep insb` through the GHCB scratch area (a shared buffer per exit).
-pub fn port_read_bytes(port: u16, buf: &mut [u8]) {
+pub(crate) fn port_read_bytes(port: u16, buf: &mut [u8]) {
     with_glue(|g| g.port_read_bytes(port, buf));
-}
-
-pub fn rdmsr(msr: u32) -> u64 {
-    with_glue(|g| g.rdmsr(msr))
-}
-
-pub fn wrmsr(msr: u32, value: u64) {
-    with_glue(|g| g.wrmsr(msr, value));
 }
 
 /// CPUID, answered from the launch-validated CPUID page post-processed with
 /// this vCPU's CR4, XCR0 and APIC ID (`glue::cpuid`). Never from the
 /// hypervisor, and without the GHCB channel (the #VC handler calls this
 /// too). A page that cannot answer stops the guest.
-pub fn cpuid(leaf: u32, subleaf: u32) -> crate::io::Cpuid {
-    let (cr4_osxsave, cr4_pke) = crate::cpu::cr4_osxsave_pke();
+pub(crate) fn cpuid(leaf: u32, subleaf: u32) -> crate::arch::Cpuid {
+    let (cr4_osxsave, cr4_pke) = arch::cr4_osxsave_pke();
     let ctx = CpuidContext {
         cr4_osxsave,
         cr4_pke,
@@ -256,19 +232,17 @@ pub fn cpuid(leaf: u32, subleaf: u32) -> crate::io::Cpuid {
     }
 }
 
-pub fn mmio_read(gpa: u64, width: Width) -> u64 {
+pub(crate) fn mmio_read(gpa: u64, width: Width) -> u64 {
     with_glue(|g| g.mmio_read(gpa, width))
 }
 
-pub fn mmio_write(gpa: u64, value: u64, width: Width) {
+pub(crate) fn mmio_write(gpa: u64, value: u64, width: Width) {
     with_glue(|g| g.mmio_write(gpa, value, width));
 }
 
-/// XSETBV is not intercepted for SEV-ES/SNP guests (KVM clears the
-/// intercept; see `snp_guest::nae`), so it runs natively; the GHCB channel
-/// records the value and passes it with every CPUID exit.
-pub fn set_xcr0(value: u64) {
-    crate::cpu::raw_xsetbv(value);
+/// Records the XCR0 the kernel loaded (`io::set_xcr0`): the GHCB channel
+/// passes it with every CPUID exit.
+pub(crate) fn record_xcr0(value: u64) {
     with_glue(|g| {
         g.set_xcr0(value);
         Ok(())
@@ -278,31 +252,48 @@ pub fn set_xcr0(value: u64) {
 /// Make a RAM range private and validated (PSC + PVALIDATE). Any page of it
 /// already accepted (launch memory, or an earlier call) is refused with
 /// `SnpError::AlreadyAccepted` before anything is asked of the hypervisor.
-pub fn accept(start: u64, end: u64) -> Result<(), SnpError> {
+///
+/// # Safety
+/// `[start, end)` is RAM from the checked memory map, identity-mapped, that
+/// no Rust object lives in yet (acceptance may change its contents).
+pub(crate) unsafe fn accept(start: u64, end: u64) -> Result<(), SnpError> {
     try_with_glue(|g| g.accept(start, end))
 }
 
 /// Share one private page with the host (it must be accepted memory; it
 /// leaves the accepted-memory record).
-pub fn share_page(va: u64) -> Result<(), SnpError> {
+///
+/// # Safety
+/// The page is owned by the caller, and no reference into it exists or is
+/// made while it is shared: the host may read and write it at any time.
+pub(crate) unsafe fn share_page(va: u64) -> Result<(), SnpError> {
     try_with_glue(|g| g.share_page(va))
+}
+
+/// Take a shared page back: private, validated, back in the record.
+///
+/// # Safety
+/// The page is owned by the caller and was shared by `share_page`; its
+/// contents are the host's until the caller overwrites them.
+pub(crate) unsafe fn unshare_page(va: u64) -> Result<(), SnpError> {
+    try_with_glue(|g| g.unshare_page(va))
 }
 
 /// One SNP guest request (MSG_REPORT_REQ etc.) with request and response in
 /// the given shared pages. BUSY comes back as `SnpError::GuestRequestBusy`.
-pub fn guest_request(req_gpa: u64, resp_gpa: u64) -> Result<(), SnpError> {
+pub(crate) fn guest_request(req_gpa: u64, resp_gpa: u64) -> Result<(), SnpError> {
     try_with_glue(|g| g.guest_request(req_gpa, resp_gpa))
 }
 
 /// CPUID for the #VC handler: the CPUID page only (never the hypervisor, and
 /// never the GHCB channel, which the interrupted code may hold).
-pub fn cpuid_for_vc(leaf: u32, subleaf: u32) -> crate::io::Cpuid {
+pub(crate) fn cpuid_for_vc(leaf: u32, subleaf: u32) -> crate::arch::Cpuid {
     cpuid(leaf, subleaf)
 }
 
 /// RDTSC/RDTSCP for the #VC handler, through the GHCB: (TSC, TSC_AUX; 0 for
 /// RDTSC). A #VC raised while the glue is held, or before it exists,
 /// terminates (`with_glue`), as does an error answer.
-pub fn rdtsc_for_vc(rdtscp: bool) -> (u64, u32) {
+pub(crate) fn rdtsc_for_vc(rdtscp: bool) -> (u64, u32) {
     with_glue(|g| g.rdtsc_for_vc(rdtscp))
 }

@@ -7,14 +7,15 @@
 
 use super::glue;
 use super::SnpGlue;
-use crate::io::{Cpuid, Width};
+use crate::arch::Cpuid;
+use crate::platform::Width;
 use snp_guest::cpuid_page::{CpuidContext, CPUID_PAGE_SIZE};
 use snp_guest::mock::{Event, MockConfig, MockHypervisor, PageOp, RmpEntry};
 use snp_guest::msr_protocol::{PscOp, TerminationReason};
 use snp_guest::nae::PscEntry;
 use snp_guest::{PageSize, SnpError, SnpHardware};
 
-type Glue<'a> = SnpGlue<&'a mut MockHypervisor, 256>;
+pub(crate) type Glue<'a> = SnpGlue<&'a mut MockHypervisor, 256>;
 
 /// SEV_STATUS of a plain SNP guest: SEV | SEV-ES | SNP.
 const SNP_STATUS: u64 = 0b111;
@@ -117,7 +118,7 @@ fn milan_entries(with_avx_state: bool) -> Vec<KvmEntry> {
 
 // ---- a guest right after launch ----
 
-fn launched(config: MockConfig) -> MockHypervisor {
+pub(crate) fn launched(config: MockConfig) -> MockHypervisor {
     let mut m = MockHypervisor::new(config);
     for (start, end) in LAUNCH {
         m.prevalidate(start, end);
@@ -130,7 +131,7 @@ fn init(m: &mut MockHypervisor) -> Result<Glue<'_>, SnpError> {
 }
 
 /// A glue after a successful init, with the mock's log emptied.
-fn ready(m: &mut MockHypervisor) -> Glue<'_> {
+pub(crate) fn ready(m: &mut MockHypervisor) -> Glue<'_> {
     let mut g = init(m).unwrap();
     g.hw_mut().take_events();
     g
