@@ -84,14 +84,14 @@ def binary_check_refuses_a_stripped_elf():
 @test
 def binary_check_fails_on_a_stale_or_missing_allowlist_entry():
     out = io.StringIO()
-    extra = {**cgb.ALLOWED_FUNCTIONS, "kernel::io::no_such_function": "gone"}
+    extra = {**cgb.ALLOWED_FUNCTIONS, "kernel::arch::no_such_function": "gone"}
     assert cgb.check(ELF, allowed_functions=extra, out=out) == 1, out.getvalue()
-    assert "STALE allowlist entry 'kernel::io::no_such_function'" in out.getvalue(), out.getvalue()
+    assert "STALE allowlist entry 'kernel::arch::no_such_function'" in out.getvalue(), out.getvalue()
     # Without its entry, the VMGEXIT primitive itself is reported.
     out = io.StringIO()
-    fewer = {k: v for k, v in cgb.ALLOWED_FUNCTIONS.items() if k != "kernel::snp::vmgexit"}
+    fewer = {k: v for k, v in cgb.ALLOWED_FUNCTIONS.items() if k != "kernel::arch::vmgexit"}
     assert cgb.check(ELF, allowed_functions=fewer, out=out) == 1, out.getvalue()
-    assert "FORBIDDEN kernel::snp::vmgexit at 0x" in out.getvalue(), out.getvalue()
+    assert "FORBIDDEN kernel::arch::vmgexit at 0x" in out.getvalue(), out.getvalue()
 
 
 def copy_checkout(dest):
