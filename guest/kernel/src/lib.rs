@@ -27,8 +27,8 @@ pub mod net;
 mod paging;
 mod panic;
 mod pci;
+// The contract the drivers move onto next; remove the allow once they use it.
 #[allow(dead_code, unused_imports)]
-// the contract the drivers move onto next; remove once they use it
 mod platform;
 pub mod serial;
 mod shared;
