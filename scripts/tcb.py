@@ -15,7 +15,7 @@ fails if one is missing from the table in docs/tcb.md (a new dependency needs
 a written reason), or if the first-party total is above the budget.
 docs/tcb.md says what is counted and why. No builds: it runs in seconds.
 
-    python3 scripts/tcb.py [--budget N] [--features F,..]
+    python3 scripts/tcb.py [--budget N] [--features F,..] [--files]
 """
 from __future__ import annotations
 
@@ -200,6 +200,7 @@ class FileCount:
     excluded_file: bool = False  # #![cfg(..)] false at the top
 
 
+INCLUDE = "include!"  # marks an include!("file.rs") among the module declarations
 _BLOCK_ITEMS = {"fn", "impl", "mod", "trait", "struct", "enum", "union", "macro_rules", "extern"}
 
 
@@ -271,7 +272,8 @@ def count_source(src: str, features: set[str], unknown: set[str]) -> tuple[FileC
     """Count one file's production lines.
 
     Returns the count, the out-of-line modules it declares as
-    (name, inline-module path, #[path] value) and the global_asm! include_str!
+    (name, inline-module path, #[path] value; name INCLUDE for include!) and
+    the global_asm! include_str!
     arguments; resolving them to files is the caller's job.
     """
     toks = lex(src)
@@ -321,6 +323,9 @@ def count_source(src: str, features: set[str], unknown: set[str]) -> tuple[FileC
                 inline_stack.append((name, depth + 1))
         if t.kind == "punct" and t.text in ";{}":
             pending_path = None
+        if (t.kind == "ident" and t.text == "include" and i + 3 < len(code)
+                and code[i + 1].text == "!" and code[i + 3].kind == "lit"):
+            mods.append((INCLUDE, [], code[i + 3].text.strip('"')))  # Rust text pasted in
         if t.kind == "ident" and t.text == "global_asm":
             e = _item_end(code, i)
             for a in range(i, e - 3):
@@ -371,6 +376,7 @@ class CrateCount:
     files: int = 0
     asm_lines: int = 0
     asm_files: int = 0
+    per_file: dict[str, int] = field(default_factory=dict)  # path -> lines
 
 
 def count_crate(name: str, root_file: str, features: set[str], unknown: set[str]) -> CrateCount:
@@ -397,9 +403,13 @@ def count_crate(name: str, root_file: str, features: set[str], unknown: set[str]
             continue
         cc.lines += len(fc.lines)
         cc.files += 1
+        cc.per_file[path] = len(fc.lines)
         here = os.path.dirname(path)
         own_dir = here if is_mod_root else os.path.join(here, os.path.splitext(os.path.basename(path))[0])
         for mod_name, inline, path_attr in mods:
+            if mod_name == INCLUDE:
+                todo.append((os.path.join(here, path_attr), True))
+                continue
             if path_attr is not None:
                 base = here if not inline else os.path.join(own_dir, *inline)
                 todo.append((os.path.join(base, path_attr), True))
@@ -521,7 +531,7 @@ def documented_crates(doc_path: str) -> set[str]:
 
 # ---------------------------------------------------------------- report
 
-def run(repo: str, budget: int, features: str, out=sys.stdout) -> int:
+def run(repo: str, budget: int, features: str, show_files: bool = False, out=sys.stdout) -> int:
     repo = os.path.abspath(repo)
     pkgs = parse_tree(cargo_tree(repo, features))
     roots = crate_roots(repo, ROOT_PACKAGE)
@@ -543,6 +553,7 @@ def run(repo: str, budget: int, features: str, out=sys.stdout) -> int:
             total.files += c.files
             total.asm_lines += c.asm_lines
             total.asm_files += c.asm_files
+            total.per_file.update(c.per_file)
         counts.append(total)
 
     w = max(len(c.name) for c in counts)
@@ -556,6 +567,11 @@ def run(repo: str, budget: int, features: str, out=sys.stdout) -> int:
     total = rust + asm
     print(f"  {'total':<{w}}  {rust:>6}  {sum(c.files for c in counts):>5}  {asm:>9}  {sum(c.asm_files for c in counts):>9}", file=out)
     print(f"TCB: {total} first-party lines (Rust {rust} + assembly {asm}); budget {budget}", file=out)
+    if show_files:
+        print("\nPer file (production lines):", file=out)
+        files = [(n, f) for c in counts for f, n in c.per_file.items()]
+        for n, f in sorted(files, key=lambda x: (-x[0], x[1])):
+            print(f"  {n:>6}  {os.path.relpath(f, repo)}", file=out)
     if unknown:
         print(f"note: cfg predicates not known to the gate, counted as enabled: {', '.join(sorted(unknown))}", file=out)
 
@@ -586,10 +602,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--budget", type=int, default=BUDGET, help=f"maximum first-party lines (default {BUDGET})")
     ap.add_argument("--features", default="", help="app features of the image to measure (default: production, none)")
+    ap.add_argument("--files", action="store_true", help="also list every counted file with its lines")
     ap.add_argument("--repo", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
     args = ap.parse_args(argv)
     try:
-        return run(args.repo, args.budget, args.features)
+        return run(args.repo, args.budget, args.features, args.files)
     except GateError as e:
         print(f"tcb gate: {e}", file=sys.stderr)
         return 2

@@ -149,7 +149,9 @@ class ModuleTree(unittest.TestCase):
                     #[path = "other/renamed.rs"]
                     mod c;
                     core::arch::global_asm!(include_str!("boot.s"));
+                    include!("generated.rs");
                 """,
+                "src/generated.rs": "const G: u8 = 1;\n",
                 "src/a.rs": "mod inner;\nfn a() {}\n",
                 "src/a/inner.rs": "fn inner() {}\n",
                 "src/b/mod.rs": "fn b() {}\n",
@@ -164,11 +166,11 @@ class ModuleTree(unittest.TestCase):
                 with open(path, "w") as f:
                     f.write(textwrap.dedent(text))
             c = tcb.count_crate("x", os.path.join(d, "src/lib.rs"), set(), set())
-            # lib.rs 5 code lines + a.rs 2 + inner 1 + b 1 + renamed 1
-            self.assertEqual((c.lines, c.files), (10, 5))
+            # lib.rs 6 code lines + a.rs 2 + inner 1 + b 1 + renamed 1 + generated 1
+            self.assertEqual((c.lines, c.files), (12, 6))
             self.assertEqual((c.asm_lines, c.asm_files), (2, 1))
             with_mock = tcb.count_crate("x", os.path.join(d, "src/lib.rs"), {"mock"}, set())
-            self.assertEqual((with_mock.lines, with_mock.files), (13, 6))
+            self.assertEqual((with_mock.lines, with_mock.files), (15, 7))
 
     def test_missing_module_file_is_an_error(self):
         with tempfile.TemporaryDirectory() as d:
@@ -211,6 +213,37 @@ class Gate(unittest.TestCase):
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
         self.assertIn("above the budget of 10", r.stdout)
         self.assertIn("guest/kernel", r.stdout)
+
+    def fake_repo(self, d, doc_rows):
+        os.makedirs(os.path.join(d, "app/src"))
+        os.makedirs(os.path.join(d, "docs"))
+        with open(os.path.join(d, "app/src/main.rs"), "w") as f:
+            f.write("fn main() {}\n#[cfg(test)]\nmod tests {}\n")
+        with open(os.path.join(d, "docs/tcb.md"), "w") as f:
+            f.write("| crate | why |\n|---|---|\n" + doc_rows)
+        tree = f"0app v0.1.0 ({d}/app)|\n1spin v0.9.9|\n1newdep v1.0.0|\n"
+        old = tcb.cargo_tree, tcb.crate_roots
+        tcb.cargo_tree = lambda repo, features: tree
+        tcb.crate_roots = lambda repo, root: {"app": [os.path.join(d, "app/src/main.rs")]}
+        self.addCleanup(lambda: setattr(tcb, "cargo_tree", old[0]) or setattr(tcb, "crate_roots", old[1]))
+
+    def test_undocumented_third_party_crate_fails_the_gate(self):
+        import io
+        with tempfile.TemporaryDirectory() as d:
+            self.fake_repo(d, "| `spin` | locks |\n")
+            out = io.StringIO()
+            self.assertEqual(tcb.run(d, 100, "", out=out), 1)
+            self.assertIn("newdep 1.0.0", out.getvalue())
+            self.assertIn("without a reason in docs/tcb.md", out.getvalue())
+
+    def test_gate_passes_within_budget_with_every_crate_documented(self):
+        import io
+        with tempfile.TemporaryDirectory() as d:
+            self.fake_repo(d, "| `spin` | locks |\n| newdep | new |\n")
+            out = io.StringIO()
+            self.assertEqual(tcb.run(d, 1, "", out=out), 0, out.getvalue())
+            self.assertIn("TCB: 1 first-party lines", out.getvalue())
+            self.assertEqual(tcb.run(d, 0, "", out=io.StringIO()), 1)
 
     def test_documented_crates_are_the_first_table_column(self):
         with tempfile.TemporaryDirectory() as d:
