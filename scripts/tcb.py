@@ -195,9 +195,11 @@ def eval_cfg(toks: list[Tok], features: set[str], unknown: set[str]) -> bool:
 @dataclass
 class FileCount:
     lines: set[int] = field(default_factory=set)  # 0-based counted lines
-    children: list[str] = field(default_factory=list)  # module files, resolved
-    asm: list[str] = field(default_factory=list)  # global_asm! include_str! files
     excluded_file: bool = False  # #![cfg(..)] false at the top
+
+
+# An out-of-line module: (name, enclosing inline modules, #[path] value).
+ModDecl = tuple[str, list[str], "str | None"]
 
 
 INCLUDE = "include!"  # marks an include!("file.rs") among the module declarations
@@ -205,7 +207,7 @@ _BLOCK_ITEMS = {"fn", "impl", "mod", "trait", "struct", "enum", "union", "macro_
 
 
 def _attr_end(toks: list[Tok], i: int) -> int:
-    """Index after the attribute starting at toks[i] == '#' (None if not one)."""
+    """Index after the attribute starting at toks[i] == '#' (-1 if not one)."""
     j = i + 1
     if j < len(toks) and toks[j].text == "!":
         j += 1
@@ -268,18 +270,19 @@ def _attr_path(toks: list[Tok]) -> str | None:
     return None
 
 
-def count_source(src: str, features: set[str], unknown: set[str]) -> tuple[FileCount, list[tuple[str, list[str], str | None]], list[str]]:
+def count_source(
+    src: str, features: set[str], unknown: set[str]
+) -> tuple[FileCount, list[ModDecl], list[str]]:
     """Count one file's production lines.
 
-    Returns the count, the out-of-line modules it declares as
-    (name, inline-module path, #[path] value; name INCLUDE for include!) and
-    the global_asm! include_str!
-    arguments; resolving them to files is the caller's job.
+    Returns the count, the out-of-line modules it declares (an include! of a
+    Rust file is one with the name INCLUDE and the file as its path) and the
+    files given to global_asm!(include_str!(..)); the caller resolves them.
     """
     toks = lex(src)
     code = [t for t in toks if t.kind != "comment"]
     fc = FileCount()
-    mods: list[tuple[str, list[str], str | None]] = []
+    mods: list[ModDecl] = []
     asm: list[str] = []
     inline_stack: list[tuple[str, int]] = []  # (module name, brace depth at its '{')
     depth = 0
@@ -291,19 +294,19 @@ def count_source(src: str, features: set[str], unknown: set[str]) -> tuple[FileC
         t = code[i]
         if t.kind == "punct" and t.text == "#":
             end = _attr_end(code, i)
+            if end > 0 and code[i + 1].text == "!":  # inner attribute
+                if at_top and _attr_cfg(code[i:end], features, unknown) is False:
+                    fc.excluded_file = True  # #![cfg(test)] and the like
+                    return fc, [], []
+                i = end
+                continue
             if end > 0:
-                # Gather this attribute and any that follow it.
+                # This outer attribute and the ones after it apply to one item.
                 attrs = []
                 j = i
                 while j < len(code) and code[j].text == "#" and (e := _attr_end(code, j)) > 0:
                     attrs.append((j, e))
                     j = e
-                if code[i + 1].text == "!":  # inner attribute: applies to this file
-                    if at_top and _attr_cfg(code[i:end], features, unknown) is False:
-                        fc.excluded_file = True
-                        return fc, [], []
-                    i = end
-                    continue
                 at_top = False
                 values = [_attr_cfg(code[a:e], features, unknown) for a, e in attrs]
                 if False in values:
