@@ -8,6 +8,7 @@
 //! checked before it indexes anything.
 
 use crate::pci::MmioWindow;
+use crate::platform::HwIo;
 use crate::virtio::hal::{self, SharedHal, SLOT_SIZE};
 use crate::virtio::transport::{
     self, PciTransport, TransportError, F_ACCESS_PLATFORM, F_VERSION_1,
@@ -166,7 +167,7 @@ impl VirtioNet {
     /// required under SNP and accepted whenever offered) and fill the
     /// receive queue.
     pub fn probe(window: &mut MmioWindow) -> Result<Self, DeviceError> {
-        let function = transport::find(DeviceType::Network).ok_or(DeviceError::NotFound)?;
+        let function = transport::find(HwIo, DeviceType::Network).ok_or(DeviceError::NotFound)?;
         let mut transport = PciTransport::new(function, window).map_err(DeviceError::Transport)?;
         let offered = transport.device_features();
         if offered & F_VERSION_1 == 0 {

@@ -88,9 +88,22 @@ impl PciFunction {
     pub fn read(&self, offset: usize, len: usize) -> u32 {
         let mut v = 0u32;
         for i in 0..len {
-            v |= u32::from(self.config[offset + i]) << (8 * i);
+            v |= u32::from(self.byte(offset + i)) << (8 * i);
         }
         v
+    }
+
+    /// A BAR reads its writable bits as stored and its fixed bits always.
+    fn byte(&self, at: usize) -> u8 {
+        if !(0x10..0x28).contains(&at) {
+            return self.config[at];
+        }
+        let reg = at & !3;
+        let bar = self.bars[(reg - 0x10) / 4];
+        let mut stored = [0u8; 4];
+        stored.copy_from_slice(&self.config[reg..reg + 4]);
+        let v = (u32::from_le_bytes(stored) & bar.wmask) | bar.fixed;
+        (v >> (8 * (at & 3))) as u8
     }
 
     fn write(&mut self, offset: usize, value: u32, len: usize) {
