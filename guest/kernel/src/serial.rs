@@ -142,4 +142,22 @@ mod tests {
         // Init writes 0x01 (divisor) to 0x3F8 first; then the text, \n as \r\n.
         assert_eq!(&data[1..], b"0123456789abcdefXYZ\r\n");
     }
+
+    #[test]
+    fn a_uart_that_never_drains_cannot_hang_the_guest() {
+        // The host holds the line status register (0x3FD) at 0: the
+        // transmit FIFO never empties. Each flush waits a bounded number of
+        // reads, then writes anyway.
+        let mock = MockPlatform::new();
+        mock.state.borrow_mut().port_fixed.insert(0x3FD, 0);
+        let mut serial = Serial::new(&mock);
+        serial.write_str("hello\n").expect("infallible");
+        serial.flush();
+        let st = mock.state.borrow();
+        assert_eq!(st.port_reads, 100_000);
+        assert!(st
+            .ports_out
+            .iter()
+            .any(|&(port, v)| port == 0x3F8 && v == u32::from(b'h')));
+    }
 }

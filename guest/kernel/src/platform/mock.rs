@@ -298,6 +298,9 @@ pub(crate) struct State {
     pub virtio: Option<((u8, u8, u8), VirtioModel)>,
     pub mmio_log: Vec<MmioAccess>,
     pub ports_out: Vec<(u16, u32)>,
+    /// Ports that always read this value (a device stuck in one state).
+    pub port_fixed: BTreeMap<u16, u32>,
+    pub port_reads: usize,
 }
 
 /// The mock machine. `&MockPlatform` is what drivers get in tests.
@@ -408,6 +411,10 @@ impl PlatformIo for MockPlatform {
     fn port_read(&self, port: u16, width: Width) -> u32 {
         let mut st = self.state.borrow_mut();
         let len = width as usize;
+        st.port_reads += 1;
+        if let Some(&v) = st.port_fixed.get(&port) {
+            return v;
+        }
         match port {
             FW_DATA => u32::from(Self::fw_read_byte(&mut st)),
             0xCF8 if width == Width::Dword => st.pci_address,
