@@ -10,6 +10,8 @@
 //! they own, so no safe code can aim a write at RAM.
 
 mod mmio;
+#[cfg(test)]
+pub(crate) mod mock;
 
 pub(crate) use mmio::{MmioError, MmioRegion};
 
