@@ -73,7 +73,7 @@ def token_ids(model_dir, n_tokens):
     from tokenizers import Tokenizer
 
     tok = Tokenizer.from_file(os.path.join(model_dir, "tokenizer.json"))
-    tok.no_padding()  # the shipped tokenizer.json pads to 128 (model.md §1)
+    tok.no_padding()  # the shipped tokenizer.json pads to 128 (docs/model.md §1)
     tok.no_truncation()
     ids = tok.encode(TEXT, add_special_tokens=False).ids
     reps = (n_tokens // max(len(ids), 1)) + 1
@@ -89,7 +89,7 @@ class Embedder(torch.nn.Module):
         self.bert = bert
 
     def forward(self, input_ids, attention_mask, token_type_ids):
-        # transformers 5.x BertModel.forward takes keyword arguments only (model.md §3).
+        # transformers 5.x BertModel.forward takes keyword arguments only (docs/model.md §3).
         hidden = self.bert(
             input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
         ).last_hidden_state
@@ -122,7 +122,7 @@ def export_onnx(model, path, sample):
         output_names=["embedding"],
         dynamic_axes=dyn,
         opset_version=17,
-        dynamo=False,  # the dynamo exporter fails on this model/wrapper (model.md §3)
+        dynamo=False,  # the dynamo exporter fails on this model/wrapper (docs/model.md §3)
     )
 
 

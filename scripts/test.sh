@@ -18,6 +18,10 @@ cargo clippy --locked --all-targets --all-features -- -D warnings
 step "clippy (guest target)"
 scripts/guest-cargo.sh clippy --locked -p kernel -p app -- -D warnings
 
+step "TCB gate (first-party lines in the production guest, third-party guest crates; docs/tcb.md)"
+python3 scripts/test_tcb.py
+python3 scripts/tcb.py
+
 step "pure crates build for the guest target"
 scripts/guest-cargo.sh build --locked -p snp-measure -p snp-guest -p wordpiece -p int8-kernels -p embed-engine -p http1 -p appliance-config -p kbs-protocol -p jwe -p model-seal -p snp-report -p snp-attest -p ohttp-gateway -p serving-api -p memory-map
 

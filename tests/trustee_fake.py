@@ -2,7 +2,7 @@
 Trustee itself. Written from facts of Trustee's source (confidential-
 containers/trustee at 78962cd, kbs/src/{api_server,error}.rs,
 kbs/src/attestation/{backend,session}.rs, kbs/src/token, kbs/src/jwe,
-deps/verifier/src/sample; see shared/reference/kbs.md), configured as the
+deps/verifier/src/sample; see docs/kbs.md), configured as the
 README's Trustee section runs it: sample verifier only, `insecure_http`,
 `insecure_header_jwk`, `InsecureAllowAll` admin, a resource policy.
 

@@ -2,7 +2,7 @@
 //! `A256GCM` (RFC 7518): what the Trustee KBS uses to wrap a resource to the
 //! attested TEE key. The broker encrypts, the guest decrypts.
 //!
-//! Flattened JSON is the KBS wire form (`shared/reference/kbs.md` 1.9); the
+//! Flattened JSON is the KBS wire form (`docs/kbs.md` 1.9); the
 //! compact form is also supported. Randomness comes from the caller.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]

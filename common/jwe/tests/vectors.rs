@@ -1,6 +1,6 @@
 //! Known answers: RFC 7518 appendix C (ECDH-ES + Concat KDF), RFC 3394
 //! section 4 (AES-256 key wrap), RFC 7516 appendix A.1 (A256GCM content
-//! encryption) and the KBS protected header from shared/reference/kbs.md.
+//! encryption) and the KBS protected header from docs/kbs.md.
 
 mod common;
 
@@ -101,7 +101,7 @@ fn rfc7516_appendix_a1_content_encryption() {
     assert_eq!(buf, plaintext);
 }
 
-/// kbs.md 1.9: the KBS header for epk = G (ephemeral scalar 1).
+/// docs/kbs.md 1.9: the KBS header for epk = G (ephemeral scalar 1).
 const HEADER_EPK_G: &str = "eyJhbGciOiJFQ0RILUVTK0EyNTZLVyIsImVuYyI6IkEyNTZHQ00iLCJlcGsiOnsiY3J2IjoiUC0yNTYiLCJrdHkiOiJFQyIsIngiOiJheGZSOHVFc1FrZjR2T2JsWTZSQThuY0RmWUV0NnpPZzlLRTVSZGlZd3BZIiwieSI6IlQtTkM0djRhZjV1TzUtdEtmQS1lRml2T00xZHJNVjdPeTdaQWFEZV9VZlUifX0";
 
 #[test]

@@ -2,7 +2,7 @@
 //! broker: message types, resource paths, the session cookie, RFC 8785
 //! canonical JSON and the REPORT_DATA binding of nonce and TEE key.
 //!
-//! Wire facts are from `shared/reference/kbs.md` (Trustee and
+//! Wire facts are from `docs/kbs.md` (Trustee and
 //! guest-components sources).
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]

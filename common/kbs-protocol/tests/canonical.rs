@@ -123,7 +123,7 @@ fn nested_objects_and_whitespace() {
     );
 }
 
-/// Trustee attestation-service/src/lib.rs test (via kbs.md section 1.7).
+/// Trustee attestation-service/src/lib.rs test (via docs/kbs.md section 1.7).
 #[test]
 fn trustee_attestation_service_known_answer() {
     let json = canon(r#"{"b":1,"a":"test","c":{"d":"e"}}"#);

@@ -1,4 +1,4 @@
-//! Message shapes of KBS protocol 0.4.0 (shared/reference/kbs.md 1.1-1.5)
+//! Message shapes of KBS protocol 0.4.0 (docs/kbs.md 1.1-1.5)
 //! and the resource path rule (Trustee ResourceDesc test cases).
 
 use kbs_protocol::{

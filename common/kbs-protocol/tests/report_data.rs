@@ -1,4 +1,4 @@
-//! REPORT_DATA binding, known answer from shared/reference/kbs.md section 1.7.
+//! REPORT_DATA binding, known answer from docs/kbs.md section 1.7.
 
 use kbs_protocol::{
     ec_p256_tee_pubkey, expected_report_data, expected_runtime_digest, report_data,

@@ -1,4 +1,4 @@
-//! Known-answer test from snp-boot.md §3.5 plus malformed-image cases.
+//! Known-answer test from docs/snp-boot.md §3.5 plus malformed-image cases.
 #![allow(clippy::unwrap_used)] // tests may panic on bad values
 
 use crate::*;
@@ -13,7 +13,7 @@ fn u32s(values: &[u32]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_le_bytes()).collect()
 }
 
-/// The 64 KiB image of snp-boot.md §3.5.
+/// The 64 KiB image of docs/snp-boot.md §3.5.
 fn kat_image() -> Vec<u8> {
     let mut img = vec![0u8; KAT_SIZE];
     put(&mut img, 0xFF00, b"ASEV");

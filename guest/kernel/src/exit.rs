@@ -1,7 +1,7 @@
 //! Ending the VM: QEMU's isa-debug-exit when present (tests), otherwise an
 //! ACPI power-off; under SNP a failure is a GHCB termination request.
 
-use crate::io;
+use crate::platform::{HwIo, PlatformIo};
 
 /// isa-debug-exit port used by the launchers (`iobase=0xf4`). QEMU exits
 /// with status `(value << 1) | 1`: 0x10 -> 33 (success), 0x11 -> 35 (failure).
@@ -16,7 +16,7 @@ pub enum ExitCode {
 /// Power the VM off. Never returns.
 pub fn exit(code: ExitCode) -> ! {
     // Harmless when the device is absent: the write goes nowhere.
-    io::outb(DEBUG_EXIT_PORT, code as u8);
+    HwIo.outb(DEBUG_EXIT_PORT, code as u8);
     if code == ExitCode::Failure && crate::platform::kind() == crate::platform::Kind::Snp {
         crate::snp::terminate(crate::snp::TerminationReason::GENERAL);
     }
@@ -42,7 +42,7 @@ fn acpi_power_off() {
         crate::pci::write32(0, 0x1F, 0, 0x40, u32::from(PM_BASE) | 1);
         let cntl = crate::pci::read32(0, 0x1F, 0, 0x44);
         crate::pci::write32(0, 0x1F, 0, 0x44, cntl | 0x80);
-        io::outw(PM_BASE + 4, 1 << 13);
+        HwIo.outw(PM_BASE + 4, 1 << 13);
     }
 }
 

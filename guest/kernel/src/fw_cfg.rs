@@ -5,8 +5,11 @@
 //! address register write) whatever its length. Before the frame allocator
 //! exists (the E820 read) there are no shared pages: then the I/O ports
 //! (selector 0x510, data 0x511), one string read per directory entry.
+//!
+//! Every port access goes through a `PlatformIo` (`HwIo` in the guest, a
+//! mock host in the unit tests, `fw_cfg/tests.rs`).
 
-use crate::io::{insb, outl, outw};
+use crate::platform::{HwIo, PlatformIo};
 use crate::shared::SharedBuffer;
 use alloc::vec::Vec;
 use spin::Mutex;
@@ -39,6 +42,11 @@ pub enum FwCfgError {
     TooLarge { size: u32 },
     /// The device reported a DMA error, or never completed.
     Dma,
+    /// The directory claims more entries than any QEMU builds.
+    DirectoryTooLarge { count: u32 },
+    /// Two directory entries carry the name asked for (QEMU refuses to
+    /// build such a directory, so the host is lying).
+    DuplicateName,
 }
 
 impl core::fmt::Display for FwCfgError {
@@ -48,6 +56,10 @@ impl core::fmt::Display for FwCfgError {
             FwCfgError::NotFound => write!(f, "fw_cfg file not found"),
             FwCfgError::TooLarge { size } => write!(f, "fw_cfg file too large ({size} bytes)"),
             FwCfgError::Dma => write!(f, "fw_cfg DMA transfer failed"),
+            FwCfgError::DirectoryTooLarge { count } => {
+                write!(f, "fw_cfg directory claims {count} entries")
+            }
+            FwCfgError::DuplicateName => write!(f, "fw_cfg directory names a file twice"),
         }
     }
 }
@@ -58,38 +70,76 @@ pub struct FileRef {
     pub size: u32,
 }
 
-pub struct FwCfg {
+/// The device as the rest of the guest sees it: the driver on `HwIo`.
+pub struct FwCfg(Driver<HwIo>);
+
+/// The driver on any platform (host tests run it on a mock).
+pub(crate) struct Driver<I: PlatformIo> {
+    io: I,
     dma_supported: bool,
+    /// Makes the DMA pages; only the guest's constructor names the real
+    /// allocator, so host tests never link the shared-page code.
+    dma_pages: fn() -> Option<Dma>,
     /// Control block page and data pages, allocated on first DMA use (the
     /// device is detected before any frame allocator exists).
     dma: Mutex<Option<Dma>>,
 }
 
-struct Dma {
+pub(crate) struct Dma {
     control: SharedBuffer,
     data: SharedBuffer,
 }
 
 impl FwCfg {
     pub fn detect() -> Result<Self, FwCfgError> {
+        Driver::detect_on(HwIo, Dma::new).map(FwCfg)
+    }
+
+    /// Stream a file through bounded pieces to `sink`.
+    pub fn stream_file(&self, file: FileRef, sink: impl FnMut(&[u8])) -> Result<(), FwCfgError> {
+        self.0.stream_file(file, sink)
+    }
+
+    pub fn find(&self, name: &str) -> Result<FileRef, FwCfgError> {
+        self.0.find(name)
+    }
+
+    /// Read a whole file into `buf`; returns its length.
+    pub fn read_file(&self, file: FileRef, buf: &mut [u8]) -> Result<usize, FwCfgError> {
+        self.0.read_file(file, buf)
+    }
+
+    /// Read a whole file into a new buffer, refusing files over `max` bytes.
+    pub fn read_file_vec(&self, file: FileRef, max: usize) -> Result<Vec<u8>, FwCfgError> {
+        self.0.read_file_vec(file, max)
+    }
+
+    pub(crate) fn driver(&self) -> &Driver<HwIo> {
+        &self.0
+    }
+}
+
+impl<I: PlatformIo> Driver<I> {
+    /// `dma_pages` makes the DMA pages when the device offers DMA.
+    pub(crate) fn detect_on(io: I, dma_pages: fn() -> Option<Dma>) -> Result<Self, FwCfgError> {
         let mut sig = [0u8; 4];
-        select(KEY_SIGNATURE);
-        read_bytes(&mut sig);
+        read_item(&io, KEY_SIGNATURE, &mut sig);
         if &sig != b"QEMU" {
             return Err(FwCfgError::NotPresent);
         }
         let mut id = [0u8; 4];
-        select(KEY_ID);
-        read_bytes(&mut id);
-        Ok(FwCfg {
+        read_item(&io, KEY_ID, &mut id);
+        Ok(Driver {
+            io,
             dma_supported: u32::from_le_bytes(id) & ID_DMA != 0,
+            dma_pages,
             dma: Mutex::new(None),
         })
     }
 
     /// Stream a file through `chunk`-sized pieces to `sink`, with bounded
     /// memory whatever the file size. DMA when available, ports otherwise.
-    pub fn stream_file(
+    pub(crate) fn stream_file(
         &self,
         file: FileRef,
         mut sink: impl FnMut(&[u8]),
@@ -98,19 +148,19 @@ impl FwCfg {
         let mut chunk = alloc::vec![0u8; DMA_CHUNK_PAGES * crate::memory::PAGE_SIZE as usize];
         let mut guard = self.dma.lock();
         if self.dma_supported && guard.is_none() {
-            *guard = Dma::new();
+            *guard = (self.dma_pages)();
         }
         let mut first = true;
         while remaining > 0 {
             let n = remaining.min(chunk.len());
             let piece = &mut chunk[..n];
             match guard.as_ref() {
-                Some(dma) => dma.read(first.then_some(file.select), piece)?,
+                Some(dma) => dma.read(&self.io, first.then_some(file.select), piece)?,
                 None => {
                     if first {
-                        select(file.select);
+                        self.io.outw(SELECTOR, file.select);
                     }
-                    read_bytes(piece);
+                    self.io.port_read_bytes(DATA, piece);
                 }
             }
             first = false;
@@ -120,16 +170,16 @@ impl FwCfg {
         Ok(())
     }
 
-    pub fn find(&self, name: &str) -> Result<FileRef, FwCfgError> {
-        let found = self.with_dma(|dma| find_by_dma(dma, name));
+    pub(crate) fn find(&self, name: &str) -> Result<FileRef, FwCfgError> {
+        let found = self.with_dma(|dma| find_by_dma(&self.io, dma, name));
         match found {
             Some(r) => r,
-            None => find_by_ports(name),
+            None => find_by_ports(&self.io, name),
         }
     }
 
     /// Read a whole file into `buf`; returns its length.
-    pub fn read_file(&self, file: FileRef, buf: &mut [u8]) -> Result<usize, FwCfgError> {
+    pub(crate) fn read_file(&self, file: FileRef, buf: &mut [u8]) -> Result<usize, FwCfgError> {
         let size = file.size as usize;
         let dst = buf
             .get_mut(..size)
@@ -147,7 +197,7 @@ impl FwCfg {
         }
         let mut guard = self.dma.try_lock()?;
         if guard.is_none() {
-            *guard = Dma::new();
+            *guard = (self.dma_pages)();
         }
         guard.as_ref().map(f)
     }
@@ -157,7 +207,7 @@ impl FwCfg {
         let by_dma = self.with_dma(|dma| {
             let mut first = true;
             for piece in dst.chunks_mut(dma.data.size()) {
-                dma.read(first.then_some(key), piece)?;
+                dma.read(&self.io, first.then_some(key), piece)?;
                 first = false;
             }
             Ok(())
@@ -165,8 +215,7 @@ impl FwCfg {
         match by_dma {
             Some(r) => r,
             None => {
-                select(key);
-                read_bytes(dst);
+                read_item(&self.io, key, dst);
                 Ok(())
             }
         }
@@ -176,61 +225,91 @@ impl FwCfg {
 /// Directory entries examined at most (the host chooses the count).
 const MAX_DIR_ENTRIES: u32 = 4096;
 
-/// The entry named `name`, if `entry` (one raw directory entry) is it.
+/// The entry named `name`, if `entry` (one raw directory entry) is it. The
+/// name must end in a NUL inside its 56 bytes (QEMU always writes one): an
+/// unterminated name matches nothing. Names are compared as bytes, so one
+/// that is not UTF-8 matches nothing either.
 fn match_entry(entry: &[u8; DIR_ENTRY_LEN], name: &str) -> Option<FileRef> {
     let entry_name = &entry[8..8 + NAME_LEN];
-    let len = entry_name.iter().position(|&b| b == 0).unwrap_or(NAME_LEN);
+    let len = entry_name.iter().position(|&b| b == 0)?;
     (&entry_name[..len] == name.as_bytes()).then(|| FileRef {
         size: u32::from_be_bytes([entry[0], entry[1], entry[2], entry[3]]),
         select: u16::from_be_bytes([entry[4], entry[5]]),
     })
 }
 
+/// The directory's entry count, refused above what QEMU ever builds.
+fn entry_count(count: [u8; 4]) -> Result<usize, FwCfgError> {
+    let count = u32::from_be_bytes(count);
+    if count > MAX_DIR_ENTRIES {
+        return Err(FwCfgError::DirectoryTooLarge { count });
+    }
+    Ok(count as usize)
+}
+
+/// Looks at every entry, so a second entry of the same name is seen.
+#[derive(Default)]
+struct Search {
+    found: Option<FileRef>,
+}
+
+impl Search {
+    fn visit(&mut self, entry: &[u8; DIR_ENTRY_LEN], name: &str) -> Result<(), FwCfgError> {
+        if let Some(file) = match_entry(entry, name) {
+            if self.found.replace(file).is_some() {
+                return Err(FwCfgError::DuplicateName);
+            }
+        }
+        Ok(())
+    }
+
+    fn result(self) -> Result<FileRef, FwCfgError> {
+        self.found.ok_or(FwCfgError::NotFound)
+    }
+}
+
 /// The directory through the ports: the count, then one string read per
 /// entry.
-fn find_by_ports(name: &str) -> Result<FileRef, FwCfgError> {
-    select(KEY_FILE_DIR);
+fn find_by_ports(io: &impl PlatformIo, name: &str) -> Result<FileRef, FwCfgError> {
     let mut count = [0u8; 4];
-    read_bytes(&mut count);
-    for _ in 0..u32::from_be_bytes(count).min(MAX_DIR_ENTRIES) {
+    read_item(io, KEY_FILE_DIR, &mut count);
+    let mut search = Search::default();
+    for _ in 0..entry_count(count)? {
         let mut entry = [0u8; DIR_ENTRY_LEN];
-        read_bytes(&mut entry);
-        if let Some(file) = match_entry(&entry, name) {
-            return Ok(file);
-        }
+        io.port_read_bytes(DATA, &mut entry);
+        search.visit(&entry, name)?;
     }
-    Err(FwCfgError::NotFound)
+    search.result()
 }
 
 /// The directory by DMA: the count, then the entries a data area at a time
 /// (two transfers for any directory QEMU builds). Each entry is copied out
 /// of the shared pages once before it is looked at.
-fn find_by_dma(dma: &Dma, name: &str) -> Result<FileRef, FwCfgError> {
+fn find_by_dma(io: &impl PlatformIo, dma: &Dma, name: &str) -> Result<FileRef, FwCfgError> {
     let mut count = [0u8; 4];
-    dma.read(Some(KEY_FILE_DIR), &mut count)?;
+    dma.read(io, Some(KEY_FILE_DIR), &mut count)?;
     let per_transfer = dma.data.size() / DIR_ENTRY_LEN;
-    let mut left = u32::from_be_bytes(count).min(MAX_DIR_ENTRIES) as usize;
+    let mut left = entry_count(count)?;
+    let mut search = Search::default();
     while left > 0 {
         let n = left.min(per_transfer);
-        dma.transfer(None, n * DIR_ENTRY_LEN)?;
+        dma.transfer(io, None, n * DIR_ENTRY_LEN)?;
         for i in 0..n {
             let mut entry = [0u8; DIR_ENTRY_LEN];
             dma.data
                 .read(i * DIR_ENTRY_LEN, &mut entry)
                 .map_err(|_| FwCfgError::Dma)?;
-            if let Some(file) = match_entry(&entry, name) {
-                return Ok(file);
-            }
+            search.visit(&entry, name)?;
         }
         left -= n;
     }
-    Err(FwCfgError::NotFound)
+    search.result()
 }
 
-impl FwCfg {
+impl<I: PlatformIo> Driver<I> {
     /// Read a whole file into a new buffer, refusing files over `max` bytes
     /// (the host chooses the size).
-    pub fn read_file_vec(&self, file: FileRef, max: usize) -> Result<Vec<u8>, FwCfgError> {
+    pub(crate) fn read_file_vec(&self, file: FileRef, max: usize) -> Result<Vec<u8>, FwCfgError> {
         let size = file.size as usize;
         if size > max {
             return Err(FwCfgError::TooLarge { size: file.size });
@@ -254,14 +333,24 @@ impl Dma {
 
     /// One DMA read of `out.len()` bytes into the shared data pages, then a
     /// copy into private memory. `select` starts a new item at offset 0.
-    fn read(&self, select: Option<u16>, out: &mut [u8]) -> Result<(), FwCfgError> {
-        self.transfer(select, out.len())?;
+    fn read(
+        &self,
+        io: &impl PlatformIo,
+        select: Option<u16>,
+        out: &mut [u8],
+    ) -> Result<(), FwCfgError> {
+        self.transfer(io, select, out.len())?;
         self.data.read(0, out).map_err(|_| FwCfgError::Dma)
     }
 
     /// One DMA read of `len` bytes (at most the data area) into the shared
     /// data pages.
-    fn transfer(&self, select: Option<u16>, len: usize) -> Result<(), FwCfgError> {
+    fn transfer(
+        &self,
+        io: &impl PlatformIo,
+        select: Option<u16>,
+        len: usize,
+    ) -> Result<(), FwCfgError> {
         if len > self.data.size() {
             return Err(FwCfgError::Dma);
         }
@@ -277,8 +366,8 @@ impl Dma {
         self.control.write(0, &block).map_err(|_| FwCfgError::Dma)?;
         let gpa = self.control.gpa();
         // The address register is big-endian; writing its low half starts the transfer.
-        outl(DMA_ADDRESS_HIGH, ((gpa >> 32) as u32).swap_bytes());
-        outl(DMA_ADDRESS_LOW, (gpa as u32).swap_bytes());
+        io.outl(DMA_ADDRESS_HIGH, ((gpa >> 32) as u32).swap_bytes());
+        io.outl(DMA_ADDRESS_LOW, (gpa as u32).swap_bytes());
         // QEMU completes port-triggered DMA before the OUT returns; poll a
         // bounded number of times anyway.
         for _ in 0..1_000_000 {
@@ -298,10 +387,11 @@ impl Dma {
     }
 }
 
-fn select(key: u16) {
-    outw(SELECTOR, key);
+/// Item `key` from offset 0 through the ports.
+fn read_item(io: &impl PlatformIo, key: u16, buf: &mut [u8]) {
+    io.outw(SELECTOR, key);
+    io.port_read_bytes(DATA, buf);
 }
 
-fn read_bytes(buf: &mut [u8]) {
-    insb(DATA, buf);
-}
+#[cfg(test)]
+mod tests;

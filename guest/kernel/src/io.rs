@@ -23,25 +23,6 @@ pub(crate) fn snp_active() -> bool {
     platform::kind() == Kind::Snp
 }
 
-pub(crate) fn outb(port: u16, value: u8) {
-    port_write(port, u32::from(value), Width::Byte);
-}
-pub(crate) fn outw(port: u16, value: u16) {
-    port_write(port, u32::from(value), Width::Word);
-}
-pub(crate) fn outl(port: u16, value: u32) {
-    port_write(port, value, Width::Dword);
-}
-pub(crate) fn inb(port: u16) -> u8 {
-    port_read(port, Width::Byte) as u8
-}
-pub(crate) fn inw(port: u16) -> u16 {
-    port_read(port, Width::Word) as u16
-}
-pub(crate) fn inl(port: u16) -> u32 {
-    port_read(port, Width::Dword)
-}
-
 // Port I/O is safe inside the crate: `PlatformIo` (the drivers' contract)
 // offers it safely, and every port the kernel touches belongs to one driver
 // of its own (serial, fw_cfg, PCI configuration, PIT, debug exit, ACPI PM).
@@ -150,23 +131,3 @@ pub(crate) unsafe fn mmio_write(gpa: u64, value: u32, width: Width) {
         }
     }
 }
-
-// Transitional, crate-internal: `virtio/transport.rs` still addresses its
-// registers by GPA. They go once it reads them through `MmioRegion`; until
-// then their only caller passes addresses inside the BARs it mapped.
-
-macro_rules! transitional_mmio {
-    ($read:ident, $write:ident, $t:ty, $width:expr) => {
-        pub(crate) fn $read(gpa: u64) -> $t {
-            // SAFETY: see the note above: only virtio/transport.rs calls this, with addresses inside its device's BARs.
-            unsafe { mmio_read(gpa, $width) as $t }
-        }
-        pub(crate) fn $write(gpa: u64, value: $t) {
-            // SAFETY: as in the read above.
-            unsafe { mmio_write(gpa, u32::from(value), $width) }
-        }
-    };
-}
-transitional_mmio!(mmio_read8, mmio_write8, u8, Width::Byte);
-transitional_mmio!(mmio_read16, mmio_write16, u16, Width::Word);
-transitional_mmio!(mmio_read32, mmio_write32, u32, Width::Dword);

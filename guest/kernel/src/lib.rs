@@ -27,16 +27,11 @@ pub mod net;
 mod paging;
 mod panic;
 mod pci;
-// The contract the drivers move onto next; remove the allow once they use it.
-#[allow(dead_code, unused_imports)]
 mod platform;
 pub mod serial;
 mod shared;
 mod snp;
 pub mod time;
-// Its re-exports and accessors served the old public API; the devices
-// rework of virtio/ decides which stay (remove this then).
-#[allow(dead_code, unused_imports)]
 mod virtio;
 
 pub use boot::launched_image;

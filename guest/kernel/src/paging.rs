@@ -6,10 +6,21 @@ use crate::memory::PAGE_SIZE;
 use core::sync::atomic::{AtomicU64, Ordering};
 use spin::Mutex;
 
+#[cfg(not(test))]
 extern "C" {
     static mut boot_pdpt: [u64; 512];
     static mut boot_pd: [u64; 2048];
 }
+
+// Host unit tests link without the boot stub. Code that can reach a page
+// table edit (a `SharedBuffer`'s drop under SNP) must still link there;
+// no test runs it, and these empty tables stand in for the stub's.
+#[cfg(test)]
+#[allow(non_upper_case_globals)]
+static mut boot_pdpt: [u64; 512] = [0; 512];
+#[cfg(test)]
+#[allow(non_upper_case_globals)]
+static mut boot_pd: [u64; 2048] = [0; 2048];
 
 const PRESENT: u64 = 1 << 0;
 const WRITABLE: u64 = 1 << 1;

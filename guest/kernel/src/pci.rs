@@ -1,6 +1,7 @@
-//! PCI configuration space through the legacy CF8/CFC ports (via `io`).
+//! PCI configuration space through the legacy CF8/CFC ports, on a
+//! `PlatformIo` (`HwIo` in the guest, a mock host in `pci/tests.rs`).
 
-use crate::io::{inl, outl};
+use crate::platform::{HwIo, PlatformIo};
 
 const CONFIG_ADDRESS: u16 = 0xCF8;
 const CONFIG_DATA: u16 = 0xCFC;
@@ -13,38 +14,20 @@ fn address(bus: u8, device: u8, function: u8, offset: u8) -> u32 {
         | u32::from(offset & 0xFC)
 }
 
+/// 32-bit config read on the machine (for the exit path's chipset poke).
 pub fn read32(bus: u8, device: u8, function: u8, offset: u8) -> u32 {
-    outl(CONFIG_ADDRESS, address(bus, device, function, offset));
-    inl(CONFIG_DATA)
+    Function::new(HwIo, bus, device, function).read32(offset)
 }
 
+/// 32-bit config write on the machine.
 pub fn write32(bus: u8, device: u8, function: u8, offset: u8, value: u32) {
-    outl(CONFIG_ADDRESS, address(bus, device, function, offset));
-    outl(CONFIG_DATA, value);
+    Function::new(HwIo, bus, device, function).write32(offset, value)
 }
 
-/// 16-bit config read (`offset` 2-aligned).
-pub fn read16(bus: u8, device: u8, function: u8, offset: u8) -> u16 {
-    outl(CONFIG_ADDRESS, address(bus, device, function, offset));
-    crate::io::inw(CONFIG_DATA + u16::from(offset & 2))
-}
-
-/// 8-bit config read.
-pub fn read8(bus: u8, device: u8, function: u8, offset: u8) -> u8 {
-    outl(CONFIG_ADDRESS, address(bus, device, function, offset));
-    crate::io::inb(CONFIG_DATA + u16::from(offset & 3))
-}
-
-/// 16-bit config write (`offset` 2-aligned): no read-modify-write of the
-/// neighbouring register (the status register's bits are write-1-to-clear).
-pub fn write16(bus: u8, device: u8, function: u8, offset: u8, value: u16) {
-    outl(CONFIG_ADDRESS, address(bus, device, function, offset));
-    crate::io::outw(CONFIG_DATA + u16::from(offset & 2), value);
-}
-
-/// One PCI function on the configuration bus.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Function {
+/// One PCI function on the configuration bus, reached through `io`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Function<I: PlatformIo = HwIo> {
+    io: I,
     pub bus: u8,
     pub device: u8,
     pub function: u8,
@@ -59,21 +42,50 @@ const STATUS_CAP_LIST: u16 = 1 << 4;
 pub const COMMAND_MEMORY: u16 = 1 << 1;
 pub const COMMAND_BUS_MASTER: u16 = 1 << 2;
 
-impl Function {
+impl<I: PlatformIo> Function<I> {
+    pub fn new(io: I, bus: u8, device: u8, function: u8) -> Self {
+        Function {
+            io,
+            bus,
+            device,
+            function,
+        }
+    }
+
+    /// The platform this function is reached through.
+    pub fn io(&self) -> I
+    where
+        I: Copy,
+    {
+        self.io
+    }
+
+    fn select(&self, offset: u8) {
+        let a = address(self.bus, self.device, self.function, offset);
+        self.io.outl(CONFIG_ADDRESS, a);
+    }
     pub fn read32(&self, offset: u8) -> u32 {
-        read32(self.bus, self.device, self.function, offset)
+        self.select(offset);
+        self.io.inl(CONFIG_DATA)
     }
     pub fn write32(&self, offset: u8, value: u32) {
-        write32(self.bus, self.device, self.function, offset, value)
+        self.select(offset);
+        self.io.outl(CONFIG_DATA, value);
     }
+    /// 16-bit config read (`offset` 2-aligned).
     pub fn read16(&self, offset: u8) -> u16 {
-        read16(self.bus, self.device, self.function, offset)
+        self.select(offset);
+        self.io.inw(CONFIG_DATA + u16::from(offset & 2))
     }
+    /// 16-bit config write (`offset` 2-aligned): no read-modify-write of the
+    /// neighbouring register (the status register's bits are write-1-to-clear).
     pub fn write16(&self, offset: u8, value: u16) {
-        write16(self.bus, self.device, self.function, offset, value)
+        self.select(offset);
+        self.io.outw(CONFIG_DATA + u16::from(offset & 2), value);
     }
     pub fn read8(&self, offset: u8) -> u8 {
-        read8(self.bus, self.device, self.function, offset)
+        self.select(offset);
+        self.io.inb(CONFIG_DATA + u16::from(offset & 3))
     }
     pub fn vendor_id(&self) -> u16 {
         self.read16(0)
@@ -89,9 +101,11 @@ impl Function {
     }
 
     /// Capabilities as (id, config-space offset). The list is device-supplied:
-    /// offsets below 0x40 end it and the walk stops after 48 entries, so a
-    /// looping list cannot hang the caller.
-    pub fn capabilities(&self) -> Capabilities<'_> {
+    /// offsets below 0x40 (into the header) end it, the two low bits of each
+    /// pointer are reserved and masked (PCI 3.0, 6.7), and the walk stops
+    /// after 48 entries (as Linux does), so a looping list cannot hang the
+    /// caller.
+    pub fn capabilities(&self) -> Capabilities<'_, I> {
         let next = if self.read16(STATUS) & STATUS_CAP_LIST != 0 {
             self.read8(CAP_POINTER) & 0xFC
         } else {
@@ -105,13 +119,13 @@ impl Function {
     }
 }
 
-pub struct Capabilities<'a> {
-    function: &'a Function,
+pub(crate) struct Capabilities<'a, I: PlatformIo> {
+    function: &'a Function<I>,
     next: u8,
     remaining: u8,
 }
 
-impl Iterator for Capabilities<'_> {
+impl<I: PlatformIo> Iterator for Capabilities<'_, I> {
     type Item = (u8, u8);
     fn next(&mut self) -> Option<(u8, u8)> {
         if self.next < 0x40 || self.remaining == 0 {
@@ -127,13 +141,9 @@ impl Iterator for Capabilities<'_> {
 
 /// Every present function on bus 0 (the q35 root bus; the appliance puts its
 /// devices there, and no firmware has numbered bridges).
-pub fn bus0_functions() -> impl Iterator<Item = Function> {
-    (0u8..32).flat_map(|device| {
-        let f0 = Function {
-            bus: 0,
-            device,
-            function: 0,
-        };
+pub(crate) fn bus0_functions<I: PlatformIo + Copy>(io: I) -> impl Iterator<Item = Function<I>> {
+    (0u8..32).flat_map(move |device| {
+        let f0 = Function::new(io, 0, device, 0);
         let functions = if f0.vendor_id() == 0xFFFF {
             0
         } else if f0.read8(HEADER_TYPE) & 0x80 != 0 {
@@ -142,11 +152,7 @@ pub fn bus0_functions() -> impl Iterator<Item = Function> {
             1
         };
         (0u8..functions)
-            .map(move |function| Function {
-                bus: 0,
-                device,
-                function,
-            })
+            .map(move |function| Function::new(io, 0, device, function))
             .filter(|f| f.vendor_id() != 0xFFFF)
     })
 }
@@ -201,7 +207,18 @@ impl MmioWindow {
     /// IOAPIC sits at 0xFEC0_0000. The window in between is free for BARs.
     pub const Q35: (u64, u64) = (0xC000_0000, 0xFEC0_0000);
 
-    pub const fn new(start: u64, end: u64) -> Self {
+    /// The q35 window (`Q35`): the one the guest assigns BARs from.
+    pub const fn q35() -> Self {
+        MmioWindow {
+            next: Self::Q35.0,
+            end: Self::Q35.1,
+        }
+    }
+
+    /// # Safety
+    /// `start .. end` is device address space, disjoint from RAM and from
+    /// every other device's registers: BARs placed in it become `MmioRegion`s.
+    pub const unsafe fn new(start: u64, end: u64) -> Self {
         MmioWindow { next: start, end }
     }
 
@@ -229,8 +246,8 @@ impl MmioWindow {
 /// Size every memory BAR of `f` and place it in `window` (below 4 GiB, even
 /// for 64-bit BARs). Memory decoding is off while BARs are probed and stays
 /// off: the caller enables it. I/O BARs are left unassigned.
-pub fn assign_memory_bars(
-    f: &Function,
+pub(crate) fn assign_memory_bars<I: PlatformIo>(
+    f: &Function<I>,
     window: &mut MmioWindow,
 ) -> Result<[Option<MemoryBar>; 6], PciError> {
     f.set_command(f.command() & !(COMMAND_MEMORY | COMMAND_BUS_MASTER | 1));
@@ -257,8 +274,8 @@ pub fn assign_memory_bars(
         };
         let mask = (u64::from(high) << 32) | u64::from(low);
         let size = (!mask).wrapping_add(1);
-        if mask == 0 || low == 0 {
-            // Unimplemented BAR (or an absurd 4 GiB+ one): leave it at zero.
+        if low == 0 && (!is64 || high == 0) {
+            // Unimplemented BAR (no writable address bit): leave it at zero.
             f.write32(reg, 0);
             if is64 {
                 f.write32(reg + 4, 0);
@@ -280,3 +297,6 @@ pub fn assign_memory_bars(
     }
     Ok(bars)
 }
+
+#[cfg(test)]
+mod tests;

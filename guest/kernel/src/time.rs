@@ -6,7 +6,7 @@
 //! time is only used for timeouts and benchmarks, never for security.
 
 use crate::arch::rdtsc;
-use crate::io::{inb, outb};
+use crate::platform::{HwIo, PlatformIo};
 use core::sync::atomic::{AtomicU64, Ordering};
 
 static TSC_HZ: AtomicU64 = AtomicU64::new(0);
@@ -22,14 +22,14 @@ const POLL_GAP_CYCLES: u64 = 20_000;
 const MAX_POLLS: u64 = 1_000_000;
 
 pub(crate) fn calibrate() -> u64 {
-    let gate = inb(0x61);
-    outb(0x61, (gate & !0x02) | 0x01); // gate on, speaker off
-    outb(0x43, 0xB0); // channel 2, lo/hi byte, mode 0
-    outb(0x42, (CAL_TICKS & 0xFF) as u8);
-    outb(0x42, (CAL_TICKS >> 8) as u8);
+    let gate = HwIo.inb(0x61);
+    HwIo.outb(0x61, (gate & !0x02) | 0x01); // gate on, speaker off
+    HwIo.outb(0x43, 0xB0); // channel 2, lo/hi byte, mode 0
+    HwIo.outb(0x42, (CAL_TICKS & 0xFF) as u8);
+    HwIo.outb(0x42, (CAL_TICKS >> 8) as u8);
     let start = rdtsc();
     let mut polls: u64 = 0;
-    while inb(0x61) & 0x20 == 0 {
+    while HwIo.inb(0x61) & 0x20 == 0 {
         polls += 1;
         if polls > MAX_POLLS {
             break; // no PIT: keep the fallback below
@@ -40,7 +40,7 @@ pub(crate) fn calibrate() -> u64 {
         }
     }
     let delta = rdtsc().wrapping_sub(start);
-    outb(0x61, gate);
+    HwIo.outb(0x61, gate);
     let hz = if delta == 0 || polls > MAX_POLLS {
         2_000_000_000 // assumed, only used for log timestamps
     } else {

@@ -1,6 +1,6 @@
 //! SEV-SNP guest attestation (AMD SEV-SNP ABI spec 56860, guest message
 //! format as Linux, Oak and the SVSM implement it; see
-//! `shared/reference/snp-boot.md` §5).
+//! `docs/snp-boot.md` §5).
 //!
 //! - [`SecretsPage`] reads VMPCK0 and `msg_seqno_0` from the launch secrets page.
 //! - [`GuestMessenger`] builds the AES-256-GCM encrypted MSG_REPORT_REQ page

@@ -1,5 +1,5 @@
 //! SNP guest message layout and crypto (spec 56860 "Guest Messages";
-//! snp-boot.md §5.2): a 0x60-byte header, then the AES-256-GCM ciphertext.
+//! docs/snp-boot.md §5.2): a 0x60-byte header, then the AES-256-GCM ciphertext.
 //! IV = msg_seqno (u64 LE) || 4 zero bytes; AAD = header bytes 0x30..0x60;
 //! tag in authtag[0..16].
 

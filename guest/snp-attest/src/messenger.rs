@@ -1,5 +1,5 @@
 //! VMPCK0 guest messages for attestation reports, with the sequence number
-//! rules of snp-boot.md §5.2: request seqno = last + 1, response = request + 1,
+//! rules of docs/snp-boot.md §5.2: request seqno = last + 1, response = request + 1,
 //! advance by 2 per round trip, never reuse, wipe the key on any failure
 //! other than BUSY (Linux `snp_disable_vmpck`): after a failed exchange the
 //! firmware may or may not have consumed the number, and guessing could

@@ -1,5 +1,5 @@
 //! A mock AMD secure processor for MSG_REPORT_REQ, written from the spec
-//! (56860 "Guest Messages", "MSG_REPORT_REQ"; snp-boot.md §5), with fault
+//! (56860 "Guest Messages", "MSG_REPORT_REQ"; docs/snp-boot.md §5), with fault
 //! injection. It keeps its own expected sequence number like the firmware:
 //! a request must carry it, the response carries it + 1, and it then
 //! expects + 2.

@@ -1,4 +1,4 @@
-//! The SNP secrets page (spec 56860 "Secrets Page Format"; snp-boot.md §5.1).
+//! The SNP secrets page (spec 56860 "Secrets Page Format"; docs/snp-boot.md §5.1).
 
 use core::fmt;
 use core::ops::Range;

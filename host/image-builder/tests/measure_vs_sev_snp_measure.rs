@@ -103,7 +103,7 @@ fn build(spec: &Spec) -> Vec<u8> {
     img
 }
 
-/// snp-boot.md §3.5.
+/// docs/snp-boot.md §3.5.
 fn kat_spec() -> Spec {
     Spec {
         size: 0x10000,

@@ -1,5 +1,5 @@
 //! The Trustee `snp` evidence JSON shape. The example is built by hand from
-//! the shape in shared/reference/kbs.md 1.8 (Trustee's e2e evidence: a
+//! the shape in docs/kbs.md 1.8 (Trustee's e2e evidence: a
 //! version-3 Genoa report, `sev` serde of AttestationReport); values are ours.
 
 use super::real_reports;

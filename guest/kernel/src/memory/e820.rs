@@ -2,7 +2,8 @@
 //! reads the bytes; `memory_map` parses them and refuses hostile maps
 //! (overlaps, wrap-around, absurd entries) before anything is accepted.
 
-use crate::fw_cfg::{FwCfg, FwCfgError};
+use crate::fw_cfg::{Driver, FwCfg, FwCfgError};
+use crate::platform::PlatformIo;
 use memory_map::{MapError, MAX_FILE_LEN};
 
 #[derive(Clone, Copy, Debug)]
@@ -25,6 +26,10 @@ pub struct MemoryMap(memory_map::MemoryMap);
 
 impl MemoryMap {
     pub fn from_fw_cfg(fw: &FwCfg) -> Result<Self, E820Error> {
+        Self::read(fw.driver())
+    }
+
+    pub(crate) fn read<I: PlatformIo>(fw: &Driver<I>) -> Result<Self, E820Error> {
         let file = fw.find("etc/e820").map_err(E820Error::FwCfg)?;
         let size = file.size as usize;
         // The size comes from the host: check it before reading.
@@ -43,3 +48,6 @@ impl MemoryMap {
         self.0.ram_total()
     }
 }
+
+#[cfg(test)]
+mod tests;

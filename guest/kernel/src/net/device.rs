@@ -8,6 +8,7 @@
 //! checked before it indexes anything.
 
 use crate::pci::MmioWindow;
+use crate::platform::HwIo;
 use crate::virtio::hal::{self, SharedHal, SLOT_SIZE};
 use crate::virtio::transport::{
     self, PciTransport, TransportError, F_ACCESS_PLATFORM, F_VERSION_1,
@@ -154,6 +155,40 @@ impl Inner {
     }
 }
 
+/// VERSION_1 is required (no legacy layouts); ACCESS_PLATFORM too under
+/// SNP: without it the host's device model may bypass the platform's DMA
+/// rules (Linux refuses such devices in encrypted guests too).
+fn check_offered(offered: u64, snp: bool) -> Result<(), DeviceError> {
+    if offered & F_VERSION_1 == 0 {
+        return Err(DeviceError::FeatureMissing("VIRTIO_F_VERSION_1"));
+    }
+    if snp && offered & F_ACCESS_PLATFORM == 0 {
+        return Err(DeviceError::FeatureMissing("VIRTIO_F_ACCESS_PLATFORM"));
+    }
+    Ok(())
+}
+
+/// After initialisation the device must have kept FEATURES_OK, be
+/// DRIVER_OK, and be neither FAILED nor asking for a reset.
+fn check_running(status: DeviceStatus) -> Result<(), DeviceError> {
+    let running = DeviceStatus::FEATURES_OK | DeviceStatus::DRIVER_OK;
+    if !status.contains(running)
+        || status.intersects(DeviceStatus::FAILED | DeviceStatus::DEVICE_NEEDS_RESET)
+    {
+        return Err(DeviceError::NotRunning {
+            status: status.bits(),
+        });
+    }
+    Ok(())
+}
+
+/// A received frame at `start` of `len` bytes (both from the device's used
+/// length and header) lies inside the `buf_len`-byte buffer and is no longer
+/// than an Ethernet frame.
+fn frame_fits(start: usize, len: usize, buf_len: usize) -> bool {
+    start.checked_add(len).is_some_and(|end| end <= buf_len) && len <= MAX_FRAME
+}
+
 /// A started virtio-net device.
 pub struct VirtioNet {
     inner: RefCell<Inner>,
@@ -166,17 +201,10 @@ impl VirtioNet {
     /// required under SNP and accepted whenever offered) and fill the
     /// receive queue.
     pub fn probe(window: &mut MmioWindow) -> Result<Self, DeviceError> {
-        let function = transport::find(DeviceType::Network).ok_or(DeviceError::NotFound)?;
+        let function = transport::find(HwIo, DeviceType::Network).ok_or(DeviceError::NotFound)?;
         let mut transport = PciTransport::new(function, window).map_err(DeviceError::Transport)?;
         let offered = transport.device_features();
-        if offered & F_VERSION_1 == 0 {
-            return Err(DeviceError::FeatureMissing("VIRTIO_F_VERSION_1"));
-        }
-        if crate::io::snp_active() && offered & F_ACCESS_PLATFORM == 0 {
-            // Without it the host's device model may bypass the platform's
-            // DMA rules; Linux refuses such devices in encrypted guests too.
-            return Err(DeviceError::FeatureMissing("VIRTIO_F_ACCESS_PLATFORM"));
-        }
+        check_offered(offered, crate::io::snp_active())?;
         // Receive buffers plus a full transmit queue, and some slack.
         hal::reserve_bounce_slots(2 * QUEUE_SIZE + 16).map_err(DeviceError::Shared)?;
         let view = transport.status_view();
@@ -184,15 +212,7 @@ impl VirtioNet {
         // Poll-driven: ask the device not to interrupt (a hint; with
         // EVENT_IDX the untouched used_event does the same).
         raw.disable_interrupts();
-        let status = view.status();
-        let running = DeviceStatus::FEATURES_OK | DeviceStatus::DRIVER_OK;
-        if !status.contains(running)
-            || status.intersects(DeviceStatus::FAILED | DeviceStatus::DEVICE_NEEDS_RESET)
-        {
-            return Err(DeviceError::NotRunning {
-                status: status.bits(),
-            });
-        }
+        check_running(view.status())?;
         let accepted = view.driver_features();
         log::info!(
             "virtio-net: PCI 00:{:02x}.{}, features offered {offered:#x}, accepted {accepted:#x} (VERSION_1 {}, ACCESS_PLATFORM {})",
@@ -332,7 +352,7 @@ impl phy::Device for VirtioNet {
                 return None;
             }
         };
-        if start.checked_add(len).is_none_or(|end| end > buf.len()) || len > MAX_FRAME {
+        if !frame_fits(start, len, buf.len()) {
             inner.stats.dropped += 1;
             inner.requeue_rx(buf);
             return None;
@@ -367,3 +387,6 @@ impl phy::Device for VirtioNet {
         caps
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -12,8 +12,7 @@ use crate::pci::MmioWindow;
 use spin::Mutex;
 
 /// BAR space for devices the kernel drives; see `MmioWindow::Q35`.
-static PCI_WINDOW: Mutex<MmioWindow> =
-    Mutex::new(MmioWindow::new(MmioWindow::Q35.0, MmioWindow::Q35.1));
+static PCI_WINDOW: Mutex<MmioWindow> = Mutex::new(MmioWindow::q35());
 
 #[derive(Debug, Clone, Copy)]
 pub enum NetError {

@@ -12,6 +12,8 @@
 mod evidence;
 mod kind;
 mod mmio;
+#[cfg(test)]
+pub(crate) mod mock;
 mod pages;
 
 pub use evidence::{evidence, evidence_kind, Evidence, EvidenceError, EvidenceKind, REPORT_LEN};

@@ -1,10 +1,7 @@
 //! virtio devices through the `virtio-drivers` crate: a virtio-pci modern
-//! transport whose register accesses all go through `crate::io`
-//! (`transport`), and a HAL that gives devices only shared memory
+//! transport whose register accesses all go through `MmioRegion`s on the
+//! platform (`transport`), and a HAL that gives devices only shared memory
 //! (`hal`).
 
 pub mod hal;
 pub mod transport;
-
-pub use hal::SharedHal;
-pub use transport::{PciTransport, TransportError};

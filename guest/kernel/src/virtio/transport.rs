@@ -3,15 +3,18 @@
 //! The crate's own PCI transport dereferences BAR memory through pointers,
 //! which would raise #VC under SEV-SNP. This one finds the same structures
 //! (common, notify, ISR and device configuration) through the PCI capability
-//! list and reads or writes every register through `crate::io::mmio_*`: plain
-//! volatile accesses natively, GHCB MMIO calls under SNP. No BAR address is
-//! ever handed to the crate.
+//! list and reaches every register through an `MmioRegion` on a
+//! `PlatformIo`: plain volatile accesses natively, GHCB MMIO calls under
+//! SNP, a mock device in the host tests (`transport/tests.rs`). No BAR
+//! address is ever handed to the crate.
 //!
-//! Everything the device reports (capabilities, BAR sizes, notify offsets)
-//! is untrusted and bounds-checked before it becomes an address.
+//! Everything the device reports (capabilities, BAR sizes, notify offsets,
+//! queue sizes) is untrusted: a value that would put a register outside its
+//! BAR is a typed error when the transport is built, and a queue the device
+//! describes impossibly marks the device FAILED instead of being set up.
 
-use crate::io::{mmio_read16, mmio_read32, mmio_read8, mmio_write16, mmio_write32, mmio_write8};
 use crate::pci::{self, Function, MemoryBar, MmioWindow, PciError};
+use crate::platform::{HwIo, MmioError, MmioRegion, PlatformIo};
 use virtio_drivers::transport::{DeviceStatus, DeviceType, InterruptStatus, Transport};
 use virtio_drivers::{Error as VirtioError, PhysAddr};
 use zerocopy::{FromBytes, Immutable, IntoBytes};
@@ -26,8 +29,12 @@ pub const F_ACCESS_PLATFORM: u64 = 1 << 33;
 /// VIRTIO_F_EVENT_IDX (virtio 1.2, 6): the rings carry used_event/avail_event.
 pub const F_EVENT_IDX: u64 = 1 << 29;
 
-// virtio_pci_cap (virtio 1.2, 4.1.4).
+// virtio_pci_cap (virtio 1.2, 4.1.4): cap_vndr, cap_next, cap_len,
+// cfg_type, bar, id, padding[2], le32 offset, le32 length; the notify
+// capability adds le32 notify_off_multiplier.
 const PCI_CAP_VENDOR: u8 = 0x09;
+const CAP_LEN: usize = 16;
+const NOTIFY_CAP_LEN: usize = 20;
 const CFG_COMMON: u8 = 1;
 const CFG_NOTIFY: u8 = 2;
 const CFG_ISR: u8 = 3;
@@ -47,7 +54,7 @@ const QUEUE_NOTIFY_OFF: u64 = 0x1E;
 const QUEUE_DESC: u64 = 0x20;
 const QUEUE_DRIVER: u64 = 0x28;
 const QUEUE_DEVICE: u64 = 0x30;
-const COMMON_CFG_LEN: u32 = 0x38;
+const COMMON_CFG_LEN: u64 = 0x38;
 /// Queues whose notify address is cached (virtio-net uses 2, 3 with control).
 const MAX_CACHED_QUEUES: usize = 8;
 
@@ -62,12 +69,19 @@ pub enum TransportError {
     UnknownDeviceType(u16),
     /// A required virtio capability is missing.
     MissingCapability(&'static str),
-    /// A capability points outside its BAR or at an unassigned BAR.
+    /// A capability points outside its BAR or at an unassigned BAR, or is
+    /// too small for its structure.
     BadCapability {
         cfg_type: u8,
         bar: u8,
         offset: u32,
         length: u32,
+    },
+    /// A capability shorter than its structure, or one running past the
+    /// 256-byte configuration space.
+    ShortCapability {
+        at: u8,
+        len: u8,
     },
     Pci(PciError),
     Paging(crate::paging::PagingError),
@@ -90,58 +104,187 @@ impl core::fmt::Display for TransportError {
                 f,
                 "virtio capability type {cfg_type} out of bounds (BAR{bar} +{offset:#x}, {length:#x} bytes)"
             ),
+            TransportError::ShortCapability { at, len } => {
+                write!(f, "virtio capability at {at:#x} too short ({len} bytes)")
+            }
             TransportError::Pci(e) => write!(f, "PCI: {e}"),
             TransportError::Paging(e) => write!(f, "paging: {e}"),
         }
     }
 }
 
-/// A register block inside a BAR: guest-physical base and length.
-#[derive(Clone, Copy, Debug)]
-struct Region {
-    base: u64,
-    len: u32,
-}
-
-impl Region {
-    /// `base + offset` when `size` bytes there lie inside the region.
-    fn at(&self, offset: usize, size: usize) -> Option<u64> {
-        let end = offset.checked_add(size)?;
-        if end > self.len as usize {
-            return None;
-        }
-        Some(self.base + offset as u64)
-    }
-}
-
 /// The first modern virtio function of `device_type` on bus 0.
-pub fn find(device_type: DeviceType) -> Option<Function> {
+pub(crate) fn find<I: PlatformIo + Copy>(io: I, device_type: DeviceType) -> Option<Function<I>> {
     let id = MODERN_DEVICE_ID_BASE + device_type as u16;
-    pci::bus0_functions().find(|f| f.vendor_id() == VIRTIO_VENDOR_ID && f.device_id() == id)
+    pci::bus0_functions(io).find(|f| f.vendor_id() == VIRTIO_VENDOR_ID && f.device_id() == id)
 }
 
-pub struct PciTransport {
-    function: Function,
-    device_type: DeviceType,
-    common: u64,
-    notify: Region,
+/// The whole of an assigned memory BAR as device memory.
+fn bar_region<I: PlatformIo>(io: I, bar: MemoryBar) -> MmioRegion<I> {
+    // SAFETY: `bar` was placed by `pci::assign_memory_bars` inside an
+    // `MmioWindow`, whose (unsafe) constructor promised device address space
+    // disjoint from RAM (in the guest the q35 PCI hole, kept apart from RAM
+    // by the memory plan); BARs get disjoint whole pages of it, identity-mapped
+    // uncached by `PciTransport::new` before this runs, and the transport
+    // built from this function is their only user.
+    unsafe { MmioRegion::new(io, bar.base, bar.size) }
+}
+
+/// One virtio structure as its capability describes it.
+struct CapInfo {
+    cfg_type: u8,
+    bar: u8,
+    offset: u32,
+    length: u32,
+    multiplier: u32,
+}
+
+/// Reads the virtio capability at config offset `at`, refusing one too
+/// short for its structure or running off the configuration space. `None`
+/// for capability types the transport does not use.
+fn read_cap<I: PlatformIo>(f: &Function<I>, at: u8) -> Result<Option<CapInfo>, TransportError> {
+    let short = TransportError::ShortCapability {
+        at,
+        len: f.read8(at.saturating_add(2)),
+    };
+    if usize::from(at) + CAP_LEN > 256 {
+        return Err(short);
+    }
+    let cap_len = usize::from(f.read8(at + 2));
+    let cfg_type = f.read8(at + 3);
+    let need = match cfg_type {
+        CFG_NOTIFY => NOTIFY_CAP_LEN,
+        CFG_COMMON | CFG_ISR | CFG_DEVICE => CAP_LEN,
+        _ => return Ok(None), // PCI config access and shared memory: unused
+    };
+    if cap_len < need || usize::from(at) + need > 256 {
+        return Err(short);
+    }
+    Ok(Some(CapInfo {
+        cfg_type,
+        bar: f.read8(at + 4),
+        offset: f.read32(at + 8),
+        length: f.read32(at + 12),
+        multiplier: if cfg_type == CFG_NOTIFY {
+            f.read32(at + 16)
+        } else {
+            0
+        },
+    }))
+}
+
+/// The virtio structures of a function, each cut from its BAR.
+struct Structures<I: PlatformIo> {
+    common: MmioRegion<I>,
+    notify: MmioRegion<I>,
     notify_multiplier: u32,
-    /// Notify register per queue, read once when the queue is set up.
-    notify_addrs: [Option<u64>; MAX_CACHED_QUEUES],
+    isr: MmioRegion<I>,
+    device_cfg: Option<MmioRegion<I>>,
+}
+
+fn find_structures<I: PlatformIo + Copy>(
+    f: &Function<I>,
+    io: I,
+    bars: &[Option<MemoryBar>; 6],
+) -> Result<Structures<I>, TransportError> {
+    let mut common = None;
+    let mut notify = None;
+    let mut isr = None;
+    let mut device_cfg = None;
+    for (id, at) in f.capabilities() {
+        if id != PCI_CAP_VENDOR {
+            continue;
+        }
+        let Some(cap) = read_cap(f, at)? else {
+            continue;
+        };
+        let slot = match cap.cfg_type {
+            CFG_COMMON => &mut common,
+            CFG_NOTIFY => &mut notify,
+            CFG_ISR => &mut isr,
+            _ => &mut device_cfg,
+        };
+        if slot.is_some() {
+            continue; // the first of each type is the one to use (4.1.4.1)
+        }
+        let bad = TransportError::BadCapability {
+            cfg_type: cap.cfg_type,
+            bar: cap.bar,
+            offset: cap.offset,
+            length: cap.length,
+        };
+        let bar = bars
+            .get(usize::from(cap.bar))
+            .copied()
+            .flatten()
+            .ok_or(bad)?;
+        let region = bar_region(io, bar)
+            .subregion(u64::from(cap.offset), u64::from(cap.length))
+            .map_err(|_: MmioError| bad)?;
+        *slot = Some((region, cap.multiplier, bad));
+    }
+    let (common, _, bad) =
+        common.ok_or(TransportError::MissingCapability("common configuration"))?;
+    if common.size() < COMMON_CFG_LEN {
+        return Err(bad);
+    }
+    let (notify, notify_multiplier, bad) =
+        notify.ok_or(TransportError::MissingCapability("notification"))?;
+    if notify.size() < 2 {
+        return Err(bad);
+    }
+    let (isr, _, bad) = isr.ok_or(TransportError::MissingCapability("ISR status"))?;
+    if isr.size() == 0 {
+        return Err(bad);
+    }
+    Ok(Structures {
+        common,
+        notify,
+        notify_multiplier,
+        isr,
+        device_cfg: device_cfg.map(|(r, _, _)| r),
+    })
+}
+
+pub(crate) struct PciTransport<I: PlatformIo + Copy = HwIo> {
+    device_type: DeviceType,
+    common: MmioRegion<I>,
+    notify: MmioRegion<I>,
+    notify_multiplier: u32,
+    /// Notify register offset per queue, read once when the queue is set up.
+    notify_offsets: [Option<u64>; MAX_CACHED_QUEUES],
     /// Ring addresses per queue, for notification suppression.
     rings: [Option<RingState>; MAX_CACHED_QUEUES],
     /// VIRTIO_F_EVENT_IDX was accepted.
     event_idx: bool,
-    isr: u64,
-    device_cfg: Option<Region>,
+    isr: MmioRegion<I>,
+    device_cfg: Option<MmioRegion<I>>,
     device_features: u64,
+    /// The device refused our features or described a queue impossibly: it
+    /// is marked FAILED and never told DRIVER_OK.
+    failed: bool,
 }
 
 impl PciTransport {
-    /// Assigns the function's BARs from `window` (uncached in the kernel's
-    /// map), finds the virtio structures and enables memory decoding and bus
-    /// mastering. The device is not reset here; `Transport::begin_init` does.
-    pub fn new(function: Function, window: &mut MmioWindow) -> Result<Self, TransportError> {
+    /// Assigns the function's BARs from `window`, maps them uncached in the
+    /// kernel's map, finds the virtio structures and enables memory decoding
+    /// and bus mastering. The device is not reset here;
+    /// `Transport::begin_init` does.
+    pub(crate) fn new(function: Function, window: &mut MmioWindow) -> Result<Self, TransportError> {
+        Self::probe(function, window, |start, end| {
+            crate::paging::set_uncached(start, end).map_err(TransportError::Paging)
+        })
+    }
+}
+
+impl<I: PlatformIo + Copy> PciTransport<I> {
+    /// `new` on any platform; `map_uncached(start, end)` prepares the BARs'
+    /// address range before any register is touched.
+    pub(crate) fn probe(
+        function: Function<I>,
+        window: &mut MmioWindow,
+        map_uncached: impl FnOnce(u64, u64) -> Result<(), TransportError>,
+    ) -> Result<Self, TransportError> {
         let vendor = function.vendor_id();
         let device = function.device_id();
         if vendor != VIRTIO_VENDOR_ID || !(0x1040..=0x107F).contains(&device) {
@@ -153,126 +296,88 @@ impl PciTransport {
         let first = window.used_end();
         let bars = pci::assign_memory_bars(&function, window).map_err(TransportError::Pci)?;
         if window.used_end() > first {
-            crate::paging::set_uncached(first, window.used_end())
-                .map_err(TransportError::Paging)?;
+            map_uncached(first, window.used_end())?;
         }
-
-        let mut common = None;
-        let mut notify = None;
-        let mut isr = None;
-        let mut device_cfg = None;
-        for (id, cap) in function.capabilities() {
-            // The notify capability is 20 bytes; a device-chosen offset
-            // must leave room for it in the 256-byte config space.
-            if id != PCI_CAP_VENDOR || cap > 0xFF - 20 {
-                continue;
-            }
-            let cfg_type = function.read8(cap + 3);
-            let slot = match cfg_type {
-                CFG_COMMON => &mut common,
-                CFG_NOTIFY => &mut notify,
-                CFG_ISR => &mut isr,
-                CFG_DEVICE => &mut device_cfg,
-                _ => continue, // PCI config access and shared memory: unused
-            };
-            if slot.is_some() {
-                continue; // the first of each type is the one to use (4.1.4.1)
-            }
-            let bar = function.read8(cap + 4);
-            let offset = function.read32(cap + 8);
-            let length = function.read32(cap + 12);
-            let bad = TransportError::BadCapability {
-                cfg_type,
-                bar,
-                offset,
-                length,
-            };
-            let region = bars
-                .get(usize::from(bar))
-                .copied()
-                .flatten()
-                .and_then(|b: MemoryBar| {
-                    let end = u64::from(offset).checked_add(u64::from(length))?;
-                    (end <= b.size).then_some(Region {
-                        base: b.base + u64::from(offset),
-                        len: length,
-                    })
-                })
-                .ok_or(bad)?;
-            let multiplier = if cfg_type == CFG_NOTIFY {
-                function.read32(cap + 16)
-            } else {
-                0
-            };
-            *slot = Some((region, multiplier));
-        }
-        let (common, _) =
-            common.ok_or(TransportError::MissingCapability("common configuration"))?;
-        if common.len < COMMON_CFG_LEN {
-            return Err(TransportError::BadCapability {
-                cfg_type: CFG_COMMON,
-                bar: 0,
-                offset: 0,
-                length: common.len,
-            });
-        }
-        let (notify, notify_multiplier) =
-            notify.ok_or(TransportError::MissingCapability("notification"))?;
-        let (isr, _) = isr.ok_or(TransportError::MissingCapability("ISR status"))?;
-        if isr.len == 0 {
-            return Err(TransportError::MissingCapability("ISR status"));
-        }
+        let found = find_structures(&function, function.io(), &bars)?;
 
         function.set_command(function.command() | pci::COMMAND_MEMORY | pci::COMMAND_BUS_MASTER);
         Ok(PciTransport {
-            function,
             device_type,
-            common: common.base,
-            notify,
-            notify_multiplier,
-            notify_addrs: [None; MAX_CACHED_QUEUES],
+            common: found.common,
+            notify: found.notify,
+            notify_multiplier: found.notify_multiplier,
+            notify_offsets: [None; MAX_CACHED_QUEUES],
             rings: [None; MAX_CACHED_QUEUES],
             event_idx: false,
-            isr: isr.base,
-            device_cfg: device_cfg.map(|(r, _)| r),
+            isr: found.isr,
+            device_cfg: found.device_cfg,
             device_features: 0,
+            failed: false,
         })
     }
 
-    pub fn function(&self) -> Function {
-        self.function
-    }
-
     /// Feature bits the device offers (reads the device).
-    pub fn device_features(&mut self) -> u64 {
+    pub(crate) fn device_features(&mut self) -> u64 {
         self.read_device_features()
     }
 
     /// A read-only view of the status and the accepted features, which stays
     /// usable after the transport has moved into a driver.
-    pub fn status_view(&self) -> StatusView {
+    pub(crate) fn status_view(&self) -> StatusView<I> {
         StatusView {
-            common: self.common,
+            common: self.common.subregion(0, COMMON_CFG_LEN).ok(),
         }
     }
 
-    /// The notify register of `queue`, from its device-reported offset
-    /// (bounds-checked against the notify region).
-    fn notify_address(&self, queue: u16) -> Option<u64> {
+    /// The device broke a rule: mark it FAILED (virtio 1.2, 3.1.1) and stop
+    /// setting it up.
+    fn fail(&mut self, why: &str) {
+        log::warn!("virtio: {why}; device marked FAILED");
+        self.failed = true;
+        self.write8(DEVICE_STATUS, DeviceStatus::FAILED.bits() as u8);
+    }
+
+    /// The notify register offset of `queue`, from its device-reported
+    /// offset and the multiplier; `None` when that lies outside the notify
+    /// region (the product of two device values cannot overflow 64 bits,
+    /// but is checked anyway).
+    fn notify_offset(&self, queue: u16) -> Option<u64> {
         self.queue_select(queue);
-        let off = usize::from(mmio_read16(self.common + QUEUE_NOTIFY_OFF));
-        off.checked_mul(self.notify_multiplier as usize)
-            .and_then(|o| self.notify.at(o, 2))
+        let off = u64::from(self.read16(QUEUE_NOTIFY_OFF));
+        let at = off.checked_mul(u64::from(self.notify_multiplier))?;
+        (at.checked_add(2)? <= self.notify.size()).then_some(at)
     }
 
     fn queue_select(&self, queue: u16) {
-        mmio_write16(self.common + QUEUE_SELECT, queue);
+        self.write16(QUEUE_SELECT, queue);
     }
 
     fn write64(&self, offset: u64, value: u64) {
         // 64-bit fields may be written as two 32-bit halves (4.1.3.1).
-        mmio_write32(self.common + offset, value as u32);
-        mmio_write32(self.common + offset + 4, (value >> 32) as u32);
+        self.write32(offset, value as u32);
+        self.write32(offset + 4, (value >> 32) as u32);
+    }
+
+    // Common-configuration accesses. The region was checked to hold the
+    // whole structure when the transport was built, so these cannot fail;
+    // if one did, it reads as 0 and writes nothing.
+    fn read8(&self, offset: u64) -> u8 {
+        self.common.read8(offset).unwrap_or(0)
+    }
+    fn read16(&self, offset: u64) -> u16 {
+        self.common.read16(offset).unwrap_or(0)
+    }
+    fn read32(&self, offset: u64) -> u32 {
+        self.common.read32(offset).unwrap_or(0)
+    }
+    fn write8(&self, offset: u64, value: u8) {
+        let _ = self.common.write8(offset, value);
+    }
+    fn write16(&self, offset: u64, value: u16) {
+        let _ = self.common.write16(offset, value);
+    }
+    fn write32(&self, offset: u64, value: u32) {
+        let _ = self.common.write32(offset, value);
     }
 }
 
@@ -296,7 +401,7 @@ pub fn need_event(event: u16, new: u16, old: u16) -> bool {
     new.wrapping_sub(event).wrapping_sub(1) < new.wrapping_sub(old)
 }
 
-impl PciTransport {
+impl<I: PlatformIo + Copy> PciTransport<I> {
     /// With VIRTIO_F_EVENT_IDX, whether the device asked to be notified of
     /// the entries added since the last decision (its avail_event). The
     /// driver crate calls `notify` whenever the available index has passed
@@ -331,36 +436,46 @@ impl PciTransport {
 }
 
 /// Device status and accepted features, read from the common configuration.
-#[derive(Clone, Copy, Debug)]
-pub struct StatusView {
-    common: u64,
+pub(crate) struct StatusView<I: PlatformIo = HwIo> {
+    /// `None` only if the common region could not be cut again (it can).
+    common: Option<MmioRegion<I>>,
 }
 
-impl StatusView {
-    pub fn status(&self) -> DeviceStatus {
-        DeviceStatus::from_bits_truncate(u32::from(mmio_read8(self.common + DEVICE_STATUS)))
+impl<I: PlatformIo + Clone> StatusView<I> {
+    pub(crate) fn status(&self) -> DeviceStatus {
+        let status = self
+            .common
+            .as_ref()
+            .and_then(|c| c.read8(DEVICE_STATUS).ok());
+        // Unreadable: report the device as failed.
+        DeviceStatus::from_bits_truncate(u32::from(status.unwrap_or(0x80)))
     }
 
     /// Feature bits the driver wrote (the register reads back as written).
-    pub fn driver_features(&self) -> u64 {
-        mmio_write32(self.common + DRIVER_FEATURE_SELECT, 0);
-        let low = mmio_read32(self.common + DRIVER_FEATURE);
-        mmio_write32(self.common + DRIVER_FEATURE_SELECT, 1);
-        let high = mmio_read32(self.common + DRIVER_FEATURE);
+    pub(crate) fn driver_features(&self) -> u64 {
+        let Some(c) = self.common.as_ref() else {
+            return 0;
+        };
+        let half = |select: u32| {
+            let _ = c.write32(DRIVER_FEATURE_SELECT, select);
+            c.read32(DRIVER_FEATURE).unwrap_or(0)
+        };
+        let low = half(0);
+        let high = half(1);
         (u64::from(high) << 32) | u64::from(low)
     }
 }
 
-impl Transport for PciTransport {
+impl<I: PlatformIo + Copy> Transport for PciTransport<I> {
     fn device_type(&self) -> DeviceType {
         self.device_type
     }
 
     fn read_device_features(&mut self) -> u64 {
-        mmio_write32(self.common + DEVICE_FEATURE_SELECT, 0);
-        let low = mmio_read32(self.common + DEVICE_FEATURE);
-        mmio_write32(self.common + DEVICE_FEATURE_SELECT, 1);
-        let high = mmio_read32(self.common + DEVICE_FEATURE);
+        self.write32(DEVICE_FEATURE_SELECT, 0);
+        let low = self.read32(DEVICE_FEATURE);
+        self.write32(DEVICE_FEATURE_SELECT, 1);
+        let high = self.read32(DEVICE_FEATURE);
         self.device_features = (u64::from(high) << 32) | u64::from(low);
         self.device_features
     }
@@ -373,34 +488,63 @@ impl Transport for PciTransport {
     fn write_driver_features(&mut self, driver_features: u64) {
         let features = driver_features | (self.device_features & F_ACCESS_PLATFORM);
         self.event_idx = features & F_EVENT_IDX != 0;
-        mmio_write32(self.common + DRIVER_FEATURE_SELECT, 0);
-        mmio_write32(self.common + DRIVER_FEATURE, features as u32);
-        mmio_write32(self.common + DRIVER_FEATURE_SELECT, 1);
-        mmio_write32(self.common + DRIVER_FEATURE, (features >> 32) as u32);
+        self.write32(DRIVER_FEATURE_SELECT, 0);
+        self.write32(DRIVER_FEATURE, features as u32);
+        self.write32(DRIVER_FEATURE_SELECT, 1);
+        self.write32(DRIVER_FEATURE, (features >> 32) as u32);
     }
 
+    /// The size the device offers, when it is a usable split-queue size (a
+    /// power of two, virtio 1.2, 2.7); 0 (unavailable) otherwise.
     fn max_queue_size(&mut self, queue: u16) -> u32 {
         self.queue_select(queue);
-        u32::from(mmio_read16(self.common + QUEUE_SIZE))
+        let offered = self.read16(QUEUE_SIZE);
+        if offered.is_power_of_two() {
+            u32::from(offered)
+        } else {
+            0
+        }
     }
 
     fn notify(&mut self, queue: u16) {
         if !self.device_wants_notify(queue) {
             return;
         }
-        let cached = self.notify_addrs.get(usize::from(queue)).copied().flatten();
-        match cached.or_else(|| self.notify_address(queue)) {
-            Some(a) => mmio_write16(a, queue),
+        let cached = self
+            .notify_offsets
+            .get(usize::from(queue))
+            .copied()
+            .flatten();
+        match cached.or_else(|| self.notify_offset(queue)) {
+            Some(at) => {
+                let _ = self.notify.write16(at, queue);
+            }
             None => log::warn!("virtio: queue {queue} notify offset outside the notify region"),
         }
     }
 
     fn get_status(&self) -> DeviceStatus {
-        self.status_view().status()
+        let status = self.read8(DEVICE_STATUS);
+        DeviceStatus::from_bits_truncate(u32::from(status))
     }
 
+    /// A device that clears FEATURES_OK after the driver set it does not
+    /// accept the features (virtio 1.2, 3.1.1): it is marked FAILED, and a
+    /// failed device is never set DRIVER_OK.
     fn set_status(&mut self, status: DeviceStatus) {
-        mmio_write8(self.common + DEVICE_STATUS, status.bits() as u8);
+        if self.failed && !status.is_empty() {
+            self.write8(DEVICE_STATUS, DeviceStatus::FAILED.bits() as u8);
+            return;
+        }
+        if status.is_empty() {
+            self.failed = false;
+        }
+        self.write8(DEVICE_STATUS, status.bits() as u8);
+        if status.contains(DeviceStatus::FEATURES_OK)
+            && !self.get_status().contains(DeviceStatus::FEATURES_OK)
+        {
+            self.fail("device refused FEATURES_OK");
+        }
     }
 
     fn set_guest_page_size(&mut self, _guest_page_size: u32) {
@@ -411,6 +555,9 @@ impl Transport for PciTransport {
         false
     }
 
+    /// Programs the queue only if its size is one the device offered and a
+    /// split queue may have, and its notify register lies in the notify
+    /// region; otherwise the device is marked FAILED.
     fn queue_set(
         &mut self,
         queue: u16,
@@ -419,15 +566,26 @@ impl Transport for PciTransport {
         driver_area: PhysAddr,
         device_area: PhysAddr,
     ) {
+        if self.failed {
+            return;
+        }
+        let offered = self.max_queue_size(queue);
+        if size == 0 || !size.is_power_of_two() || size > offered {
+            self.fail("queue size not offered by the device");
+            return;
+        }
+        let Some(notify_at) = self.notify_offset(queue) else {
+            self.fail("queue notify offset outside the notify region");
+            return;
+        };
         self.queue_select(queue);
-        mmio_write16(self.common + QUEUE_SIZE, size as u16);
+        self.write16(QUEUE_SIZE, size as u16);
         self.write64(QUEUE_DESC, descriptors);
         self.write64(QUEUE_DRIVER, driver_area);
         self.write64(QUEUE_DEVICE, device_area);
-        mmio_write16(self.common + QUEUE_ENABLE, 1);
-        let addr = self.notify_address(queue);
-        if let Some(slot) = self.notify_addrs.get_mut(usize::from(queue)) {
-            *slot = addr;
+        self.write16(QUEUE_ENABLE, 1);
+        if let Some(slot) = self.notify_offsets.get_mut(usize::from(queue)) {
+            *slot = Some(notify_at);
         }
         if let Some(slot) = self.rings.get_mut(usize::from(queue)) {
             *slot = Some(RingState {
@@ -442,42 +600,46 @@ impl Transport for PciTransport {
     /// the drivers call this only when they are dropped, so the whole device
     /// is reset and stops using every ring.
     fn queue_unset(&mut self, _queue: u16) {
-        mmio_write8(self.common + DEVICE_STATUS, 0);
+        self.write8(DEVICE_STATUS, 0);
     }
 
     fn queue_used(&mut self, queue: u16) -> bool {
         self.queue_select(queue);
-        mmio_read16(self.common + QUEUE_ENABLE) == 1
+        self.read16(QUEUE_ENABLE) == 1
     }
 
     fn ack_interrupt(&mut self) -> InterruptStatus {
         // Reading the ISR byte clears it (4.1.4.5).
-        InterruptStatus::from_bits_retain(u32::from(mmio_read8(self.isr)))
+        InterruptStatus::from_bits_retain(u32::from(self.isr.read8(0).unwrap_or(0)))
     }
 
     fn read_config_generation(&self) -> u32 {
-        u32::from(mmio_read8(self.common + CONFIG_GENERATION))
+        u32::from(self.read8(CONFIG_GENERATION))
     }
 
     fn read_config_space<T: FromBytes + IntoBytes>(&self, offset: usize) -> Result<T, VirtioError> {
-        let region = self.device_cfg.ok_or(VirtioError::ConfigSpaceMissing)?;
+        let region = self
+            .device_cfg
+            .as_ref()
+            .ok_or(VirtioError::ConfigSpaceMissing)?;
         let size = core::mem::size_of::<T>();
-        let base = region
-            .at(offset, size)
-            .ok_or(VirtioError::ConfigSpaceTooSmall)?;
+        let too_small = |_: MmioError| VirtioError::ConfigSpaceTooSmall;
+        let at = offset as u64;
+        // Refuse before any access: a partial read is never returned.
+        region.subregion(at, size as u64).map_err(too_small)?;
         let mut bytes = [0u8; 16];
         let buf = bytes.get_mut(..size).ok_or(VirtioError::InvalidParam)?;
         // Natural-width accesses for scalar fields (4.1.3.1); byte arrays byte by byte.
-        match (size, base % size.max(1) as u64) {
-            (2, 0) => buf.copy_from_slice(&mmio_read16(base).to_le_bytes()),
-            (4, 0) => buf.copy_from_slice(&mmio_read32(base).to_le_bytes()),
+        match (size, region.base().wrapping_add(at) % size.max(1) as u64) {
+            (2, 0) => buf.copy_from_slice(&region.read16(at).map_err(too_small)?.to_le_bytes()),
+            (4, 0) => buf.copy_from_slice(&region.read32(at).map_err(too_small)?.to_le_bytes()),
             (8, 0) => {
-                buf[..4].copy_from_slice(&mmio_read32(base).to_le_bytes());
-                buf[4..].copy_from_slice(&mmio_read32(base + 4).to_le_bytes());
+                buf[..4].copy_from_slice(&region.read32(at).map_err(too_small)?.to_le_bytes());
+                buf[4..].copy_from_slice(&region.read32(at + 4).map_err(too_small)?.to_le_bytes());
             }
             _ => {
                 for (i, b) in buf.iter_mut().enumerate() {
-                    *b = mmio_read8(base + i as u64);
+                    *b = region.read8(at + i as u64).map_err(too_small)?;
                 }
             }
         }
@@ -489,20 +651,32 @@ impl Transport for PciTransport {
         offset: usize,
         value: T,
     ) -> Result<(), VirtioError> {
-        let region = self.device_cfg.ok_or(VirtioError::ConfigSpaceMissing)?;
+        let region = self
+            .device_cfg
+            .as_ref()
+            .ok_or(VirtioError::ConfigSpaceMissing)?;
         let bytes = value.as_bytes();
-        let base = region
-            .at(offset, bytes.len())
-            .ok_or(VirtioError::ConfigSpaceTooSmall)?;
-        match (bytes.len(), base % bytes.len().max(1) as u64) {
-            (2, 0) => mmio_write16(base, u16::from_le_bytes([bytes[0], bytes[1]])),
-            (4, 0) => mmio_write32(
-                base,
-                u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]),
-            ),
+        let too_small = |_: MmioError| VirtioError::ConfigSpaceTooSmall;
+        let at = offset as u64;
+        region
+            .subregion(at, bytes.len() as u64)
+            .map_err(too_small)?;
+        match (
+            bytes.len(),
+            region.base().wrapping_add(at) % bytes.len().max(1) as u64,
+        ) {
+            (2, 0) => region
+                .write16(at, u16::from_le_bytes([bytes[0], bytes[1]]))
+                .map_err(too_small)?,
+            (4, 0) => region
+                .write32(
+                    at,
+                    u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]),
+                )
+                .map_err(too_small)?,
             _ => {
                 for (i, b) in bytes.iter().enumerate() {
-                    mmio_write8(base + i as u64, *b);
+                    region.write8(at + i as u64, *b).map_err(too_small)?;
                 }
             }
         }
@@ -511,21 +685,4 @@ impl Transport for PciTransport {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::need_event;
-
-    #[test]
-    fn notify_only_when_the_event_index_was_published_since_the_last_decision() {
-        // (event, new, old) -> must notify; virtio 1.2 2.7.10 / vring_need_event.
-        assert!(need_event(0, 1, 0)); // first entry, event 0
-        assert!(need_event(7, 10, 6)); // event among entries 6..10
-        assert!(need_event(6, 10, 6));
-        assert!(!need_event(5, 10, 6)); // already told about entry 5
-        assert!(!need_event(10, 10, 6)); // device waits for entry 10: not yet
-        assert!(!need_event(6, 6, 6)); // nothing new
-                                       // Across the 16-bit wrap.
-        assert!(need_event(0xFFFF, 2, 0xFFFE));
-        assert!(need_event(1, 2, 0xFFFE));
-        assert!(!need_event(0xFFFE, 3, 0xFFFF));
-    }
-}
+mod tests;
