@@ -149,7 +149,7 @@ pub fn run(static_config: bool) -> ! {
             }
             match next {
                 Next::Keep => i += 1,
-                Next::Close => drop(conns.swap_remove(i)),
+                Next::Close => conns.swap_remove(i).stream.close(),
                 Next::Abort => conns.swap_remove(i).stream.abort(&mut net),
             }
         }

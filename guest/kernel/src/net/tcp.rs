@@ -385,8 +385,8 @@ impl TcpStream {
         net.socket(self.id()).can_recv()
     }
 
-    /// The peer will send nothing more (it closed, or the connection is
-    /// gone); bytes already received may still be waiting.
+    /// Nothing more can be read: the peer closed and every byte it sent
+    /// was read, or the connection is gone.
     pub fn peer_closed(&self, net: &mut NetStack) -> bool {
         !net.socket(self.id()).may_recv()
     }
@@ -400,6 +400,10 @@ impl TcpStream {
     pub fn is_open(&self, net: &mut NetStack) -> bool {
         net.socket(self.id()).is_open()
     }
+
+    /// Closes the connection gracefully (FIN after what is queued; the
+    /// stack finishes it, see the module notes). The same as dropping it.
+    pub fn close(self) {}
 
     /// Resets the connection at once (RST on the next poll) and frees the
     /// socket.
