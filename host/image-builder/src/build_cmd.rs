@@ -292,7 +292,33 @@ fn build_guest(
 
 #[cfg(test)]
 mod tests {
-    use super::model_digest;
+    use super::{model_digest, test_manifest_json};
+
+    /// Shaped like `manifest::build`'s output (literals, not the builder).
+    fn production_manifest() -> serde_json::Value {
+        serde_json::json!({
+            "format_version": 1,
+            "launch_configurations": [{"vcpus": 1, "vcpu_type": "EPYC-v4",
+                "guest_features": "0x1", "launch_digest": "11".repeat(48)}],
+            "policy": {"guest_policy": "0x30000", "debug_allowed": false,
+                "migration_agent_allowed": false, "required_vmpl": 0,
+                "min_report_version": 3, "vlek_allowed": false, "min_tcb": {},
+                "runtime_config_sha256": []},
+        })
+    }
+
+    #[test]
+    fn the_test_manifest_is_refused_by_the_verifiers_reader() {
+        let prod = production_manifest();
+        // The fixture is a manifest the reader accepts...
+        let text = serde_json::to_string(&prod).unwrap();
+        assert!(appliance_manifest::Manifest::from_json(text.as_bytes()).is_ok());
+        // ...and the same digests as a test manifest are refused.
+        let test = test_manifest_json(&prod).unwrap();
+        assert!(appliance_manifest::Manifest::from_json(test.as_bytes()).is_err());
+        let back: serde_json::Value = serde_json::from_str(&test).unwrap();
+        assert_eq!(back["test_image"], prod);
+    }
 
     #[test]
     fn model_digest_must_be_96_hex_digits() {
