@@ -311,12 +311,12 @@ mod tests {
     fn the_test_manifest_is_refused_by_the_verifiers_reader() {
         let prod = production_manifest();
         // The fixture is a manifest the reader accepts...
-        let text = serde_json::to_string(&prod).unwrap();
+        let text = serde_json::to_string(&prod).expect("serialize");
         assert!(appliance_manifest::Manifest::from_json(text.as_bytes()).is_ok());
         // ...and the same digests as a test manifest are refused.
-        let test = test_manifest_json(&prod).unwrap();
+        let test = test_manifest_json(&prod).expect("test manifest");
         assert!(appliance_manifest::Manifest::from_json(test.as_bytes()).is_err());
-        let back: serde_json::Value = serde_json::from_str(&test).unwrap();
+        let back: serde_json::Value = serde_json::from_str(&test).expect("JSON");
         assert_eq!(back["test_image"], prod);
     }
 
