@@ -273,7 +273,7 @@ impl NetStack {
 
     /// The socket behind `id`. Every `SocketId` comes from `add_socket`
     /// and is freed only by `reap` after its owner handed it back, so the
-    /// lookup cannot miss.
+    /// lookup cannot miss on the stack that made it (there is one).
     pub(crate) fn socket(&mut self, id: SocketId) -> &mut tcp::Socket<'static> {
         self.sockets.get_mut::<tcp::Socket>(id.0)
     }

@@ -14,6 +14,9 @@
 //! fixed number of sockets, listening and accepted together: at most
 //! `max_connections` connections at a time, the rest wait in the peer's SYN
 //! retries.
+//!
+//! Listeners and streams belong to the stack they were made on and must be
+//! used with it (the appliance has one network device, so one stack).
 
 use super::stack::{NetStack, RetireQueue, SocketId};
 use alloc::rc::Rc;
