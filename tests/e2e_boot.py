@@ -407,7 +407,7 @@ def no_raw_io_outside_the_io_abstraction():
             if os.path.isfile(os.path.join(ROOT, f)):
                 os.makedirs(os.path.join(d, os.path.dirname(f)), exist_ok=True)
                 shutil.copy2(os.path.join(ROOT, f), os.path.join(d, f))
-        with open(os.path.join(d, "kernel", "src", "time.rs"), "a") as f:
+        with open(os.path.join(d, "guest", "kernel", "src", "time.rs"), "a") as f:
             f.write('\nfn sneaky() { unsafe { core::arch::asm!("out dx, al", in("dx") 0x80u16, in("al") 0u8) } }\n')
         p = run_cmd([os.path.join(d, "tests", "check_no_raw_io.sh")])
         assert p.returncode != 0 and "guest/kernel/src/time.rs" in p.stdout, p.stdout
