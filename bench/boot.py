@@ -3,7 +3,7 @@
 "appliance ready" line, under KVM (where it works here) and TCG, median of
 several runs; beside it the guest's own reset-to-ready time from the TSC.
 
-Usage: bench/boot.py [--runs N] [--image out/appliance.bin]
+Usage: bench/boot.py [--runs N] [--image out/test/appliance.bin]
 """
 
 import argparse
@@ -42,7 +42,7 @@ def one_boot(image, accel):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=7)
-    ap.add_argument("--image", default=os.path.join(ROOT, "out", "appliance.bin"))
+    ap.add_argument("--image", default=os.path.join(ROOT, "out", "test", "appliance.bin"))
     a = ap.parse_args()
     accel = subprocess.run([os.path.join(ROOT, "qemu", "accel.sh"), a.image],
                            capture_output=True, text=True).stdout.strip()

@@ -15,7 +15,7 @@ run the image here.
 Throughput is the median of --runs runs (default 3); MB = 10^6 bytes.
 QEMU user networking with restrict=on, one hostfwd on 127.0.0.1 only.
 
-Usage: bench/net.py [--runs N] [--image out/appliance.bin]
+Usage: bench/net.py [--runs N] [--image out/test/appliance.bin]
 """
 
 import argparse
@@ -165,7 +165,7 @@ def measure(guest, runs):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--image", default=os.path.join(ROOT, "out", "appliance.bin"))
+    ap.add_argument("--image", default=os.path.join(ROOT, "out", "test", "appliance.bin"))
     a = ap.parse_args()
     probe = subprocess.run([os.path.join(ROOT, "qemu", "accel.sh"), a.image],
                            capture_output=True, text=True)

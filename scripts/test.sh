@@ -38,9 +38,16 @@ cargo test --locked -p kernel --lib
 step "image"
 cargo build --locked -p image-builder -p keybroker -p appliance-client
 target/debug/image-builder build --out out
+# The test image (self-tests, test routes, deliberate faults): its own
+# digests in out/test/test-manifest.json, never in out/manifest.json.
+target/debug/image-builder build --test-image --out out/test
 
 step "guest binary check (no raw CPUID/port/MSR instructions outside the I/O layer)"
 python3 tests/check_guest_binary.py out/appliance.elf
+
+step "no test code in the production image (and the check finds the test image's)"
+python3 tests/check_no_test_code.py out
+python3 tests/check_no_test_code.py --expect-test-code out/test
 
 step "end-to-end (QEMU)"
 python3 tests/run_e2e.py

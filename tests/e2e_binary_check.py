@@ -94,6 +94,33 @@ def binary_check_fails_on_a_stale_or_missing_allowlist_entry():
     assert "FORBIDDEN kernel::arch::vmgexit at 0x" in out.getvalue(), out.getvalue()
 
 
+NO_TEST_CODE = os.path.join(ROOT, "tests", "check_no_test_code.py")
+
+
+@test
+def no_test_code_check_passes_on_production_and_fails_on_the_test_image():
+    """tests/check_no_test_code.py (issue 11): the production image has no
+    self-test symbol or string; on the test image the same check fails and
+    names what it found, so it can fail; a stripped ELF is refused."""
+    out_dir = os.path.dirname(ELF)
+    p = run_cmd([sys.executable, NO_TEST_CODE, out_dir])
+    assert p.returncode == 0 and "ok: no test code" in p.stdout, p.stdout + p.stderr
+    test_dir = os.path.join(out_dir, "test")
+    p = run_cmd([sys.executable, NO_TEST_CODE, test_dir])
+    assert p.returncode == 1, p.stdout + p.stderr
+    findings = [l for l in p.stdout.splitlines() if l.startswith("TEST ")]
+    for want in ("TEST SYMBOL app::selftest::run_requested", "TEST STRING 'opt/appliance/selftest'",
+                 "TEST SYMBOL kernel::fault_test::late_fault"):
+        assert want in p.stdout, p.stdout
+    with tempfile.TemporaryDirectory() as d:
+        shutil.copy(os.path.join(test_dir, "appliance.bin"), d)
+        run_cmd(["objcopy", "--strip-all", os.path.join(test_dir, "appliance.elf"),
+                 os.path.join(d, "appliance.elf")], check=True)
+        p = run_cmd([sys.executable, NO_TEST_CODE, d])
+    assert p.returncode == 2 and "stripped" in p.stdout, p.stdout + p.stderr
+    print(f"     production image clean; test image: {len(findings)} findings")
+
+
 def copy_checkout(dest):
     """The checkout's files (tracked and new, not ignored) under `dest`."""
     files = run_cmd(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, check=True).stdout.split()

@@ -1,6 +1,8 @@
 """End-to-end tests of issue 2: boot, measurement, reproducibility.
 
-Expects `image-builder build --out out` to have run (scripts/test.sh does).
+Expects `image-builder build --out out` and `image-builder build --test-image
+--out out/test` to have run (scripts/test.sh does). Boots that ask for a
+self-test use the test image: the production image has none.
 """
 
 import hashlib
@@ -8,11 +10,13 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 
-from harness import ROOT, Skip, main, run_cmd, test
+from harness import ROOT, LineProcess, Skip, main, run_cmd, test
 
 OUT = os.path.join(ROOT, "out")
 IMAGE = os.path.join(OUT, "appliance.bin")
+TEST_IMAGE = os.path.join(OUT, "test", "appliance.bin")
 IB = os.path.join(ROOT, "target", "debug", "image-builder")
 RUN = os.path.join(ROOT, "qemu", "run.sh")
 EXIT_OK, EXIT_FAIL = 33, 35
@@ -20,14 +24,14 @@ EXIT_OK, EXIT_FAIL = 33, 35
 
 def accelerators():
     """TCG always; KVM only where it boots this image (qemu/accel.sh)."""
-    p = run_cmd([os.path.join(ROOT, "qemu", "accel.sh"), IMAGE], env={**os.environ, "APPLIANCE_ACCEL": ""})
+    p = run_cmd([os.path.join(ROOT, "qemu", "accel.sh"), TEST_IMAGE], env={**os.environ, "APPLIANCE_ACCEL": ""})
     return ["tcg", "kvm"] if p.stdout.strip() == "kvm" else ["tcg"]
 
 
 ACCELS = None
 
 
-def boot(accel, *, mem="256M", smp=1, selftest="exit", image=IMAGE, timeout=120):
+def boot(accel, *, mem="256M", smp=1, selftest="exit", image=TEST_IMAGE, timeout=120):
     p = run_cmd([RUN, "--image", image, "--accel", accel, "--mem", mem, "--smp", str(smp),
                  "--selftest", selftest], timeout=timeout)
     return p.returncode, p.stdout
@@ -97,15 +101,13 @@ def heap_uses_all_of_1g():
 
 @test
 def deliberate_fault_reports_vector_and_rip():
-    """The fault-test build faults after boot (late), or, with fw_cfg
-    `opt/appliance/fault-early`, right after the IDT is loaded and before any
-    SNP set-up, by reading the unmapped guard page below the boot stack. Both
-    must print the vector, not reset (a triple fault would exit 0 with
-    -no-reboot and print nothing)."""
+    """The test image faults after boot (late, self-test word `fault`), or,
+    with fw_cfg `opt/appliance/fault-early`, right after the IDT is loaded
+    and before any SNP set-up, by reading the unmapped guard page below the
+    boot stack. Both must print the vector, not reset (a triple fault would
+    exit 0 with -no-reboot and print nothing)."""
     with tempfile.TemporaryDirectory() as d:
-        run_cmd([IB, "build", "--out", d, "--features", "fault-test"], timeout=900, check=True, cwd=ROOT)
-        image = os.path.join(d, "appliance.bin")
-        rc, out = boot("tcg", image=image, selftest="")
+        rc, out = boot("tcg", selftest="fault")
         assert rc == EXIT_FAIL, f"exit {rc}\n{out}"
         assert "appliance ready" in out, out
         exc = [l for l in out.splitlines() if l.startswith("EXCEPTION vector=14")]
@@ -113,7 +115,7 @@ def deliberate_fault_reports_vector_and_rip():
 
         flag = os.path.join(d, "fault-early")
         open(flag, "w").write("1")
-        p = run_cmd([RUN, "--image", image, "--accel", "tcg", "--mem", "256M",
+        p = run_cmd([RUN, "--image", TEST_IMAGE, "--accel", "tcg", "--mem", "256M",
                      "--fw-cfg", f"opt/appliance/fault-early,file={flag}"], timeout=120)
         out = p.stdout
         assert p.returncode == EXIT_FAIL, f"early fault: exit {p.returncode}\n{out}"
@@ -127,6 +129,29 @@ def deliberate_fault_reports_vector_and_rip():
         # The guard page lies in the pre-validated kernel region, page-aligned.
         assert 0x100000 <= guard < 0x500000 and guard % 4096 == 0, hex(guard)
         print(f"     late fault reported; early fault reported at the stack guard page {guard:#x}")
+
+
+@test
+def production_image_ignores_test_requests():
+    """No fw_cfg value selects test code in the production image: asked for
+    self-tests, a power-off and an early fault, it boots to ready and does
+    none of them (without a configuration it then just waits)."""
+    with tempfile.TemporaryDirectory() as d:
+        flag = os.path.join(d, "fault-early")
+        open(flag, "w").write("1")
+        guest = LineProcess([RUN, "--image", IMAGE, "--accel", "tcg", "--mem", "256M",
+                             "--selftest", "heap,fault,exit",
+                             "--fw-cfg", f"opt/appliance/fault-early,file={flag}"])
+        try:
+            guest.wait_for("appliance ready", timeout=120)
+            time.sleep(5)
+            assert guest.proc.poll() is None, f"exited {guest.proc.returncode}:\n{guest.log()}"
+            log = guest.log(None)
+            for text in ("heap test", "self-test", "EXCEPTION", "fault test"):
+                assert text not in log, f"{text!r} in the production image's output:\n{log}"
+        finally:
+            guest.kill()
+    print("     production image: self-test, exit and fault requests ignored")
 
 
 def digest_ours(image, vcpus, vtype):
@@ -161,6 +186,35 @@ def manifest_lists_the_measured_digests():
     for c in m["launch_configurations"]:
         assert c["launch_digest"] == digest_reference(IMAGE, c["vcpus"], c["vcpu_type"]), c
     assert m["toolchain"].startswith("rustc 1.95.0")
+
+
+@test
+def test_image_digests_are_listed_apart():
+    """The test image's digests live only in out/test/test-manifest.json,
+    under "test_image", a shape the verifiers' manifest reader refuses; none
+    of them is in the production manifest."""
+    import json
+    test_dir = os.path.join(OUT, "test")
+    assert not os.path.exists(os.path.join(test_dir, "manifest.json"))
+    t = json.load(open(os.path.join(test_dir, "test-manifest.json")))
+    assert list(t) == ["test_image"], list(t)
+    ti = t["test_image"]
+    assert ti["image"]["sha256"] == hashlib.sha256(open(TEST_IMAGE, "rb").read()).hexdigest()
+    c = ti["launch_configurations"][0]
+    assert c["launch_digest"] == digest_reference(TEST_IMAGE, c["vcpus"], c["vcpu_type"]), c
+    prod = json.load(open(os.path.join(OUT, "manifest.json")))
+    prod_digests = {x["launch_digest"] for x in prod["launch_configurations"]}
+    test_digests = {x["launch_digest"] for x in ti["launch_configurations"]}
+    assert not prod_digests & test_digests, "a test digest is in the production manifest"
+    assert prod["image"]["sha256"] != ti["image"]["sha256"]
+    # The key broker refuses the test manifest outright.
+    broker = os.path.join(ROOT, "target", "debug", "keybroker")
+    with tempfile.TemporaryDirectory() as d:
+        p = run_cmd([broker, "add-resource", "--resources", d, "--path", "appliance/key/model",
+                     "--file", os.path.join(test_dir, "test-manifest.json"),
+                     "--manifest", os.path.join(test_dir, "test-manifest.json")])
+    assert p.returncode != 0, p.stdout + p.stderr
+    print(f"     {len(test_digests)} test digests apart; keybroker: {(p.stderr or p.stdout).strip()[:100]}")
 
 
 @test
@@ -291,7 +345,7 @@ def fw_cfg_streams_64_mib_with_bounded_memory():
         data = os.urandom(64 << 20)
         open(path, "wb").write(data)
         want = hashlib.sha256(data).hexdigest()
-        p = run_cmd([RUN, "--image", IMAGE, "--accel", "tcg", "--selftest", "fwcfg-stream,exit",
+        p = run_cmd([RUN, "--image", TEST_IMAGE, "--accel", "tcg", "--selftest", "fwcfg-stream,exit",
                      "--fw-cfg", f"opt/appliance/stream-test,file={path}"], timeout=300)
     assert p.returncode == EXIT_OK, p.stdout
     line = next(l for l in p.stdout.splitlines() if l.startswith("fw_cfg stream:"))
@@ -309,7 +363,7 @@ def boot_with_config(data):
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "config.json")
         open(path, "wb").write(data)
-        return run_cmd([RUN, "--image", IMAGE, "--accel", "tcg", "--selftest", "exit",
+        return run_cmd([RUN, "--image", TEST_IMAGE, "--accel", "tcg", "--selftest", "exit",
                         "--fw-cfg", f"opt/appliance/config,file={path}"], timeout=120)
 
 

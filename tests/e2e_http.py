@@ -5,7 +5,7 @@ timeouts to 2 s and 3 s for the stall cases).
 
 QEMU user networking runs with restrict=on and one hostfwd from a port on
 127.0.0.1 to the guest's listening port: no traffic goes anywhere but
-127.0.0.1. Expects `image-builder build --out out` to have run.
+127.0.0.1. Expects `image-builder build --test-image --out out/test` to have run.
 """
 
 import hashlib
@@ -20,7 +20,8 @@ import time
 
 from harness import ROOT, LineProcess, free_port, main, test
 
-IMAGE = os.path.join(ROOT, "out", "appliance.bin")
+# The test image: these boots select self-tests (the production image has none).
+IMAGE = os.path.join(ROOT, "out", "test", "appliance.bin")
 RUN = os.path.join(ROOT, "qemu", "run.sh")
 EXIT_OK = 33
 MIB = 1 << 20

@@ -36,7 +36,7 @@ RUN = os.path.join(ROOT, "qemu", "run.sh")
 RELAY = os.path.join(ROOT, "tests", "tcp_relay.py")
 # Built by scripts/test.sh without --model-digest.
 UNPINNED_IMAGE = os.path.join(ROOT, "out", "appliance.bin")
-DIGITS = os.path.join(ROOT, "crates", "embed-engine", "testdata", "digits_mlp.bin")
+DIGITS = os.path.join(ROOT, "common", "embed-engine", "testdata", "digits_mlp.bin")
 EXIT_FAIL = 35
 RESOURCE = "appliance/key/model"
 SEAL_HEADER_LEN = 88

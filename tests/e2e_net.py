@@ -6,8 +6,8 @@ QEMU user networking runs with restrict=on (the guest reaches nothing but
 the explicit forwards): one port on 127.0.0.1 forwarded to the guest's port
 8080 (hostfwd) and, for the client test, the guest's 10.0.2.100:1234
 forwarded to a listener on 127.0.0.1 (guestfwd). No traffic goes anywhere
-but 127.0.0.1. Expects `image-builder build --out
-out` to have run (scripts/test.sh does).
+but 127.0.0.1. Expects `image-builder build --test-image
+--out out/test` to have run (scripts/test.sh does).
 """
 
 import hashlib
@@ -20,7 +20,8 @@ import time
 
 from harness import ROOT, LineProcess, free_port, main, test
 
-IMAGE = os.path.join(ROOT, "out", "appliance.bin")
+# The test image: these boots select self-tests (the production image has none).
+IMAGE = os.path.join(ROOT, "out", "test", "appliance.bin")
 RUN = os.path.join(ROOT, "qemu", "run.sh")
 EXIT_OK = 33
 MIB = 1 << 20

@@ -1,19 +1,23 @@
-//! One HTTP/1.1 request to the key broker over a fresh smoltcp TCP
-//! connection (`Connection: close`), with common/http1 doing the encoding
-//! and the bounded response parsing (Content-Length or chunked bodies, so a
-//! proxy between the guest and Trustee may re-frame answers). Blocking: polls the stack until the
-//! response is complete, the connection fails or a deadline passes.
+//! One HTTP/1.1 request to the key broker over a fresh TCP connection
+//! (`Connection: close`), with common/http1 doing the encoding and the
+//! bounded response parsing (Content-Length or chunked bodies, so a proxy
+//! between the guest and Trustee may re-frame answers). Blocking: polls the
+//! stack until the response is complete, the connection fails or a deadline
+//! passes.
 
+use core::net::Ipv4Addr;
 use http1::{
     encode_request, ClientConfig, ClientError, ClientRequest, Header, ReceivedResponse,
     ResponseParser,
 };
-use kernel::net::smoltcp::socket::tcp;
-use kernel::net::smoltcp::time::Duration;
-use kernel::net::smoltcp::wire::Ipv4Address;
-use kernel::net::NetStack;
+use kernel::net::{Deadline, NetStack, SocketOptions, TcpError, TcpStream};
 
-const SOCKET_BUFFER: usize = 64 << 10;
+const SOCKET: SocketOptions = SocketOptions {
+    rx_bytes: 64 << 10,
+    tx_bytes: 64 << 10,
+    timeout_ms: RESPONSE_TIMEOUT_MS,
+    nagle: true,
+};
 /// From SYN to an established connection.
 const CONNECT_TIMEOUT_MS: u64 = 5_000;
 /// From the request sent to the whole response received.
@@ -53,19 +57,18 @@ impl core::fmt::Display for TransportError {
 }
 
 pub struct KbsClient {
-    remote: (Ipv4Address, u16),
+    address: Ipv4Addr,
+    port: u16,
     host: alloc::string::String,
-    next_port: u16,
 }
 
 impl KbsClient {
-    /// `first_port`: a random start for the local ports (one per request).
-    pub fn new(host: [u8; 4], port: u16, first_port: u16) -> Self {
-        let [a, b, c, d] = host;
+    pub fn new(host: [u8; 4], port: u16) -> Self {
+        let address = Ipv4Addr::from(host);
         KbsClient {
-            remote: (Ipv4Address::new(a, b, c, d), port),
-            host: alloc::format!("{a}.{b}.{c}.{d}:{port}"),
-            next_port: first_port,
+            address,
+            port,
+            host: alloc::format!("{address}:{port}"),
         }
     }
 
@@ -87,35 +90,32 @@ impl KbsClient {
             close: true,
         })
         .map_err(|_| TransportError::Encode)?;
-        let local_port = 49152 + self.next_port % 16384;
-        self.next_port = self.next_port.wrapping_add(1);
-        let handle = net.add_tcp_socket(SOCKET_BUFFER, SOCKET_BUFFER);
-        let result = exchange(net, handle, self.remote, local_port, &wire);
+        let connected = Deadline::after(net, CONNECT_TIMEOUT_MS);
+        let stream = TcpStream::connect(net, self.address, self.port, SOCKET, connected).map_err(
+            |e| match e {
+                TcpError::Timeout => TransportError::Timeout,
+                _ => TransportError::Connect,
+            },
+        )?;
+        let result = exchange(net, &stream, &wire);
         // Everything needed has arrived (or the attempt failed): reset
-        // rather than linger, then forget the socket.
-        net.tcp(handle).abort();
+        // rather than linger.
+        stream.abort(net);
         net.poll();
-        net.remove_socket(handle);
         result
     }
 }
 
-fn now_ms(net: &NetStack) -> u64 {
-    net.clock().now_us() / 1000
-}
-
 fn exchange(
     net: &mut NetStack,
-    handle: kernel::net::smoltcp::iface::SocketHandle,
-    remote: (Ipv4Address, u16),
-    local_port: u16,
+    stream: &TcpStream,
     wire: &[u8],
 ) -> Result<ReceivedResponse, TransportError> {
-    net.tcp(handle)
-        .set_timeout(Some(Duration::from_millis(RESPONSE_TIMEOUT_MS)));
-    net.connect(handle, remote, local_port)
-        .map_err(|_| TransportError::Connect)?;
-    let start = now_ms(net);
+    let deadline = Deadline::after(net, RESPONSE_TIMEOUT_MS);
+    stream.write_all(net, wire, deadline).map_err(|e| match e {
+        TcpError::Timeout => TransportError::Timeout,
+        _ => TransportError::Closed,
+    })?;
     let config = ClientConfig {
         max_body_bytes: MAX_BODY,
         max_chunk_bytes: MAX_BODY,
@@ -123,50 +123,14 @@ fn exchange(
         read_timeout_ms: Some(READ_TIMEOUT_MS),
         ..ClientConfig::default()
     };
-    let mut sent = 0usize;
-    let mut parser: Option<ResponseParser> = None;
+    let mut parser = ResponseParser::new(config, false, net.now_ms());
     loop {
         net.poll();
-        let now = now_ms(net);
-        let sock = net.tcp(handle);
-        match sock.state() {
-            tcp::State::SynSent | tcp::State::SynReceived => {
-                if now.saturating_sub(start) >= CONNECT_TIMEOUT_MS {
-                    return Err(TransportError::Timeout);
-                }
-                continue;
-            }
-            tcp::State::Closed if sent == 0 => return Err(TransportError::Connect),
-            _ => {}
+        while stream.try_read_with(net, |d| parser.receive(d)) > 0 {}
+        if stream.peer_closed(net) && !stream.readable(net) {
+            parser.peer_closed();
         }
-        if sent < wire.len() {
-            if !sock.may_send() {
-                return Err(TransportError::Closed);
-            }
-            if let Ok(n) = sock.send_slice(&wire[sent..]) {
-                sent += n;
-            }
-            if sent < wire.len() {
-                if now.saturating_sub(start) >= RESPONSE_TIMEOUT_MS {
-                    return Err(TransportError::Timeout);
-                }
-                continue;
-            }
-        }
-        let p = parser.get_or_insert_with(|| ResponseParser::new(config, false, now));
-        while sock.can_recv() {
-            match sock.recv(|d| {
-                let n = p.receive(d);
-                (n, n)
-            }) {
-                Ok(n) if n > 0 => {}
-                _ => break,
-            }
-        }
-        if !sock.may_recv() && !sock.can_recv() {
-            p.peer_closed();
-        }
-        match p.poll(now) {
+        match parser.poll(net.now_ms()) {
             Ok(Some(response)) => return Ok(response),
             Ok(None) => {}
             Err(ClientError::Truncated) => return Err(TransportError::Closed),

@@ -42,7 +42,6 @@ use kernel::fw_cfg::{FileRef, FwCfg, FwCfgError};
 use kernel::net::{IpConfig, NetStack};
 use kernel::{println, BootInfo};
 use model_seal::{SealKey, Unsealer};
-use rand_core::RngCore;
 use zeroize::Zeroizing;
 
 /// The sealed model (image-builder `seal`), passed by the host.
@@ -104,11 +103,7 @@ pub fn run(info: &BootInfo, config: &Config, boot_log: &mut BootLog) -> Released
     if let Err(e) = net.wait_for_address(DHCP_TIMEOUT_MS) {
         stop(&e);
     }
-    let mut client = KbsClient::new(
-        config.kbs.host,
-        config.kbs.port,
-        (rng.next_u32() & 0x3FFF) as u16,
-    );
+    let mut client = KbsClient::new(config.kbs.host, config.kbs.port);
     let jwe = obtain_resource(&mut net, &mut client, &resource, &tee_key, &measurement);
     let key = {
         let plain = jwe::decrypt(&jwe, &tee_key)

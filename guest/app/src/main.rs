@@ -10,12 +10,19 @@ mod exit_report;
 mod http_server;
 mod kbs_client;
 mod key_release;
-mod model_selftest;
-mod net_selftest;
 mod rng;
 mod runtime_config;
-mod selftest;
 mod serving;
+// The test image only (feature `test-image`): self-tests the host selects
+// through fw_cfg `opt/appliance/selftest`. The production image holds none
+// of this code and never reads that file.
+#[cfg(feature = "test-image")]
+mod model_selftest;
+#[cfg(feature = "test-image")]
+mod net_selftest;
+#[cfg(feature = "test-image")]
+mod selftest;
+#[cfg(feature = "test-image")]
 mod test_routes;
 
 use kernel::{println, BootInfo};
@@ -30,41 +37,10 @@ fn appliance_main(info: &BootInfo) -> ! {
     println!("appliance ready (reset to ready {ready_us} us)");
     exit_report::boot_line();
 
-    let tests = selftest::requested(info);
-    if cfg!(feature = "fault-test") {
-        selftest::deliberate_fault();
-    }
+    #[cfg(feature = "test-image")]
+    selftest::run_requested(info, config.as_ref().map(|c| c.listen_port));
     #[cfg(feature = "plant-raw-cpuid")]
     plant_raw_cpuid();
-    if tests.heap {
-        selftest::heap(info);
-    }
-    if tests.fw_cfg_stream {
-        selftest::fw_cfg_stream(info);
-    }
-    if tests.model {
-        model_selftest::run(info);
-    }
-    if tests.http {
-        http_server::run(
-            http_server::Options {
-                port: config
-                    .as_ref()
-                    .map_or(http_server::DEFAULT_PORT, |c| c.listen_port),
-                fast_timeouts: tests.http_fast_timeouts,
-                body_limit: test_routes::BODY_LIMIT,
-                max_queued: test_routes::MAX_QUEUED,
-            },
-            &mut test_routes::TestRoutes,
-        );
-    }
-    if tests.net || tests.net_static {
-        net_selftest::run(tests.net_static);
-    }
-    if tests.exit {
-        println!("appliance: self-test exit");
-        kernel::exit(kernel::ExitCode::Success);
-    }
     if let Some(config) = &config {
         if key_release::requested(info) {
             let released = key_release::run(info, config, &mut boot_log);

@@ -14,26 +14,33 @@
 //!   `QUIT\n`                      -> `bye\n`, then the VM powers off (success)
 //! After its answer the server waits for the client to close first, so its
 //! sockets never sit in TIME-WAIT and are ready for the next connection.
+//! Test image only (feature `test-image`).
 
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Write;
-use kernel::net::smoltcp::iface::SocketHandle;
-use kernel::net::smoltcp::socket::tcp;
-use kernel::net::smoltcp::time::Duration;
-use kernel::net::smoltcp::wire::{Ipv4Address, Ipv4Cidr};
-use kernel::net::{IpConfig, NetStack};
-use kernel::println;
+use core::net::Ipv4Addr;
+use kernel::net::{
+    Deadline, DeviceStats, IpConfig, NetStack, SocketOptions, TcpListener, TcpStream,
+};
+use kernel::{fail, println};
 use sha2::{Digest, Sha256};
 
 const PORT: u16 = 8080;
-/// Listening sockets: one per simultaneous connection.
+/// Simultaneous connections.
 const SOCKETS: usize = 12;
-const SOCKET_BUFFER: usize = 64 << 10;
+const SOCKET: SocketOptions = SocketOptions {
+    rx_bytes: 64 << 10,
+    tx_bytes: 64 << 10,
+    timeout_ms: 60_000,
+    nagle: true,
+};
 const MAX_HEADER: usize = 64;
 const DHCP_TIMEOUT_MS: u64 = 20_000;
+/// After `QUIT`: how long the answer may take to be acknowledged.
+const QUIT_WAIT_MS: u64 = 1_000;
 /// Where `FETCH` connects: QEMU's `guestfwd` address in the test.
-const FETCH_HOST: Ipv4Address = Ipv4Address::new(10, 0, 2, 100);
+const FETCH_HOST: Ipv4Addr = Ipv4Addr::new(10, 0, 2, 100);
 const FETCH_PORT: u16 = 1234;
 
 enum State {
@@ -50,7 +57,7 @@ enum State {
     },
     /// Waiting on a client connection of the guest's own.
     Fetch {
-        client: SocketHandle,
+        client: TcpStream,
         want: u64,
         got: u64,
         hasher: Sha256,
@@ -63,89 +70,95 @@ enum State {
     },
     /// Answer sent: discard input until the client closes, then close.
     Drain,
-    Closing,
 }
 
 struct Conn {
-    handle: SocketHandle,
+    stream: TcpStream,
     state: State,
+}
+
+/// What happens to a connection after a turn.
+enum Next {
+    Keep,
+    /// Close gracefully (drop the stream).
+    Close,
+    /// Reset.
+    Abort,
 }
 
 #[derive(Default)]
 struct Counters {
-    /// Client sockets closing; removed once closed.
-    closing_clients: Vec<SocketHandle>,
-    next_port: u16,
     concurrent_max: usize,
     connections: u64,
     uploaded: u64,
     downloaded: u64,
 }
 
-fn fail(what: &str, err: &dyn core::fmt::Display) -> ! {
-    println!("net: FAILED: {what}: {err}");
-    kernel::exit(kernel::ExitCode::Failure)
-}
-
 pub fn run(static_config: bool) -> ! {
     let config = if static_config {
         IpConfig::Static {
-            address: Ipv4Cidr::new(Ipv4Address::new(10, 0, 2, 15), 24),
-            gateway: Some(Ipv4Address::new(10, 0, 2, 2)),
+            address: Ipv4Addr::new(10, 0, 2, 15),
+            prefix_len: 24,
+            gateway: Some(Ipv4Addr::new(10, 0, 2, 2)),
         }
     } else {
         IpConfig::Dhcp
     };
     let mut net = match kernel::net::bring_up(config) {
         Ok(n) => n,
-        Err(e) => fail("bring-up", &e),
+        Err(e) => fail("net: bring-up", &e),
     };
     let address = match net.wait_for_address(DHCP_TIMEOUT_MS) {
         Ok(a) => a,
-        Err(e) => fail("address", &e),
+        Err(e) => fail("net: address", &e),
     };
-    let mut conns: Vec<Conn> = (0..SOCKETS)
-        .map(|_| Conn {
-            handle: net.add_tcp_socket(SOCKET_BUFFER, SOCKET_BUFFER),
-            state: State::Closing,
-        })
-        .collect();
-    let mut counters = Counters::default();
-    // Listen on every socket before announcing the address: the test
+    // Every socket listens before the address is announced: the test
     // connects as soon as it sees the line.
-    for conn in conns.iter_mut() {
-        service(&mut net, conn, &mut counters);
-    }
+    let mut listener = match TcpListener::bind(&mut net, PORT, SOCKETS, SOCKET) {
+        Ok(l) => l,
+        Err(e) => fail("net: listen", &e),
+    };
+    let mut conns: Vec<Conn> = Vec::new();
+    let mut counters = Counters::default();
     println!(
         "net: test service on port {PORT} ({SOCKETS} sockets, {} KiB shared for virtio)",
         kernel::stats::shared_bytes() >> 10
     );
     println!(
-        "net: up {} ({})",
-        address.address(),
+        "net: up {address} ({})",
         if static_config { "static" } else { "dhcp" }
     );
     loop {
         net.poll();
+        loop {
+            match listener.try_accept(&mut net) {
+                Ok(Some(stream)) => conns.push(Conn {
+                    stream,
+                    state: State::Header(Vec::new()),
+                }),
+                Ok(None) => break,
+                Err(e) => fail("net: listen", &e),
+            }
+        }
         let mut established = 0;
-        for conn in conns.iter_mut() {
-            service(&mut net, conn, &mut counters);
-            if net.tcp(conn.handle).state() == tcp::State::Established {
+        let mut i = 0;
+        while let Some(conn) = conns.get_mut(i) {
+            let next = service(&mut net, conn, &mut counters);
+            if conn.stream.is_established(&mut net) {
                 established += 1;
+            }
+            match next {
+                Next::Keep => i += 1,
+                Next::Close => conns.swap_remove(i).stream.close(),
+                Next::Abort => conns.swap_remove(i).stream.abort(&mut net),
             }
         }
         counters.concurrent_max = counters.concurrent_max.max(established);
-        counters.closing_clients.retain(|&h| {
-            let open = net.tcp(h).is_open();
-            if !open {
-                net.remove_socket(h);
-            }
-            open
-        });
     }
 }
 
-fn service(net: &mut NetStack, conn: &mut Conn, counters: &mut Counters) {
+fn service(net: &mut NetStack, conn: &mut Conn, counters: &mut Counters) -> Next {
+    let stream = &conn.stream;
     if let State::Fetch {
         client,
         want,
@@ -153,148 +166,119 @@ fn service(net: &mut NetStack, conn: &mut Conn, counters: &mut Counters) {
         hasher,
     } = &mut conn.state
     {
-        let c = net.tcp(*client);
-        while *got < *want && c.can_recv() {
+        while *got < *want {
             let left = *want - *got;
-            match c.recv(|d| {
+            let n = client.try_read_with(net, |d| {
                 let take = (d.len() as u64).min(left) as usize;
                 hasher.update(&d[..take]);
-                (take, take)
-            }) {
-                Ok(n) if n > 0 => *got += n as u64,
-                _ => break,
+                take
+            });
+            if n == 0 {
+                break;
             }
+            *got += n as u64;
         }
-        let connecting = matches!(c.state(), tcp::State::SynSent | tcp::State::SynReceived);
-        if *got == *want || !c.is_open() || (!connecting && !c.may_recv()) {
+        let connecting = client.is_connecting(net);
+        if *got == *want || !client.is_open(net) || (!connecting && client.peer_closed(net)) {
             let answer = if *got == *want {
                 hex_line(core::mem::take(hasher).finalize().as_slice())
             } else {
                 alloc::format!("ERR fetched {got} of {want} bytes\n")
             };
-            c.close();
-            counters.closing_clients.push(*client);
+            // Dropping the client closes it gracefully.
             conn.state = reply(answer.as_bytes(), false);
         }
-        return;
+        return Next::Keep;
     }
-    let stats = net.device().stats();
-    let sock = net.tcp(conn.handle);
-    if !sock.is_open() {
-        // Closed (first time, after a close or a reset): listen again.
-        if let Err(e) = sock.listen(PORT) {
-            fail("listen", &e);
-        }
-        sock.set_timeout(Some(Duration::from_secs(60)));
-        conn.state = State::Header(Vec::new());
-        return;
-    }
-    if !sock.is_active() || sock.state() == tcp::State::SynReceived {
-        return; // listening, or the handshake is not complete
+    if !stream.is_open(net) {
+        return Next::Close; // reset or timed out
     }
     match &mut conn.state {
         State::Header(line) => {
             // Byte-wise read keeps the header logic simple (headers are tiny).
             let mut byte = [0u8; 1];
-            while line.len() <= MAX_HEADER {
-                match sock.recv_slice(&mut byte) {
-                    Ok(1) => {
-                        if byte[0] == b'\n' {
-                            counters.connections += 1;
-                            conn.state = command(net, line, counters, &stats);
-                            return;
-                        }
-                        line.push(byte[0]);
-                    }
-                    _ => break,
+            while line.len() <= MAX_HEADER && stream.try_read(net, &mut byte) == 1 {
+                if byte[0] == b'\n' {
+                    counters.connections += 1;
+                    conn.state = command(net, line, counters);
+                    return Next::Keep;
                 }
+                line.push(byte[0]);
             }
             if line.len() > MAX_HEADER {
                 conn.state = reply(b"ERR header too long\n", false);
-            } else if !sock.may_recv() {
-                sock.close();
-                conn.state = State::Closing;
+            } else if stream.peer_closed(net) {
+                return Next::Close;
             }
         }
         State::Upload { remaining, hasher } => {
-            while *remaining > 0 && sock.can_recv() {
+            while *remaining > 0 {
                 let want = *remaining;
-                let got = sock.recv(|data| {
+                let n = stream.try_read_with(net, |data| {
                     let take = (data.len() as u64).min(want) as usize;
                     hasher.update(&data[..take]);
-                    (take, take)
+                    take
                 });
-                match got {
-                    Ok(n) if n > 0 => *remaining -= n as u64,
-                    _ => break,
+                if n == 0 {
+                    break;
                 }
+                *remaining -= n as u64;
             }
             if *remaining == 0 {
                 let hex = hex_line(core::mem::take(hasher).finalize().as_slice());
                 conn.state = reply(hex.as_bytes(), false);
-            } else if !sock.may_recv() {
-                sock.close();
-                conn.state = State::Closing;
+            } else if stream.peer_closed(net) {
+                return Next::Close;
             }
         }
         State::Download { sent, total, seed } => {
-            while *sent < *total && sock.can_send() {
+            while *sent < *total {
                 let (start, left, seed) = (*sent, *total - *sent, *seed);
-                let n = sock.send(|buf| {
+                let written = stream.try_write_with(net, |buf| {
                     let n = (buf.len() as u64).min(left) as usize;
                     for (i, b) in buf[..n].iter_mut().enumerate() {
                         *b = pattern(start + i as u64, seed);
                     }
-                    (n, n)
+                    n
                 });
-                match n {
+                match written {
                     Ok(n) if n > 0 => *sent += n as u64,
-                    _ => break,
+                    Ok(_) => break,
+                    Err(_) => return Next::Abort,
                 }
             }
             if *sent == *total {
                 counters.downloaded += *total;
                 conn.state = State::Drain;
-            } else if !sock.may_send() {
-                sock.abort();
-                conn.state = State::Closing;
             }
         }
         State::Reply { data, sent, quit } => {
-            if let Ok(n) = sock.send_slice(&data[*sent..]) {
-                *sent += n;
+            match stream.try_write(net, &data[*sent..]) {
+                Ok(n) => *sent += n,
+                Err(_) => return Next::Abort,
             }
             if *sent == data.len() {
                 if *quit {
                     // Let the answer reach the client, then power off.
-                    let t0 = kernel::time::tsc();
-                    while net.tcp(conn.handle).send_queue() > 0
-                        && kernel::time::us_since(t0) < 1_000_000
-                    {
+                    let deadline = Deadline::after(net, QUIT_WAIT_MS);
+                    while stream.unacknowledged(net) > 0 && !deadline.passed(net) {
                         net.poll();
                     }
                     println!("net: quit requested, powering off");
                     kernel::exit(kernel::ExitCode::Success);
                 }
                 conn.state = State::Drain;
-            } else if !sock.may_send() {
-                sock.abort();
-                conn.state = State::Closing;
             }
         }
         State::Drain => {
-            while sock.can_recv() {
-                if sock.recv(|d| (d.len(), ())).is_err() {
-                    break;
-                }
-            }
-            if !sock.may_recv() {
-                sock.close();
-                conn.state = State::Closing;
+            while stream.try_read_with(net, |d| d.len()) > 0 {}
+            if stream.peer_closed(net) {
+                return Next::Close;
             }
         }
-        State::Closing | State::Fetch { .. } => {}
+        State::Fetch { .. } => {}
     }
+    Next::Keep
 }
 
 fn reply(data: &[u8], quit: bool) -> State {
@@ -320,29 +304,20 @@ fn hex_line(digest: &[u8]) -> String {
 }
 
 /// Open a client connection to the test's host listener (see `FETCH`).
-fn fetch(net: &mut NetStack, want: u64, counters: &mut Counters) -> State {
-    let client = net.add_tcp_socket(SOCKET_BUFFER, SOCKET_BUFFER);
-    let port = 49152 + counters.next_port % 16384;
-    counters.next_port = counters.next_port.wrapping_add(1);
-    net.tcp(client).set_timeout(Some(Duration::from_secs(60)));
-    if let Err(e) = net.connect(client, (FETCH_HOST, FETCH_PORT), port) {
-        net.remove_socket(client);
-        return reply(alloc::format!("ERR connect: {e}\n").as_bytes(), false);
-    }
-    State::Fetch {
-        client,
-        want,
-        got: 0,
-        hasher: Sha256::new(),
+fn fetch(net: &mut NetStack, want: u64) -> State {
+    match TcpStream::open(net, FETCH_HOST, FETCH_PORT, SOCKET) {
+        Ok(client) => State::Fetch {
+            client,
+            want,
+            got: 0,
+            hasher: Sha256::new(),
+        },
+        Err(e) => reply(alloc::format!("ERR connect: {e}\n").as_bytes(), false),
     }
 }
 
-fn command(
-    net: &mut NetStack,
-    line: &[u8],
-    counters: &mut Counters,
-    stats: &kernel::net::device::DeviceStats,
-) -> State {
+fn command(net: &mut NetStack, line: &[u8], counters: &mut Counters) -> State {
+    let stats: DeviceStats = net.device_stats();
     let text = core::str::from_utf8(line)
         .unwrap_or("")
         .trim_end_matches('\r');
@@ -368,7 +343,7 @@ fn command(
             _ => reply(b"ERR usage: DOWNLOAD <n> <seed 0-255>\n", false),
         },
         Some("FETCH") => match number(words.next()) {
-            Some(n) => fetch(net, n, counters),
+            Some(n) => fetch(net, n),
             None => reply(b"ERR usage: FETCH <n>\n", false),
         },
         Some("STATS") => {

@@ -1,8 +1,12 @@
 //! Boot self-tests the test suite asks for through fw_cfg file
-//! `opt/appliance/selftest` (comma-separated words). Untrusted input, but
-//! it can only make the appliance exercise itself or power off.
+//! `opt/appliance/selftest` (comma-separated words). Compiled only into the
+//! test image (feature `test-image`); the production image never reads the
+//! file. Untrusted input, but it can only make the appliance exercise
+//! itself, fault on purpose or power off.
 
-use alloc::alloc::{alloc, dealloc, Layout};
+use crate::{http_server, model_selftest, net_selftest, test_routes};
+use alloc::boxed::Box;
+use alloc::vec::Vec;
 use kernel::{println, BootInfo};
 
 #[derive(Default)]
@@ -19,6 +23,45 @@ pub struct Requested {
     /// With `http`: short idle and read timeouts, for the stall tests.
     pub http_fast_timeouts: bool,
     pub exit: bool,
+    /// A page fault on an unmapped address after boot (the exception
+    /// report is what the test checks).
+    pub fault: bool,
+}
+
+/// Runs what the host asked for, in a fixed order. Returns when nothing
+/// asked for ends the VM (`exit` powers off; `http` and `net` never return).
+pub fn run_requested(info: &BootInfo, listen_port: Option<u16>) {
+    let tests = requested(info);
+    if tests.fault {
+        kernel::fault_test::late_fault();
+    }
+    if tests.heap {
+        heap(info);
+    }
+    if tests.fw_cfg_stream {
+        fw_cfg_stream(info);
+    }
+    if tests.model {
+        model_selftest::run(info);
+    }
+    if tests.http {
+        http_server::run_test(
+            http_server::Options {
+                port: listen_port.unwrap_or(http_server::DEFAULT_PORT),
+                body_limit: test_routes::BODY_LIMIT,
+                max_queued: test_routes::MAX_QUEUED,
+            },
+            tests.http_fast_timeouts,
+            &mut test_routes::TestRoutes,
+        );
+    }
+    if tests.net || tests.net_static {
+        net_selftest::run(tests.net_static);
+    }
+    if tests.exit {
+        println!("appliance: self-test exit");
+        kernel::exit(kernel::ExitCode::Success);
+    }
 }
 
 pub fn requested(info: &BootInfo) -> Requested {
@@ -38,6 +81,7 @@ pub fn requested(info: &BootInfo) -> Requested {
         match word {
             b"heap" => req.heap = true,
             b"exit" => req.exit = true,
+            b"fault" => req.fault = true,
             b"model" => req.model = true,
             b"fwcfg-stream" => req.fw_cfg_stream = true,
             b"net" => req.net = true,
@@ -55,51 +99,42 @@ pub fn requested(info: &BootInfo) -> Requested {
 /// every page, free it all, and report how much was reached.
 pub fn heap(info: &BootInfo) {
     const BLOCK: usize = 1 << 20;
-    const MAX_BLOCKS: usize = 1 << 16; // 64 GiB
-    let layout = match Layout::from_size_align(BLOCK, 4096) {
-        Ok(l) => l,
-        Err(_) => return,
-    };
-    // The block list itself lives in the first block.
-    // SAFETY: layout is non-zero-sized.
-    let list = unsafe { alloc(layout) } as *mut usize;
-    if list.is_null() {
-        println!("heap test: FAILED to allocate the first block");
+    const WORDS: usize = BLOCK / 8;
+    const PAGE_WORDS: usize = 4096 / 8;
+    let heap = info.memory.heap_size;
+    let mut blocks: Vec<Box<[u64]>> = Vec::new();
+    if blocks
+        .try_reserve_exact((heap / BLOCK as u64) as usize + 1)
+        .is_err()
+    {
+        println!("heap test: FAILED to allocate the block list");
         kernel::exit(kernel::ExitCode::Failure);
     }
-    let capacity = (BLOCK / core::mem::size_of::<usize>()).min(MAX_BLOCKS);
-    let mut count = 0usize;
     let mut bad = 0usize;
-    while count < capacity {
-        // SAFETY: layout is non-zero-sized.
-        let p = unsafe { alloc(layout) };
-        if p.is_null() {
+    while blocks.len() < blocks.capacity() {
+        let mut block: Vec<u64> = Vec::new();
+        if block.try_reserve_exact(WORDS).is_err() {
             break;
         }
-        for page in (0..BLOCK).step_by(4096) {
-            let tag = (p as usize + page) as u64 ^ 0xA5A5_5A5A_DEAD_BEEF;
-            // SAFETY: within the block just allocated.
-            unsafe { core::ptr::write_volatile(p.add(page) as *mut u64, tag) };
+        block.resize(WORDS, 0);
+        let tag =
+            |page: usize| (page as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xA5A5_5A5A_DEAD_BEEF;
+        let base = blocks.len() * (WORDS / PAGE_WORDS);
+        for (i, word) in block.iter_mut().step_by(PAGE_WORDS).enumerate() {
+            *word = tag(base + i);
         }
-        for page in (0..BLOCK).step_by(4096) {
-            let tag = (p as usize + page) as u64 ^ 0xA5A5_5A5A_DEAD_BEEF;
-            // SAFETY: as above.
-            if unsafe { core::ptr::read_volatile(p.add(page) as *const u64) } != tag {
+        // Keeps the compiler from proving the reads below equal the writes.
+        let block = core::hint::black_box(block);
+        for (i, word) in block.iter().step_by(PAGE_WORDS).enumerate() {
+            if *word != tag(base + i) {
                 bad += 1;
             }
         }
-        // SAFETY: `count < capacity` entries fit in the list block.
-        unsafe { *list.add(count) = p as usize };
-        count += 1;
+        blocks.push(block.into_boxed_slice());
     }
-    for i in 0..count {
-        // SAFETY: every entry was allocated above with `layout`.
-        unsafe { dealloc(*list.add(i) as *mut u8, layout) };
-    }
-    // SAFETY: allocated above with `layout`.
-    unsafe { dealloc(list as *mut u8, layout) };
-    let touched = (count + 1) as u64 * BLOCK as u64;
-    let heap = info.memory.heap_size;
+    // The block list counts: it was allocated from the same heap.
+    let touched = blocks.len() as u64 * BLOCK as u64 + (blocks.capacity() * 16) as u64;
+    drop(blocks);
     println!(
         "heap test: touched {} MiB of a {} MiB heap ({} MiB RAM), {} bad pages",
         touched >> 20,
@@ -113,13 +148,6 @@ pub fn heap(info: &BootInfo) {
         kernel::exit(kernel::ExitCode::Failure);
     }
     println!("heap test: ok");
-}
-
-/// Test-only build feature: a page fault on an unmapped address.
-pub fn deliberate_fault() {
-    println!("fault test: touching an unmapped address");
-    // SAFETY: none; this is the deliberate fault the test build exists for. The exception handler reports it and ends the VM.
-    unsafe { core::ptr::write_volatile(0x7F_0000_0000_usize as *mut u64, 1) };
 }
 
 /// Stream fw_cfg file `opt/appliance/stream-test` (any size) through the

@@ -87,9 +87,19 @@ fn early_stop() -> ! {
 
 /// Test builds only: fault on purpose at the earliest point (right after the
 /// IDT is loaded, before any SNP set-up) when the host passes fw_cfg
-/// `opt/appliance/fault-early`, by reading the boot stack's guard page.
+/// `opt/appliance/fault-early`, by reading the boot stack's guard page; or
+/// later, when the test image's self-test asks (`late_fault`).
 #[cfg(feature = "fault-test")]
-mod fault_test {
+pub mod fault_test {
+    /// A page fault on an unmapped address; the exception handler reports
+    /// it and ends the VM.
+    pub fn late_fault() -> ! {
+        crate::println!("fault test: touching an unmapped address");
+        // SAFETY: none needed for memory: the address is never mapped, so the write faults and the page-fault handler ends the VM before anything is stored.
+        unsafe { core::ptr::write_volatile(0x7F_0000_0000_usize as *mut u64, 1) };
+        crate::exit::halt_forever()
+    }
+
     pub(super) fn early_fault_if_asked() {
         if crate::boot::sev_es_active() {
             return;

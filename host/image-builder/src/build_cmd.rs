@@ -2,6 +2,12 @@
 //! `x86_64-target.json`, flatten it into `appliance.bin`, and write
 //! `manifest.json` with its launch digests.
 //!
+//! `--test-image` builds the test image instead (app feature `test-image`:
+//! self-tests, test routes, deliberate faults) and writes its digests to
+//! `test-manifest.json`, wrapped under `"test_image"` so the verifiers'
+//! manifest reader refuses it: a test digest is never listed beside, or
+//! read as, a production one.
+//!
 //! Reproducibility: the guest is built with the pinned toolchain, the locked
 //! dependencies, and every absolute path remapped (workspace, cargo home,
 //! toolchain sysroot), so panic locations and other embedded strings are the
@@ -22,9 +28,13 @@ pub struct BuildArgs {
     /// Output directory for appliance.bin and manifest.json.
     #[arg(long)]
     out: PathBuf,
-    /// Extra guest cargo features (test builds only, e.g. `fault-test`).
+    /// Extra guest cargo features (test builds only: `plant-raw-cpuid`).
     #[arg(long, value_delimiter = ',')]
     features: Vec<String>,
+    /// Build the test image (self-tests; never for deployment) and write
+    /// `test-manifest.json` instead of `manifest.json`.
+    #[arg(long)]
+    test_image: bool,
     /// Workspace root (default: found from the current directory).
     #[arg(long)]
     source: Option<PathBuf>,
@@ -68,7 +78,14 @@ fn config_sha256(text: &str) -> Result<String, String> {
 const MODEL_DIGEST_ENV: &str = "APPLIANCE_MODEL_SHA384";
 
 /// `plant-raw-cpuid` plants a raw CPUID for tests/e2e_binary_check.py.
-const ALLOWED_FEATURES: [&str; 2] = ["fault-test", "plant-raw-cpuid"];
+const ALLOWED_FEATURES: [&str; 1] = ["plant-raw-cpuid"];
+
+/// The app feature that makes the test image.
+const TEST_IMAGE_FEATURE: &str = "test-image";
+
+/// The test image's manifest: a name no verifier reads, and a shape the
+/// production reader refuses.
+const TEST_MANIFEST: &str = "test-manifest.json";
 
 pub fn run(args: BuildArgs) -> Result<(), String> {
     for f in &args.features {
@@ -87,7 +104,11 @@ pub fn run(args: BuildArgs) -> Result<(), String> {
     let root = root
         .canonicalize()
         .map_err(|e| format!("{}: {e}", root.display()))?;
-    let elf_path = build_guest(&root, &args.features, model_digest.as_deref())?;
+    let mut features = args.features.clone();
+    if args.test_image {
+        features.push(TEST_IMAGE_FEATURE.to_string());
+    }
+    let elf_path = build_guest(&root, &features, model_digest.as_deref())?;
     let elf = std::fs::read(&elf_path).map_err(|e| format!("{}: {e}", elf_path.display()))?;
     let image = elf_image::flatten(&elf)?;
     snp_measure::parse_image(&image).map_err(|e| format!("built image is malformed: {e}"))?;
@@ -113,9 +134,16 @@ pub fn run(args: BuildArgs) -> Result<(), String> {
     // Written only if the verifiers' reader accepts it.
     appliance_manifest::Manifest::from_json(json.as_bytes())
         .map_err(|e| format!("the manifest does not read back: {e}"))?;
-    let manifest_path = args.out.join("manifest.json");
+    let (json, manifest_path) = if args.test_image {
+        (test_manifest_json(&manifest)?, args.out.join(TEST_MANIFEST))
+    } else {
+        (json, args.out.join("manifest.json"))
+    };
     std::fs::write(&manifest_path, json + "\n")
         .map_err(|e| format!("{}: {e}", manifest_path.display()))?;
+    if args.test_image {
+        println!("TEST IMAGE: self-tests built in; its digests are in {TEST_MANIFEST} only");
+    }
     println!(
         "image    {} ({} KiB)",
         image_path.display(),
@@ -136,6 +164,17 @@ pub fn run(args: BuildArgs) -> Result<(), String> {
         );
     }
     Ok(())
+}
+
+/// The test image's manifest text: the production schema nested under
+/// `"test_image"`, which the verifiers' reader refuses as a whole.
+fn test_manifest_json<T: serde::Serialize>(manifest: &T) -> Result<String, String> {
+    let wrapped = serde_json::json!({ "test_image": manifest });
+    let json = serde_json::to_string_pretty(&wrapped).map_err(|e| e.to_string())?;
+    if appliance_manifest::Manifest::from_json(json.as_bytes()).is_ok() {
+        return Err("the test manifest reads as a production manifest".into());
+    }
+    Ok(json)
 }
 
 /// `--model-digest`: a SHA-384 as 96 hex digits, returned in lowercase.
@@ -253,7 +292,33 @@ fn build_guest(
 
 #[cfg(test)]
 mod tests {
-    use super::model_digest;
+    use super::{model_digest, test_manifest_json};
+
+    /// Shaped like `manifest::build`'s output (literals, not the builder).
+    fn production_manifest() -> serde_json::Value {
+        serde_json::json!({
+            "format_version": 1,
+            "launch_configurations": [{"vcpus": 1, "vcpu_type": "EPYC-v4",
+                "guest_features": "0x1", "launch_digest": "11".repeat(48)}],
+            "policy": {"guest_policy": "0x30000", "debug_allowed": false,
+                "migration_agent_allowed": false, "required_vmpl": 0,
+                "min_report_version": 3, "vlek_allowed": false, "min_tcb": {},
+                "runtime_config_sha256": []},
+        })
+    }
+
+    #[test]
+    fn the_test_manifest_is_refused_by_the_verifiers_reader() {
+        let prod = production_manifest();
+        // The fixture is a manifest the reader accepts...
+        let text = serde_json::to_string(&prod).expect("serialize");
+        assert!(appliance_manifest::Manifest::from_json(text.as_bytes()).is_ok());
+        // ...and the same digests as a test manifest are refused.
+        let test = test_manifest_json(&prod).expect("test manifest");
+        assert!(appliance_manifest::Manifest::from_json(test.as_bytes()).is_err());
+        let back: serde_json::Value = serde_json::from_str(&test).expect("JSON");
+        assert_eq!(back["test_image"], prod);
+    }
 
     #[test]
     fn model_digest_must_be_96_hex_digits() {

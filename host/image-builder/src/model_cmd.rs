@@ -137,7 +137,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("model-cmd-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap_or_default();
         let export = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../crates/embed-engine/testdata/digits_mlp.bin");
+            .join("../../common/embed-engine/testdata/digits_mlp.bin");
         let mut outs = Vec::new();
         for i in 0..2 {
             let out = dir.join(format!("digits{i}.blob"));

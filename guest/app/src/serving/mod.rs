@@ -85,7 +85,6 @@ pub fn run(info: &BootInfo, config: &Config, boot_log: &BootLog, released: Relea
     http_server::serve(
         Options {
             port: config.listen_port,
-            fast_timeouts: false,
             body_limit: BODY_LIMIT,
             max_queued: MAX_RESPONSE,
         },

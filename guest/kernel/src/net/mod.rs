@@ -1,12 +1,16 @@
-//! Networking: virtio-net as a smoltcp device (`device`) and the IPv4/TCP
-//! interface over it (`stack`). `bring_up` does both.
+//! Networking: virtio-net as a smoltcp device (`device`), the IPv4
+//! interface over it (`stack`) and TCP listeners and connections (`tcp`).
+//! `bring_up` starts the first two. smoltcp is an implementation detail: no
+//! smoltcp type is part of this API.
 
-pub mod device;
-pub mod stack;
+mod device;
+mod stack;
+mod tcp;
 
-pub use device::{DeviceError, VirtioNet};
-pub use smoltcp;
-pub use stack::{IpConfig, NetStack, StackError};
+use device::VirtioNet;
+pub use device::{DeviceError, DeviceStats};
+pub use stack::{Clock, IpConfig, NetStack, StackError, LINGER_MS};
+pub use tcp::{Deadline, SocketOptions, TcpError, TcpListener, TcpStream};
 
 use crate::pci::MmioWindow;
 use spin::Mutex;

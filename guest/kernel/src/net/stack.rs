@@ -1,8 +1,11 @@
 //! The smoltcp interface over the virtio-net device: IPv4 by DHCP or a
-//! static configuration, TCP sockets, and a monotonic clock.
+//! static configuration, the sockets behind `net::tcp`, and a monotonic
+//! clock. smoltcp stays inside the kernel: nothing public here names it.
 //!
 //! Poll-driven (the appliance takes no interrupts): the caller runs
-//! `NetStack::poll` in its loop and works on its sockets between polls.
+//! `NetStack::poll` in its loop (or a `net::tcp` call with a deadline does)
+//! and works on its connections between polls. Sockets of dropped streams
+//! are finished and freed by `poll` (see `LINGER_MS`).
 //!
 //! Clock: `smoltcp::time::Instant` is microseconds since the stack came up,
 //! from the TSC. `kernel::time` calibrates the TSC once at boot against PIT
@@ -10,13 +13,25 @@
 //! counts at that rate. Readings are clamped so the clock never goes back.
 //! Under SNP the PIT belongs to the host, so time is for timeouts only.
 
-use super::device::VirtioNet;
+use super::device::{DeviceStats, VirtioNet};
+use super::tcp::SocketOptions;
+use alloc::rc::Rc;
 use alloc::vec;
-use core::cell::Cell;
+use alloc::vec::Vec;
+use core::cell::{Cell, RefCell};
+use core::net::Ipv4Addr;
 use smoltcp::iface::{Config, Interface, PollResult, SocketHandle, SocketSet};
 use smoltcp::socket::{dhcpv4, tcp};
-use smoltcp::time::Instant;
-use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, Ipv4Address, Ipv4Cidr};
+use smoltcp::time::{Duration, Instant};
+use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, Ipv4Cidr};
+
+/// How long the socket of a dropped stream may take to finish closing
+/// (our FIN acknowledged and the peer's FIN received) before it is reset.
+pub const LINGER_MS: u64 = 10_000;
+
+/// Local ports for outgoing connections: the IANA dynamic range.
+const EPHEMERAL_FIRST: u16 = 49152;
+const EPHEMERAL_COUNT: u16 = 16384;
 
 /// How the interface gets its IPv4 address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,10 +39,18 @@ pub enum IpConfig {
     /// DHCPv4 (QEMU user networking answers with 10.0.2.15/24 via 10.0.2.2).
     Dhcp,
     Static {
-        address: Ipv4Cidr,
-        gateway: Option<Ipv4Address>,
+        address: Ipv4Addr,
+        prefix_len: u8,
+        gateway: Option<Ipv4Addr>,
     },
 }
+
+/// A socket of this stack (for `net::tcp`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct SocketId(SocketHandle);
+
+/// Sockets whose owner is gone, for `poll` to finish and free.
+pub(crate) type RetireQueue = Rc<RefCell<Vec<SocketId>>>;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StackError {
@@ -35,6 +58,8 @@ pub enum StackError {
     DhcpTimeout { waited_ms: u64 },
     /// The interface has no room for another address.
     AddressTableFull,
+    /// A static prefix length over 32.
+    BadPrefix,
     /// RDRAND failed: no unpredictable seed for TCP sequence numbers (the
     /// TSC would be one the host can predict).
     NoEntropy(snp_guest::rdrand::RdrandError),
@@ -47,6 +72,7 @@ impl core::fmt::Display for StackError {
                 write!(f, "no DHCP lease after {waited_ms} ms")
             }
             StackError::AddressTableFull => write!(f, "interface address table full"),
+            StackError::BadPrefix => write!(f, "IPv4 prefix length over 32"),
             StackError::NoEntropy(e) => write!(f, "no random seed for the network stack: {e}"),
         }
     }
@@ -72,7 +98,7 @@ impl Clock {
         us
     }
 
-    pub fn now(&self) -> Instant {
+    pub(crate) fn now(&self) -> Instant {
         Instant::from_micros(self.now_us() as i64)
     }
 }
@@ -95,20 +121,33 @@ pub struct NetStack {
     sockets: SocketSet<'static>,
     dhcp: Option<SocketHandle>,
     clock: Clock,
+    /// Dropped since the last poll.
+    retired: RetireQueue,
+    /// Being finished, with the time they were retired.
+    lingering: Vec<(SocketId, u64)>,
+    next_local_port: u16,
 }
 
 impl NetStack {
-    pub fn new(mut device: VirtioNet, config: IpConfig) -> Result<Self, StackError> {
+    pub(crate) fn new(mut device: VirtioNet, config: IpConfig) -> Result<Self, StackError> {
         let clock = Clock::new();
         let mac = EthernetAddress(device.mac_address());
         let mut iface_config = Config::new(HardwareAddress::Ethernet(mac));
-        iface_config.random_seed = random_seed()?;
+        let seed = random_seed()?;
+        iface_config.random_seed = seed;
         let mut iface = Interface::new(iface_config, &mut device, clock.now());
         let mut sockets = SocketSet::new(vec![]);
         let dhcp = match config {
             IpConfig::Dhcp => Some(sockets.add(dhcpv4::Socket::new())),
-            IpConfig::Static { address, gateway } => {
-                apply_address(&mut iface, address, gateway)?;
+            IpConfig::Static {
+                address,
+                prefix_len,
+                gateway,
+            } => {
+                if prefix_len > 32 {
+                    return Err(StackError::BadPrefix);
+                }
+                apply_address(&mut iface, Ipv4Cidr::new(address, prefix_len), gateway)?;
                 None
             }
         };
@@ -118,6 +157,10 @@ impl NetStack {
             sockets,
             dhcp,
             clock,
+            retired: Rc::new(RefCell::new(Vec::new())),
+            lingering: Vec::new(),
+            // A random start, so ports do not repeat across boots.
+            next_local_port: (seed >> 48) as u16,
         })
     }
 
@@ -126,6 +169,7 @@ impl NetStack {
     pub fn poll(&mut self) -> bool {
         let now = self.clock.now();
         let result = self.iface.poll(now, &mut self.device, &mut self.sockets);
+        self.reap();
         if let Some(handle) = self.dhcp {
             match self.sockets.get_mut::<dhcpv4::Socket>(handle).poll() {
                 Some(dhcpv4::Event::Configured(c)) => {
@@ -149,16 +193,16 @@ impl NetStack {
     }
 
     /// The interface's IPv4 address, once it has one.
-    pub fn ipv4(&self) -> Option<Ipv4Cidr> {
+    pub fn ipv4(&self) -> Option<Ipv4Addr> {
         self.iface.ip_addrs().iter().find_map(|a| match a {
-            IpCidr::Ipv4(v4) => Some(*v4),
+            IpCidr::Ipv4(v4) => Some(v4.address()),
             #[allow(unreachable_patterns)]
             _ => None,
         })
     }
 
     /// Poll until an address is configured or `timeout_ms` passes.
-    pub fn wait_for_address(&mut self, timeout_ms: u64) -> Result<Ipv4Cidr, StackError> {
+    pub fn wait_for_address(&mut self, timeout_ms: u64) -> Result<Ipv4Addr, StackError> {
         let start = self.clock.now_us();
         loop {
             self.poll();
@@ -172,51 +216,88 @@ impl NetStack {
         }
     }
 
-    /// A new TCP socket with the given buffer sizes (closed; the caller
-    /// listens or connects).
-    pub fn add_tcp_socket(&mut self, rx_bytes: usize, tx_bytes: usize) -> SocketHandle {
-        let rx = tcp::SocketBuffer::new(vec![0u8; rx_bytes]);
-        let tx = tcp::SocketBuffer::new(vec![0u8; tx_bytes]);
-        self.sockets.add(tcp::Socket::new(rx, tx))
-    }
-
-    /// Drop a socket (closed or not; an open one just stops being served).
-    pub fn remove_socket(&mut self, handle: SocketHandle) {
-        self.sockets.remove(handle);
-    }
-
-    /// The TCP socket behind `handle`. Panics on a handle that is not a TCP
-    /// socket of this stack (a programming error, not a device answer).
-    pub fn tcp(&mut self, handle: SocketHandle) -> &mut tcp::Socket<'static> {
-        self.sockets.get_mut::<tcp::Socket>(handle)
-    }
-
-    /// Open a TCP connection to `remote` from local port `local_port`.
-    pub fn connect(
-        &mut self,
-        handle: SocketHandle,
-        remote: (Ipv4Address, u16),
-        local_port: u16,
-    ) -> Result<(), tcp::ConnectError> {
-        let cx = self.iface.context();
-        self.sockets
-            .get_mut::<tcp::Socket>(handle)
-            .connect(cx, remote, local_port)
+    /// Milliseconds on the stack's clock (the time base of deadlines).
+    pub fn now_ms(&self) -> u64 {
+        self.clock.now_us() / 1000
     }
 
     pub fn clock(&self) -> &Clock {
         &self.clock
     }
 
-    pub fn device(&self) -> &VirtioNet {
-        &self.device
+    /// The virtio-net device's packet counters.
+    pub fn device_stats(&self) -> DeviceStats {
+        self.device.stats()
+    }
+
+    /// Finishes the sockets of dropped streams: input is discarded, the
+    /// write side closed, and a socket still open after `LINGER_MS` reset.
+    /// A socket is freed once closed, and only after the poll that follows
+    /// its retirement (which sends its FIN or RST).
+    fn reap(&mut self) {
+        let now = self.now_ms();
+        let sockets = &mut self.sockets;
+        self.lingering.retain(|&(SocketId(handle), since)| {
+            let sock = sockets.get_mut::<tcp::Socket>(handle);
+            if !sock.is_open() {
+                sockets.remove(handle);
+                return false;
+            }
+            while sock.can_recv() && sock.recv(|d| (d.len(), ())).is_ok() {}
+            sock.close();
+            if now.saturating_sub(since) >= LINGER_MS {
+                sock.abort();
+            }
+            true
+        });
+        let fresh = core::mem::take(&mut *self.retired.borrow_mut());
+        for id in fresh {
+            self.sockets.get_mut::<tcp::Socket>(id.0).close();
+            self.lingering.push((id, now));
+        }
+    }
+
+    pub(crate) fn retire_queue(&self) -> RetireQueue {
+        self.retired.clone()
+    }
+
+    /// A new, closed TCP socket.
+    pub(crate) fn add_socket(&mut self, options: &SocketOptions) -> SocketId {
+        let rx = tcp::SocketBuffer::new(vec![0u8; options.rx_bytes]);
+        let tx = tcp::SocketBuffer::new(vec![0u8; options.tx_bytes]);
+        let mut sock = tcp::Socket::new(rx, tx);
+        sock.set_timeout(Some(Duration::from_millis(options.timeout_ms)));
+        sock.set_nagle_enabled(options.nagle);
+        SocketId(self.sockets.add(sock))
+    }
+
+    /// The socket behind `id`. Every `SocketId` comes from `add_socket`
+    /// and is freed only by `reap` after its owner handed it back, so the
+    /// lookup cannot miss on the stack that made it (there is one).
+    pub(crate) fn socket(&mut self, id: SocketId) -> &mut tcp::Socket<'static> {
+        self.sockets.get_mut::<tcp::Socket>(id.0)
+    }
+
+    /// Starts a connection to `address:port` from the next ephemeral port.
+    pub(crate) fn connect(
+        &mut self,
+        id: SocketId,
+        address: Ipv4Addr,
+        port: u16,
+    ) -> Result<(), tcp::ConnectError> {
+        let local_port = EPHEMERAL_FIRST + self.next_local_port % EPHEMERAL_COUNT;
+        self.next_local_port = self.next_local_port.wrapping_add(1);
+        let cx = self.iface.context();
+        self.sockets
+            .get_mut::<tcp::Socket>(id.0)
+            .connect(cx, (address, port), local_port)
     }
 }
 
 fn apply_address(
     iface: &mut Interface,
     address: Ipv4Cidr,
-    gateway: Option<Ipv4Address>,
+    gateway: Option<Ipv4Addr>,
 ) -> Result<(), StackError> {
     let mut full = false;
     iface.update_ip_addrs(|addrs| {
