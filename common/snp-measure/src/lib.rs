@@ -58,6 +58,20 @@ impl LaunchConfig {
     }
 }
 
+/// The sample launch configuration: 1 vCPU of QEMU's `EPYC-v4`, default
+/// guest features. A guest without SNP cannot observe how it was launched, so
+/// its sample evidence carries the digest under this configuration; it is
+/// also the first configuration of every manifest and `qemu/run-snp.sh`'s
+/// default.
+pub const SAMPLE_VCPUS: u32 = 1;
+/// QEMU's name of the sample configuration's vCPU model (see [`SAMPLE_VCPUS`]).
+pub const SAMPLE_VCPU_TYPE: &str = "EPYC-v4";
+
+/// The sample launch configuration (see [`SAMPLE_VCPUS`]).
+pub fn sample_launch_config() -> LaunchConfig {
+    LaunchConfig::new(SAMPLE_VCPUS, VcpuType::Epyc)
+}
+
 /// The digest after the image pages only (`--mode snp:ovmf-hash`).
 /// Checks only the size rule, not the footer.
 pub fn ovmf_hash(image: &[u8]) -> Result<Digest, MeasureError> {

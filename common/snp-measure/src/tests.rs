@@ -462,3 +462,15 @@ fn hostile_images_never_panic() {
         let _ = parse_image(&img).map(|l| l.sections().count());
     }
 }
+
+#[test]
+fn sample_launch_config_is_one_epyc_v4() {
+    let sample = crate::sample_launch_config();
+    assert_eq!(sample.vcpus, 1);
+    assert_eq!(sample.vcpu_type.signature(), 0x800F12);
+    assert_eq!(sample.guest_features, 0x1);
+    assert_eq!(
+        VcpuType::from_name(crate::SAMPLE_VCPU_TYPE),
+        Some(sample.vcpu_type)
+    );
+}

@@ -9,9 +9,10 @@ use snp_measure::{launch_digest, Hex, LaunchConfig, VcpuType, DEFAULT_GUEST_FEAT
 use snp_verify::{Generation, TcbVersion};
 
 /// Launch configurations whose digests the manifest lists (the SNP launcher
-/// refuses any other). vCPU models as named by QEMU and sev-snp-measure.
-pub const VCPU_COUNTS: [u32; 3] = [1, 2, 4];
-pub const VCPU_TYPES: [&str; 3] = ["EPYC-v4", "EPYC-Milan", "EPYC-Genoa"];
+/// refuses any other). vCPU models as named by QEMU and sev-snp-measure. The
+/// sample configuration comes first.
+pub const VCPU_COUNTS: [u32; 3] = [snp_measure::SAMPLE_VCPUS, 2, 4];
+pub const VCPU_TYPES: [&str; 3] = [snp_measure::SAMPLE_VCPU_TYPE, "EPYC-Milan", "EPYC-Genoa"];
 /// SNP guest policy the launcher sets and the key broker enforces:
 /// bit 17 reserved-must-be-one, SMT allowed (16), no debug (19), no
 /// migration agent (18), ABI 0.0.

@@ -4,12 +4,11 @@
 //! bit for bit.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use crate::bert::{SplitShared, Workspace};
-use crate::gate_tests::{lines, real_blob};
-use crate::parallel::{Parallel, Sequential, StdThreads};
-use crate::{Embedder, EngineError, Kernel};
+use super::{lines, real_blob};
+use embed_engine::bert::{SplitShared, Workspace};
+use embed_engine::parallel::{Parallel, Sequential, StdThreads};
+use embed_engine::{Embedder, EngineError, Kernel};
 use std::sync::Arc;
-use std::vec::Vec;
 
 fn bits(v: &[f32]) -> Vec<u32> {
     v.iter().map(|x| x.to_bits()).collect()
