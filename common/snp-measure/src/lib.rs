@@ -10,7 +10,6 @@ mod bytes;
 mod error;
 pub mod footer;
 pub mod guid;
-mod hex;
 mod layout;
 pub mod metadata;
 pub mod page_info;
@@ -21,7 +20,6 @@ pub mod vmsa;
 mod tests;
 
 pub use error::MeasureError;
-pub use hex::{decode_hex, Hex};
 pub use layout::{image_gpa, parse_image, ImageLayout, IMAGE_ALIGN, IMAGE_END_GPA};
 pub use metadata::{Section, SectionKind, Sections};
 pub use page_info::{LaunchDigest, PageType, DIGEST_LEN, PAGE_SIZE};

@@ -27,12 +27,13 @@
 //! Failures stop the appliance (exit status 35) with a fixed message; an
 //! unreachable broker is retried with exponential backoff first.
 
-use crate::boot_log::{hex, BootLog};
+use crate::boot_log::BootLog;
 use crate::kbs_client::{KbsClient, TransportError};
 use crate::rng::RdRand;
 use alloc::string::String;
 use alloc::vec::Vec;
 use appliance_config::Config;
+use hex::FromHex;
 use http1::Header;
 use jwe::{EcPrivateKey, Jwe};
 use kbs_protocol::{
@@ -88,7 +89,7 @@ pub fn run(info: &BootInfo, config: &Config, boot_log: &mut BootLog) -> Released
     let file = fw
         .find(SEALED_MODEL)
         .unwrap_or_else(|e| kernel::fail(WHAT, &alloc::format!("{SEALED_MODEL}: {e}")));
-    let Some(pinned) = PINNED_SHA384.and_then(snp_measure::decode_hex::<48>) else {
+    let Some(pinned) = PINNED_SHA384.and_then(|text| <[u8; 48]>::from_hex(text).ok()) else {
         kernel::fail(WHAT, &"this image pins no model digest (image-builder build --model-digest); refusing to unseal")
     };
     let Ok(resource) = ResourcePath::parse(config.resource_path.as_str()) else {
@@ -120,7 +121,7 @@ pub fn run(info: &BootInfo, config: &Config, boot_log: &mut BootLog) -> Released
     let model = unseal(fw, file, &key, pinned);
     drop(key); // SealKey zeroizes on drop
     boot_log.record("model", "sha384", &pinned);
-    println!("model unsealed sha384:{}", hex(&pinned));
+    println!("model unsealed sha384:{}", hex::encode(pinned));
     Released {
         model,
         net,

@@ -12,6 +12,7 @@
 
 use std::collections::BTreeMap;
 
+use hex::FromHex;
 use serde::Deserialize;
 use snp_verify::{describe_tcb, Generation, Policy, ReportDataCheck, TcbVersion};
 
@@ -92,21 +93,8 @@ pub fn parse_generation(name: &str) -> Result<Generation, String> {
 
 /// 64 hex digits (either case) as a SHA-256 digest.
 pub fn parse_sha256(text: &str) -> Result<[u8; 32], String> {
-    let digits = text.trim().as_bytes();
-    let bad = || format!("{text:?} is not a SHA-256 as 64 hex digits");
-    if digits.len() != 64 {
-        return Err(bad());
-    }
-    let mut out = [0u8; 32];
-    for (byte, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {
-        let pair = std::str::from_utf8(pair).map_err(|_| bad())?;
-        *byte = u8::from_str_radix(pair, 16).map_err(|_| bad())?;
-    }
-    Ok(out)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    <[u8; 32]>::from_hex(text.trim())
+        .map_err(|_| format!("{text:?} is not a SHA-256 as 64 hex digits"))
 }
 
 impl WirePolicy {
@@ -268,7 +256,7 @@ impl ManifestPolicy {
                 return Err(format!(
                     "--config-sha256 {} is not one of the manifest's runtime configurations; a \
                      command line may only narrow them",
-                    hex(extra)
+                    hex::encode(extra)
                 ));
             }
             notes.push(format!(
@@ -360,7 +348,7 @@ impl VerifierPolicy {
                 None => "any runtime configuration digest".to_string(),
                 Some(list) => format!(
                     "one of {}",
-                    list.iter().map(|d| hex(d)).collect::<Vec<_>>().join(", ")
+                    list.iter().map(hex::encode).collect::<Vec<_>>().join(", ")
                 ),
             },
         ));

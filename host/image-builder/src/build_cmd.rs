@@ -13,6 +13,7 @@
 //! ELF is not measured and not listed in the manifest.
 
 use crate::{elf_image, manifest};
+use hex::FromHex;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -96,7 +97,7 @@ pub fn run(args: BuildArgs) -> Result<(), String> {
     std::fs::write(&image_path, &image).map_err(|e| format!("{}: {e}", image_path.display()))?;
     let elf_copy = args.out.join("appliance.elf");
     std::fs::write(&elf_copy, &elf).map_err(|e| format!("{}: {e}", elf_copy.display()))?;
-    let sha256 = hex(&Sha256::digest(&image));
+    let sha256 = hex::encode(Sha256::digest(&image));
     let toolchain = toolchain_version(&root)?;
     let choices = manifest::VerifierChoices {
         min_tcb: args.min_tcb.clone(),
@@ -141,17 +142,13 @@ pub fn run(args: BuildArgs) -> Result<(), String> {
 /// `--model-digest`: a SHA-384 as 96 hex digits, returned in lowercase.
 fn model_digest(text: &str) -> Result<String, String> {
     let d = text.to_ascii_lowercase();
-    if snp_measure::decode_hex::<48>(&d).is_none() {
+    if <[u8; 48]>::from_hex(&d).is_err() {
         return Err(format!(
             "--model-digest must be a SHA-384 as 96 hex digits (as `image-builder seal` prints), got {:?}",
             text
         ));
     }
     Ok(d)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    snp_measure::Hex(bytes).to_string()
 }
 
 fn find_root() -> Result<PathBuf, String> {

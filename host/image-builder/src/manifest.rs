@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use snp_measure::{launch_digest, Hex, LaunchConfig, VcpuType, DEFAULT_GUEST_FEATURES};
+use snp_measure::{launch_digest, LaunchConfig, VcpuType, DEFAULT_GUEST_FEATURES};
 use snp_verify::{Generation, TcbVersion};
 
 /// Launch configurations whose digests the manifest lists (the SNP launcher
@@ -138,7 +138,7 @@ pub fn build(
                 vcpus,
                 vcpu_type: vcpu_type.to_string(),
                 guest_features: format!("{DEFAULT_GUEST_FEATURES:#x}"),
-                launch_digest: Hex(&digest).to_string(),
+                launch_digest: hex::encode(digest),
             });
         }
     }

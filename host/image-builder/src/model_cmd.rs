@@ -47,11 +47,11 @@ pub fn quantize(args: QuantizeArgs) -> Result<(), String> {
         }
     };
     std::fs::write(&args.out, &blob).map_err(|e| format!("{}: {e}", args.out.display()))?;
-    let digest: String = Sha256::digest(&blob)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    println!("{} bytes, sha256 {digest}", blob.len());
+    println!(
+        "{} bytes, sha256 {}",
+        blob.len(),
+        hex::encode(Sha256::digest(&blob))
+    );
     Ok(())
 }
 

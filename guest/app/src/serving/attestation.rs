@@ -14,7 +14,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use kernel::BootInfo;
 use serving_api::document::{
-    b64_encode, hex_encode, AttestationDocument, BootEvent, Certificate, Evidence, DOCUMENT_VERSION,
+    b64_encode, AttestationDocument, BootEvent, Certificate, Evidence, DOCUMENT_VERSION,
 };
 
 use crate::boot_log::BootLog;
@@ -51,7 +51,7 @@ pub fn document(
         .map(|e| BootEvent {
             event: String::from(e.name),
             algorithm: String::from(e.algorithm),
-            digest: hex_encode(&e.digest),
+            digest: hex::encode(&e.digest),
         })
         .collect();
     let report_data = serving_api::binding::report_data(ohttp_keys, &events)
@@ -66,7 +66,7 @@ pub fn document(
         Evidence::Sample {
             svn: String::from("1"),
             report_data: b64_encode(&report_data),
-            measurement: hex_encode(measurement),
+            measurement: hex::encode(measurement),
         }
     };
     let document = AttestationDocument {
