@@ -5,8 +5,8 @@
 #![no_main]
 
 use embed_engine::blob::{Blob, DType, ModelKind};
-use model_tools::BlobWriter;
 use libfuzzer_sys::fuzz_target;
+use model_tools::BlobWriter;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(blob) = Blob::parse(data) {

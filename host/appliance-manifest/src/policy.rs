@@ -13,41 +13,9 @@
 use std::collections::BTreeMap;
 
 use hex::FromHex;
-use serde::Deserialize;
 use snp_verify::{describe_tcb, Generation, Policy, ReportDataCheck, TcbVersion};
 
-/// `policy` as image-builder writes it (unknown members refused, so a typo
-/// cannot weaken the policy).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct WirePolicy {
-    pub(crate) guest_policy: serde_json::Value,
-    #[serde(default)]
-    debug_allowed: bool,
-    #[serde(default)]
-    migration_agent_allowed: bool,
-    #[serde(default)]
-    required_vmpl: u32,
-    #[serde(default)]
-    min_report_version: Option<u32>,
-    #[serde(default)]
-    vlek_allowed: bool,
-    #[serde(default)]
-    min_tcb: BTreeMap<String, WireTcb>,
-    #[serde(default)]
-    runtime_config_sha256: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WireTcb {
-    #[serde(default)]
-    fmc: Option<u8>,
-    bootloader: u8,
-    tee: u8,
-    snp: u8,
-    microcode: u8,
-}
+use crate::schema::{PolicyInfo, TcbInfo};
 
 /// The lowest report version either side accepts by default (as Trustee).
 pub const DEFAULT_MIN_REPORT_VERSION: u32 = 3;
@@ -97,8 +65,40 @@ pub fn parse_sha256(text: &str) -> Result<[u8; 32], String> {
         .map_err(|_| format!("{text:?} is not a SHA-256 as 64 hex digits"))
 }
 
-impl WirePolicy {
-    pub(crate) fn parse(self) -> Result<ManifestPolicy, String> {
+impl PolicyInfo {
+    /// The policy image-builder writes for `policy` (see [`ManifestPolicy`]).
+    pub fn from_policy(policy: &ManifestPolicy) -> Self {
+        PolicyInfo {
+            guest_policy: serde_json::Value::String(format!("{:#x}", policy.guest_policy)),
+            debug_allowed: false,
+            migration_agent_allowed: false,
+            required_vmpl: 0,
+            min_report_version: Some(policy.min_report_version),
+            vlek_allowed: policy.vlek_allowed,
+            min_tcb: policy
+                .min_tcb
+                .iter()
+                .map(|(generation, t)| {
+                    let tcb = TcbInfo {
+                        fmc: t.fmc,
+                        bootloader: t.bootloader,
+                        tee: t.tee,
+                        snp: t.snp,
+                        microcode: t.microcode,
+                    };
+                    (generation.name().to_ascii_lowercase(), tcb)
+                })
+                .collect(),
+            runtime_config_sha256: policy
+                .runtime_config_sha256
+                .iter()
+                .map(hex::encode)
+                .collect(),
+        }
+    }
+
+    /// Checks and decodes the policy; refuses one no verifier accepts.
+    pub fn parse(self) -> Result<ManifestPolicy, String> {
         if self.debug_allowed || self.migration_agent_allowed {
             return Err(
                 "policy allows debugging or a migration agent; no verifier accepts that".into(),

@@ -52,17 +52,16 @@ pub struct BuildArgs {
     /// the verifiers allow (HOST_DATA); repeatable. Without it any
     /// configuration is allowed.
     #[arg(long = "config-sha256", value_name = "HEX", value_parser = config_sha256)]
-    config_sha256: Vec<String>,
+    config_sha256: Vec<[u8; 32]>,
 }
 
 fn parse_min_tcb(text: &str) -> Result<(snp_verify::Generation, snp_verify::TcbVersion), String> {
     snp_verify::parse_min_tcb(text).map_err(|e| e.to_string())
 }
 
-/// `--config-sha256`: 64 hex digits, returned in lowercase.
-fn config_sha256(text: &str) -> Result<String, String> {
-    appliance_manifest::policy::parse_sha256(text)?;
-    Ok(text.trim().to_ascii_lowercase())
+/// `--config-sha256`: 64 hex digits.
+fn config_sha256(text: &str) -> Result<[u8; 32], String> {
+    appliance_manifest::policy::parse_sha256(text)
 }
 
 /// The variable the guest reads with `option_env!` (guest/app/src/key_release.rs).
@@ -109,7 +108,7 @@ pub fn run(args: BuildArgs) -> Result<(), String> {
         manifest::build(&image, "appliance.bin", sha256.clone(), toolchain, &choices)?;
     manifest.model = model_digest
         .clone()
-        .map(|sha384| manifest::ModelInfo { sha384 });
+        .map(|sha384| appliance_manifest::schema::ModelInfo { sha384 });
     let json = serde_json::to_string_pretty(&manifest).map_err(|e| e.to_string())?;
     // Written only if the verifiers' reader accepts it.
     appliance_manifest::Manifest::from_json(json.as_bytes())
