@@ -170,7 +170,7 @@ fn float_reference_matches_sentence_transformers() {
 #[test]
 fn real_blob_loads_with_every_kernel_identically() {
     let kernels =
-        Kernel::available_reported("gate_tests::real_blob_loads_with_every_kernel_identically");
+        Kernel::available_reported("real_model::real_blob_loads_with_every_kernel_identically");
     let blob = real_blob();
     assert!(blob.len() < 24_000_000, "blob is {} bytes", blob.len());
     let text = "Thanks, that works for me.";

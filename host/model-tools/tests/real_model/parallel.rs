@@ -29,8 +29,9 @@ fn texts() -> Vec<String> {
 
 #[test]
 fn split_pass_is_bit_identical_to_one_thread() {
-    let kernels =
-        Kernel::available_reported("parallel_tests::split_pass_is_bit_identical_to_one_thread");
+    let kernels = Kernel::available_reported(
+        "real_model::parallel::split_pass_is_bit_identical_to_one_thread",
+    );
     let blob = real_blob();
     let texts = texts();
     for &kernel in &kernels {
