@@ -138,7 +138,7 @@ def main():
     ap.add_argument("--sentences", type=int, default=640, help="token-file lines per throughput pass")
     ap.add_argument("--passes", type=int, default=5, help="timed passes per throughput setting")
     ap.add_argument("--tokens-file", default=os.path.join(
-        os.path.dirname(os.path.abspath(__file__)), "..", "crates", "embed-engine", "testdata",
+        os.path.dirname(os.path.abspath(__file__)), "..", "host", "model-tools", "testdata",
         "eval_tokens.txt"), help="one sentence's token ids per line (incl. [CLS]/[SEP])")
     ap.add_argument("--out", default=None, help="also write the JSON here")
     args = ap.parse_args()

@@ -43,7 +43,7 @@ put("appliance_config", "minimal", json.dumps({"listen_port": 8080}))
 put("appliance_config", "nested_array", '[8080, {"host": "10.0.2.2", "port": 8081}, "a/b/c"]')
 
 # embed-engine: the test MLP blob (40 KB) and its header alone
-with open(os.path.join(ROOT, "common/embed-engine/testdata/digits_mlp.bin"), "rb") as f:
+with open(os.path.join(ROOT, "host/model-tools/testdata/digits_mlp.bin"), "rb") as f:
     blob = f.read()
 put("embed_blob", "digits_mlp", blob)
 put("embed_blob", "header_only", blob[:128])

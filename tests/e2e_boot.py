@@ -391,7 +391,7 @@ def runtime_config_errors_stop_boot_with_a_clear_message():
         p = boot_with_config(data)
         assert p.returncode == EXIT_FAIL, f"{data[:60]!r}: exit {p.returncode}\n{p.stdout}"
         assert "appliance ready" not in p.stdout, p.stdout
-        fatal = next(l for l in p.stdout.splitlines() if l.startswith("FATAL: runtime configuration"))
+        fatal = next(l for l in p.stdout.splitlines() if l.startswith("runtime configuration opt/appliance/config: FAILED: "))
         assert needle.lower() in fatal.lower(), f"{needle!r} not in {fatal!r}"
         print(f"     {fatal}")
 

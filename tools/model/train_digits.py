@@ -3,7 +3,7 @@
 8x8 digits data, and exports it for the engine's known-answer test.
 
 Split: 75/25 stratified, random_state 0 (450 test images). Inputs are pixels/16.
-Writes common/embed-engine/testdata/digits_mlp.bin (little-endian):
+Writes host/model-tools/testdata/digits_mlp.bin (little-endian):
   b"DIGITS01", u32 layers, u32 dims[layers + 1], f32 input_scale,
   per layer: f32 W[N x K] (row per output channel), f32 b[N],
   u32 n_test, u8 X[n_test x 64] (raw pixels 0..16), u8 y[n_test],
@@ -53,7 +53,7 @@ def int8_linear(x, w, b):
 
 
 def main() -> None:
-    out_dir = Path(sys.argv[1] if len(sys.argv) > 1 else "common/embed-engine/testdata")
+    out_dir = Path(sys.argv[1] if len(sys.argv) > 1 else "host/model-tools/testdata")
     digits = load_digits()
     x, y = digits.data, digits.target
     xtr, xte, ytr, yte = train_test_split(x, y, test_size=0.25, stratify=y, random_state=0)

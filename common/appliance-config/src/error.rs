@@ -118,16 +118,12 @@ impl fmt::Display for ConfigError {
             ConfigError::BadValue { key, reason } => write!(f, "bad value for \"{key}\": {reason}"),
             ConfigError::HostDataMismatch { digest, host_data } => {
                 write!(f, "SHA-256 ")?;
-                hex(f, digest)?;
+                f.write_str(&hex::encode(digest))?;
                 write!(f, " does not match HOST_DATA ")?;
-                hex(f, host_data)
+                f.write_str(&hex::encode(host_data))
             }
         }
     }
-}
-
-fn hex(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result {
-    bytes.iter().try_for_each(|b| write!(f, "{b:02x}"))
 }
 
 /// Shows input text with control characters escaped (no terminal escape

@@ -1,10 +1,10 @@
 //! int8 sentence-embedding engine: model blob format and loader, the integer-
-//! quantized BERT forward pass (all-MiniLM-L6-v2), a small MLP classifier
-//! through the same format, and the host-side quantizer that writes blobs.
+//! quantized BERT forward pass (all-MiniLM-L6-v2) and a small MLP classifier
+//! through the same format. Only what the guest runs: the float model, the
+//! quantizer and the blob writer are host-only (host/model-tools).
 //!
-//! Pipeline: `checkpoint` (host) reads the float model -> [`bert::quantize_bert`]
-//! calibrates SmoothQuant (alpha 0.5) on a fixed text set, folds it into LayerNorm
-//! copies / V / weights, quantizes weights per output channel -> [`blob`] bytes ->
+//! Pipeline: host/model-tools reads the float model, calibrates SmoothQuant,
+//! quantizes weights per output channel and writes [`blob`] bytes ->
 //! [`Embedder::with_kernel`] validates them (every extent checked, SHA-256 per tensor) and
 //! runs: int8 Linear layers with activations quantized per group of 32 (int32 dots
 //! in `int8-kernels`), f32 LayerNorm/softmax/GELU/attention, mean pooling, L2 norm.
@@ -24,23 +24,15 @@ extern crate std;
 
 pub mod bert;
 pub mod blob;
-#[cfg(any(test, feature = "host"))]
-pub mod checkpoint;
-pub mod digits;
 mod embedder;
 pub mod error;
-#[cfg(test)]
-mod gate_tests;
 mod linear;
 pub mod math;
 pub mod mlp;
 pub mod parallel;
-#[cfg(test)]
-mod parallel_tests;
-mod quant;
 
 pub use embedder::Embedder;
-pub use error::{BlobError, EngineError, QuantizeError};
+pub use error::{BlobError, EngineError};
 pub use int8_kernels::{Kernel, KernelKind};
 #[cfg(any(test, feature = "std"))]
 pub use parallel::StdThreads;

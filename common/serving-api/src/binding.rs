@@ -50,7 +50,7 @@ pub fn report_data(ohttp_keys: &[u8], boot_log: &[BootEvent]) -> Result<[u8; 64]
     let count = u32::try_from(boot_log.len()).unwrap_or(u32::MAX);
     hash.update(count.to_be_bytes());
     for event in boot_log {
-        let digest: Vec<u8> = crate::hex::decode(&event.digest).ok_or(BindingError)?;
+        let digest: Vec<u8> = hex::decode(&event.digest).map_err(|_| BindingError)?;
         put(&mut hash, event.event.as_bytes());
         put(&mut hash, event.algorithm.as_bytes());
         put(&mut hash, &digest);
@@ -99,7 +99,7 @@ mod tests {
         // L=b"confidential-appliance/serving-binding/v1\0"; p=lambda b: struct.pack(">I",len(b))+b;
         // print(hashlib.sha512(L+p(b"k")+struct.pack(">I",1)+p(b"model")+p(b"sha384")+p(bytes([1,2]))).hexdigest())'
         let got = report_data(b"k", &[event("model", "0102")]).expect("hex");
-        assert_eq!(crate::hex::encode(&got), KAT);
+        assert_eq!(hex::encode(got), KAT);
     }
 
     const KAT: &str = "e34f8327fc0545869d084fb72d73cf0dff3e3c4ed33a7970e98c396514bcb07c393d478a5e42a967f95a0fd93392e8e41daf6a60a0da88d81a8333dfe420f0e4";

@@ -125,10 +125,6 @@ pub fn sample_report_data(text: &str) -> Result<[u8; 64], DocumentError> {
         .map_err(|_| DocumentError::Length("report_data"))
 }
 
-pub fn hex_encode(bytes: &[u8]) -> String {
-    crate::hex::encode(bytes)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,7 +15,6 @@ extern crate alloc;
 pub mod binding;
 pub mod document;
 pub mod embeddings;
-mod hex;
 
 /// The model this appliance serves, as the API names it.
 pub const MODEL_ID: &str = "all-MiniLM-L6-v2";

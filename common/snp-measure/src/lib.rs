@@ -10,7 +10,6 @@ mod bytes;
 mod error;
 pub mod footer;
 pub mod guid;
-mod hex;
 mod layout;
 pub mod metadata;
 pub mod page_info;
@@ -21,7 +20,6 @@ pub mod vmsa;
 mod tests;
 
 pub use error::MeasureError;
-pub use hex::{decode_hex, Hex};
 pub use layout::{image_gpa, parse_image, ImageLayout, IMAGE_ALIGN, IMAGE_END_GPA};
 pub use metadata::{Section, SectionKind, Sections};
 pub use page_info::{LaunchDigest, PageType, DIGEST_LEN, PAGE_SIZE};
@@ -56,6 +54,20 @@ impl LaunchConfig {
             guest_features: DEFAULT_GUEST_FEATURES,
         }
     }
+}
+
+/// The sample launch configuration: 1 vCPU of QEMU's `EPYC-v4`, default
+/// guest features. A guest without SNP cannot observe how it was launched, so
+/// its sample evidence carries the digest under this configuration; it is
+/// also the first configuration of every manifest and `qemu/run-snp.sh`'s
+/// default.
+pub const SAMPLE_VCPUS: u32 = 1;
+/// QEMU's name of the sample configuration's vCPU model (see [`SAMPLE_VCPUS`]).
+pub const SAMPLE_VCPU_TYPE: &str = "EPYC-v4";
+
+/// The sample launch configuration (see [`SAMPLE_VCPUS`]).
+pub fn sample_launch_config() -> LaunchConfig {
+    LaunchConfig::new(SAMPLE_VCPUS, VcpuType::Epyc)
 }
 
 /// The digest after the image pages only (`--mode snp:ovmf-hash`).

@@ -3,9 +3,7 @@
 //! measurement covers the image; this log covers what came in afterwards,
 //! and is served with the attestation evidence.
 
-use alloc::string::String;
 use alloc::vec::Vec;
-use core::fmt::Write;
 
 pub struct BootEvent {
     /// Fixed event name (never data from the host).
@@ -30,7 +28,7 @@ impl BootLog {
             "boot log: {} {}:{}",
             event.name,
             event.algorithm,
-            hex(&event.digest)
+            hex::encode(&event.digest)
         );
         self.events.push(event);
     }
@@ -38,12 +36,4 @@ impl BootLog {
     pub fn events(&self) -> &[BootEvent] {
         &self.events
     }
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
 }

@@ -15,10 +15,11 @@
 //! Evidence: under plain QEMU there is no secure processor, so the guest
 //! sends the broker's `sample` evidence (accepted only with
 //! `--insecure-allow-sample`) carrying the launch digest it computes of its
-//! own image. A launch digest depends on the launch configuration too, which
-//! a guest without SNP cannot observe; it uses the manifest's first
-//! configuration, 1 vCPU of type EPYC-v4 (the default of `qemu/run-snp.sh`),
-//! so an unchanged image matches the allow-list and any other image does not.
+//! own image, computed once per boot and passed on to serving. A launch
+//! digest depends on the launch configuration too, which a guest without SNP
+//! cannot observe; it uses `snp_measure::sample_launch_config()` (the
+//! manifest's first configuration), so an unchanged image matches the
+//! allow-list and any other image does not.
 //! Under SNP the guest sends `snp` evidence instead: a report from the secure
 //! processor through kernel::attest (guest/snp-attest over the GHCB guest
 //! request), never run on SNP hardware here.
@@ -26,12 +27,13 @@
 //! Failures stop the appliance (exit status 35) with a fixed message; an
 //! unreachable broker is retried with exponential backoff first.
 
-use crate::boot_log::{hex, BootLog};
+use crate::boot_log::BootLog;
 use crate::kbs_client::{KbsClient, TransportError};
 use crate::rng::RdRand;
 use alloc::string::String;
 use alloc::vec::Vec;
 use appliance_config::Config;
+use hex::FromHex;
 use http1::Header;
 use jwe::{EcPrivateKey, Jwe};
 use kbs_protocol::{
@@ -50,9 +52,6 @@ pub const SEALED_MODEL: &str = "opt/appliance/model.sealed";
 /// `image-builder build --model-digest` (so it is covered by the launch
 /// digest). Without it the image refuses to unseal anything.
 const PINNED_SHA384: Option<&str> = option_env!("APPLIANCE_MODEL_SHA384");
-/// The launch configuration whose digest the sample evidence carries.
-const SAMPLE_VCPUS: u32 = 1;
-const SAMPLE_VCPU_TYPE: &str = "EPYC-v4";
 
 const DHCP_TIMEOUT_MS: u64 = 20_000;
 const FIRST_RETRY_MS: u64 = 500;
@@ -60,10 +59,8 @@ const MAX_RETRY_MS: u64 = 8_000;
 /// No new attempt starts after this long of failures.
 const RETRY_BUDGET_MS: u64 = 60_000;
 
-fn stop(what: &dyn core::fmt::Display) -> ! {
-    println!("key release: FAILED: {what}");
-    kernel::exit(kernel::ExitCode::Failure)
-}
+/// Prefix of the line that stops the appliance ("...: FAILED: reason").
+const WHAT: &str = "key release";
 
 /// Whether the host passed a sealed model (then `run` must be called).
 pub fn requested(info: &BootInfo) -> bool {
@@ -78,37 +75,40 @@ pub struct Released {
     pub model: Zeroizing<Vec<u8>>,
     /// The network stack, already configured (the device is probed once).
     pub net: NetStack,
+    /// This image's launch digest under the sample configuration (sample
+    /// evidence carries it).
+    pub measurement: [u8; 48],
 }
 
 /// The whole flow. Does not return on any failure.
 pub fn run(info: &BootInfo, config: &Config, boot_log: &mut BootLog) -> Released {
     let Some(fw) = info.fw_cfg.as_ref() else {
-        stop(&"no fw_cfg")
+        kernel::fail(WHAT, &"no fw_cfg")
     };
     let file = fw
         .find(SEALED_MODEL)
-        .unwrap_or_else(|e| stop(&alloc::format!("{SEALED_MODEL}: {e}")));
-    let Some(pinned) = PINNED_SHA384.and_then(snp_measure::decode_hex::<48>) else {
-        stop(&"this image pins no model digest (image-builder build --model-digest); refusing to unseal")
+        .unwrap_or_else(|e| kernel::fail(WHAT, &alloc::format!("{SEALED_MODEL}: {e}")));
+    let Some(pinned) = PINNED_SHA384.and_then(|text| <[u8; 48]>::from_hex(text).ok()) else {
+        kernel::fail(WHAT, &"this image pins no model digest (image-builder build --model-digest); refusing to unseal")
     };
     let Ok(resource) = ResourcePath::parse(config.resource_path.as_str()) else {
-        stop(&"resource path")
+        kernel::fail(WHAT, &"resource path")
     };
 
     let mut rng = RdRand::new();
     let tee_key = EcPrivateKey::generate(&mut rng);
     let measurement = self_measurement();
 
-    let mut net = kernel::net::bring_up(IpConfig::Dhcp).unwrap_or_else(|e| stop(&e));
+    let mut net = kernel::net::bring_up(IpConfig::Dhcp).unwrap_or_else(|e| kernel::fail(WHAT, &e));
     if let Err(e) = net.wait_for_address(DHCP_TIMEOUT_MS) {
-        stop(&e);
+        kernel::fail(WHAT, &e);
     }
     let mut client = KbsClient::new(config.kbs.host, config.kbs.port);
     let jwe = obtain_resource(&mut net, &mut client, &resource, &tee_key, &measurement);
     let key = {
         let plain = jwe::decrypt(&jwe, &tee_key)
-            .unwrap_or_else(|_| stop(&"the released key does not decrypt"));
-        SealKey::from_bytes(&plain).unwrap_or_else(|e| stop(&e))
+            .unwrap_or_else(|_| kernel::fail(WHAT, &"the released key does not decrypt"));
+        SealKey::from_bytes(&plain).unwrap_or_else(|e| kernel::fail(WHAT, &e))
         // `plain` (zeroizing) is wiped here.
     };
     // The TEE key is single-use: wipe it now (SecretKey zeroizes on drop).
@@ -116,19 +116,20 @@ pub fn run(info: &BootInfo, config: &Config, boot_log: &mut BootLog) -> Released
     let model = unseal(fw, file, &key, pinned);
     drop(key); // SealKey zeroizes on drop
     boot_log.record("model", "sha384", &pinned);
-    println!("model unsealed sha384:{}", hex(&pinned));
-    Released { model, net }
+    println!("model unsealed sha384:{}", hex::encode(pinned));
+    Released {
+        model,
+        net,
+        measurement,
+    }
 }
 
 /// The SNP launch digest of this very image under the sample launch
 /// configuration (see the module notes).
-pub fn self_measurement() -> [u8; 48] {
-    let Some(vcpu_type) = snp_measure::VcpuType::from_name(SAMPLE_VCPU_TYPE) else {
-        stop(&"vCPU type")
-    };
-    let config = snp_measure::LaunchConfig::new(SAMPLE_VCPUS, vcpu_type);
+fn self_measurement() -> [u8; 48] {
+    let config = snp_measure::sample_launch_config();
     snp_measure::launch_digest(kernel::launched_image(), &config)
-        .unwrap_or_else(|e| stop(&alloc::format!("measuring the image: {e}")))
+        .unwrap_or_else(|e| kernel::fail(WHAT, &alloc::format!("measuring the image: {e}")))
 }
 
 enum Attempt {
@@ -162,7 +163,7 @@ fn obtain_resource(
                 println!("key broker refused attestation");
                 kernel::exit(kernel::ExitCode::Failure)
             }
-            Err(Attempt::Failed(what)) => stop(&what),
+            Err(Attempt::Failed(what)) => kernel::fail(WHAT, &what),
             Err(Attempt::Unreachable(why)) => {
                 let elapsed = net.clock().now_us() / 1000 - started;
                 if elapsed + delay > RETRY_BUDGET_MS {
@@ -285,9 +286,10 @@ fn session_cookie(set_cookie: Option<&[u8]>) -> Option<String> {
 /// plaintext is left behind by a reallocation. Every failure wipes it.
 fn unseal(fw: &FwCfg, file: FileRef, key: &SealKey, pinned: [u8; 48]) -> Zeroizing<Vec<u8>> {
     let refuse = |what: &dyn core::fmt::Display| -> ! {
-        stop(&alloc::format!(
-            "sealed model {SEALED_MODEL} refused: {what}"
-        ))
+        kernel::fail(
+            WHAT,
+            &alloc::format!("sealed model {SEALED_MODEL} refused: {what}"),
+        )
     };
     let mut model = Zeroizing::new(Vec::new());
     if model.try_reserve_exact(file.size as usize).is_err() {

@@ -4,20 +4,14 @@
 //! kernel already retried (10 attempts, refusing CF=0, all-ones and repeated
 //! values); its error names the cause, printed before the exit.
 
-use kernel::println;
 use rand_core::{CryptoRng, RngCore};
 
 pub struct RdRand;
 
-fn fail(what: &dyn core::fmt::Display) -> ! {
-    println!("rng: FAILED: {what}");
-    kernel::exit(kernel::ExitCode::Failure)
-}
-
 impl RdRand {
     pub fn new() -> Self {
         if let Err(e) = kernel::cpu::rdrand64() {
-            fail(&e);
+            kernel::fail("rng", &e);
         }
         RdRand
     }
@@ -36,7 +30,7 @@ impl RngCore for RdRand {
     }
 
     fn next_u64(&mut self) -> u64 {
-        kernel::cpu::rdrand64().unwrap_or_else(|e| fail(&e))
+        kernel::cpu::rdrand64().unwrap_or_else(|e| kernel::fail("rng", &e))
     }
 
     fn fill_bytes(&mut self, dest: &mut [u8]) {

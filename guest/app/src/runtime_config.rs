@@ -10,6 +10,8 @@ use kernel::fw_cfg::FwCfgError;
 use kernel::{println, BootInfo};
 
 const FILE: &str = "opt/appliance/config";
+/// Prefix of the line that stops boot ("...: FAILED: reason").
+const WHAT: &str = "runtime configuration opt/appliance/config";
 
 /// `Ok(None)` when the host passed no configuration (self-test boots).
 pub fn load(info: &BootInfo, log: &mut BootLog) -> Option<Config> {
@@ -17,25 +19,25 @@ pub fn load(info: &BootInfo, log: &mut BootLog) -> Option<Config> {
     let file = match fw.find(FILE) {
         Ok(f) => f,
         Err(FwCfgError::NotFound) => return None,
-        Err(e) => stop(&e),
+        Err(e) => kernel::fail(WHAT, &e),
     };
     if file.size as usize > MAX_CONFIG_BYTES {
-        stop(&"configuration file larger than 4096 bytes");
+        kernel::fail(WHAT, &"configuration file larger than 4096 bytes");
     }
     let bytes = fw
         .read_file_vec(file, MAX_CONFIG_BYTES)
-        .unwrap_or_else(|e| stop(&e));
+        .unwrap_or_else(|e| kernel::fail(WHAT, &e));
     log.record(
         "runtime-config",
         "sha256",
         &appliance_config::sha256(&bytes),
     );
     if let kernel::Evidence::SnpReport(report) =
-        kernel::evidence(&[0u8; 64]).unwrap_or_else(|e| stop(&e))
+        kernel::evidence(&[0u8; 64]).unwrap_or_else(|e| kernel::fail(WHAT, &e))
     {
         check_host_data(&bytes, &report);
     }
-    let config = appliance_config::parse(&bytes).unwrap_or_else(|e| stop(&e));
+    let config = appliance_config::parse(&bytes).unwrap_or_else(|e| kernel::fail(WHAT, &e));
     kernel::logger::init(match config.log_level {
         LogLevel::Error => log::LevelFilter::Error,
         LogLevel::Warn => log::LevelFilter::Warn,
@@ -53,18 +55,12 @@ pub fn load(info: &BootInfo, log: &mut BootLog) -> Option<Config> {
     Some(config)
 }
 
-fn stop(err: &dyn core::fmt::Display) -> ! {
-    println!("FATAL: runtime configuration {FILE}: {err}");
-    kernel::exit(kernel::ExitCode::Failure)
-}
-
 /// Under SNP: the configuration must be the one the launch bound through
-/// HOST_DATA (report offset 0xC0), or boot stops.
+/// HOST_DATA, or boot stops.
 fn check_host_data(bytes: &[u8], report: &[u8; kernel::REPORT_LEN]) {
-    const HOST_DATA: core::ops::Range<usize> = 0xC0..0xE0;
-    let mut host_data = [0u8; 32];
-    host_data.copy_from_slice(&report[HOST_DATA]);
-    if let Err(e) = appliance_config::check_host_data(bytes, &host_data) {
-        stop(&e);
+    let report = snp_report::AttestationReport::from_bytes(report)
+        .unwrap_or_else(|e| kernel::fail(WHAT, &e));
+    if let Err(e) = appliance_config::check_host_data(bytes, &report.host_data) {
+        kernel::fail(WHAT, &e);
     }
 }

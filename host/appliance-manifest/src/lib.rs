@@ -5,39 +5,16 @@
 //! the model digest when the image is pinned to one (`model.sha384`, or a
 //! top-level `model_sha384`). The key broker and the client both read all
 //! of it here and build their snp-verify policy from it the same way.
+//! image-builder writes the file with the same types ([`schema`]).
 #![forbid(unsafe_code)]
 
 pub mod policy;
+pub mod schema;
 
 pub use policy::{ManifestPolicy, Stricter, VerifierPolicy};
+pub use schema::ManifestFile;
 
 use std::path::Path;
-
-use serde::Deserialize;
-
-#[derive(Deserialize)]
-struct Wire {
-    launch_configurations: Vec<WireEntry>,
-    policy: policy::WirePolicy,
-    #[serde(default)]
-    model: Option<WireModel>,
-    #[serde(default)]
-    model_sha384: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct WireEntry {
-    #[serde(default)]
-    vcpus: Option<u32>,
-    #[serde(default)]
-    vcpu_type: Option<String>,
-    launch_digest: String,
-}
-
-#[derive(Deserialize)]
-struct WireModel {
-    sha384: String,
-}
 
 /// One launch the manifest allows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,7 +59,7 @@ impl Manifest {
     }
 
     pub fn from_json(text: &[u8]) -> Result<Self, String> {
-        let wire: Wire = serde_json::from_slice(text).map_err(|e| e.to_string())?;
+        let wire: ManifestFile = serde_json::from_slice(text).map_err(|e| e.to_string())?;
         let mut launch_configurations = Vec::new();
         for entry in wire.launch_configurations {
             launch_configurations.push(LaunchConfiguration {

@@ -12,41 +12,10 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use hex::FromHex;
 use snp_verify::{describe_tcb, Generation, Policy, ReportDataCheck, TcbVersion};
 
-/// `policy` as image-builder writes it (unknown members refused, so a typo
-/// cannot weaken the policy).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct WirePolicy {
-    pub(crate) guest_policy: serde_json::Value,
-    #[serde(default)]
-    debug_allowed: bool,
-    #[serde(default)]
-    migration_agent_allowed: bool,
-    #[serde(default)]
-    required_vmpl: u32,
-    #[serde(default)]
-    min_report_version: Option<u32>,
-    #[serde(default)]
-    vlek_allowed: bool,
-    #[serde(default)]
-    min_tcb: BTreeMap<String, WireTcb>,
-    #[serde(default)]
-    runtime_config_sha256: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WireTcb {
-    #[serde(default)]
-    fmc: Option<u8>,
-    bootloader: u8,
-    tee: u8,
-    snp: u8,
-    microcode: u8,
-}
+use crate::schema::{PolicyInfo, TcbInfo};
 
 /// The lowest report version either side accepts by default (as Trustee).
 pub const DEFAULT_MIN_REPORT_VERSION: u32 = 3;
@@ -92,25 +61,44 @@ pub fn parse_generation(name: &str) -> Result<Generation, String> {
 
 /// 64 hex digits (either case) as a SHA-256 digest.
 pub fn parse_sha256(text: &str) -> Result<[u8; 32], String> {
-    let digits = text.trim().as_bytes();
-    let bad = || format!("{text:?} is not a SHA-256 as 64 hex digits");
-    if digits.len() != 64 {
-        return Err(bad());
-    }
-    let mut out = [0u8; 32];
-    for (byte, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {
-        let pair = std::str::from_utf8(pair).map_err(|_| bad())?;
-        *byte = u8::from_str_radix(pair, 16).map_err(|_| bad())?;
-    }
-    Ok(out)
+    <[u8; 32]>::from_hex(text.trim())
+        .map_err(|_| format!("{text:?} is not a SHA-256 as 64 hex digits"))
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+impl PolicyInfo {
+    /// The policy image-builder writes for `policy` (see [`ManifestPolicy`]).
+    pub fn from_policy(policy: &ManifestPolicy) -> Self {
+        PolicyInfo {
+            guest_policy: serde_json::Value::String(format!("{:#x}", policy.guest_policy)),
+            debug_allowed: false,
+            migration_agent_allowed: false,
+            required_vmpl: 0,
+            min_report_version: Some(policy.min_report_version),
+            vlek_allowed: policy.vlek_allowed,
+            min_tcb: policy
+                .min_tcb
+                .iter()
+                .map(|(generation, t)| {
+                    let tcb = TcbInfo {
+                        fmc: t.fmc,
+                        bootloader: t.bootloader,
+                        tee: t.tee,
+                        snp: t.snp,
+                        microcode: t.microcode,
+                    };
+                    (generation.name().to_ascii_lowercase(), tcb)
+                })
+                .collect(),
+            runtime_config_sha256: policy
+                .runtime_config_sha256
+                .iter()
+                .map(hex::encode)
+                .collect(),
+        }
+    }
 
-impl WirePolicy {
-    pub(crate) fn parse(self) -> Result<ManifestPolicy, String> {
+    /// Checks and decodes the policy; refuses one no verifier accepts.
+    pub fn parse(self) -> Result<ManifestPolicy, String> {
         if self.debug_allowed || self.migration_agent_allowed {
             return Err(
                 "policy allows debugging or a migration agent; no verifier accepts that".into(),
@@ -268,7 +256,7 @@ impl ManifestPolicy {
                 return Err(format!(
                     "--config-sha256 {} is not one of the manifest's runtime configurations; a \
                      command line may only narrow them",
-                    hex(extra)
+                    hex::encode(extra)
                 ));
             }
             notes.push(format!(
@@ -360,7 +348,7 @@ impl VerifierPolicy {
                 None => "any runtime configuration digest".to_string(),
                 Some(list) => format!(
                     "one of {}",
-                    list.iter().map(|d| hex(d)).collect::<Vec<_>>().join(", ")
+                    list.iter().map(hex::encode).collect::<Vec<_>>().join(", ")
                 ),
             },
         ));

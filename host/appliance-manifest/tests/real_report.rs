@@ -14,15 +14,11 @@ fn vector(path: &str) -> Vec<u8> {
         return data;
     }
     let text = String::from_utf8(data).expect("ASCII");
-    let text = text.trim();
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex"))
-        .collect()
+    hex::decode(text.trim()).expect("hex")
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bytes)
 }
 
 /// A manifest for the report's measurement; `policy_extra` is appended to

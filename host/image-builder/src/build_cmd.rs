@@ -19,6 +19,7 @@
 //! ELF is not measured and not listed in the manifest.
 
 use crate::{elf_image, manifest};
+use hex::FromHex;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -61,17 +62,16 @@ pub struct BuildArgs {
     /// the verifiers allow (HOST_DATA); repeatable. Without it any
     /// configuration is allowed.
     #[arg(long = "config-sha256", value_name = "HEX", value_parser = config_sha256)]
-    config_sha256: Vec<String>,
+    config_sha256: Vec<[u8; 32]>,
 }
 
 fn parse_min_tcb(text: &str) -> Result<(snp_verify::Generation, snp_verify::TcbVersion), String> {
     snp_verify::parse_min_tcb(text).map_err(|e| e.to_string())
 }
 
-/// `--config-sha256`: 64 hex digits, returned in lowercase.
-fn config_sha256(text: &str) -> Result<String, String> {
-    appliance_manifest::policy::parse_sha256(text)?;
-    Ok(text.trim().to_ascii_lowercase())
+/// `--config-sha256`: 64 hex digits.
+fn config_sha256(text: &str) -> Result<[u8; 32], String> {
+    appliance_manifest::policy::parse_sha256(text)
 }
 
 /// The variable the guest reads with `option_env!` (guest/app/src/key_release.rs).
@@ -117,7 +117,7 @@ pub fn run(args: BuildArgs) -> Result<(), String> {
     std::fs::write(&image_path, &image).map_err(|e| format!("{}: {e}", image_path.display()))?;
     let elf_copy = args.out.join("appliance.elf");
     std::fs::write(&elf_copy, &elf).map_err(|e| format!("{}: {e}", elf_copy.display()))?;
-    let sha256 = hex(&Sha256::digest(&image));
+    let sha256 = hex::encode(Sha256::digest(&image));
     let toolchain = toolchain_version(&root)?;
     let choices = manifest::VerifierChoices {
         min_tcb: args.min_tcb.clone(),
@@ -129,7 +129,7 @@ pub fn run(args: BuildArgs) -> Result<(), String> {
         manifest::build(&image, "appliance.bin", sha256.clone(), toolchain, &choices)?;
     manifest.model = model_digest
         .clone()
-        .map(|sha384| manifest::ModelInfo { sha384 });
+        .map(|sha384| appliance_manifest::schema::ModelInfo { sha384 });
     let json = serde_json::to_string_pretty(&manifest).map_err(|e| e.to_string())?;
     // Written only if the verifiers' reader accepts it.
     appliance_manifest::Manifest::from_json(json.as_bytes())
@@ -180,17 +180,13 @@ fn test_manifest_json<T: serde::Serialize>(manifest: &T) -> Result<String, Strin
 /// `--model-digest`: a SHA-384 as 96 hex digits, returned in lowercase.
 fn model_digest(text: &str) -> Result<String, String> {
     let d = text.to_ascii_lowercase();
-    if snp_measure::decode_hex::<48>(&d).is_none() {
+    if <[u8; 48]>::from_hex(&d).is_err() {
         return Err(format!(
             "--model-digest must be a SHA-384 as 96 hex digits (as `image-builder seal` prints), got {:?}",
             text
         ));
     }
     Ok(d)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    snp_measure::Hex(bytes).to_string()
 }
 
 fn find_root() -> Result<PathBuf, String> {

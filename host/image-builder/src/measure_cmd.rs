@@ -1,7 +1,7 @@
 //! `image-builder measure`: the SNP launch digest of a `-bios` image, as
 //! `sev-snp-measure --mode snp --vmm-type QEMU` computes it.
 
-use snp_measure::{launch_digest, Hex, LaunchConfig, VcpuType, MAX_VCPUS};
+use snp_measure::{launch_digest, LaunchConfig, VcpuType, MAX_VCPUS};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -52,7 +52,7 @@ pub fn run(args: MeasureArgs) -> Result<(), String> {
     };
     let digest = launch_digest(&image, &config)
         .map_err(|e| format!("cannot measure {}: {e}", args.image.display()))?;
-    println!("{}", Hex(&digest));
+    println!("{}", hex::encode(digest));
     Ok(())
 }
 

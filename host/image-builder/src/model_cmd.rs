@@ -2,12 +2,11 @@
 //! engine on the host and print one JSON array of floats per input.
 
 use clap::Args;
-use embed_engine::bert::DEFAULT_ALPHA;
-use embed_engine::checkpoint;
-use embed_engine::digits::DigitsExport;
-use embed_engine::mlp::quantize_mlp;
 use embed_engine::mlp::MlpModel;
 use embed_engine::{BlobError, Embedder, Kernel, KernelKind};
+use model_tools::digits::DigitsExport;
+use model_tools::mlp::quantize_mlp;
+use model_tools::{checkpoint, DEFAULT_ALPHA};
 use sha2::{Digest, Sha256};
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -48,11 +47,11 @@ pub fn quantize(args: QuantizeArgs) -> Result<(), String> {
         }
     };
     std::fs::write(&args.out, &blob).map_err(|e| format!("{}: {e}", args.out.display()))?;
-    let digest: String = Sha256::digest(&blob)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    println!("{} bytes, sha256 {digest}", blob.len());
+    println!(
+        "{} bytes, sha256 {}",
+        blob.len(),
+        hex::encode(Sha256::digest(&blob))
+    );
     Ok(())
 }
 
@@ -137,7 +136,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("model-cmd-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap_or_default();
         let export = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../common/embed-engine/testdata/digits_mlp.bin");
+            .join("../model-tools/testdata/digits_mlp.bin");
         let mut outs = Vec::new();
         for i in 0..2 {
             let out = dir.join(format!("digits{i}.blob"));

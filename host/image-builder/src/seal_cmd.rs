@@ -46,7 +46,7 @@ pub fn run(args: SealArgs) -> Result<(), String> {
         "key      {} (give it to the key broker only)",
         key_path.display()
     );
-    println!("sha384   {}", snp_measure::Hex(&digest));
+    println!("sha384   {}", hex::encode(digest));
     Ok(())
 }
 

@@ -225,7 +225,7 @@ pub fn run() -> ExitCode {
                         println!("bound to: every measurement the broker accepts (pass --manifest or --measurement to bind it)");
                     } else {
                         for m in &allowed {
-                            println!("bound to: {}", crate::hex::encode(m));
+                            println!("bound to: {}", hex::encode(m));
                         }
                     }
                     ExitCode::SUCCESS

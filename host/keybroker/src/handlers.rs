@@ -241,7 +241,7 @@ pub(crate) async fn attest(
     if let Err(r) = broker.sessions.set_attested(id, number, attested) {
         return refuse(ATTEST, r);
     }
-    let measurement = crate::hex::encode(&verdict.measurement);
+    let measurement = hex::encode(verdict.measurement);
     if verdict.tee == Tee::Sample {
         log::warn(format_args!(
             "attested session={number} tee=sample measurement={measurement}: ACCEPTED UNSIGNED SAMPLE EVIDENCE (--insecure-allow-sample)"
@@ -291,7 +291,7 @@ pub(crate) async fn resource(
                 Reason::ResourceMeasurement,
                 format!(
                     "{parsed}: not bound to measurement {}",
-                    crate::hex::encode(&measurement)
+                    hex::encode(measurement)
                 ),
             )
         }

@@ -16,7 +16,6 @@
 pub mod cli;
 pub mod error;
 mod handlers;
-pub mod hex;
 pub mod log;
 pub mod manifest;
 pub mod offline;

@@ -66,7 +66,7 @@ fn decode_report(bytes: Vec<u8>) -> Result<ReportInput, Refusal> {
     }
     if bytes.len() != snp_report::REPORT_LEN {
         if let Some(decoded) =
-            text.and_then(|t| crate::hex::decode(&t.split_whitespace().collect::<String>()))
+            text.and_then(|t| hex::decode(t.split_whitespace().collect::<String>()).ok())
         {
             return Ok(plain(decoded));
         }
@@ -154,12 +154,12 @@ pub fn describe(outcome: &Result<VerifiedReport, Refusal>) -> Vec<String> {
                 format!("signing key: {:?}", v.vek_kind),
                 format!("report version: {}", r.version),
                 format!("vmpl: {}", r.vmpl),
-                format!("measurement: {}", crate::hex::encode(&r.measurement)),
+                format!("measurement: {}", hex::encode(r.measurement)),
                 format!(
                     "reported tcb: {fmc}bl={} tee={} snp={} ucode={}",
                     t.bootloader, t.tee, t.snp, t.microcode
                 ),
-                format!("report data: {}", crate::hex::encode(&r.report_data)),
+                format!("report data: {}", hex::encode(r.report_data)),
                 "ok".to_string(),
             ]
         }
@@ -181,7 +181,7 @@ mod tests {
             decode_report(raw.clone()).ok().map(|i| i.report),
             Some(raw.clone())
         );
-        let hex = format!("{}\n", crate::hex::encode(&raw));
+        let hex = format!("{}\n", hex::encode(&raw));
         assert_eq!(
             decode_report(hex.into_bytes()).ok().map(|i| i.report),
             Some(raw)

@@ -95,8 +95,9 @@ impl PolicyFile {
     ) -> Result<Policy, Error> {
         let report_data = match &self.report_data {
             None => ReportDataCheck::Skip,
-            Some(hex) => {
-                let bytes = crate::hex::decode(hex)
+            Some(text) => {
+                let bytes = hex::decode(text.trim())
+                    .ok()
                     .filter(|b| b.len() <= 64)
                     .ok_or_else(|| {
                         Error::Policy("report_data is not hex of at most 64 bytes".into())

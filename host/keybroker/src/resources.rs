@@ -150,7 +150,7 @@ pub fn add(
             Err(e) => return Err(Error::io(&binding, e)),
         }
     } else {
-        let mut list: Vec<String> = allowed.iter().map(|m| crate::hex::encode(m)).collect();
+        let mut list: Vec<String> = allowed.iter().map(hex::encode).collect();
         list.sort();
         list.dedup();
         let json = serde_json::to_vec(&BindingFile { measurements: list })

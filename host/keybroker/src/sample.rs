@@ -46,10 +46,7 @@ pub fn check(
     if !allowed.contains(&measurement) {
         return Err(Refused::new(
             Reason::Verify(ReasonCode::Measurement),
-            format!(
-                "measurement {} is not allowed",
-                crate::hex::encode(&measurement)
-            ),
+            format!("measurement {} is not allowed", hex::encode(measurement)),
         ));
     }
     let report_data = base64::engine::general_purpose::STANDARD
@@ -76,7 +73,7 @@ mod tests {
     #[test]
     fn sample_rules() {
         let expected = [7u8; 48];
-        let m = crate::hex::encode(&[9; 48]);
+        let m = hex::encode([9; 48]);
         let allowed = [[9u8; 48]];
         let ev = json!({"svn": "1", "report_data": b64(&expected), "measurement": m});
         assert_eq!(check(&ev, &expected, &allowed), Ok([9; 48]));
@@ -88,7 +85,7 @@ mod tests {
             reason(json!({"svn": "1", "report_data": b64(&padded), "measurement": m})),
             Reason::Verify(ReasonCode::ReportData)
         );
-        let other = crate::hex::encode(&[8; 48]);
+        let other = hex::encode([8; 48]);
         assert_eq!(
             reason(json!({"svn": 1, "report_data": b64(&expected), "measurement": other})),
             Reason::Verify(ReasonCode::Measurement)

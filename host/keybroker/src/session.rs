@@ -136,7 +136,7 @@ impl Sessions {
     pub fn create(&self, tee: Tee, peer: IpAddr) -> Result<NewSession, Refused> {
         let mut id = [0u8; ID_LEN];
         OsRng.fill_bytes(&mut id);
-        let id = crate::hex::encode(&id);
+        let id = hex::encode(id);
         let mut nonce = [0u8; NONCE_LEN];
         OsRng.fill_bytes(&mut nonce);
         let nonce = base64::engine::general_purpose::STANDARD.encode(nonce);

@@ -68,7 +68,7 @@ impl TokenSigner {
             "iat": unix(SystemTime::now()),
             "exp": unix(exp),
             "tee": verdict.tee.to_string(),
-            "measurement": crate::hex::encode(&verdict.measurement),
+            "measurement": hex::encode(verdict.measurement),
             "tee-pubkey": {
                 "kty": "EC",
                 "crv": kbs_protocol::EC_P256_CRV,

@@ -131,7 +131,7 @@ impl Verifier {
     /// here; the verifier then requires the VCEK's hwID to equal it.
     fn vcek_for(&self, chip_id: &[u8; 64]) -> Option<Vec<u8>> {
         let dir = self.vcek_dir.as_ref()?;
-        std::fs::read(dir.join(format!("{}.der", crate::hex::encode(chip_id)))).ok()
+        std::fs::read(dir.join(format!("{}.der", hex::encode(chip_id)))).ok()
     }
 }
 

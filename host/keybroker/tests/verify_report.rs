@@ -86,7 +86,7 @@ fn milan_report_verifies_when_its_measurement_is_allowed() {
 
     // The hex file as given, a PEM VCEK, and the KDS chain file.
     let hex_report = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/testdata/snp")
+        .join("../../../shared/testdata/snp")
         .join(MILAN_REPORT);
     let der = vector(MILAN_VCEK);
     let b64 = base64::engine::general_purpose::STANDARD.encode(&der);

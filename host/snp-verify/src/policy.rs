@@ -3,6 +3,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use hex::FromHex;
+
 use snp_report::{AttestationReport, Generation, TcbVersion};
 
 use crate::reason::{ReasonCode, Refusal};
@@ -84,16 +86,7 @@ impl std::error::Error for PolicyError {}
 /// 96 hex digits (either case) as a 48-byte measurement.
 pub fn parse_measurement(hex: &str) -> Result<[u8; 48], PolicyError> {
     let err = || PolicyError::MeasurementHex(hex.to_string());
-    let digits = hex.trim().as_bytes();
-    if digits.len() != 96 {
-        return Err(err());
-    }
-    let mut out = [0u8; 48];
-    for (byte, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {
-        let text = std::str::from_utf8(pair).map_err(|_| err())?;
-        *byte = u8::from_str_radix(text, 16).map_err(|_| err())?;
-    }
-    Ok(out)
+    <[u8; 48]>::from_hex(hex.trim()).map_err(|_| err())
 }
 
 impl Policy {
@@ -130,10 +123,6 @@ impl Policy {
         self.min_tcb.insert(generation, min);
         self
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The version rule (see the crate docs).
@@ -209,7 +198,10 @@ pub(crate) fn check(
     if !policy.allowed_measurements.contains(&report.measurement) {
         return refuse(
             ReasonCode::Measurement,
-            format!("measurement {} is not allowed", hex(&report.measurement)),
+            format!(
+                "measurement {} is not allowed",
+                hex::encode(report.measurement)
+            ),
         );
     }
     if let Some(allowed) = &policy.allowed_host_data {
@@ -218,7 +210,7 @@ pub(crate) fn check(
                 ReasonCode::HostData,
                 format!(
                     "HOST_DATA {} is not an allowed runtime configuration digest",
-                    hex(&report.host_data)
+                    hex::encode(report.host_data)
                 ),
             );
         }
@@ -229,7 +221,7 @@ pub(crate) fn check(
                 ReasonCode::ReportData,
                 format!(
                     "REPORT_DATA {} is not the expected value",
-                    hex(&report.report_data)
+                    hex::encode(report.report_data)
                 ),
             );
         }

@@ -27,6 +27,15 @@ pub const MAX_RANK: usize = 4;
 /// Far more than any supported model has; bounds the table before it is read.
 pub const MAX_TENSORS: u32 = 4096;
 
+/// The header digest: SHA-256 over bytes 0..DIGEST_OFFSET, then the tensor table.
+pub fn header_digest(fixed: &[u8], table: &[u8]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(fixed);
+    h.update(table);
+    h.finalize().into()
+}
+
 /// What the blob holds: decides how `config` and the tensors are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ModelKind {

@@ -1,10 +1,8 @@
 //! Versioned model blob: header, config, tensor table, aligned tensor data,
-//! per-tensor SHA-256 checksums.
+//! per-tensor SHA-256 checksums. The writer is host-only (host/model-tools).
 
 pub mod format;
 mod reader;
-mod writer;
 
 pub use format::{DType, ModelKind};
 pub use reader::{Blob, TensorView};
-pub use writer::BlobWriter;

@@ -3,10 +3,9 @@
 //! particular alignment (values are decoded with `from_le_bytes`).
 
 use super::format::{
-    DType, ModelKind, ALIGN, CONFIG_WORDS, DIGEST_OFFSET, ENTRY_LEN, FORMAT_VERSION, HEADER_LEN,
-    MAGIC, MAX_RANK, MAX_TENSORS,
+    header_digest, DType, ModelKind, ALIGN, CONFIG_WORDS, DIGEST_OFFSET, ENTRY_LEN, FORMAT_VERSION,
+    HEADER_LEN, MAGIC, MAX_RANK, MAX_TENSORS,
 };
-use super::writer::header_digest;
 use crate::error::BlobError;
 use alloc::vec::Vec;
 use sha2::{Digest, Sha256};

@@ -6,15 +6,15 @@
 //! VCEK when the host passes one in fw_cfg `opt/appliance/vcek` (DER; not
 //! measured and not trusted: the client checks it against AMD's roots).
 //! Compile-checked only: no SNP hardware where this was written. Without
-//! SNP it is the unsigned `sample` form carrying the launch digest the
-//! guest computes for its own image (see `key_release`), which clients
-//! accept only when told to be insecure.
+//! SNP it is the unsigned `sample` form carrying `measurement`, the launch
+//! digest key release computed for this image, which clients accept only
+//! when told to be insecure.
 
 use alloc::string::String;
 use alloc::vec::Vec;
 use kernel::BootInfo;
 use serving_api::document::{
-    b64_encode, hex_encode, AttestationDocument, BootEvent, Certificate, Evidence, DOCUMENT_VERSION,
+    b64_encode, AttestationDocument, BootEvent, Certificate, Evidence, DOCUMENT_VERSION,
 };
 
 use crate::boot_log::BootLog;
@@ -43,6 +43,7 @@ pub fn document(
     info: &BootInfo,
     ohttp_keys: &[u8],
     boot_log: &BootLog,
+    measurement: &[u8; 48],
 ) -> Result<Vec<u8>, AttestationError> {
     let events: Vec<BootEvent> = boot_log
         .events()
@@ -50,7 +51,7 @@ pub fn document(
         .map(|e| BootEvent {
             event: String::from(e.name),
             algorithm: String::from(e.algorithm),
-            digest: hex_encode(&e.digest),
+            digest: hex::encode(&e.digest),
         })
         .collect();
     let report_data = serving_api::binding::report_data(ohttp_keys, &events)
@@ -63,7 +64,7 @@ pub fn document(
         kernel::Evidence::Unsigned => Evidence::Sample {
             svn: String::from("1"),
             report_data: b64_encode(&report_data),
-            measurement: hex_encode(&crate::key_release::self_measurement()),
+            measurement: hex::encode(measurement),
         },
     };
     let document = AttestationDocument {

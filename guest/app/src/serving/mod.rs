@@ -13,8 +13,7 @@ use crate::http_server::{self, Options, Reply, Routes, Stats};
 use crate::key_release::Released;
 use crate::rng::RdRand;
 use appliance_config::Config;
-use embed_engine::mlp::MlpModel;
-use embed_engine::{BlobError, Embedder};
+use embed_engine::Embedder;
 use http1::Request;
 use kernel::{println, BootInfo};
 use ohttp_gateway::Gateway;
@@ -26,26 +25,16 @@ const BODY_LIMIT: usize = 2 << 20;
 /// Largest response: 128 inputs x 384 floats as JSON text.
 const MAX_RESPONSE: usize = 2 << 20;
 
-fn stop(what: &dyn core::fmt::Display) -> ! {
-    println!("serving: FAILED: {what}");
-    kernel::exit(kernel::ExitCode::Failure)
-}
-
 pub fn run(info: &BootInfo, config: &Config, boot_log: &BootLog, released: Released) -> ! {
-    let Released { model, net } = released;
+    let Released {
+        model,
+        net,
+        measurement,
+    } = released;
     // The one load of the unsealed blob (it checks every tensor checksum), on
     // the int8 kernel the platform chose at boot.
-    let embedder = match Embedder::with_kernel(&model, info.cpu.kernel) {
-        Ok(e) => e,
-        Err(BlobError::UnknownModelKind(_)) if MlpModel::load(&model).is_ok() => {
-            // The digits MLP (key-release tests): unsealed and loaded, but
-            // the API serves sentence embeddings only. Stay up, serve nothing.
-            println!("model loaded: MLP classifier, {} KiB", model.len() >> 10);
-            println!("serving: the model is not a sentence embedder: nothing to serve");
-            kernel::exit::halt_forever()
-        }
-        Err(e) => stop(&alloc::format!("model does not load: {e}")),
-    };
+    let embedder = Embedder::with_kernel(&model, info.cpu.kernel)
+        .unwrap_or_else(|e| kernel::fail("serving", &alloc::format!("model does not load: {e}")));
     println!(
         "model loaded: sentence embedder, {} KiB, kernel {}",
         model.len() >> 10,
@@ -58,9 +47,9 @@ pub fn run(info: &BootInfo, config: &Config, boot_log: &BootLog, released: Relea
         Gateway::from_ikm(key_id, &ikm)
     };
     let ohttp_keys = gateway.ohttp_keys();
-    let document = match attestation::document(info, &ohttp_keys, boot_log) {
+    let document = match attestation::document(info, &ohttp_keys, boot_log, &measurement) {
         Ok(d) => d,
-        Err(e) => stop(&e),
+        Err(e) => kernel::fail("serving", &e),
     };
     println!(
         "serving: OHTTP key {}{} bound to the attestation evidence ({} evidence, {} boot log events)",

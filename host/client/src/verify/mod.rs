@@ -35,7 +35,6 @@ use crate::error::{Reason, Refusal};
 use crate::http::Endpoint;
 use crate::keys::KeyConfig;
 use crate::manifest::Manifest;
-use serving_api::document::hex_encode;
 pub use summary::{KeySummary, SnpSummary, Summary};
 
 /// What the verifier accepts beyond the manifest.
@@ -164,7 +163,7 @@ pub fn verify(
     };
     verdict.checks.push(Check::new(
         "runtime-config",
-        hex_encode(&config),
+        hex::encode(config),
         config_expectation(&policy),
     ));
     let model = check_model(manifest, &doc.boot_log)?;
@@ -203,10 +202,7 @@ fn config_expectation(policy: &VerifierPolicy) -> String {
         None => "any (not pinned; HOST_DATA must equal it under SNP)".into(),
         Some(list) => format!(
             "one of {}",
-            list.iter()
-                .map(|d| hex_encode(d))
-                .collect::<Vec<_>>()
-                .join(", ")
+            list.iter().map(hex::encode).collect::<Vec<_>>().join(", ")
         ),
     }
 }
@@ -231,7 +227,7 @@ fn runtime_config(boot_log: &[BootEvent], policy: &VerifierPolicy) -> Result<[u8
     if !policy.config_allowed(&digest) {
         return Err(refuse(format!(
             "runtime configuration {} is not allowed ({})",
-            hex_encode(&digest),
+            hex::encode(digest),
             config_expectation(policy)
         )));
     }
@@ -243,7 +239,7 @@ fn check_model(manifest: &Manifest, boot_log: &[BootEvent]) -> Result<Option<Str
     let Some(want) = manifest.model_sha384 else {
         return Ok(None);
     };
-    let hex = serving_api::document::hex_encode(&want);
+    let hex = hex::encode(want);
     let loaded = boot_log.iter().any(|e| {
         e.event == "model"
             && e.algorithm.eq_ignore_ascii_case("sha384")
@@ -265,7 +261,7 @@ pub(crate) fn require_listed(manifest: &Manifest, measurement: &[u8; 48]) -> Res
             Reason::Evidence(ReasonCode::Measurement),
             format!(
                 "measurement {} is not in the manifest",
-                serving_api::document::hex_encode(measurement)
+                hex::encode(measurement)
             ),
         ));
     }

@@ -3,7 +3,7 @@
 //! and REPORT_DATA must still be the binding, so a wrong image or key is
 //! caught even in development.
 
-use serving_api::document::{hex_encode, sample_report_data};
+use serving_api::document::sample_report_data;
 use snp_verify::ReasonCode;
 
 use super::{Check, Verdict};
@@ -44,7 +44,7 @@ pub(super) fn check(
             ),
             Check::new(
                 "measurement",
-                hex_encode(&measurement),
+                hex::encode(measurement),
                 format!(
                     "one of {} launch digest(s) (manifest)",
                     manifest.measurements().len()

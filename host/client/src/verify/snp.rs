@@ -5,7 +5,7 @@
 //! configuration digest.
 
 use appliance_manifest::VerifierPolicy;
-use serving_api::document::{b64_decode, hex_encode, Certificate};
+use serving_api::document::{b64_decode, Certificate};
 use snp_report::layout::CHIP_ID;
 use snp_verify::{Evidence, ReasonCode, ReportDataCheck, VekKind};
 
@@ -49,7 +49,7 @@ fn decode_certs(certificates: &[Certificate]) -> Result<Certs, Refusal> {
 fn vcek_from_dir(options: &Options, report: &[u8]) -> Option<Vec<u8>> {
     let dir = options.vcek_dir.as_ref()?;
     let chip_id = report.get(CHIP_ID..CHIP_ID + 64)?;
-    std::fs::read(dir.join(format!("{}.der", hex_encode(chip_id)))).ok()
+    std::fs::read(dir.join(format!("{}.der", hex::encode(chip_id)))).ok()
 }
 
 pub(super) fn check(
@@ -128,7 +128,7 @@ pub(super) fn check(
         ),
         Check::new(
             "measurement",
-            hex_encode(&r.measurement),
+            hex::encode(r.measurement),
             format!(
                 "one of {} launch digest(s) (manifest)",
                 verifier.measurements.len()
@@ -136,8 +136,8 @@ pub(super) fn check(
         ),
         Check::new(
             "host-data",
-            hex_encode(&r.host_data),
-            format!("{} (the boot log's runtime-config)", hex_encode(config)),
+            hex::encode(r.host_data),
+            format!("{} (the boot log's runtime-config)", hex::encode(config)),
         ),
         Check::new(
             "report-data",
@@ -157,8 +157,8 @@ pub(super) fn check(
             vmpl: r.vmpl,
             reported_tcb: describe(&r.reported_tcb),
             min_tcb: describe(&min),
-            chip_id: hex_encode(&r.chip_id),
-            host_data: hex_encode(&r.host_data),
+            chip_id: hex::encode(r.chip_id),
+            host_data: hex::encode(r.host_data),
         }),
         checks,
     })

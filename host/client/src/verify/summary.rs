@@ -2,7 +2,7 @@
 //! (`--json`: the same struct serialised).
 
 use serde::Serialize;
-use serving_api::document::{hex_encode, BootEvent};
+use serving_api::document::BootEvent;
 use sha2::{Digest, Sha256};
 
 use super::{Check, Verdict};
@@ -81,7 +81,7 @@ impl Summary {
             url: url.to_string(),
             tee: verdict.tee.to_string(),
             insecure: verdict.snp.is_none() && insecure,
-            measurement: hex_encode(&verdict.measurement),
+            measurement: hex::encode(verdict.measurement),
             launch_configurations: manifest
                 .matching(&verdict.measurement)
                 .iter()
@@ -92,13 +92,13 @@ impl Summary {
             key: KeySummary {
                 key_id: key.key_id,
                 suite: "X25519 / HKDF-SHA256 / AES-128-GCM".into(),
-                public_key: hex_encode(&key.public_key),
-                keys_sha256: hex_encode(&Sha256::digest(keys_body)),
+                public_key: hex::encode(key.public_key),
+                keys_sha256: hex::encode(Sha256::digest(keys_body)),
             },
             boot_log: boot_log.to_vec(),
             model_sha384,
             binding: "ok".into(),
-            runtime_config_sha256: hex_encode(runtime_config),
+            runtime_config_sha256: hex::encode(runtime_config),
             checks: verdict.checks.clone(),
             stricter: stricter.to_vec(),
         }

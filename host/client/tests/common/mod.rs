@@ -82,16 +82,12 @@ pub fn vector(path: &str) -> Vec<u8> {
         return data;
     }
     let text = String::from_utf8(data).expect("ASCII");
-    let text = text.trim();
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex"))
-        .collect()
+    hex::decode(text.trim()).expect("hex")
 }
 
 pub const MILAN_REPORT: &str = "virtee-sev/certs_data/report_milan.hex";
 pub const MILAN_VCEK: &str = "virtee-sev/certs_data/vcek_milan.der";
 
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bytes)
 }

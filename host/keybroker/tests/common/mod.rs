@@ -38,13 +38,13 @@ pub fn vector(path: &str) -> Vec<u8> {
     let data = std::fs::read(&full).unwrap_or_else(|e| panic!("{}: {e}", full.display()));
     if path.ends_with(".hex") {
         let text = String::from_utf8(data).expect("hex file is ASCII");
-        return keybroker::hex::decode(&text).expect("hex file decodes");
+        return hex::decode(text.trim()).expect("hex file decodes");
     }
     data
 }
 
 pub fn hex(bytes: &[u8]) -> String {
-    keybroker::hex::encode(bytes)
+    hex::encode(bytes)
 }
 
 /// Allowed measurements of the test manifests.

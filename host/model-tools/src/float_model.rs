@@ -1,14 +1,11 @@
 //! The float checkpoint as the quantizer sees it, and a plain f32 forward pass
 //! used for SmoothQuant calibration (and as a reference in tests).
 
-use super::attention::{attention, mean_pool, AttnIn, AttnScratch};
-use super::config::BertConfig;
-use crate::error::{EngineError, QuantizeError};
-use crate::math::{gelu, l2_normalize, layer_norm};
-use alloc::string::String;
-use alloc::vec;
-use alloc::vec::Vec;
-use int8_kernels::Kernel;
+use crate::error::QuantizeError;
+use embed_engine::bert::attention::{attention, mean_pool, AttnIn, AttnScratch};
+use embed_engine::bert::BertConfig;
+use embed_engine::math::{gelu, l2_normalize, layer_norm};
+use embed_engine::{EngineError, Kernel};
 
 /// y = x W^T + b with W stored N x K row-major (PyTorch's layout).
 #[derive(Clone, Debug)]

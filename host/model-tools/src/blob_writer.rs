@@ -1,11 +1,10 @@
-//! Builds a blob. Output depends only on the tensors added (sorted by id), so the
+//! Builds a blob (the layout is `embed_engine::blob::format`). Output depends only on the tensors added (sorted by id), so the
 //! same model always gives the same bytes.
 
-use super::format::{
-    DType, ModelKind, ALIGN, CONFIG_WORDS, DIGEST_OFFSET, ENTRY_LEN, FORMAT_VERSION, HEADER_LEN,
-    MAGIC, MAX_RANK,
+use embed_engine::blob::format::{
+    header_digest, DType, ModelKind, ALIGN, CONFIG_WORDS, DIGEST_OFFSET, ENTRY_LEN, FORMAT_VERSION,
+    HEADER_LEN, MAGIC, MAX_RANK,
 };
-use alloc::vec::Vec;
 use sha2::{Digest, Sha256};
 
 struct Pending {
@@ -110,13 +109,6 @@ impl BlobWriter {
         out.resize(total as usize, 0);
         out
     }
-}
-
-pub(crate) fn header_digest(fixed: &[u8], table: &[u8]) -> [u8; 32] {
-    let mut h = Sha256::new();
-    h.update(fixed);
-    h.update(table);
-    h.finalize().into()
 }
 
 fn align_up(v: u64) -> u64 {

@@ -1,10 +1,9 @@
 //! Reads the exported digits MLP (`tools/model/train_digits.py`): float weights
 //! plus the 450 test images with labels and reference predictions.
 
-use crate::bert::FloatLinear;
 use crate::error::QuantizeError;
+use crate::float_model::FloatLinear;
 use crate::mlp::FloatMlp;
-use alloc::vec::Vec;
 
 pub const MAGIC: &[u8; 8] = b"DIGITS01";
 

@@ -4,12 +4,11 @@
 //! bit for bit.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use crate::bert::{SplitShared, Workspace};
-use crate::gate_tests::{lines, real_blob};
-use crate::parallel::{Parallel, Sequential, StdThreads};
-use crate::{Embedder, EngineError, Kernel};
+use super::{lines, real_blob};
+use embed_engine::bert::{SplitShared, Workspace};
+use embed_engine::parallel::{Parallel, Sequential, StdThreads};
+use embed_engine::{Embedder, EngineError, Kernel};
 use std::sync::Arc;
-use std::vec::Vec;
 
 fn bits(v: &[f32]) -> Vec<u32> {
     v.iter().map(|x| x.to_bits()).collect()
@@ -30,8 +29,9 @@ fn texts() -> Vec<String> {
 
 #[test]
 fn split_pass_is_bit_identical_to_one_thread() {
-    let kernels =
-        Kernel::available_reported("parallel_tests::split_pass_is_bit_identical_to_one_thread");
+    let kernels = Kernel::available_reported(
+        "real_model::parallel::split_pass_is_bit_identical_to_one_thread",
+    );
     let blob = real_blob();
     let texts = texts();
     for &kernel in &kernels {

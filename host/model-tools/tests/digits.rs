@@ -3,9 +3,10 @@
 //! arithmetic, and accuracy within one point of the float model.
 #![allow(clippy::unwrap_used)]
 
-use embed_engine::digits::DigitsExport;
-use embed_engine::mlp::{quantize_mlp, MlpModel};
+use embed_engine::mlp::MlpModel;
 use embed_engine::Kernel;
+use model_tools::digits::DigitsExport;
+use model_tools::mlp::quantize_mlp;
 
 fn export() -> DigitsExport {
     let bytes = std::fs::read(concat!(

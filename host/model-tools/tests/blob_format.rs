@@ -4,11 +4,13 @@
 
 mod common;
 
-use embed_engine::bert::{quantize_bert, BertModel, DEFAULT_ALPHA};
+use embed_engine::bert::BertModel;
 use embed_engine::blob::format::{DIGEST_OFFSET, ENTRY_LEN, HEADER_LEN};
-use embed_engine::blob::{Blob, BlobWriter, DType, ModelKind};
-use embed_engine::mlp::{quantize_mlp, MlpModel};
+use embed_engine::blob::{Blob, DType, ModelKind};
+use embed_engine::mlp::MlpModel;
 use embed_engine::{BlobError, Embedder, Kernel};
+use model_tools::mlp::quantize_mlp;
+use model_tools::{quantize_bert, BlobWriter, DEFAULT_ALPHA};
 use sha2::{Digest, Sha256};
 
 fn tiny_blob() -> Vec<u8> {

@@ -1,8 +1,9 @@
 //! Helpers shared by the integration tests: deterministic random models.
 #![allow(dead_code)]
 
-use embed_engine::bert::{BertConfig, FloatBert, FloatLayer, FloatLinear};
-use embed_engine::mlp::FloatMlp;
+use embed_engine::bert::BertConfig;
+use model_tools::mlp::FloatMlp;
+use model_tools::{FloatBert, FloatLayer, FloatLinear};
 
 /// xorshift64*: deterministic test data without a dependency.
 pub struct Rng(u64);

@@ -1,9 +1,7 @@
-//! Shared weight quantization: symmetric per-output-channel int8.
+//! Weight quantization: symmetric per-output-channel int8, SmoothQuant factors.
 
-use alloc::vec::Vec;
-
-/// Round half to even (core has no `f32::round` without std): adding and removing
-/// 1.5 * 2^23 rounds in the default nearest-even mode. Valid for |v| < 2^22.
+/// Round half to even: adding and removing 1.5 * 2^23 rounds in the default
+/// nearest-even mode. Valid for |v| < 2^22.
 pub fn round_even(v: f32) -> f32 {
     const MAGIC: f32 = 12_582_912.0;
     (v + MAGIC) - MAGIC
@@ -35,7 +33,7 @@ pub fn quantize_rows(w: &[f32], k: usize) -> (Vec<i8>, Vec<f32>) {
 /// where amax_w[j] is the largest |W[n][j]| over the output channels. Channels
 /// with no signal keep s = 1. Inputs are divided by s, weight columns multiplied.
 pub fn smooth_factors(act_amax: &[f32], w: &[f32], k: usize, alpha: f32) -> Vec<f32> {
-    let mut w_amax = alloc::vec![0.0f32; k];
+    let mut w_amax = vec![0.0f32; k];
     for row in w.chunks_exact(k) {
         for (m, v) in w_amax.iter_mut().zip(row) {
             *m = m.max(v.abs());
@@ -64,8 +62,8 @@ pub fn scale_columns(w: &mut [f32], s: &[f32]) {
     }
 }
 
-/// x^y for x > 0 via exp(y ln x); ln by f64 series (host-side quantizer only,
-/// accuracy 1e-12 is plenty for a scaling factor).
+/// x^y for x > 0 via exp(y ln x); ln by f64 series, accurate to 1e-12 (kept
+/// rather than std's `powf` so blobs stay byte-identical to earlier builds).
 fn pow(x: f32, y: f32) -> f32 {
     let ln = ln_f64(f64::from(x));
     exp_f64(f64::from(y) * ln) as f32

