@@ -67,3 +67,26 @@ pub(crate) fn check_len(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::string::ToString;
+
+    #[test]
+    fn messages_name_the_values() {
+        assert_eq!(
+            KernelError::Unavailable(KernelKind::Avx512Vnni).to_string(),
+            "kernel avx512-vnni is not available on this CPU"
+        );
+        assert_eq!(
+            KernelError::LengthMismatch {
+                what: "scales",
+                expected: 4,
+                got: 3
+            }
+            .to_string(),
+            "scales: expected length 4, got 3"
+        );
+    }
+}

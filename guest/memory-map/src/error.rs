@@ -62,3 +62,29 @@ pub enum MapError {
     #[error("memory plan piece {piece}: {why}")]
     BadPlan { piece: Range, why: &'static str },
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::string::ToString;
+
+    #[test]
+    fn messages_name_the_entry_and_the_limit() {
+        assert_eq!(
+            MapError::TooManyEntries { count: 65 }.to_string(),
+            "etc/e820 has 65 entries, more than 64"
+        );
+        let piece = Range {
+            start: 0x1000,
+            end: 0x3000,
+        };
+        assert_eq!(
+            MapError::BadPlan {
+                piece,
+                why: "overlaps the kernel"
+            }
+            .to_string(),
+            "memory plan piece [0x1000, 0x3000): overlaps the kernel"
+        );
+    }
+}

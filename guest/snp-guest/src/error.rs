@@ -181,6 +181,16 @@ mod tests {
             "PVALIDATE(validate, Size2M) of 0x1000 failed with code 6"
         );
         assert_eq!(
+            SnpError::PvalidateFailed {
+                gpa: 0x2000,
+                size: PageSize::Size4K,
+                validate: false,
+                code: 1
+            }
+            .to_string(),
+            "PVALIDATE(rescind, Size4K) of 0x2000 failed with code 1"
+        );
+        assert_eq!(
             SnpError::UnsupportedSevEs.to_string(),
             "SEV-ES guest without SNP detected: only SEV-SNP is supported"
         );
