@@ -1,67 +1,42 @@
 //! Typed errors: every caller mistake is reported, none panics.
 
-use core::fmt;
-
 use crate::KernelKind;
 
 /// Why a kernel call, a packing or a quantization was refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum KernelError {
     /// K must be a positive multiple of the group size (32).
+    #[error("K = {k} is not a positive multiple of 32")]
     KNotMultipleOf32 { k: usize },
     /// N (output channels) must be at least 1.
+    #[error("N must be at least 1")]
     ZeroN,
     /// A buffer's length does not match the shape it was given with.
+    #[error("{what}: expected length {expected}, got {got}")]
     LengthMismatch {
         what: &'static str,
         expected: usize,
         got: usize,
     },
     /// Activations and weights disagree on K.
+    #[error("activations have K = {activations}, weights K = {weights}")]
     KMismatch { activations: usize, weights: usize },
     /// A shape product overflows `usize`.
+    #[error("shape too large")]
     TooLarge,
     /// A non-finite value (NaN or infinity) in an input row or a scale.
+    #[error("non-finite value at row {row}, column {col}")]
     NonFinite { row: usize, col: usize },
     /// An activation scale that is negative.
+    #[error("negative scale at row {row}, group {group}")]
     NegativeScale { row: usize, group: usize },
     /// The kernel cannot run on this CPU or architecture (found by the `std` re-check,
     /// or off x86-64).
+    #[error("kernel {} is not available on this CPU", .0.name())]
     Unavailable(KernelKind),
     /// A strided f32 matrix whose rows would overlap (`stride < cols`).
+    #[error("row stride {stride} is smaller than the {cols} columns")]
     StrideTooSmall { stride: usize, cols: usize },
-}
-
-impl fmt::Display for KernelError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            Self::KNotMultipleOf32 { k } => write!(f, "K = {k} is not a positive multiple of 32"),
-            Self::ZeroN => write!(f, "N must be at least 1"),
-            Self::LengthMismatch {
-                what,
-                expected,
-                got,
-            } => write!(f, "{what}: expected length {expected}, got {got}"),
-            Self::KMismatch {
-                activations,
-                weights,
-            } => write!(
-                f,
-                "activations have K = {activations}, weights K = {weights}"
-            ),
-            Self::TooLarge => write!(f, "shape too large"),
-            Self::NonFinite { row, col } => {
-                write!(f, "non-finite value at row {row}, column {col}")
-            }
-            Self::NegativeScale { row, group } => {
-                write!(f, "negative scale at row {row}, group {group}")
-            }
-            Self::Unavailable(k) => write!(f, "kernel {} is not available on this CPU", k.name()),
-            Self::StrideTooSmall { stride, cols } => {
-                write!(f, "row stride {stride} is smaller than the {cols} columns")
-            }
-        }
-    }
 }
 
 /// `a * b`, or `TooLarge`.
@@ -91,4 +66,27 @@ pub(crate) fn check_len(
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::string::ToString;
+
+    #[test]
+    fn messages_name_the_values() {
+        assert_eq!(
+            KernelError::Unavailable(KernelKind::Avx512Vnni).to_string(),
+            "kernel avx512-vnni is not available on this CPU"
+        );
+        assert_eq!(
+            KernelError::LengthMismatch {
+                what: "scales",
+                expected: 4,
+                got: 3
+            }
+            .to_string(),
+            "scales: expected length 4, got 3"
+        );
+    }
 }

@@ -1,18 +1,19 @@
 //! Errors of the OHTTP layer (decapsulation and response encapsulation).
 
-use core::fmt;
-
 /// Why an Encapsulated Request was refused or a response not sealed.
 ///
 /// Decryption failures are deliberately one variant: the caller learns
 /// nothing about which HPKE step failed, and neither does the client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum GatewayError {
     /// The request is shorter than header + `enc` + AEAD tag.
+    #[error("encapsulated request truncated")]
     Truncated,
     /// The key identifier is not this gateway's.
+    #[error("unknown key id {0}")]
     UnknownKeyId(u8),
     /// The KEM, KDF or AEAD is not the one suite this gateway offers.
+    #[error("unsupported HPKE suite kem={kem:#06x} kdf={kdf:#06x} aead={aead:#06x}")]
     UnsupportedSuite {
         /// KEM identifier from the request header.
         kem: u16,
@@ -23,10 +24,13 @@ pub enum GatewayError {
     },
     /// HPKE decapsulation or AEAD open failed (bad `enc`, wrong key,
     /// modified ciphertext or header).
+    #[error("request decryption failed")]
     Decrypt,
     /// Sealing the response failed (only for absurd sizes).
+    #[error("response encryption failed")]
     Encrypt,
     /// The private key bytes are not a usable X25519 key.
+    #[error("invalid private key")]
     InvalidKey,
 }
 
@@ -37,21 +41,5 @@ impl GatewayError {
     /// [`crate::KEY_CONFIG_PROBLEM_TYPE`] and the client can refetch keys.
     pub fn is_key_config_problem(&self) -> bool {
         matches!(self, Self::UnknownKeyId(_) | Self::UnsupportedSuite { .. })
-    }
-}
-
-impl fmt::Display for GatewayError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Truncated => f.write_str("encapsulated request truncated"),
-            Self::UnknownKeyId(id) => write!(f, "unknown key id {id}"),
-            Self::UnsupportedSuite { kem, kdf, aead } => write!(
-                f,
-                "unsupported HPKE suite kem={kem:#06x} kdf={kdf:#06x} aead={aead:#06x}"
-            ),
-            Self::Decrypt => f.write_str("request decryption failed"),
-            Self::Encrypt => f.write_str("response encryption failed"),
-            Self::InvalidKey => f.write_str("invalid private key"),
-        }
     }
 }

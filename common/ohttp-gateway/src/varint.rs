@@ -3,27 +3,18 @@
 //! bytes), the rest is the value, big-endian.
 
 use alloc::vec::Vec;
-use core::fmt;
-
 /// Largest encodable value, 2^62 - 1.
 pub const MAX: u64 = (1 << 62) - 1;
 
 /// Why a varint could not be read or written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum VarintError {
     /// The input ends inside the integer.
+    #[error("varint truncated")]
     Truncated,
     /// The value is above [`MAX`].
+    #[error("varint value above 2^62 - 1")]
     TooLarge,
-}
-
-impl fmt::Display for VarintError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Truncated => f.write_str("varint truncated"),
-            Self::TooLarge => f.write_str("varint value above 2^62 - 1"),
-        }
-    }
 }
 
 /// Reads one varint from the start of `buf`: the value and the bytes used.

@@ -6,40 +6,17 @@ use crate::layout::PAGE_SIZE;
 use crate::plan::MAX_PIECES;
 use crate::range::Range;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum FramePoolError {
-    Empty {
-        range: Range,
-    },
-    Unaligned {
-        range: Range,
-    },
+    #[error("frame range {range} is empty")]
+    Empty { range: Range },
+    #[error("frame range {range} is not page-aligned")]
+    Unaligned { range: Range },
     /// Shares at least one byte with a range added before.
-    Overlaps {
-        range: Range,
-        existing: Range,
-    },
-    Full {
-        range: Range,
-    },
-}
-
-impl core::fmt::Display for FramePoolError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            FramePoolError::Empty { range } => write!(f, "frame range {range} is empty"),
-            FramePoolError::Unaligned { range } => {
-                write!(f, "frame range {range} is not page-aligned")
-            }
-            FramePoolError::Overlaps { range, existing } => write!(
-                f,
-                "frame range {range} overlaps {existing}, which the pool already has"
-            ),
-            FramePoolError::Full { range } => {
-                write!(f, "no room in the frame pool for {range}")
-            }
-        }
-    }
+    #[error("frame range {range} overlaps {existing}, which the pool already has")]
+    Overlaps { range: Range, existing: Range },
+    #[error("no room in the frame pool for {range}")]
+    Full { range: Range },
 }
 
 pub struct FramePool {

@@ -1,22 +1,13 @@
-use core::fmt;
-
 /// Why the transport (the GHCB guest request) did not deliver a response.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum TransportError {
     /// The hypervisor reported BUSY: resend the same bytes.
+    #[error("guest request busy")]
     Busy,
     /// Anything else; `code` is SW_EXITINFO2 (VMM error << 32 | firmware
     /// error) or 0 when there is none.
+    #[error("guest request failed (exit info 0x{code:x})")]
     Failed { code: u64 },
-}
-
-impl fmt::Display for TransportError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Busy => f.write_str("guest request busy"),
-            Self::Failed { code } => write!(f, "guest request failed (exit info 0x{code:x})"),
-        }
-    }
 }
 
 /// A response header field that did not have the required value.
@@ -31,66 +22,44 @@ pub enum HeaderField {
     Vmpck,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum AttestError {
     /// Secrets page version below 2.
+    #[error("secrets page version {0} (need 2 or later)")]
     SecretsVersion(u32),
     /// VMPCK0 is all zero (not provisioned, or wiped by an earlier stage).
+    #[error("VMPCK0 is all zero")]
     ZeroVmpck,
     /// The key was wiped after a failure; no more requests.
+    #[error("VMPCK0 was wiped after an earlier failure")]
     KeyWiped,
     /// A request is outstanding; finish it (response or failure) first.
+    #[error("a guest request is already outstanding")]
     RequestPending,
     /// A response arrived with no request outstanding.
+    #[error("response without an outstanding request")]
     NoPendingRequest,
     /// The 32-bit sequence counter would overflow.
+    #[error("message sequence number exhausted")]
     SequenceExhausted,
+    #[error("transport: {0}")]
     Transport(TransportError),
     /// The response is shorter than its header or its `msg_sz`.
-    Truncated {
-        len: usize,
-    },
-    BadHeader {
-        field: HeaderField,
-        value: u32,
-    },
-    BadSequence {
-        expected: u64,
-        got: u64,
-    },
+    #[error("response truncated ({len} bytes)")]
+    Truncated { len: usize },
+    #[error("response header {field:?} has unexpected value 0x{value:x}")]
+    BadHeader { field: HeaderField, value: u32 },
+    #[error("response sequence number {got}, expected {expected}")]
+    BadSequence { expected: u64, got: u64 },
     /// AES-GCM authentication failed.
+    #[error("response authentication tag mismatch")]
     BadTag,
     /// MSG_REPORT_RSP status other than 0.
+    #[error("report request status 0x{0:x}")]
     FirmwareStatus(u32),
+    #[error("report size {0}, expected 1184")]
     BadReportSize(u32),
     /// The report does not carry the REPORT_DATA that was asked for.
+    #[error("report carries different REPORT_DATA")]
     ReportDataMismatch,
-}
-
-impl fmt::Display for AttestError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::SecretsVersion(v) => write!(f, "secrets page version {v} (need 2 or later)"),
-            Self::ZeroVmpck => f.write_str("VMPCK0 is all zero"),
-            Self::KeyWiped => f.write_str("VMPCK0 was wiped after an earlier failure"),
-            Self::RequestPending => f.write_str("a guest request is already outstanding"),
-            Self::NoPendingRequest => f.write_str("response without an outstanding request"),
-            Self::SequenceExhausted => f.write_str("message sequence number exhausted"),
-            Self::Transport(e) => write!(f, "transport: {e}"),
-            Self::Truncated { len } => write!(f, "response truncated ({len} bytes)"),
-            Self::BadHeader { field, value } => {
-                write!(
-                    f,
-                    "response header {field:?} has unexpected value 0x{value:x}"
-                )
-            }
-            Self::BadSequence { expected, got } => {
-                write!(f, "response sequence number {got}, expected {expected}")
-            }
-            Self::BadTag => f.write_str("response authentication tag mismatch"),
-            Self::FirmwareStatus(s) => write!(f, "report request status 0x{s:x}"),
-            Self::BadReportSize(n) => write!(f, "report size {n}, expected 1184"),
-            Self::ReportDataMismatch => f.write_str("report carries different REPORT_DATA"),
-        }
-    }
 }

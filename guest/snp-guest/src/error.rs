@@ -1,75 +1,101 @@
 //! The crate's single error type. Every value the hypervisor controls ends up
 //! here as data; nothing in this crate panics on it.
 
-use core::fmt;
-
 use crate::PageSize;
 
 /// Errors of the SNP guest logic. The kernel is expected to stop (GHCB
 /// termination request, then halt) on all of them except
 /// [`SnpError::GuestRequestBusy`], which may be retried with the same message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SnpError {
     /// SEV_STATUS shows plain SEV (no ES, no SNP): not supported by the product.
+    #[error("plain SEV guest detected: only SEV-SNP is supported")]
     UnsupportedSev,
     /// SEV_STATUS shows SEV-ES without SNP: not supported by the product.
+    #[error("SEV-ES guest without SNP detected: only SEV-SNP is supported")]
     UnsupportedSevEs,
     /// SNP is active with a feature this crate does not handle (SEV_STATUS bits).
+    #[error("SNP feature bits {bits:#x} not supported (SEV_STATUS {status:#x})")]
     UnsupportedSnpFeatures { status: u64, bits: u64 },
     /// The CPUID page header has count 0.
+    #[error("SNP CPUID page is empty")]
     CpuidPageEmpty,
     /// The CPUID page header announces more than 64 entries.
+    #[error("SNP CPUID page count {count} exceeds 64")]
     CpuidPageCountTooLarge { count: u32 },
     /// The CPUID page has no entry for this leaf/subleaf.
+    #[error("CPUID leaf {leaf:#x} subleaf {subleaf:#x} not in the CPUID page")]
     CpuidLeafMissing { leaf: u32, subleaf: u32 },
     /// CPUID 0xD: no XSAVE size for these enabled state components (an entry is
     /// missing from the CPUID page, or the compacted form is not offered).
+    #[error("CPUID 0xD: no XSAVE size for state components {xfeatures:#x} in the CPUID page")]
     CpuidXsaveSize { xfeatures: u64 },
     /// The C-bit position is outside 32..=51.
+    #[error("C-bit position {position} outside 32..=51")]
     CBitOutOfRange { position: u32 },
     /// An MSR-protocol response carried another response code than expected.
+    #[error("GHCB MSR protocol: request {request:#x} got unexpected response {response:#x}")]
     MsrUnexpectedResponse { request: u64, response: u64 },
     /// The hypervisor's GHCB protocol range does not include version 2.
+    #[error("hypervisor GHCB protocol range {min}..={max} does not include version 2")]
     GhcbVersionUnsupported { min: u16, max: u16 },
     /// The hypervisor does not report SNP support in its feature bitmap.
+    #[error("hypervisor feature bitmap {features:#x} lacks SNP support (bit 0)")]
     HypervisorLacksSnp { features: u64 },
     /// GHCB GPA registration was refused (response GFN 0xF_FFFF_FFFF_FFFF).
+    #[error("hypervisor refused GHCB registration at {gpa:#x}")]
     GhcbRegistrationRefused { gpa: u64 },
     /// GHCB GPA registration answered with another GFN than requested.
+    #[error("GHCB registration at {gpa:#x} answered with GFN {answered_gfn:#x}")]
     GhcbRegistrationMismatch { gpa: u64, answered_gfn: u64 },
     /// An MSR-protocol page state change returned a non-zero error field.
+    #[error("MSR page state change of {gpa:#x} failed with error {error:#x}")]
     MsrPscFailed { gpa: u64, error: u32 },
     /// A NAE exit came back with SW_EXITINFO1[31:0] != 0.
+    #[error("GHCB exit {exit_code:#x} failed: SW_EXITINFO1 {exit_info1:#x}, SW_EXITINFO2 {exit_info2:#x}")]
     GhcbExitFailed {
         exit_code: u64,
         exit_info1: u32,
         exit_info2: u64,
     },
     /// A NAE exit response lacks the valid bit of an output field (GHCB offset).
+    #[error("GHCB exit {exit_code:#x}: output at offset {offset:#x} not marked valid")]
     GhcbOutputNotValid { exit_code: u64, offset: usize },
     /// A value supplied by the caller is not allowed (alignment, length, ...).
+    #[error("invalid argument: {what} ({value:#x})")]
     InvalidArgument { what: &'static str, value: u64 },
     /// Page state change: the hypervisor returned an error in SW_EXITINFO2.
+    #[error("page state change failed: SW_EXITINFO2 {error:#x}")]
     PscFailed { error: u64 },
     /// Page state change: the hypervisor did not advance through the entries.
+    #[error("page state change made no progress (cur_entry {cur_entry}, end_entry {end_entry})")]
     PscNoProgress { cur_entry: u16, end_entry: u16 },
     /// Page state change: the returned header/entries are inconsistent.
+    #[error("page state change returned an inconsistent header (cur_entry {cur_entry}, end_entry {end_entry})")]
     PscBadResponse { cur_entry: u16, end_entry: u16 },
     /// PVALIDATE left the RMP unchanged (CF=1) during first acceptance or when
     /// making a page private again: the page was already validated. This is the
     /// signature of a double-mapping attack, so it is fatal.
+    #[error(
+        "page {gpa:#x} was already validated during first acceptance (possible double mapping)"
+    )]
     DoubleValidation { gpa: u64 },
     /// The guest's accepted-memory record already holds this page: accepting
     /// it again is refused before any page state change.
+    #[error("page {gpa:#x} is already accepted: refusing to accept it again")]
     AlreadyAccepted { gpa: u64 },
     /// The page is not in the accepted-memory record (sharing a page the
     /// guest never accepted).
+    #[error("page {gpa:#x} is not in the accepted-memory record")]
     NotAccepted { gpa: u64 },
     /// The accepted-memory record has no room for another range.
+    #[error("accepted-memory record full ({capacity} ranges)")]
     AcceptedRecordFull { capacity: usize },
     /// PVALIDATE rescind found the page not validated (CF=1).
+    #[error("page {gpa:#x} was not validated when rescinding it")]
     RescindNotValidated { gpa: u64 },
     /// PVALIDATE returned a non-zero code.
+    #[error("PVALIDATE({}, {size:?}) of {gpa:#x} failed with code {code}", pvalidate_op(.validate))]
     PvalidateFailed {
         gpa: u64,
         size: PageSize,
@@ -77,13 +103,26 @@ pub enum SnpError {
         code: u32,
     },
     /// SNP guest request: the hypervisor reported BUSY; resend the same message.
+    #[error("SNP guest request: hypervisor busy")]
     GuestRequestBusy,
     /// SNP guest request: INVALID_LEN (extended requests; EXITINFO2 bits 63:32 = 1).
+    #[error("SNP guest request: invalid certificate buffer length")]
     GuestRequestInvalidLen,
     /// SNP guest request: another VMM error in EXITINFO2[63:32].
+    #[error("SNP guest request: VMM error {code:#x}")]
     GuestRequestVmmError { code: u32 },
     /// SNP guest request: the firmware error in EXITINFO2[31:0].
+    #[error("SNP guest request: firmware error {code:#x}")]
     GuestRequestFirmwareError { code: u32 },
+}
+
+/// The PVALIDATE direction as the message names it.
+fn pvalidate_op(validate: &bool) -> &'static str {
+    if *validate {
+        "validate"
+    } else {
+        "rescind"
+    }
 }
 
 impl SnpError {
@@ -119,128 +158,6 @@ impl SnpError {
     }
 }
 
-impl fmt::Display for SnpError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            SnpError::UnsupportedSev => {
-                write!(f, "plain SEV guest detected: only SEV-SNP is supported")
-            }
-            SnpError::UnsupportedSevEs => {
-                write!(f, "SEV-ES guest without SNP detected: only SEV-SNP is supported")
-            }
-            SnpError::UnsupportedSnpFeatures { status, bits } => write!(
-                f,
-                "SNP feature bits {bits:#x} not supported (SEV_STATUS {status:#x})"
-            ),
-            SnpError::CpuidPageEmpty => write!(f, "SNP CPUID page is empty"),
-            SnpError::CpuidPageCountTooLarge { count } => {
-                write!(f, "SNP CPUID page count {count} exceeds 64")
-            }
-            SnpError::CpuidLeafMissing { leaf, subleaf } => {
-                write!(f, "CPUID leaf {leaf:#x} subleaf {subleaf:#x} not in the CPUID page")
-            }
-            SnpError::CpuidXsaveSize { xfeatures } => write!(
-                f,
-                "CPUID 0xD: no XSAVE size for state components {xfeatures:#x} in the CPUID page"
-            ),
-            SnpError::CBitOutOfRange { position } => {
-                write!(f, "C-bit position {position} outside 32..=51")
-            }
-            SnpError::MsrUnexpectedResponse { request, response } => write!(
-                f,
-                "GHCB MSR protocol: request {request:#x} got unexpected response {response:#x}"
-            ),
-            SnpError::GhcbVersionUnsupported { min, max } => write!(
-                f,
-                "hypervisor GHCB protocol range {min}..={max} does not include version 2"
-            ),
-            SnpError::HypervisorLacksSnp { features } => write!(
-                f,
-                "hypervisor feature bitmap {features:#x} lacks SNP support (bit 0)"
-            ),
-            SnpError::GhcbRegistrationRefused { gpa } => {
-                write!(f, "hypervisor refused GHCB registration at {gpa:#x}")
-            }
-            SnpError::GhcbRegistrationMismatch { gpa, answered_gfn } => write!(
-                f,
-                "GHCB registration at {gpa:#x} answered with GFN {answered_gfn:#x}"
-            ),
-            SnpError::MsrPscFailed { gpa, error } => {
-                write!(f, "MSR page state change of {gpa:#x} failed with error {error:#x}")
-            }
-            SnpError::GhcbExitFailed {
-                exit_code,
-                exit_info1,
-                exit_info2,
-            } => write!(
-                f,
-                "GHCB exit {exit_code:#x} failed: SW_EXITINFO1 {exit_info1:#x}, SW_EXITINFO2 {exit_info2:#x}"
-            ),
-            SnpError::GhcbOutputNotValid { exit_code, offset } => write!(
-                f,
-                "GHCB exit {exit_code:#x}: output at offset {offset:#x} not marked valid"
-            ),
-            SnpError::InvalidArgument { what, value } => {
-                write!(f, "invalid argument: {what} ({value:#x})")
-            }
-            SnpError::PscFailed { error } => {
-                write!(f, "page state change failed: SW_EXITINFO2 {error:#x}")
-            }
-            SnpError::PscNoProgress {
-                cur_entry,
-                end_entry,
-            } => write!(
-                f,
-                "page state change made no progress (cur_entry {cur_entry}, end_entry {end_entry})"
-            ),
-            SnpError::PscBadResponse {
-                cur_entry,
-                end_entry,
-            } => write!(
-                f,
-                "page state change returned an inconsistent header (cur_entry {cur_entry}, end_entry {end_entry})"
-            ),
-            SnpError::DoubleValidation { gpa } => write!(
-                f,
-                "page {gpa:#x} was already validated during first acceptance (possible double mapping)"
-            ),
-            SnpError::AlreadyAccepted { gpa } => {
-                write!(f, "page {gpa:#x} is already accepted: refusing to accept it again")
-            }
-            SnpError::NotAccepted { gpa } => {
-                write!(f, "page {gpa:#x} is not in the accepted-memory record")
-            }
-            SnpError::AcceptedRecordFull { capacity } => {
-                write!(f, "accepted-memory record full ({capacity} ranges)")
-            }
-            SnpError::RescindNotValidated { gpa } => {
-                write!(f, "page {gpa:#x} was not validated when rescinding it")
-            }
-            SnpError::PvalidateFailed {
-                gpa,
-                size,
-                validate,
-                code,
-            } => write!(
-                f,
-                "PVALIDATE({}, {:?}) of {gpa:#x} failed with code {code}",
-                if validate { "validate" } else { "rescind" },
-                size
-            ),
-            SnpError::GuestRequestBusy => write!(f, "SNP guest request: hypervisor busy"),
-            SnpError::GuestRequestInvalidLen => {
-                write!(f, "SNP guest request: invalid certificate buffer length")
-            }
-            SnpError::GuestRequestVmmError { code } => {
-                write!(f, "SNP guest request: VMM error {code:#x}")
-            }
-            SnpError::GuestRequestFirmwareError { code } => {
-                write!(f, "SNP guest request: firmware error {code:#x}")
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,6 +179,16 @@ mod tests {
             }
             .to_string(),
             "PVALIDATE(validate, Size2M) of 0x1000 failed with code 6"
+        );
+        assert_eq!(
+            SnpError::PvalidateFailed {
+                gpa: 0x2000,
+                size: PageSize::Size4K,
+                validate: false,
+                code: 1
+            }
+            .to_string(),
+            "PVALIDATE(rescind, Size4K) of 0x2000 failed with code 1"
         );
         assert_eq!(
             SnpError::UnsupportedSevEs.to_string(),

@@ -11,34 +11,30 @@
 //!
 //! Each call gets [`MAX_TRIES`] attempts; then the caller must stop, not loop.
 
-use core::fmt;
-
 /// Attempts per value (Intel DRNG software implementation guide: 10 retries).
 pub const MAX_TRIES: u32 = 10;
 
 /// Why no value was accepted in [`MAX_TRIES`] attempts (the last attempt's reason).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum RdrandError {
     /// CPUID does not report RDRAND.
+    #[error("RDRAND failed {} times: CPUID does not report RDRAND", MAX_TRIES)]
     Unsupported,
     /// CF = 0 every time: the generator had no value.
+    #[error("RDRAND failed {} times: no value ready (CF=0)", MAX_TRIES)]
     NotReady,
     /// All-ones with CF = 1 (AMD RDRAND erratum).
+    #[error(
+        "RDRAND failed {} times: all-ones values (AMD RDRAND erratum)",
+        MAX_TRIES
+    )]
     AllOnes,
     /// The previous value again: the generator is stuck.
+    #[error(
+        "RDRAND failed {} times: the same value repeated (stuck generator)",
+        MAX_TRIES
+    )]
     Repeated,
-}
-
-impl fmt::Display for RdrandError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let why = match self {
-            RdrandError::Unsupported => "CPUID does not report RDRAND",
-            RdrandError::NotReady => "no value ready (CF=0)",
-            RdrandError::AllOnes => "all-ones values (AMD RDRAND erratum)",
-            RdrandError::Repeated => "the same value repeated (stuck generator)",
-        };
-        write!(f, "RDRAND failed {MAX_TRIES} times: {why}")
-    }
 }
 
 /// Remembers the last accepted value; one per entropy source.

@@ -114,22 +114,15 @@ pub struct OutgoingHead {
 }
 
 /// [`ServerConn::respond`] was called wrongly.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RespondError {
     /// No request is waiting for a response.
+    #[error("no request is waiting for a response")]
     NoRequest,
     /// The response is not valid; nothing was sent, the request still waits
     /// for a (valid) response.
+    #[error("invalid response: {0}")]
     Invalid(EncodeError),
-}
-
-impl core::fmt::Display for RespondError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            RespondError::NoRequest => f.write_str("no request is waiting for a response"),
-            RespondError::Invalid(e) => write!(f, "invalid response: {e}"),
-        }
-    }
 }
 
 enum State {
