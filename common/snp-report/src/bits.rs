@@ -7,8 +7,9 @@ const fn bit(v: u64, n: u32) -> bool {
 
 /// Guest policy (report offset 0x008), fixed at launch.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(transparent))]
+#[cfg_attr(feature = "serialize", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "serialize", serde(transparent))]
 pub struct GuestPolicy(pub u64);
 
 impl GuestPolicy {
@@ -62,8 +63,9 @@ impl GuestPolicy {
 
 /// Platform information (report offset 0x040).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(transparent))]
+#[cfg_attr(feature = "serialize", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "serialize", serde(transparent))]
 pub struct PlatformInfo(pub u64);
 
 impl PlatformInfo {
@@ -104,8 +106,9 @@ pub enum SigningKey {
 
 /// Key information (report offset 0x048).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(transparent))]
+#[cfg_attr(feature = "serialize", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "serialize", serde(transparent))]
 pub struct KeyInfo(pub u32);
 
 impl KeyInfo {

@@ -7,9 +7,10 @@
 //!   1184 bytes back.
 //! - TCB values are decoded per layout: Milan/Genoa (CPUID family 0x19, and
 //!   every version-2 report) or Turin (family 0x1A, with an FMC byte).
-//! - With the `serde` feature the report (de)serialises in the JSON shape of
+//! - With the `serialize` feature the report serialises in the JSON shape of
 //!   `sev::firmware::guest::AttestationReport` (serde feature), which is what
-//!   Trustee's SNP verifier reads as `SnpEvidence.attestation_report`.
+//!   Trustee's SNP verifier reads as `SnpEvidence.attestation_report`: all
+//!   the guest needs. The `serde` feature also deserialises it (host).
 //!
 //! # Strictness
 //! Reserved bytes must be zero (the spec marks them reserved, firmware writes
@@ -26,12 +27,12 @@ extern crate alloc;
 
 mod bits;
 mod error;
-#[cfg(feature = "serde")]
+#[cfg(feature = "serialize")]
 pub mod evidence;
 mod generation;
 pub mod layout;
 mod report;
-#[cfg(feature = "serde")]
+#[cfg(feature = "serialize")]
 mod serde_array;
 mod tcb;
 

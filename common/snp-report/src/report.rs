@@ -9,7 +9,8 @@ pub const SUPPORTED_VERSIONS: core::ops::RangeInclusive<u32> = 2..=5;
 
 /// A firmware version (build, minor, major in the report bytes).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serialize", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
 pub struct FirmwareVersion {
     pub major: u8,
     pub minor: u8,
@@ -18,11 +19,12 @@ pub struct FirmwareVersion {
 
 /// ECDSA P-384 signature: r and s as 72-byte little-endian fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serialize", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
 pub struct Signature {
-    #[cfg_attr(feature = "serde", serde(with = "crate::serde_array"))]
+    #[cfg_attr(feature = "serialize", serde(with = "crate::serde_array"))]
     pub r: [u8; SIG_COMPONENT_LEN],
-    #[cfg_attr(feature = "serde", serde(with = "crate::serde_array"))]
+    #[cfg_attr(feature = "serialize", serde(with = "crate::serde_array"))]
     pub s: [u8; SIG_COMPONENT_LEN],
 }
 
@@ -31,7 +33,8 @@ pub struct Signature {
 /// JSON Trustee reads. `cpuid_*` are `Some` from version 3, the mitigation
 /// vectors from version 5.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serialize", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
 pub struct AttestationReport {
     pub version: u32,
     pub guest_svn: u32,
@@ -43,14 +46,14 @@ pub struct AttestationReport {
     pub current_tcb: TcbVersion,
     pub plat_info: PlatformInfo,
     pub key_info: KeyInfo,
-    #[cfg_attr(feature = "serde", serde(with = "crate::serde_array"))]
+    #[cfg_attr(feature = "serialize", serde(with = "crate::serde_array"))]
     pub report_data: [u8; 64],
-    #[cfg_attr(feature = "serde", serde(with = "crate::serde_array"))]
+    #[cfg_attr(feature = "serialize", serde(with = "crate::serde_array"))]
     pub measurement: [u8; 48],
     pub host_data: [u8; 32],
-    #[cfg_attr(feature = "serde", serde(with = "crate::serde_array"))]
+    #[cfg_attr(feature = "serialize", serde(with = "crate::serde_array"))]
     pub id_key_digest: [u8; 48],
-    #[cfg_attr(feature = "serde", serde(with = "crate::serde_array"))]
+    #[cfg_attr(feature = "serialize", serde(with = "crate::serde_array"))]
     pub author_key_digest: [u8; 48],
     pub report_id: [u8; 32],
     pub report_id_ma: [u8; 32],
@@ -58,7 +61,7 @@ pub struct AttestationReport {
     pub cpuid_fam_id: Option<u8>,
     pub cpuid_mod_id: Option<u8>,
     pub cpuid_step: Option<u8>,
-    #[cfg_attr(feature = "serde", serde(with = "crate::serde_array"))]
+    #[cfg_attr(feature = "serialize", serde(with = "crate::serde_array"))]
     pub chip_id: [u8; 64],
     pub committed_tcb: TcbVersion,
     pub current: FirmwareVersion,

@@ -3,7 +3,8 @@ use crate::generation::TcbLayout;
 /// A decoded TCB_VERSION: security version numbers of the firmware parts.
 /// Field names and order are the `sev` crate's `TcbVersion` (JSON shape).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serialize", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
 pub struct TcbVersion {
     /// Turin and later only; `None` in the legacy layout.
     pub fmc: Option<u8>,
