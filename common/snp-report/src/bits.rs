@@ -1,6 +1,9 @@
 //! Bit fields of POLICY, PLATFORM_INFO and KEY_INFO (ABI spec 56860; bit
 //! names as in the `sev` crate). Serialised as plain integers, as `sev` does.
+//! The accessors are the verifier's (feature `verify`); the guest only
+//! carries the raw values.
 
+#[cfg(feature = "verify")]
 const fn bit(v: u64, n: u32) -> bool {
     (v >> n) & 1 == 1
 }
@@ -12,6 +15,7 @@ const fn bit(v: u64, n: u32) -> bool {
 #[cfg_attr(feature = "serialize", serde(transparent))]
 pub struct GuestPolicy(pub u64);
 
+#[cfg(feature = "verify")]
 impl GuestPolicy {
     pub fn abi_minor(self) -> u8 {
         self.0 as u8
@@ -68,6 +72,7 @@ impl GuestPolicy {
 #[cfg_attr(feature = "serialize", serde(transparent))]
 pub struct PlatformInfo(pub u64);
 
+#[cfg(feature = "verify")]
 impl PlatformInfo {
     pub fn smt_enabled(self) -> bool {
         bit(self.0, 0)
@@ -95,6 +100,7 @@ impl PlatformInfo {
 }
 
 /// Which key signed the report (KEY_INFO bits 4:2).
+#[cfg(feature = "verify")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SigningKey {
     Vcek,
@@ -111,6 +117,7 @@ pub enum SigningKey {
 #[cfg_attr(feature = "serialize", serde(transparent))]
 pub struct KeyInfo(pub u32);
 
+#[cfg(feature = "verify")]
 impl KeyInfo {
     /// Bit 0: AUTHOR_KEY_DIGEST is present.
     pub fn author_key_en(self) -> bool {

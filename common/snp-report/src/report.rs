@@ -1,7 +1,11 @@
 use crate::bits::{GuestPolicy, KeyInfo, PlatformInfo};
 use crate::error::ParseError;
-use crate::generation::{Generation, TcbLayout};
-use crate::layout::{self as off, REPORT_LEN, SIGNED_LEN, SIG_COMPONENT_LEN};
+#[cfg(feature = "verify")]
+use crate::generation::Generation;
+use crate::generation::TcbLayout;
+#[cfg(feature = "verify")]
+use crate::layout::SIGNED_LEN;
+use crate::layout::{self as off, REPORT_LEN, SIG_COMPONENT_LEN};
 use crate::tcb::TcbVersion;
 
 /// Report versions this crate can lay out. 4 has the version-3 layout.
@@ -168,6 +172,7 @@ impl AttestationReport {
     }
 
     /// Processor generation named by the CPUID fields (version 3+ only).
+    #[cfg(feature = "verify")]
     pub fn generation(&self) -> Option<Generation> {
         if self.version < 3 {
             return None;
@@ -180,6 +185,7 @@ impl AttestationReport {
     /// mitigation vectors before 5, `fmc` in the legacy layout); `None`
     /// where the version has room writes 0 — the `sev` crate's rule. Use
     /// [`Self::is_canonical`] to check a report built another way (JSON).
+    #[cfg(feature = "verify")]
     pub fn to_bytes(&self) -> [u8; REPORT_LEN] {
         let mut b = [0u8; REPORT_LEN];
         let layout = self.tcb_layout().unwrap_or(TcbLayout::Legacy);
@@ -234,6 +240,7 @@ impl AttestationReport {
     }
 
     /// The bytes the signature covers (0x000..=0x29F).
+    #[cfg(feature = "verify")]
     pub fn signed_bytes(&self) -> [u8; SIGNED_LEN] {
         let mut out = [0u8; SIGNED_LEN];
         out.copy_from_slice(&self.to_bytes()[..SIGNED_LEN]);
@@ -242,6 +249,7 @@ impl AttestationReport {
 
     /// True if [`Self::to_bytes`] parses back to exactly `self`: the version
     /// is supported and no field holds a value its bytes cannot carry.
+    #[cfg(feature = "verify")]
     pub fn is_canonical(&self) -> bool {
         Self::from_bytes(&self.to_bytes()).as_ref() == Ok(self)
     }

@@ -40,6 +40,7 @@ impl TcbVersion {
 
     /// Encodes in `layout`; `fmc` is written only in the Turin layout (as 0
     /// when `None`), like the `sev` crate's encoder.
+    #[cfg(feature = "verify")]
     pub fn encode(&self, layout: TcbLayout) -> [u8; 8] {
         match layout {
             TcbLayout::Legacy => [
@@ -67,6 +68,7 @@ impl TcbVersion {
 
     /// True if every component is at least the one in `min` (`fmc` is
     /// compared only when both carry one).
+    #[cfg(feature = "verify")]
     pub fn meets(&self, min: &TcbVersion) -> bool {
         let fmc_ok = match (self.fmc, min.fmc) {
             (Some(have), Some(need)) => have >= need,
