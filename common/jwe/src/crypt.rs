@@ -5,6 +5,7 @@ use alloc::vec::Vec;
 use aes_gcm::aead::AeadInPlace;
 use aes_gcm::{Aes256Gcm, KeyInit, Nonce, Tag};
 use aes_kw::KekAes256;
+#[cfg(feature = "encrypt")]
 use rand_core::CryptoRngCore;
 use zeroize::Zeroizing;
 
@@ -21,7 +22,8 @@ const TAG_LEN: usize = 16;
 
 /// Encrypts `plaintext` to `recipient` (the attested TEE key). The ephemeral
 /// key, CEK and IV are drawn from `rng`, in that order. No `apu`/`apv`, like
-/// the Trustee KBS.
+/// the Trustee KBS. Broker side (feature `encrypt`).
+#[cfg(feature = "encrypt")]
 pub fn encrypt(
     recipient: &EcPublicKey,
     plaintext: &[u8],

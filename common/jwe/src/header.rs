@@ -1,5 +1,6 @@
 //! The JOSE protected header of our one algorithm pair.
 
+#[cfg(feature = "encrypt")]
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -23,6 +24,7 @@ pub(crate) struct Header {
 
 /// The header JSON the Trustee KBS writes (alg, enc, then epk with members
 /// in sorted order), base64url-encoded: the `protected` member.
+#[cfg(feature = "encrypt")]
 pub(crate) fn encode(epk: &EcPublicKey) -> String {
     let json = format!(
         r#"{{"alg":"{ALG}","enc":"{ENC}","epk":{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}}}"#,

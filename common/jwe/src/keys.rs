@@ -21,13 +21,16 @@ impl EcPrivateKey {
     }
 
     /// From the 32-byte big-endian scalar (JWK `d`); rejects 0 and >= n.
+    /// Host tools and tests only (feature `encrypt`).
+    #[cfg(feature = "encrypt")]
     pub fn from_bytes(d: &[u8]) -> Result<Self, JweError> {
         SecretKey::from_slice(d)
             .map(Self)
             .map_err(|_| JweError::InvalidKey)
     }
 
-    /// The 32-byte big-endian scalar.
+    /// The 32-byte big-endian scalar (feature `encrypt`).
+    #[cfg(feature = "encrypt")]
     pub fn to_bytes(&self) -> Zeroizing<[u8; 32]> {
         Zeroizing::new(self.0.to_bytes().into())
     }

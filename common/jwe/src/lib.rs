@@ -4,6 +4,10 @@
 //!
 //! Flattened JSON is the KBS wire form (`docs/kbs.md` 1.9); the
 //! compact form is also supported. Randomness comes from the caller.
+//!
+//! The guest build has only the decrypting half. Feature `encrypt` adds the
+//! broker's: `encrypt`, the JSON and compact writers, the compact parser
+//! and private-key import/export (host tools, tests, fuzzing).
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
@@ -17,7 +21,9 @@ mod kdf;
 mod keys;
 mod serialization;
 
-pub use crypt::{decrypt, encrypt};
+pub use crypt::decrypt;
+#[cfg(feature = "encrypt")]
+pub use crypt::encrypt;
 pub use error::JweError;
 pub use header::{ALG, ENC};
 pub use kdf::concat_kdf;

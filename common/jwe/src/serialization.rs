@@ -1,9 +1,11 @@
 //! The JWE container: flattened JSON (what the KBS sends) and compact form.
+//! The guest only parses the flattened form; writing either form and
+//! parsing the compact one are host-side (feature `encrypt`).
 
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::{b64, JweError};
@@ -26,7 +28,8 @@ pub struct Jwe {
 }
 
 /// Wire form of the flattened JSON serialisation (RFC 7516 7.2.2).
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
+#[cfg_attr(feature = "encrypt", derive(serde::Serialize))]
 struct Flattened {
     protected: String,
     encrypted_key: String,
@@ -66,6 +69,7 @@ impl Jwe {
     }
 
     /// The flattened JSON serialisation, members in the KBS's order.
+    #[cfg(feature = "encrypt")]
     pub fn to_json(&self) -> String {
         let wire = Flattened {
             protected: self.protected.clone(),
@@ -83,6 +87,7 @@ impl Jwe {
     }
 
     /// Parses the compact serialisation (five base64url parts).
+    #[cfg(feature = "encrypt")]
     pub fn from_compact(text: &str) -> Result<Self, JweError> {
         let mut parts = text.trim().split('.');
         let (Some(p), Some(k), Some(iv), Some(c), Some(t), None) = (
@@ -107,6 +112,7 @@ impl Jwe {
 
     /// The compact serialisation; `None` if there is a JWE AAD (compact form
     /// cannot carry it).
+    #[cfg(feature = "encrypt")]
     pub fn to_compact(&self) -> Option<String> {
         if self.aad.is_some() {
             return None;

@@ -4,6 +4,10 @@
 //!
 //! Wire facts are from `docs/kbs.md` (Trustee and
 //! guest-components sources).
+//!
+//! Feature `broker` adds what only the key broker uses: the expected
+//! REPORT_DATA of an [`Attestation`], KBS error bodies and the segments of a
+//! [`ResourcePath`].
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
@@ -21,15 +25,17 @@ pub use canonical::{to_canonical_string, to_canonical_vec};
 pub use cookie::session_cookie_pair;
 pub use error::{CanonicalError, ResourcePathError};
 pub use number::write_f64 as write_ecmascript_number;
+#[cfg(feature = "broker")]
+pub use report_data::{expected_report_data, expected_runtime_digest};
 pub use report_data::{
-    expected_report_data, expected_runtime_digest, report_data, report_data_with_additional,
-    runtime_data_digest, runtime_data_digest_with_additional, runtime_data_json, REPORT_DATA_LEN,
-    RUNTIME_DIGEST_LEN,
+    report_data, report_data_with_additional, runtime_data_digest,
+    runtime_data_digest_with_additional, runtime_data_json, REPORT_DATA_LEN, RUNTIME_DIGEST_LEN,
 };
 pub use resource::ResourcePath;
+#[cfg(feature = "broker")]
+pub use types::error_information;
 pub use types::{
-    ec_p256_tee_pubkey, error_information, snp_request, Attestation, AttestationToken, Challenge,
-    CompositeEvidence, ErrorInformation, InitData, Request, RuntimeData, Tee, TeePubKey,
-    ATTEST_PATH, AUTH_PATH, ECDH_ES_A256KW, EC_P256_CRV, ERROR_TYPE_PREFIX, KBS_PREFIX,
-    PROTOCOL_VERSION, SESSION_COOKIE,
+    ec_p256_tee_pubkey, snp_request, Attestation, AttestationToken, Challenge, CompositeEvidence,
+    ErrorInformation, InitData, Request, RuntimeData, Tee, TeePubKey, ATTEST_PATH, AUTH_PATH,
+    ECDH_ES_A256KW, EC_P256_CRV, ERROR_TYPE_PREFIX, KBS_PREFIX, PROTOCOL_VERSION, SESSION_COOKIE,
 };

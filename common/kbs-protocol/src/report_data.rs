@@ -16,7 +16,9 @@ use sha2::{Digest, Sha384};
 
 use crate::canonical::to_canonical_string;
 use crate::error::CanonicalError;
-use crate::types::{Attestation, TeePubKey};
+#[cfg(feature = "broker")]
+use crate::types::Attestation;
+use crate::types::TeePubKey;
 
 /// Size of the SNP REPORT_DATA field.
 pub const REPORT_DATA_LEN: usize = 64;
@@ -80,6 +82,7 @@ pub fn report_data_with_additional(
 /// Broker side: the runtime-data digest an [`Attestation`] binds (sample
 /// evidence carries it as is). The caller must separately check that its
 /// nonce is the session's challenge.
+#[cfg(feature = "broker")]
 pub fn expected_runtime_digest(
     attestation: &Attestation,
 ) -> Result<[u8; RUNTIME_DIGEST_LEN], CanonicalError> {
@@ -91,6 +94,7 @@ pub fn expected_runtime_digest(
 }
 
 /// Broker side: the SNP REPORT_DATA an [`Attestation`] must carry.
+#[cfg(feature = "broker")]
 pub fn expected_report_data(
     attestation: &Attestation,
 ) -> Result<[u8; REPORT_DATA_LEN], CanonicalError> {

@@ -39,17 +39,20 @@ impl ResourcePath {
         })
     }
 
-    /// The repository segment.
+    /// The repository segment (the broker maps segments to files).
+    #[cfg(feature = "broker")]
     pub fn repository(&self) -> &str {
         &self.repository
     }
 
     /// The type segment.
+    #[cfg(feature = "broker")]
     pub fn kind(&self) -> &str {
         &self.kind
     }
 
     /// The tag segment.
+    #[cfg(feature = "broker")]
     pub fn tag(&self) -> &str {
         &self.tag
     }

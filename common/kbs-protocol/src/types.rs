@@ -56,7 +56,9 @@ pub fn ec_p256_tee_pubkey(x: String, y: String) -> TeePubKey {
     }
 }
 
-/// A KBS error body with `type` = [`ERROR_TYPE_PREFIX`] + `kind`.
+/// A KBS error body with `type` = [`ERROR_TYPE_PREFIX`] + `kind` (the
+/// broker's; the guest reads only the status).
+#[cfg(feature = "broker")]
 pub fn error_information(kind: &str, detail: &str) -> ErrorInformation {
     let mut error_type = String::from(ERROR_TYPE_PREFIX);
     error_type.push_str(kind);

@@ -122,6 +122,7 @@ impl Header {
     }
 
     /// Total sealed size: header plus every chunk and its tag.
+    #[cfg(feature = "seal")]
     pub fn sealed_len(&self) -> u64 {
         HEADER_LEN as u64 + self.plaintext_len + self.chunk_count * TAG_LEN as u64
     }

@@ -2,6 +2,7 @@
 
 use core::fmt;
 
+#[cfg(feature = "seal")]
 use rand_core::CryptoRngCore;
 use zeroize::Zeroizing;
 
@@ -15,7 +16,8 @@ pub const KEY_LEN: usize = 32;
 pub struct SealKey(Zeroizing<[u8; KEY_LEN]>);
 
 impl SealKey {
-    /// A fresh random key.
+    /// A fresh random key (host side, feature `seal`).
+    #[cfg(feature = "seal")]
     pub fn generate(rng: &mut impl CryptoRngCore) -> Self {
         let mut key = Zeroizing::new([0u8; KEY_LEN]);
         rng.fill_bytes(key.as_mut());

@@ -14,12 +14,16 @@ extern crate alloc;
 mod error;
 pub mod format;
 mod key;
+#[cfg(feature = "seal")]
 mod seal;
 mod unseal;
 
 pub use error::SealError;
 pub use format::{Header, DEFAULT_CHUNK_SIZE, HEADER_LEN, MAX_CHUNK_SIZE, TAG_LEN};
 pub use key::{SealKey, KEY_LEN};
+#[cfg(feature = "seal")]
 pub use seal::{seal, seal_with_chunk_size};
-pub use unseal::{unseal, Unsealer};
+#[cfg(feature = "seal")]
+pub use unseal::unseal;
+pub use unseal::Unsealer;
 pub use zeroize::Zeroizing;

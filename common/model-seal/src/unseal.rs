@@ -135,7 +135,8 @@ impl Unsealer {
     }
 }
 
-/// Unseals a whole blob in memory (host tools and tests).
+/// Unseals a whole blob in memory (host tools and tests; feature `seal`).
+#[cfg(feature = "seal")]
 pub fn unseal(
     sealed: &[u8],
     key: &SealKey,

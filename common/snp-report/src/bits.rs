@@ -1,16 +1,21 @@
 //! Bit fields of POLICY, PLATFORM_INFO and KEY_INFO (ABI spec 56860; bit
 //! names as in the `sev` crate). Serialised as plain integers, as `sev` does.
+//! The accessors are the verifier's (feature `verify`); the guest only
+//! carries the raw values.
 
+#[cfg(feature = "verify")]
 const fn bit(v: u64, n: u32) -> bool {
     (v >> n) & 1 == 1
 }
 
 /// Guest policy (report offset 0x008), fixed at launch.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(transparent))]
+#[cfg_attr(feature = "serialize", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "serialize", serde(transparent))]
 pub struct GuestPolicy(pub u64);
 
+#[cfg(feature = "verify")]
 impl GuestPolicy {
     pub fn abi_minor(self) -> u8 {
         self.0 as u8
@@ -62,10 +67,12 @@ impl GuestPolicy {
 
 /// Platform information (report offset 0x040).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(transparent))]
+#[cfg_attr(feature = "serialize", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "serialize", serde(transparent))]
 pub struct PlatformInfo(pub u64);
 
+#[cfg(feature = "verify")]
 impl PlatformInfo {
     pub fn smt_enabled(self) -> bool {
         bit(self.0, 0)
@@ -93,6 +100,7 @@ impl PlatformInfo {
 }
 
 /// Which key signed the report (KEY_INFO bits 4:2).
+#[cfg(feature = "verify")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SigningKey {
     Vcek,
@@ -104,10 +112,12 @@ pub enum SigningKey {
 
 /// Key information (report offset 0x048).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(transparent))]
+#[cfg_attr(feature = "serialize", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "serialize", serde(transparent))]
 pub struct KeyInfo(pub u32);
 
+#[cfg(feature = "verify")]
 impl KeyInfo {
     /// Bit 0: AUTHOR_KEY_DIGEST is present.
     pub fn author_key_en(self) -> bool {

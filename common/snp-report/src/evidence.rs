@@ -16,15 +16,18 @@ use alloc::vec::Vec;
 
 use crate::report::AttestationReport;
 
-/// `SnpEvidence` as Trustee (de)serialises it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// `SnpEvidence` as Trustee (de)serialises it (the guest only writes it;
+/// reading it needs feature `serde`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
 pub struct SnpEvidence {
     pub attestation_report: AttestationReport,
     pub cert_chain: Option<Vec<CertTableEntry>>,
 }
 
 /// One certificate of the extended-report certificate table.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
 pub struct CertTableEntry {
     pub cert_type: CertType,
     /// DER (what the firmware's certificate table and AMD's KDS hold).
@@ -32,7 +35,8 @@ pub struct CertTableEntry {
 }
 
 /// `sev::firmware::host::CertType`; variant names are the JSON strings.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
 #[allow(clippy::upper_case_acronyms)]
 pub enum CertType {
     Empty,

@@ -1,6 +1,9 @@
+#[cfg(feature = "verify")]
 use core::fmt;
 
-/// EPYC processor generations with SEV-SNP that AMD publishes a root key for.
+/// EPYC processor generations with SEV-SNP that AMD publishes a root key for
+/// (the verifier's, feature `verify`).
+#[cfg(feature = "verify")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Generation {
     Milan,
@@ -8,6 +11,7 @@ pub enum Generation {
     Turin,
 }
 
+#[cfg(feature = "verify")]
 impl Generation {
     /// All generations, oldest first.
     pub const ALL: [Generation; 3] = [Self::Milan, Self::Genoa, Self::Turin];
@@ -50,6 +54,7 @@ impl Generation {
     }
 }
 
+#[cfg(feature = "verify")]
 impl fmt::Display for Generation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

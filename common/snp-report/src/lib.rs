@@ -3,13 +3,17 @@
 //! verifies it).
 //!
 //! - [`AttestationReport::from_bytes`] parses versions 2, 3, 4 and 5 strictly
-//!   (see "Strictness" below); [`AttestationReport::to_bytes`] writes the same
-//!   1184 bytes back.
+//!   (see "Strictness" below); `AttestationReport::to_bytes` (feature
+//!   `verify`) writes the same 1184 bytes back.
 //! - TCB values are decoded per layout: Milan/Genoa (CPUID family 0x19, and
 //!   every version-2 report) or Turin (family 0x1A, with an FMC byte).
-//! - With the `serde` feature the report (de)serialises in the JSON shape of
+//! - With the `serialize` feature the report serialises in the JSON shape of
 //!   `sev::firmware::guest::AttestationReport` (serde feature), which is what
-//!   Trustee's SNP verifier reads as `SnpEvidence.attestation_report`.
+//!   Trustee's SNP verifier reads as `SnpEvidence.attestation_report`: all
+//!   the guest needs. The `serde` feature also deserialises it (host).
+//! - The `verify` feature adds what only the host verifier uses: the byte
+//!   encoder (`to_bytes`, `signed_bytes`, `is_canonical`), the processor
+//!   generation, TCB comparison and the bit-field accessors.
 //!
 //! # Strictness
 //! Reserved bytes must be zero (the spec marks them reserved, firmware writes
@@ -26,21 +30,25 @@ extern crate alloc;
 
 mod bits;
 mod error;
-#[cfg(feature = "serde")]
+#[cfg(feature = "serialize")]
 pub mod evidence;
 mod generation;
 pub mod layout;
 mod report;
-#[cfg(feature = "serde")]
+#[cfg(feature = "serialize")]
 mod serde_array;
 mod tcb;
 
 #[cfg(test)]
 mod tests;
 
-pub use bits::{GuestPolicy, KeyInfo, PlatformInfo, SigningKey};
+#[cfg(feature = "verify")]
+pub use bits::SigningKey;
+pub use bits::{GuestPolicy, KeyInfo, PlatformInfo};
 pub use error::ParseError;
-pub use generation::{Generation, TcbLayout};
+#[cfg(feature = "verify")]
+pub use generation::Generation;
+pub use generation::TcbLayout;
 pub use layout::{REPORT_LEN, SIGNED_LEN};
 pub use report::{AttestationReport, FirmwareVersion, Signature, SUPPORTED_VERSIONS};
 pub use tcb::TcbVersion;

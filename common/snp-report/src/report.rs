@@ -1,7 +1,11 @@
 use crate::bits::{GuestPolicy, KeyInfo, PlatformInfo};
 use crate::error::ParseError;
-use crate::generation::{Generation, TcbLayout};
-use crate::layout::{self as off, REPORT_LEN, SIGNED_LEN, SIG_COMPONENT_LEN};
+#[cfg(feature = "verify")]
+use crate::generation::Generation;
+use crate::generation::TcbLayout;
+#[cfg(feature = "verify")]
+use crate::layout::SIGNED_LEN;
+use crate::layout::{self as off, REPORT_LEN, SIG_COMPONENT_LEN};
 use crate::tcb::TcbVersion;
 
 /// Report versions this crate can lay out. 4 has the version-3 layout.
@@ -9,7 +13,8 @@ pub const SUPPORTED_VERSIONS: core::ops::RangeInclusive<u32> = 2..=5;
 
 /// A firmware version (build, minor, major in the report bytes).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serialize", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
 pub struct FirmwareVersion {
     pub major: u8,
     pub minor: u8,
@@ -18,11 +23,12 @@ pub struct FirmwareVersion {
 
 /// ECDSA P-384 signature: r and s as 72-byte little-endian fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serialize", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
 pub struct Signature {
-    #[cfg_attr(feature = "serde", serde(with = "crate::serde_array"))]
+    #[cfg_attr(feature = "serialize", serde(with = "crate::serde_array"))]
     pub r: [u8; SIG_COMPONENT_LEN],
-    #[cfg_attr(feature = "serde", serde(with = "crate::serde_array"))]
+    #[cfg_attr(feature = "serialize", serde(with = "crate::serde_array"))]
     pub s: [u8; SIG_COMPONENT_LEN],
 }
 
@@ -31,7 +37,8 @@ pub struct Signature {
 /// JSON Trustee reads. `cpuid_*` are `Some` from version 3, the mitigation
 /// vectors from version 5.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serialize", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
 pub struct AttestationReport {
     pub version: u32,
     pub guest_svn: u32,
@@ -43,14 +50,14 @@ pub struct AttestationReport {
     pub current_tcb: TcbVersion,
     pub plat_info: PlatformInfo,
     pub key_info: KeyInfo,
-    #[cfg_attr(feature = "serde", serde(with = "crate::serde_array"))]
+    #[cfg_attr(feature = "serialize", serde(with = "crate::serde_array"))]
     pub report_data: [u8; 64],
-    #[cfg_attr(feature = "serde", serde(with = "crate::serde_array"))]
+    #[cfg_attr(feature = "serialize", serde(with = "crate::serde_array"))]
     pub measurement: [u8; 48],
     pub host_data: [u8; 32],
-    #[cfg_attr(feature = "serde", serde(with = "crate::serde_array"))]
+    #[cfg_attr(feature = "serialize", serde(with = "crate::serde_array"))]
     pub id_key_digest: [u8; 48],
-    #[cfg_attr(feature = "serde", serde(with = "crate::serde_array"))]
+    #[cfg_attr(feature = "serialize", serde(with = "crate::serde_array"))]
     pub author_key_digest: [u8; 48],
     pub report_id: [u8; 32],
     pub report_id_ma: [u8; 32],
@@ -58,7 +65,7 @@ pub struct AttestationReport {
     pub cpuid_fam_id: Option<u8>,
     pub cpuid_mod_id: Option<u8>,
     pub cpuid_step: Option<u8>,
-    #[cfg_attr(feature = "serde", serde(with = "crate::serde_array"))]
+    #[cfg_attr(feature = "serialize", serde(with = "crate::serde_array"))]
     pub chip_id: [u8; 64],
     pub committed_tcb: TcbVersion,
     pub current: FirmwareVersion,
@@ -165,6 +172,7 @@ impl AttestationReport {
     }
 
     /// Processor generation named by the CPUID fields (version 3+ only).
+    #[cfg(feature = "verify")]
     pub fn generation(&self) -> Option<Generation> {
         if self.version < 3 {
             return None;
@@ -177,6 +185,7 @@ impl AttestationReport {
     /// mitigation vectors before 5, `fmc` in the legacy layout); `None`
     /// where the version has room writes 0 — the `sev` crate's rule. Use
     /// [`Self::is_canonical`] to check a report built another way (JSON).
+    #[cfg(feature = "verify")]
     pub fn to_bytes(&self) -> [u8; REPORT_LEN] {
         let mut b = [0u8; REPORT_LEN];
         let layout = self.tcb_layout().unwrap_or(TcbLayout::Legacy);
@@ -231,6 +240,7 @@ impl AttestationReport {
     }
 
     /// The bytes the signature covers (0x000..=0x29F).
+    #[cfg(feature = "verify")]
     pub fn signed_bytes(&self) -> [u8; SIGNED_LEN] {
         let mut out = [0u8; SIGNED_LEN];
         out.copy_from_slice(&self.to_bytes()[..SIGNED_LEN]);
@@ -239,6 +249,7 @@ impl AttestationReport {
 
     /// True if [`Self::to_bytes`] parses back to exactly `self`: the version
     /// is supported and no field holds a value its bytes cannot carry.
+    #[cfg(feature = "verify")]
     pub fn is_canonical(&self) -> bool {
         Self::from_bytes(&self.to_bytes()).as_ref() == Ok(self)
     }

@@ -3,7 +3,8 @@ use crate::generation::TcbLayout;
 /// A decoded TCB_VERSION: security version numbers of the firmware parts.
 /// Field names and order are the `sev` crate's `TcbVersion` (JSON shape).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serialize", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
 pub struct TcbVersion {
     /// Turin and later only; `None` in the legacy layout.
     pub fmc: Option<u8>,
@@ -39,6 +40,7 @@ impl TcbVersion {
 
     /// Encodes in `layout`; `fmc` is written only in the Turin layout (as 0
     /// when `None`), like the `sev` crate's encoder.
+    #[cfg(feature = "verify")]
     pub fn encode(&self, layout: TcbLayout) -> [u8; 8] {
         match layout {
             TcbLayout::Legacy => [
@@ -66,6 +68,7 @@ impl TcbVersion {
 
     /// True if every component is at least the one in `min` (`fmc` is
     /// compared only when both carry one).
+    #[cfg(feature = "verify")]
     pub fn meets(&self, min: &TcbVersion) -> bool {
         let fmc_ok = match (self.fmc, min.fmc) {
             (Some(have), Some(need)) => have >= need,
