@@ -22,33 +22,21 @@ use crate::platform::{HwPages, PageVisibility};
 use core::marker::PhantomData;
 use zerocopy::{FromBytes, Immutable, IntoBytes};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SharedError {
     /// No RAM left for shared pages.
+    #[error("out of memory for shared pages")]
     OutOfMemory,
     /// Offset and length reach past the buffer.
+    #[error("shared-buffer access {offset}+{len} beyond its {size} bytes")]
     OutOfBounds {
         offset: usize,
         len: usize,
         size: usize,
     },
     /// The hypervisor refused the page-state change.
+    #[error("could not share a page with the host")]
     PageStateChange,
-}
-
-impl core::fmt::Display for SharedError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            SharedError::OutOfMemory => write!(f, "out of memory for shared pages"),
-            SharedError::OutOfBounds { offset, len, size } => {
-                write!(
-                    f,
-                    "shared-buffer access {offset}+{len} beyond its {size} bytes"
-                )
-            }
-            SharedError::PageStateChange => write!(f, "could not share a page with the host"),
-        }
-    }
 }
 
 pub(crate) struct SharedBuffer<V: PageVisibility = HwPages> {

@@ -6,19 +6,12 @@ use crate::fw_cfg::{Driver, FwCfg, FwCfgError};
 use crate::platform::PlatformIo;
 use memory_map::{MapError, MAX_FILE_LEN};
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, thiserror::Error)]
 pub enum E820Error {
+    #[error("etc/e820: {0}")]
     FwCfg(FwCfgError),
+    #[error("{0}")]
     Map(MapError),
-}
-
-impl core::fmt::Display for E820Error {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            E820Error::FwCfg(e) => write!(f, "etc/e820: {e}"),
-            E820Error::Map(e) => write!(f, "{e}"),
-        }
-    }
 }
 
 /// A map that passed every check in `memory_map::MemoryMap::from_entries`.

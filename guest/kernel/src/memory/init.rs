@@ -33,24 +33,17 @@ pub struct MemoryInfo {
     pub frame_pool: u64,
 }
 
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub(crate) enum MemoryError {
     /// The map has no usable layout, or the plan failed its check.
+    #[error("{0}")]
     Map(MapError),
+    #[error("{0}")]
     Frames(FramePoolError),
+    #[error("paging: {0}")]
     Paging(crate::paging::PagingError),
+    #[error("SNP memory acceptance: {0}")]
     Snp(snp_guest::SnpError),
-}
-
-impl core::fmt::Display for MemoryError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            MemoryError::Map(e) => write!(f, "{e}"),
-            MemoryError::Frames(e) => write!(f, "{e}"),
-            MemoryError::Paging(e) => write!(f, "paging: {e}"),
-            MemoryError::Snp(e) => write!(f, "SNP memory acceptance: {e}"),
-        }
-    }
 }
 
 pub(crate) fn allocate_frame() -> Option<u64> {

@@ -31,39 +31,26 @@ const RX_BUFFER: usize = SLOT_SIZE;
 
 type RawNet = VirtIONetRaw<SharedHal, PciTransport, QUEUE_SIZE>;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, thiserror::Error)]
 pub enum DeviceError {
     /// No modern virtio-net function on PCI bus 0.
+    #[error("no virtio-net-pci (modern) device on bus 0")]
     NotFound,
+    #[error("virtio transport: {0}")]
     Transport(TransportError),
     /// The device does not offer a feature the appliance requires.
+    #[error("virtio-net device does not offer {0}")]
     FeatureMissing(&'static str),
     /// The device did not accept the negotiated features or failed to start.
-    NotRunning {
-        status: u32,
-    },
+    #[error("virtio-net device did not start (status {status:#x})")]
+    NotRunning { status: u32 },
+    #[error("virtio-net driver: {0}")]
     Driver(virtio_drivers::Error),
     /// The receive queue could not be filled with buffers.
+    #[error("virtio-net receive queue could not be filled")]
     ReceiveQueue,
+    #[error("virtio DMA memory: {0}")]
     Shared(crate::shared::SharedError),
-}
-
-impl core::fmt::Display for DeviceError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            DeviceError::NotFound => write!(f, "no virtio-net-pci (modern) device on bus 0"),
-            DeviceError::Transport(e) => write!(f, "virtio transport: {e}"),
-            DeviceError::FeatureMissing(what) => {
-                write!(f, "virtio-net device does not offer {what}")
-            }
-            DeviceError::NotRunning { status } => {
-                write!(f, "virtio-net device did not start (status {status:#x})")
-            }
-            DeviceError::Driver(e) => write!(f, "virtio-net driver: {e}"),
-            DeviceError::ReceiveQueue => write!(f, "virtio-net receive queue could not be filled"),
-            DeviceError::Shared(e) => write!(f, "virtio DMA memory: {e}"),
-        }
-    }
 }
 
 /// Packet counters since bring-up.

@@ -52,30 +52,21 @@ pub(crate) struct SocketId(SocketHandle);
 /// Sockets whose owner is gone, for `poll` to finish and free.
 pub(crate) type RetireQueue = Rc<RefCell<Vec<SocketId>>>;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum StackError {
     /// No DHCP lease within the time allowed.
+    #[error("no DHCP lease after {waited_ms} ms")]
     DhcpTimeout { waited_ms: u64 },
     /// The interface has no room for another address.
+    #[error("interface address table full")]
     AddressTableFull,
     /// A static prefix length over 32.
+    #[error("IPv4 prefix length over 32")]
     BadPrefix,
     /// RDRAND failed: no unpredictable seed for TCP sequence numbers (the
     /// TSC would be one the host can predict).
+    #[error("no random seed for the network stack: {0}")]
     NoEntropy(snp_guest::rdrand::RdrandError),
-}
-
-impl core::fmt::Display for StackError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            StackError::DhcpTimeout { waited_ms } => {
-                write!(f, "no DHCP lease after {waited_ms} ms")
-            }
-            StackError::AddressTableFull => write!(f, "interface address table full"),
-            StackError::BadPrefix => write!(f, "IPv4 prefix length over 32"),
-            StackError::NoEntropy(e) => write!(f, "no random seed for the network stack: {e}"),
-        }
-    }
 }
 
 /// Microseconds since creation, from the calibrated TSC, never decreasing.

@@ -56,31 +56,24 @@ impl Deadline {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum TcpError {
     /// The port is 0 (smoltcp refuses it) or the socket cannot listen.
+    #[error("cannot listen on the port")]
     Listen,
     /// The connection was refused or reset before it was established.
+    #[error("connection refused")]
     Refused,
     /// The deadline passed.
+    #[error("timed out")]
     Timeout,
     /// The connection is closed or reset: nothing more can be sent (or,
     /// for reads, the peer reset before finishing).
+    #[error("connection closed")]
     Closed,
     /// No local address yet, or no free local port.
+    #[error("no address to connect from")]
     Unaddressable,
-}
-
-impl core::fmt::Display for TcpError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(match self {
-            TcpError::Listen => "cannot listen on the port",
-            TcpError::Refused => "connection refused",
-            TcpError::Timeout => "timed out",
-            TcpError::Closed => "connection closed",
-            TcpError::Unaddressable => "no address to connect from",
-        })
-    }
 }
 
 /// Sockets that accept connections on one port.

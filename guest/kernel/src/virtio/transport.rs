@@ -58,19 +58,20 @@ const COMMON_CFG_LEN: u64 = 0x38;
 /// Queues whose notify address is cached (virtio-net uses 2, 3 with control).
 const MAX_CACHED_QUEUES: usize = 8;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, thiserror::Error)]
 pub enum TransportError {
     /// Not a modern virtio-pci function.
-    NotModernVirtio {
-        vendor: u16,
-        device: u16,
-    },
+    #[error("PCI {vendor:04x}:{device:04x} is not a modern virtio device")]
+    NotModernVirtio { vendor: u16, device: u16 },
     /// A virtio device id the crate does not know.
+    #[error("unknown virtio device type {0}")]
     UnknownDeviceType(u16),
     /// A required virtio capability is missing.
+    #[error("virtio capability missing: {0}")]
     MissingCapability(&'static str),
     /// A capability points outside its BAR or at an unassigned BAR, or is
     /// too small for its structure.
+    #[error("virtio capability type {cfg_type} out of bounds (BAR{bar} +{offset:#x}, {length:#x} bytes)")]
     BadCapability {
         cfg_type: u8,
         bar: u8,
@@ -79,38 +80,12 @@ pub enum TransportError {
     },
     /// A capability shorter than its structure, or one running past the
     /// 256-byte configuration space.
-    ShortCapability {
-        at: u8,
-        len: u8,
-    },
+    #[error("virtio capability at {at:#x} too short ({len} bytes)")]
+    ShortCapability { at: u8, len: u8 },
+    #[error("PCI: {0}")]
     Pci(PciError),
+    #[error("paging: {0}")]
     Paging(crate::paging::PagingError),
-}
-
-impl core::fmt::Display for TransportError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            TransportError::NotModernVirtio { vendor, device } => {
-                write!(f, "PCI {vendor:04x}:{device:04x} is not a modern virtio device")
-            }
-            TransportError::UnknownDeviceType(id) => write!(f, "unknown virtio device type {id}"),
-            TransportError::MissingCapability(what) => write!(f, "virtio capability missing: {what}"),
-            TransportError::BadCapability {
-                cfg_type,
-                bar,
-                offset,
-                length,
-            } => write!(
-                f,
-                "virtio capability type {cfg_type} out of bounds (BAR{bar} +{offset:#x}, {length:#x} bytes)"
-            ),
-            TransportError::ShortCapability { at, len } => {
-                write!(f, "virtio capability at {at:#x} too short ({len} bytes)")
-            }
-            TransportError::Pci(e) => write!(f, "PCI: {e}"),
-            TransportError::Paging(e) => write!(f, "paging: {e}"),
-        }
-    }
 }
 
 /// The first modern virtio function of `device_type` on bus 0.
