@@ -95,11 +95,6 @@ impl FwCfg {
         self.0.find(name)
     }
 
-    /// Read a whole file into `buf`; returns its length.
-    pub fn read_file(&self, file: FileRef, buf: &mut [u8]) -> Result<usize, FwCfgError> {
-        self.0.read_file(file, buf)
-    }
-
     /// Read a whole file into a new buffer, refusing files over `max` bytes.
     pub fn read_file_vec(&self, file: FileRef, max: usize) -> Result<Vec<u8>, FwCfgError> {
         self.0.read_file_vec(file, max)

@@ -42,10 +42,13 @@ pub use platform::{
     evidence, evidence_kind, platform_name, Evidence, EvidenceError, EvidenceKind, REPORT_LEN,
 };
 
-/// Counters for the appliance's periodic statistics line.
+/// Counters for the appliance's periodic statistics line (and, for the
+/// test image's self-tests, heap and shared-memory totals).
 pub mod stats {
     pub use crate::io::{exit_counts, ExitCounts};
+    #[cfg(feature = "test-api")]
     pub use crate::memory::heap::free as heap_free;
+    #[cfg(feature = "test-api")]
     pub use crate::virtio::hal::shared_bytes;
 }
 
@@ -157,7 +160,7 @@ pub fn start(main: fn(&BootInfo) -> !) -> ! {
         Ok(fw) => fw,
         Err(e) => fatal("fw_cfg", &e),
     };
-    let map = match memory::MemoryMap::from_fw_cfg(&fw) {
+    let map = match memory::e820::read(fw.driver()) {
         Ok(m) => m,
         Err(e) => fatal("memory map", &e),
     };

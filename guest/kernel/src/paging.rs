@@ -97,7 +97,7 @@ unsafe fn split_pte(va: u64) -> Result<*mut u64, PagingError> {
                 *entries.add(i as usize) = (base + i * PAGE_SIZE) | flags;
             }
             *pde = table | PRESENT | WRITABLE | c_bit;
-            flush_all();
+            crate::arch::flush_tlb();
         }
         let table = (*pde & PHYS_MASK & !c_bit) as *mut u64;
         Ok(table.add(((va >> 12) & 511) as usize))
@@ -167,7 +167,7 @@ pub(crate) fn map_high(start: u64, end: u64) -> Result<(), PagingError> {
         }
         addr += 0x20_0000;
     }
-    flush_all();
+    crate::arch::flush_tlb();
     Ok(())
 }
 
@@ -195,10 +195,6 @@ pub(crate) fn set_uncached(start: u64, end: u64) -> Result<(), PagingError> {
         }
         addr += 0x20_0000;
     }
-    flush_all();
-    Ok(())
-}
-
-fn flush_all() {
     crate::arch::flush_tlb();
+    Ok(())
 }

@@ -14,16 +14,6 @@ fn address(bus: u8, device: u8, function: u8, offset: u8) -> u32 {
         | u32::from(offset & 0xFC)
 }
 
-/// 32-bit config read on the machine (for the exit path's chipset poke).
-pub fn read32(bus: u8, device: u8, function: u8, offset: u8) -> u32 {
-    Function::new(HwIo, bus, device, function).read32(offset)
-}
-
-/// 32-bit config write on the machine.
-pub fn write32(bus: u8, device: u8, function: u8, offset: u8, value: u32) {
-    Function::new(HwIo, bus, device, function).write32(offset, value)
-}
-
 /// One PCI function on the configuration bus, reached through `io`.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Function<I: PlatformIo = HwIo> {

@@ -2,7 +2,8 @@
 //!
 //! A `SharedBuffer` is a run of whole pages that the host may read and write
 //! at any time (under SNP: rescinded, switched to shared, C-bit clear); a
-//! `SharedBox<T>` is one plain-old-data value in such pages. Callers never
+//! `SharedBox<T>` is one plain-old-data value in such pages (compiled for
+//! the host tests only until a driver uses one). Callers never
 //! get a reference into them: data moves in and out by volatile copies, so
 //! the host cannot change bytes behind a Rust reference, and no private
 //! pointer ever reaches the host.
@@ -19,7 +20,9 @@
 
 use crate::memory::PAGE_SIZE;
 use crate::platform::{HwPages, PageVisibility};
+#[cfg(test)]
 use core::marker::PhantomData;
+#[cfg(test)]
 use zerocopy::{FromBytes, Immutable, IntoBytes};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -178,24 +181,16 @@ impl<V: PageVisibility> Drop for SharedBuffer<V> {
 /// One `T` in pages shared with the host, read and written whole by
 /// volatile copies (never a reference into the shared bytes, so what the
 /// host does to them can only ever produce some `T`: any bytes are a valid
-/// `T` by `FromBytes`).
-#[cfg_attr(not(test), allow(dead_code))] // first user: fw_cfg's DMA descriptor
+/// `T` by `FromBytes`). No driver in the image uses one yet, so it is
+/// compiled for the host unit tests only; a driver that needs one drops
+/// the `cfg(test)`.
+#[cfg(test)]
 pub(crate) struct SharedBox<T, V: PageVisibility = HwPages> {
     buffer: SharedBuffer<V>,
     value: PhantomData<T>,
 }
 
-#[allow(dead_code)] // first user: fw_cfg's DMA descriptor (devices/ rework)
-impl<T: FromBytes + IntoBytes + Immutable> SharedBox<T> {
-    /// `value` in fresh shared pages.
-    pub(crate) fn new(value: &T) -> Result<Self, SharedError> {
-        let boxed = Self::in_buffer(SharedBuffer::allocate(pages_for::<T>())?)?;
-        boxed.write(value)?;
-        Ok(boxed)
-    }
-}
-
-#[cfg_attr(not(test), allow(dead_code))]
+#[cfg(test)]
 impl<T: FromBytes + IntoBytes + Immutable, V: PageVisibility> SharedBox<T, V> {
     /// A box over `buffer` (zeroed by `share`: the value is all zeros).
     pub(crate) fn in_buffer(buffer: SharedBuffer<V>) -> Result<Self, SharedError> {
@@ -227,14 +222,6 @@ impl<T: FromBytes + IntoBytes + Immutable, V: PageVisibility> SharedBox<T, V> {
     pub(crate) fn write(&self, value: &T) -> Result<(), SharedError> {
         self.buffer.write(0, value.as_bytes())
     }
-}
-
-/// Whole pages holding one `T` (at least one).
-#[allow(dead_code)] // with `SharedBox::new`
-fn pages_for<T>() -> usize {
-    core::mem::size_of::<T>()
-        .div_ceil(PAGE_SIZE as usize)
-        .max(1)
 }
 
 #[cfg(test)]

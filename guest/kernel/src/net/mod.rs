@@ -9,7 +9,7 @@ mod tcp;
 
 use device::VirtioNet;
 pub use device::{DeviceError, DeviceStats};
-pub use stack::{Clock, IpConfig, NetStack, StackError, LINGER_MS};
+pub use stack::{IpConfig, NetStack, StackError, LINGER_MS};
 pub use tcp::{Deadline, SocketOptions, TcpError, TcpListener, TcpStream};
 
 use crate::pci::MmioWindow;

@@ -70,33 +70,27 @@ pub enum StackError {
 }
 
 /// Microseconds since creation, from the calibrated TSC, never decreasing.
-pub struct Clock {
+struct Clock {
     base_tsc: u64,
     last_us: Cell<u64>,
 }
 
 impl Clock {
-    pub fn new() -> Self {
+    fn new() -> Self {
         Clock {
             base_tsc: crate::io::rdtsc(),
             last_us: Cell::new(0),
         }
     }
 
-    pub fn now_us(&self) -> u64 {
+    fn now_us(&self) -> u64 {
         let us = crate::time::us_since(self.base_tsc).max(self.last_us.get());
         self.last_us.set(us);
         us
     }
 
-    pub(crate) fn now(&self) -> Instant {
+    fn now(&self) -> Instant {
         Instant::from_micros(self.now_us() as i64)
-    }
-}
-
-impl Default for Clock {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
@@ -210,10 +204,6 @@ impl NetStack {
     /// Milliseconds on the stack's clock (the time base of deadlines).
     pub fn now_ms(&self) -> u64 {
         self.clock.now_us() / 1000
-    }
-
-    pub fn clock(&self) -> &Clock {
-        &self.clock
     }
 
     /// The virtio-net device's packet counters.

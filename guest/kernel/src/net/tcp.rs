@@ -108,10 +108,6 @@ impl TcpListener {
         Ok(listener)
     }
 
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
     /// Whether a socket is free for the next connection (in LISTEN, not
     /// in a handshake).
     pub fn has_free_socket(&self, net: &mut NetStack) -> bool {
@@ -139,23 +135,6 @@ impl TcpListener {
             accepted: Some(self.accepted.clone()),
             retire: self.retire.clone(),
         }))
-    }
-
-    /// The next established connection, polling the stack until `deadline`.
-    pub fn accept(
-        &mut self,
-        net: &mut NetStack,
-        deadline: Deadline,
-    ) -> Result<TcpStream, TcpError> {
-        loop {
-            if let Some(stream) = self.try_accept(net)? {
-                return Ok(stream);
-            }
-            if deadline.passed(net) {
-                return Err(TcpError::Timeout);
-            }
-            net.poll();
-        }
     }
 
     /// Listen again on sockets that closed (a reset handshake), and open
@@ -271,43 +250,13 @@ impl TcpStream {
     }
 
     /// Copies received bytes into `buf`; 0 when none are there. Never waits.
+    #[cfg(feature = "test-api")]
     pub fn try_read(&self, net: &mut NetStack, buf: &mut [u8]) -> usize {
         let sock = net.socket(self.id());
         if !sock.can_recv() {
             return 0;
         }
         sock.recv_slice(buf).unwrap_or(0)
-    }
-
-    /// Reads at least one byte into `buf`, polling until `deadline`.
-    /// `Ok(0)`: the peer closed its side and everything it sent was read.
-    pub fn read(
-        &self,
-        net: &mut NetStack,
-        buf: &mut [u8],
-        deadline: Deadline,
-    ) -> Result<usize, TcpError> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        loop {
-            let n = self.try_read(net, buf);
-            if n > 0 {
-                return Ok(n);
-            }
-            if self.peer_closed(net) {
-                // A FIN ends the stream; a reset or timeout (CLOSED) breaks it.
-                return if net.socket(self.id()).state() == State::Closed {
-                    Err(TcpError::Closed)
-                } else {
-                    Ok(0)
-                };
-            }
-            if deadline.passed(net) {
-                return Err(TcpError::Timeout);
-            }
-            net.poll();
-        }
     }
 
     /// Queues as much of `bytes` as there is room for; returns the count.
@@ -322,6 +271,7 @@ impl TcpStream {
 
     /// Lets `fill` write into the free part of the send buffer; it returns
     /// how many bytes it wrote, and those are queued. Never waits.
+    #[cfg(feature = "test-api")]
     pub fn try_write_with(
         &self,
         net: &mut NetStack,
@@ -360,6 +310,7 @@ impl TcpStream {
     }
 
     /// Bytes queued but not yet acknowledged by the peer.
+    #[cfg(feature = "test-api")]
     pub fn unacknowledged(&self, net: &mut NetStack) -> usize {
         net.socket(self.id()).send_queue()
     }
@@ -388,6 +339,7 @@ impl TcpStream {
     }
 
     /// Established in both directions (for connection counts).
+    #[cfg(feature = "test-api")]
     pub fn is_established(&self, net: &mut NetStack) -> bool {
         net.socket(self.id()).state() == State::Established
     }
@@ -399,6 +351,7 @@ impl TcpStream {
 
     /// Closes the connection gracefully (FIN after what is queued; the
     /// stack finishes it, see the module notes). The same as dropping it.
+    #[cfg(feature = "test-api")]
     pub fn close(self) {}
 
     /// Resets the connection at once (RST on the next poll) and frees the

@@ -132,6 +132,7 @@ impl PlatformIo for HwIo {
 }
 
 /// A borrowed platform is a platform: host tests hand drivers `&Mock`.
+#[cfg(test)]
 impl<T: PlatformIo + ?Sized> PlatformIo for &T {
     fn port_read(&self, port: u16, width: Width) -> u32 {
         (**self).port_read(port, width)
