@@ -1,5 +1,5 @@
 //! Host exits on the console (issue 10): the operations that would be GHCB
-//! exits under SEV-SNP (`kernel::io::exit_counts`), once when the appliance
+//! exits under SEV-SNP (`kernel::stats::exit_counts`), once when the appliance
 //! is ready and then, while serving, a counter line at most every
 //! [`INTERVAL_US`] and only when something changed. The counter line holds
 //! totals since boot only (requests served and refused, exits by kind):

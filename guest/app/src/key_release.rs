@@ -21,7 +21,7 @@
 //! manifest's first configuration), so an unchanged image matches the
 //! allow-list and any other image does not.
 //! Under SNP the guest sends `snp` evidence instead: a report from the secure
-//! processor through kernel::attest (guest/snp-attest over the GHCB guest
+//! processor through `kernel::evidence` (guest/snp-attest over the GHCB guest
 //! request), never run on SNP hardware here.
 //!
 //! Failures stop the appliance (exit status 35) with a fixed message; an
