@@ -34,11 +34,6 @@ pub(crate) fn set_kind(kind: Kind) -> Result<(), kind::AlreadySet> {
     KIND.set(kind)
 }
 
-/// The platform's name, for the log.
-pub fn platform_name() -> &'static str {
-    kind().name()
-}
-
 /// Makes the RAM range `[start, end)` usable as private memory: PSC and
 /// PVALIDATE under SEV-SNP (a page accepted before is refused); nothing to
 /// do natively.
