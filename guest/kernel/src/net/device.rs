@@ -20,7 +20,7 @@ use core::cell::RefCell;
 use smoltcp::phy::{self, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 use virtio_drivers::device::net::VirtIONetRaw;
-use virtio_drivers::transport::{DeviceStatus, DeviceType};
+use virtio_drivers::transport::{DeviceStatus, DeviceType, Transport};
 
 /// Descriptors per virtqueue (receive and transmit each).
 pub const QUEUE_SIZE: usize = 64;
@@ -190,7 +190,7 @@ impl VirtioNet {
     pub fn probe(window: &mut MmioWindow) -> Result<Self, DeviceError> {
         let function = transport::find(HwIo, DeviceType::Network).ok_or(DeviceError::NotFound)?;
         let mut transport = PciTransport::new(function, window).map_err(DeviceError::Transport)?;
-        let offered = transport.device_features();
+        let offered = transport.read_device_features();
         check_offered(offered, crate::io::snp_active())?;
         // Receive buffers plus a full transmit queue, and some slack.
         hal::reserve_bounce_slots(2 * QUEUE_SIZE + 16).map_err(DeviceError::Shared)?;

@@ -291,11 +291,6 @@ impl<I: PlatformIo + Copy> PciTransport<I> {
         })
     }
 
-    /// Feature bits the device offers (reads the device).
-    pub(crate) fn device_features(&mut self) -> u64 {
-        self.read_device_features()
-    }
-
     /// A read-only view of the status and the accepted features, which stays
     /// usable after the transport has moved into a driver.
     pub(crate) fn status_view(&self) -> StatusView<I> {
@@ -341,9 +336,6 @@ impl<I: PlatformIo + Copy> PciTransport<I> {
     }
     fn read16(&self, offset: u64) -> u16 {
         self.common.read16(offset).unwrap_or(0)
-    }
-    fn read32(&self, offset: u64) -> u32 {
-        self.common.read32(offset).unwrap_or(0)
     }
     fn write8(&self, offset: u64, value: u8) {
         let _ = self.common.write8(offset, value);
@@ -428,17 +420,19 @@ impl<I: PlatformIo + Clone> StatusView<I> {
 
     /// Feature bits the driver wrote (the register reads back as written).
     pub(crate) fn driver_features(&self) -> u64 {
-        let Some(c) = self.common.as_ref() else {
-            return 0;
-        };
-        let half = |select: u32| {
-            let _ = c.write32(DRIVER_FEATURE_SELECT, select);
-            c.read32(DRIVER_FEATURE).unwrap_or(0)
-        };
-        let low = half(0);
-        let high = half(1);
-        (u64::from(high) << 32) | u64::from(low)
+        let read = |c: &MmioRegion<I>| read_features(c, DRIVER_FEATURE_SELECT, DRIVER_FEATURE);
+        self.common.as_ref().map_or(0, read)
     }
+}
+
+/// A 64-bit feature register of the common configuration, read as two
+/// 32-bit halves chosen through its select register (4.1.4.3).
+fn read_features<I: PlatformIo>(common: &MmioRegion<I>, select: u64, value: u64) -> u64 {
+    let half = |n: u32| {
+        let _ = common.write32(select, n);
+        u64::from(common.read32(value).unwrap_or(0))
+    };
+    half(0) | (half(1) << 32)
 }
 
 impl<I: PlatformIo + Copy> Transport for PciTransport<I> {
@@ -447,11 +441,7 @@ impl<I: PlatformIo + Copy> Transport for PciTransport<I> {
     }
 
     fn read_device_features(&mut self) -> u64 {
-        self.write32(DEVICE_FEATURE_SELECT, 0);
-        let low = self.read32(DEVICE_FEATURE);
-        self.write32(DEVICE_FEATURE_SELECT, 1);
-        let high = self.read32(DEVICE_FEATURE);
-        self.device_features = (u64::from(high) << 32) | u64::from(low);
+        self.device_features = read_features(&self.common, DEVICE_FEATURE_SELECT, DEVICE_FEATURE);
         self.device_features
     }
 
@@ -621,41 +611,14 @@ impl<I: PlatformIo + Copy> Transport for PciTransport<I> {
         T::read_from_bytes(buf).map_err(|_| VirtioError::InvalidParam)
     }
 
+    /// The kernel's only driver (virtio-net) never writes its device
+    /// configuration, so nothing may: refused without touching the device.
     fn write_config_space<T: IntoBytes + Immutable>(
         &mut self,
-        offset: usize,
-        value: T,
+        _offset: usize,
+        _value: T,
     ) -> Result<(), VirtioError> {
-        let region = self
-            .device_cfg
-            .as_ref()
-            .ok_or(VirtioError::ConfigSpaceMissing)?;
-        let bytes = value.as_bytes();
-        let too_small = |_: MmioError| VirtioError::ConfigSpaceTooSmall;
-        let at = offset as u64;
-        region
-            .subregion(at, bytes.len() as u64)
-            .map_err(too_small)?;
-        match (
-            bytes.len(),
-            region.base().wrapping_add(at) % bytes.len().max(1) as u64,
-        ) {
-            (2, 0) => region
-                .write16(at, u16::from_le_bytes([bytes[0], bytes[1]]))
-                .map_err(too_small)?,
-            (4, 0) => region
-                .write32(
-                    at,
-                    u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]),
-                )
-                .map_err(too_small)?,
-            _ => {
-                for (i, b) in bytes.iter().enumerate() {
-                    region.write8(at + i as u64, *b).map_err(too_small)?;
-                }
-            }
-        }
-        Ok(())
+        Err(VirtioError::Unsupported)
     }
 }
 
