@@ -520,30 +520,27 @@ fn answer(
     now: u64,
     settings: &mut Settings<'_>,
 ) {
-    let (result, stream, quit) = match settings.routes.route(request) {
-        Reply::Whole(response) => (
-            conn.respond(&response, now).map(|o| (o.bytes, o.close)),
-            None::<(u64, u64)>,
-            false,
-        ),
+    // Test image: the `/bytes` body to generate and whether to power off,
+    // both only once the head is queued.
+    #[cfg(feature = "test-image")]
+    let mut then: (Option<(u64, u64)>, bool) = (None, false);
+    let result = match settings.routes.route(request) {
+        Reply::Whole(response) => conn.respond(&response, now).map(|o| (o.bytes, o.close)),
         #[cfg(feature = "test-image")]
         Reply::Pattern(n) => {
             let head = Response::new(200, Vec::new())
                 .with_header("Content-Type", b"application/octet-stream");
-            match conn.respond_streamed(&head, n as usize, now) {
-                Ok(o) => (Ok((o.bytes, o.close)), Some((0, o.body_len as u64)), false),
-                Err(e) => (Err(e), None, false),
-            }
+            conn.respond_streamed(&head, n as usize, now).map(|o| {
+                then.0 = Some((0, o.body_len as u64));
+                (o.bytes, o.close)
+            })
         }
         #[cfg(feature = "test-image")]
         Reply::Quit => {
             let mut response = text(200, b"bye");
             response.close = true;
-            (
-                conn.respond(&response, now).map(|o| (o.bytes, o.close)),
-                None,
-                true,
-            )
+            then.1 = true;
+            conn.respond(&response, now).map(|o| (o.bytes, o.close))
         }
     };
     match result {
@@ -551,11 +548,9 @@ fn answer(
             out.queue(&bytes);
             #[cfg(feature = "test-image")]
             {
-                out.stream = stream.filter(|&(_, total)| total > 0);
-                out.quit_after = quit;
+                out.stream = then.0.filter(|&(_, total)| total > 0);
+                out.quit_after = then.1;
             }
-            #[cfg(not(feature = "test-image"))]
-            let _ = (stream, quit);
             out.responded = true;
             out.close_after = close;
         }

@@ -7,8 +7,10 @@ mod device;
 mod stack;
 mod tcp;
 
+pub use device::DeviceError;
+#[cfg(feature = "test-api")]
+pub use device::DeviceStats;
 use device::VirtioNet;
-pub use device::{DeviceError, DeviceStats};
 pub use stack::{IpConfig, NetStack, StackError, LINGER_MS};
 pub use tcp::{Deadline, SocketOptions, TcpError, TcpListener, TcpStream};
 

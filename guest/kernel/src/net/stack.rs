@@ -13,7 +13,7 @@
 //! counts at that rate. Readings are clamped so the clock never goes back.
 //! Under SNP the PIT belongs to the host, so time is for timeouts only.
 
-use super::device::{DeviceStats, VirtioNet};
+use super::device::VirtioNet;
 use super::tcp::SocketOptions;
 use alloc::rc::Rc;
 use alloc::vec;
@@ -94,12 +94,6 @@ impl Clock {
     }
 }
 
-/// A 64-bit seed for smoltcp (TCP initial sequence numbers, DHCP
-/// transaction ids), from RDRAND; there is no fallback.
-fn random_seed() -> Result<u64, StackError> {
-    crate::cpu::rdrand64().map_err(StackError::NoEntropy)
-}
-
 pub struct NetStack {
     device: VirtioNet,
     iface: Interface,
@@ -118,7 +112,9 @@ impl NetStack {
         let clock = Clock::new();
         let mac = EthernetAddress(device.mac_address());
         let mut iface_config = Config::new(HardwareAddress::Ethernet(mac));
-        let seed = random_seed()?;
+        // smoltcp's seed (TCP initial sequence numbers, DHCP transaction
+        // ids) comes from RDRAND; there is no fallback.
+        let seed = crate::cpu::rdrand64().map_err(StackError::NoEntropy)?;
         iface_config.random_seed = seed;
         let mut iface = Interface::new(iface_config, &mut device, clock.now());
         let mut sockets = SocketSet::new(vec![]);
@@ -206,8 +202,10 @@ impl NetStack {
         self.clock.now_us() / 1000
     }
 
-    /// The virtio-net device's packet counters.
-    pub fn device_stats(&self) -> DeviceStats {
+    /// The virtio-net device's packet counters (the test image's self-test
+    /// prints them).
+    #[cfg(feature = "test-api")]
+    pub fn device_stats(&self) -> super::DeviceStats {
         self.device.stats()
     }
 
