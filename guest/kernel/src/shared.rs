@@ -114,13 +114,7 @@ impl<V: PageVisibility> SharedBuffer<V> {
     pub(crate) fn write(&self, offset: usize, data: &[u8]) -> Result<(), SharedError> {
         self.check(offset, data.len())?;
         let dst = (self.gpa as usize + offset) as *mut u8;
-        // Whole u64 words first where the shared side is aligned: one volatile
-        // access per word instead of per byte.
-        let head = if dst.align_offset(8) == 0 {
-            data.len() / 8 * 8
-        } else {
-            0
-        };
+        let head = word_bytes(dst as usize, data.len());
         for (i, word) in data[..head].chunks_exact(8).enumerate() {
             let mut w = [0u8; 8];
             w.copy_from_slice(word);
@@ -137,11 +131,7 @@ impl<V: PageVisibility> SharedBuffer<V> {
     pub(crate) fn read(&self, offset: usize, out: &mut [u8]) -> Result<(), SharedError> {
         self.check(offset, out.len())?;
         let src = (self.gpa as usize + offset) as *const u8;
-        let head = if src.align_offset(8) == 0 {
-            out.len() / 8 * 8
-        } else {
-            0
-        };
+        let head = word_bytes(src as usize, out.len());
         for (i, word) in out[..head].chunks_exact_mut(8).enumerate() {
             // SAFETY: in bounds (checked above), 8-byte aligned, within pages owned by this buffer.
             let w = unsafe { core::ptr::read_volatile((src as *const u64).add(i)) };
@@ -160,6 +150,17 @@ impl<V: PageVisibility> SharedBuffer<V> {
             // SAFETY: within the buffer's own pages.
             unsafe { core::ptr::write_volatile(dst.add(i), value) };
         }
+    }
+}
+
+/// How many of `len` bytes at `addr` in shared memory are copied as whole
+/// u64 words (one volatile access per word instead of per byte): all but
+/// the last `len % 8` where `addr` is 8-aligned, none otherwise.
+fn word_bytes(addr: usize, len: usize) -> usize {
+    if addr.is_multiple_of(8) {
+        len / 8 * 8
+    } else {
+        0
     }
 }
 
