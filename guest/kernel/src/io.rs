@@ -16,7 +16,6 @@ use crate::arch;
 pub(crate) use crate::arch::{rdtsc, Cpuid};
 pub(crate) use crate::platform::Width;
 use crate::platform::{self, HwIo, Kind, PlatformIo};
-use crate::snp::with_glue;
 use counts::{count, Kind as Exit};
 
 /// The GHCB path is in use (for drivers that must refuse a device that
@@ -32,7 +31,7 @@ impl PlatformIo for HwIo {
     fn port_write(&self, port: u16, value: u32, width: Width) {
         count(Exit::PortOut, 1);
         match platform::kind() {
-            Kind::Snp => with_glue(|g| g.port_write(port, value, width)),
+            Kind::Snp => crate::snp::port_write(port, value, width),
             // SAFETY: the port belongs to the calling driver (see above).
             Kind::Native => unsafe { arch::port_write(port, value, width) },
         }
@@ -41,7 +40,7 @@ impl PlatformIo for HwIo {
     fn port_read(&self, port: u16, width: Width) -> u32 {
         count(Exit::PortIn, 1);
         match platform::kind() {
-            Kind::Snp => with_glue(|g| g.port_read(port, width)),
+            Kind::Snp => crate::snp::port_read(port, width),
             // SAFETY: as in `port_write`.
             Kind::Native => unsafe { arch::port_read(port, width) },
         }
@@ -53,7 +52,7 @@ impl PlatformIo for HwIo {
     fn port_read_bytes(&self, port: u16, buf: &mut [u8]) {
         count(Exit::PortIn, counts::string_exits(buf.len()));
         match platform::kind() {
-            Kind::Snp => with_glue(|g| g.port_read_bytes(port, buf)),
+            Kind::Snp => crate::snp::port_read_bytes(port, buf),
             // SAFETY: as in `port_write`.
             Kind::Native => unsafe { arch::rep_insb(port, buf) },
         }
@@ -64,7 +63,7 @@ impl PlatformIo for HwIo {
     fn port_write_bytes(&self, port: u16, bytes: &[u8]) {
         count(Exit::PortOut, counts::string_exits(bytes.len()));
         match platform::kind() {
-            Kind::Snp => with_glue(|g| g.port_write_bytes(port, bytes)),
+            Kind::Snp => crate::snp::port_write_bytes(port, bytes),
             // SAFETY: as in `port_write`.
             Kind::Native => unsafe { arch::rep_outsb(port, bytes) },
         }
@@ -73,7 +72,7 @@ impl PlatformIo for HwIo {
     unsafe fn mmio_read(&self, gpa: u64, width: Width) -> u32 {
         count(Exit::MmioRead, 1);
         if platform::kind() == Kind::Snp {
-            return with_glue(|g| g.mmio_read(gpa, width)) as u32;
+            return crate::snp::mmio_read(gpa, width) as u32;
         }
         // SAFETY: `gpa` is identity-mapped device memory the caller owns (the trait's contract); a volatile read has no effect on Rust-visible memory.
         unsafe {
@@ -88,7 +87,7 @@ impl PlatformIo for HwIo {
     unsafe fn mmio_write(&self, gpa: u64, value: u32, width: Width) {
         count(Exit::MmioWrite, 1);
         if platform::kind() == Kind::Snp {
-            with_glue(|g| g.mmio_write(gpa, u64::from(value), width));
+            crate::snp::mmio_write(gpa, u64::from(value), width);
             return;
         }
         // SAFETY: as `mmio_read`.
@@ -123,10 +122,6 @@ pub(crate) unsafe fn set_xcr0(value: u64) {
     // SAFETY: forwarded from the caller.
     unsafe { arch::xsetbv(value) };
     if platform::kind() == Kind::Snp {
-        // The GHCB channel passes it with every CPUID exit.
-        with_glue(|g| {
-            g.set_xcr0(value);
-            Ok(())
-        });
+        crate::snp::record_xcr0(value);
     }
 }

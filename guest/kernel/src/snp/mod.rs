@@ -4,7 +4,7 @@
 //! host unit tests (`tests.rs`) against that mock. This module only supplies
 //! the real instructions ([`KernelHw`]), the fixed addresses (CPUID page,
 //! launch-validated memory, the GHCB page), the one static [`SnpGlue`] that
-//! `io` routes every port and MMIO access through (`with_glue`) under
+//! `io` routes every port, CPUID and MMIO access through under
 //! `platform::Kind::Snp`, and the termination request any error ends in.
 //!
 //! Not run on SNP hardware: none exists where this was written.
@@ -16,6 +16,7 @@ pub(crate) mod tests;
 pub(crate) use glue::SnpGlue;
 
 use crate::arch;
+use crate::io::Width;
 use snp_guest::cpuid_page::{CpuidContext, CPUID_PAGE_SIZE};
 use snp_guest::msr_protocol;
 pub(crate) use snp_guest::msr_protocol::TerminationReason;
@@ -157,10 +158,9 @@ pub(crate) fn terminate(reason: TerminationReason) -> ! {
     crate::arch::halt_forever()
 }
 
-/// Runs `f` on the glue (`io` sends every port, MMIO and XCR0 operation
-/// through here under SNP); no glue yet, a glue already held, or an error
-/// from `f` ends the guest with a termination request.
-pub(crate) fn with_glue<T>(
+/// Runs `f` on the glue; no glue yet, a glue already held, or an error from
+/// `f` ends the guest with a termination request.
+fn with_glue<T>(
     f: impl FnOnce(&mut SnpGlue<KernelHw, ACCEPTED_CAPACITY>) -> Result<T, SnpError>,
 ) -> T {
     // try_lock: a fault raised inside a GHCB call must not deadlock on the
@@ -193,6 +193,24 @@ fn try_with_glue<T>(
     f(glue)
 }
 
+pub(crate) fn port_write(port: u16, value: u32, width: Width) {
+    with_glue(|g| g.port_write(port, value, width));
+}
+
+pub(crate) fn port_read(port: u16, width: Width) -> u32 {
+    with_glue(|g| g.port_read(port, width))
+}
+
+/// `rep outsb` through the GHCB scratch area (a shared buffer per exit).
+pub(crate) fn port_write_bytes(port: u16, bytes: &[u8]) {
+    with_glue(|g| g.port_write_bytes(port, bytes));
+}
+
+/// `rep insb` through the GHCB scratch area (a shared buffer per exit).
+pub(crate) fn port_read_bytes(port: u16, buf: &mut [u8]) {
+    with_glue(|g| g.port_read_bytes(port, buf));
+}
+
 /// CPUID, answered from the launch-validated CPUID page post-processed with
 /// this vCPU's CR4, XCR0 and APIC ID (`glue::cpuid`). Never from the
 /// hypervisor, and without the GHCB channel (the #VC handler calls this
@@ -213,6 +231,23 @@ pub(crate) fn cpuid(leaf: u32, subleaf: u32) -> crate::arch::Cpuid {
         Ok(r) => r,
         Err(e) => terminate(e.termination_reason()),
     }
+}
+
+pub(crate) fn mmio_read(gpa: u64, width: Width) -> u64 {
+    with_glue(|g| g.mmio_read(gpa, width))
+}
+
+pub(crate) fn mmio_write(gpa: u64, value: u64, width: Width) {
+    with_glue(|g| g.mmio_write(gpa, value, width));
+}
+
+/// Records the XCR0 the kernel loaded (`io::set_xcr0`): the GHCB channel
+/// passes it with every CPUID exit.
+pub(crate) fn record_xcr0(value: u64) {
+    with_glue(|g| {
+        g.set_xcr0(value);
+        Ok(())
+    });
 }
 
 /// Make a RAM range private and validated (PSC + PVALIDATE). Any page of it
