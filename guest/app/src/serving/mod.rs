@@ -68,7 +68,7 @@ pub fn run(info: &BootInfo, config: &Config, boot_log: &BootLog, released: Relea
         rng,
         served: 0,
         refused: 0,
-        counters: CounterLine::new(),
+        counters: CounterLine::default(),
     };
     println!("appliance ready to serve");
     http_server::serve(
