@@ -1,5 +1,5 @@
 //! Host exits on the console (issue 10): the operations that would be GHCB
-//! exits under SEV-SNP (`kernel::io::exit_counts`), once when the appliance
+//! exits under SEV-SNP (`kernel::stats::exit_counts`), once when the appliance
 //! is ready and then, while serving, a counter line at most every
 //! [`INTERVAL_US`] and only when something changed. The counter line holds
 //! totals since boot only (requests served and refused, exits by kind):
@@ -19,6 +19,7 @@ pub fn boot_line() {
 /// The periodic counter line. Its own console output is kept out of the
 /// counts it prints, so an idle appliance stays silent and the difference
 /// between two lines is exactly the work done in between.
+#[derive(Default)]
 pub struct CounterLine {
     last_tsc: Option<u64>,
     printed: Option<(u64, u64, ExitCounts)>,
@@ -27,14 +28,6 @@ pub struct CounterLine {
 }
 
 impl CounterLine {
-    pub fn new() -> Self {
-        CounterLine {
-            last_tsc: None,
-            printed: None,
-            own: ExitCounts::default(),
-        }
-    }
-
     /// Called every turn of the serving loop with the totals since boot;
     /// prints when due.
     pub fn tick(&mut self, served: u64, refused: u64) {

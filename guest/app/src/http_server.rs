@@ -14,7 +14,7 @@
 //! `Connection: close` or an idle timeout, the write side is shut (FIN once
 //! the queue is out) and input is drained until the peer closes, so no RST
 //! destroys the response; a peer that never closes is dropped after
-//! [`LINGER_MS`], and one that stops reading a response (no output moves
+//! [`LINGER_MS`] (the kernel's linger time for dropped streams), and one that stops reading a response (no output moves
 //! for the idle timeout) is reset.
 //!
 //! Memory: request bodies are buffered by `ServerConn` until complete. All
@@ -29,18 +29,18 @@
 //! still without a request head is reset, so silent connections cannot
 //! lock a client out (the `reserve` step of the loop).
 //!
-//! The serial log never carries request data. With the test routes it gets
-//! one line per rejected request (its status code only), per idle
-//! connection closed and per connection dropped for not reading; the
-//! serving routes ask for none ([`Routes::log_events`]) and print totals
-//! from [`Stats`] instead.
+//! The serial log never carries request data. With the test routes (test
+//! image only) it gets one line per rejected request (its status code
+//! only), per idle connection closed and per connection dropped for not
+//! reading; the serving routes ask for none and print totals instead
+//! ([`Routes::tick`]).
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use http1::{Request, Response, ServerConfig, ServerConn, ServerEvent};
 #[cfg(feature = "test-image")]
 use kernel::net::IpConfig;
-use kernel::net::{NetStack, SocketOptions, TcpListener, TcpStream};
+use kernel::net::{NetStack, SocketOptions, TcpListener, TcpStream, LINGER_MS};
 use kernel::println;
 
 /// The most simultaneous connections (listening sockets included).
@@ -53,8 +53,6 @@ const SOCKET: SocketOptions = SocketOptions {
 };
 /// Received bytes of unfinished requests, all connections together.
 const BODY_BUDGET: usize = 48 << 20;
-/// After our FIN: how long to wait for the peer to close.
-const LINGER_MS: u64 = 10_000;
 #[cfg(feature = "test-image")]
 /// After `POST /quit`: how long to wait for the answer to be acknowledged.
 const QUIT_WAIT_MS: u64 = 2_000;
@@ -82,38 +80,36 @@ pub enum Reply {
     Quit,
 }
 
-/// The request's path without its query.
-pub fn path_of(request: &Request) -> &str {
-    request
-        .path
-        .split_once('?')
-        .map_or(request.path.as_str(), |(p, _)| p)
+/// The path of a request target, without its query.
+pub fn path_of(target: &str) -> &str {
+    target.split_once('?').map_or(target, |(p, _)| p)
 }
 
-/// Totals since the server started, for periodic counter lines.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Stats {
-    /// Requests http1 refused before any route saw them (400, 408, 413, ...).
-    pub rejected: u64,
-    /// Connections closed for sending nothing in time.
-    pub idle_closed: u64,
-    /// Connections reset for not reading a response.
-    pub dropped: u64,
-    /// Connections without a request head reset to free a socket.
-    pub evicted: u64,
+/// A `text/plain` response.
+pub fn text(status: u16, body: &[u8]) -> Response {
+    Response::new(status, body.to_vec()).with_header("Content-Type", b"text/plain")
+}
+
+/// 405 with the methods the path allows.
+pub fn method_not_allowed(allow: &[u8]) -> Reply {
+    Reply::Whole(text(405, b"method not allowed\n").with_header("Allow", allow))
 }
 
 /// The application behind the server.
 pub trait Routes {
     fn route(&mut self, request: &Request) -> Reply;
 
-    /// Called once per turn of the serving loop (periodic work).
-    fn tick(&mut self, _stats: &Stats) {}
+    /// Called once per turn of the serving loop (periodic work) with the
+    /// number of requests http1 refused before any route saw them (400,
+    /// 408, 413, ...) since the server started.
+    fn tick(&mut self, _rejected: u64) {}
 
-    /// Whether the server prints a line per rejected request and per
-    /// connection timed out (the test routes); serving prints totals only.
+    /// Test image only: whether the server prints a line per rejected
+    /// request and per connection timed out (the test routes); serving
+    /// prints totals only, and the production image never prints these.
+    #[cfg(feature = "test-image")]
     fn log_events(&self) -> bool {
-        true
+        false
     }
 }
 
@@ -122,7 +118,8 @@ struct Settings<'a> {
     config: ServerConfig,
     max_queued: usize,
     routes: &'a mut dyn Routes,
-    stats: Stats,
+    rejected: u64,
+    #[cfg(feature = "test-image")]
     log_events: bool,
 }
 
@@ -233,13 +230,13 @@ fn serve_with(
         Ok(a) => a,
         Err(e) => fail("http: address", &e),
     };
-    let log_events = routes.log_events();
     let mut settings = Settings {
         config,
         max_queued: options.max_queued,
+        #[cfg(feature = "test-image")]
+        log_events: routes.log_events(),
         routes,
-        stats: Stats::default(),
-        log_events,
+        rejected: 0,
     };
     // Every socket listens before the address is announced.
     let mut listener = match TcpListener::bind(&mut net, options.port, SOCKETS, SOCKET) {
@@ -271,9 +268,8 @@ fn serve_with(
                 Next::Abort => conns.swap_remove(i).stream.abort(&mut net),
             }
         }
-        reserve(&mut net, &listener, &mut conns, &mut settings);
-        let stats = settings.stats;
-        settings.routes.tick(&stats);
+        reserve(&mut net, &listener, &mut conns);
+        settings.routes.tick(settings.rejected);
     }
 }
 
@@ -302,12 +298,7 @@ fn accept_all(
 /// Keeps a socket listening: when every socket holds a connection, the
 /// oldest one that has not completed a request head (and owes no output)
 /// is reset; its socket listens again on the next turn.
-fn reserve(
-    net: &mut NetStack,
-    listener: &TcpListener,
-    conns: &mut Vec<Connection>,
-    settings: &mut Settings<'_>,
-) {
+fn reserve(net: &mut NetStack, listener: &TcpListener, conns: &mut Vec<Connection>) {
     if listener.has_free_socket(net) {
         return;
     }
@@ -323,7 +314,6 @@ fn reserve(
         .min();
     if let Some((_, i)) = oldest {
         conns.swap_remove(i).stream.abort(net);
-        settings.stats.evicted += 1;
     }
 }
 
@@ -381,7 +371,7 @@ fn service(
                 // A peer that stops reading would hold the socket forever
                 // (zero window): drop it after the idle timeout.
                 if now.saturating_sub(out.progress_ms) >= config.idle_timeout_ms {
-                    settings.stats.dropped += 1;
+                    #[cfg(feature = "test-image")]
                     if settings.log_events {
                         println!("http: connection dropped: peer stopped reading");
                     }
@@ -496,8 +486,11 @@ fn serve_events(
             }
             // `100 Continue`.
             ServerEvent::Send(bytes) => out.queue(&bytes),
+            // The error (below: the reason) is logged by the test image only.
+            #[cfg_attr(not(feature = "test-image"), allow(unused_variables))]
             ServerEvent::Reject { error, response } => {
-                settings.stats.rejected += 1;
+                settings.rejected += 1;
+                #[cfg(feature = "test-image")]
                 if settings.log_events {
                     println!("http: request rejected: {}", error.status());
                 }
@@ -506,12 +499,11 @@ fn serve_events(
                 out.close_after = true;
                 return;
             }
+            #[cfg_attr(not(feature = "test-image"), allow(unused_variables))]
             ServerEvent::Close(reason) => {
-                if reason == http1::CloseReason::Idle {
-                    settings.stats.idle_closed += 1;
-                    if settings.log_events {
-                        println!("http: idle connection closed");
-                    }
+                #[cfg(feature = "test-image")]
+                if settings.log_events && reason == http1::CloseReason::Idle {
+                    println!("http: idle connection closed");
                 }
                 *buffered = 0;
                 out.close_after = true;
@@ -521,11 +513,6 @@ fn serve_events(
     }
 }
 
-#[cfg(feature = "test-image")]
-fn text(status: u16, body: &[u8]) -> Response {
-    Response::new(status, body.to_vec()).with_header("Content-Type", b"text/plain")
-}
-
 fn answer(
     conn: &mut ServerConn,
     out: &mut Output,
@@ -533,30 +520,27 @@ fn answer(
     now: u64,
     settings: &mut Settings<'_>,
 ) {
-    let (result, stream, quit) = match settings.routes.route(request) {
-        Reply::Whole(response) => (
-            conn.respond(&response, now).map(|o| (o.bytes, o.close)),
-            None::<(u64, u64)>,
-            false,
-        ),
+    // Test image: the `/bytes` body to generate and whether to power off,
+    // both only once the head is queued.
+    #[cfg(feature = "test-image")]
+    let mut then: (Option<(u64, u64)>, bool) = (None, false);
+    let result = match settings.routes.route(request) {
+        Reply::Whole(response) => conn.respond(&response, now).map(|o| (o.bytes, o.close)),
         #[cfg(feature = "test-image")]
         Reply::Pattern(n) => {
             let head = Response::new(200, Vec::new())
                 .with_header("Content-Type", b"application/octet-stream");
-            match conn.respond_streamed(&head, n as usize, now) {
-                Ok(o) => (Ok((o.bytes, o.close)), Some((0, o.body_len as u64)), false),
-                Err(e) => (Err(e), None, false),
-            }
+            conn.respond_streamed(&head, n as usize, now).map(|o| {
+                then.0 = Some((0, o.body_len as u64));
+                (o.bytes, o.close)
+            })
         }
         #[cfg(feature = "test-image")]
         Reply::Quit => {
             let mut response = text(200, b"bye");
             response.close = true;
-            (
-                conn.respond(&response, now).map(|o| (o.bytes, o.close)),
-                None,
-                true,
-            )
+            then.1 = true;
+            conn.respond(&response, now).map(|o| (o.bytes, o.close))
         }
     };
     match result {
@@ -564,11 +548,9 @@ fn answer(
             out.queue(&bytes);
             #[cfg(feature = "test-image")]
             {
-                out.stream = stream.filter(|&(_, total)| total > 0);
-                out.quit_after = quit;
+                out.stream = then.0.filter(|&(_, total)| total > 0);
+                out.quit_after = then.1;
             }
-            #[cfg(not(feature = "test-image"))]
-            let _ = (stream, quit);
             out.responded = true;
             out.close_after = close;
         }

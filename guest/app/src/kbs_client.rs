@@ -30,30 +30,23 @@ const READ_TIMEOUT_MS: u64 = 10_000;
 const MAX_BODY: usize = 64 << 10;
 
 /// Why no response arrived. Fixed texts: nothing from the peer is printed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum TransportError {
     /// Refused or reset before the connection was established.
+    #[error("connection refused")]
     Connect,
     /// Not established, or no complete response, in time.
+    #[error("timed out")]
     Timeout,
     /// The peer closed or reset before the response was complete.
+    #[error("connection closed without an answer")]
     Closed,
     /// The response is not acceptable HTTP (or over the limits).
+    #[error("{0}")]
     Http(ClientError),
     /// The request could not be encoded (a programming error).
+    #[error("request could not be encoded")]
     Encode,
-}
-
-impl core::fmt::Display for TransportError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            TransportError::Connect => f.write_str("connection refused"),
-            TransportError::Timeout => f.write_str("timed out"),
-            TransportError::Closed => f.write_str("connection closed without an answer"),
-            TransportError::Http(e) => write!(f, "{e}"),
-            TransportError::Encode => f.write_str("request could not be encoded"),
-        }
-    }
 }
 
 pub struct KbsClient {

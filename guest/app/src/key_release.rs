@@ -21,7 +21,7 @@
 //! manifest's first configuration), so an unchanged image matches the
 //! allow-list and any other image does not.
 //! Under SNP the guest sends `snp` evidence instead: a report from the secure
-//! processor through kernel::attest (guest/snp-attest over the GHCB guest
+//! processor through `kernel::evidence` (guest/snp-attest over the GHCB guest
 //! request), never run on SNP hardware here.
 //!
 //! Failures stop the appliance (exit status 35) with a fixed message; an
@@ -154,7 +154,7 @@ fn obtain_resource(
     tee_key: &EcPrivateKey,
     measurement: &[u8; 48],
 ) -> Jwe {
-    let started = net.clock().now_us() / 1000;
+    let started = net.now_ms();
     let mut delay = FIRST_RETRY_MS;
     loop {
         match attempt(net, client, resource, tee_key, measurement) {
@@ -165,15 +165,15 @@ fn obtain_resource(
             }
             Err(Attempt::Failed(what)) => kernel::fail(WHAT, &what),
             Err(Attempt::Unreachable(why)) => {
-                let elapsed = net.clock().now_us() / 1000 - started;
+                let elapsed = net.now_ms() - started;
                 if elapsed + delay > RETRY_BUDGET_MS {
                     println!("key broker unreachable ({why}), giving up after {elapsed} ms");
                     kernel::exit(kernel::ExitCode::Failure)
                 }
                 log::info!("key release: {why}");
                 println!("key broker unreachable, retrying in {delay} ms");
-                let until = net.clock().now_us() + delay * 1000;
-                while net.clock().now_us() < until {
+                let until = net.now_ms() + delay;
+                while net.now_ms() < until {
                     net.poll();
                 }
                 delay = (delay * 2).min(MAX_RETRY_MS);

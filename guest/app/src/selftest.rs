@@ -72,12 +72,11 @@ pub fn requested(info: &BootInfo) -> Requested {
     let Ok(file) = fw.find("opt/appliance/selftest") else {
         return req;
     };
-    let mut buf = [0u8; 64];
-    let Ok(len) = fw.read_file(file, &mut buf) else {
+    let Ok(buf) = fw.read_file_vec(file, 64) else {
         println!("selftest: request too long, ignored");
         return req;
     };
-    for word in buf[..len].split(|&b| b == b',' || b == b'\n' || b == b' ') {
+    for word in buf.split(|&b| b == b',' || b == b'\n' || b == b' ') {
         match word {
             b"heap" => req.heap = true,
             b"exit" => req.exit = true,

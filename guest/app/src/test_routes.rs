@@ -9,9 +9,9 @@
 //!   `POST /quit`        -> 200 `bye`, then the VM powers off (success)
 //!   unknown path 404, known path with another method 405 (with `Allow`).
 
-use crate::http_server::{Reply, Routes};
+use crate::http_server::{method_not_allowed, path_of, text, Reply, Routes};
 use alloc::vec::Vec;
-use http1::{Request, Response};
+use http1::Request;
 use sha2::{Digest, Sha256};
 
 /// Largest request body (`Content-Length`) accepted, for every route.
@@ -23,17 +23,13 @@ pub const MAX_QUEUED: usize = 4096;
 
 pub struct TestRoutes;
 
-fn text(status: u16, body: &[u8]) -> Response {
-    Response::new(status, body.to_vec()).with_header("Content-Type", b"text/plain")
-}
-
-fn method_not_allowed(allow: &[u8]) -> Reply {
-    Reply::Whole(text(405, b"method not allowed\n").with_header("Allow", allow))
-}
-
 impl Routes for TestRoutes {
+    fn log_events(&self) -> bool {
+        true
+    }
+
     fn route(&mut self, request: &Request) -> Reply {
-        let path = crate::http_server::path_of(request);
+        let path = path_of(&request.path);
         let method = request.method.as_str();
         match path {
             "/healthz" => match method {

@@ -7,7 +7,7 @@
 
 use crate::io::cpuid;
 use core::sync::atomic::{AtomicU64, Ordering};
-use int8_kernels::{CpuidValues, Kernel, KernelKind, SimdPlan};
+use int8_kernels::{Kernel, KernelKind, SimdPlan};
 use snp_guest::rdrand::{RdrandError, RdrandFilter};
 use spin::{Mutex, Once};
 
@@ -19,8 +19,6 @@ static XCR0: AtomicU64 = AtomicU64::new(1);
 pub struct CpuFeatures {
     /// XCR0 as enabled (0: no XSAVE, left at its reset value).
     pub xcr0: u64,
-    /// The CPUID/XCR0 values the engine's kernel choice rests on.
-    pub cpuid: CpuidValues,
     /// The int8 kernel the appliance runs (made here, the guest's only place that
     /// vouches for a SIMD kernel).
     pub kernel: Kernel,
@@ -62,7 +60,6 @@ pub(crate) fn enable_simd() -> CpuFeatures {
     let kernel = unsafe { Kernel::assume_supported(kind) };
     CpuFeatures {
         xcr0: plan.xcr0,
-        cpuid: plan.values,
         kernel,
     }
 }

@@ -37,31 +37,27 @@ pub fn fail(what: &str, err: &dyn core::fmt::Display) -> ! {
 /// then SLP_EN with sleep type 0, which QEMU treats as soft power-off.
 fn acpi_power_off() {
     const PM_BASE: u16 = 0x600;
-    let lpc_vendor = crate::pci::read32(0, 0x1F, 0, 0);
-    if lpc_vendor == 0x2918_8086 {
-        crate::pci::write32(0, 0x1F, 0, 0x40, u32::from(PM_BASE) | 1);
-        let cntl = crate::pci::read32(0, 0x1F, 0, 0x44);
-        crate::pci::write32(0, 0x1F, 0, 0x44, cntl | 0x80);
+    let lpc = crate::pci::Function::new(HwIo, 0, 0x1F, 0);
+    if lpc.read32(0) == 0x2918_8086 {
+        lpc.write32(0x40, u32::from(PM_BASE) | 1);
+        lpc.write32(0x44, lpc.read32(0x44) | 0x80);
         HwIo.outw(PM_BASE + 4, 1 << 13);
     }
 }
 
 /// Termination reasons this appliance sends (GHCB MSR protocol termination
 /// request, reason set 1 = guest-defined). Codes 0..=3 are in
-/// `snp_guest::msr_protocol::TerminationReason`; 5 and 6 are sent by the
-/// 32-bit boot stub (boot/reset.s) and must stay in step with it.
+/// `snp_guest::msr_protocol::TerminationReason`. The 32-bit boot stub
+/// (boot/reset.s) sends two more, which no code here may reuse: 5
+/// (`TERM_CPUID_DENIED_SEV`: SEV-ES/SNP is active in SEV_STATUS but the
+/// hypervisor's CPUID denied SEV) and 6 (`TERM_VC_WITHOUT_SEV_ES`: a #VC was
+/// taken but SEV_STATUS shows neither SEV-ES nor SNP).
 pub(crate) mod reason {
     use crate::snp::TerminationReason;
 
     /// A #VC the 64-bit handler does not resolve (not CPUID/RDTSC/RDTSCP, or
     /// not at the instruction its exit code names).
     pub(crate) const VC_UNSUPPORTED: TerminationReason = TerminationReason { set: 1, code: 4 };
-    /// SEV-ES/SNP is active (SEV_STATUS) but the hypervisor's CPUID denied SEV.
-    #[allow(dead_code)] // sent by boot/reset.s; listed so the codes stay unique
-    pub(crate) const CPUID_DENIED_SEV: TerminationReason = TerminationReason { set: 1, code: 5 };
-    /// A #VC was taken but SEV_STATUS shows neither SEV-ES nor SNP.
-    #[allow(dead_code)] // sent by boot/reset.s, as above
-    pub(crate) const VC_WITHOUT_SEV_ES: TerminationReason = TerminationReason { set: 1, code: 6 };
 
     /// CPU exception `vector` (0..=31): code 0x80 | vector.
     pub(crate) const fn exception(vector: u64) -> TerminationReason {

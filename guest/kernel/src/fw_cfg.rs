@@ -32,36 +32,27 @@ const DMA_CHUNK_PAGES: usize = 16;
 const DIR_ENTRY_LEN: usize = 64;
 const NAME_LEN: usize = 56;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum FwCfgError {
     /// No "QEMU" signature: not running under QEMU, or fw_cfg disabled.
+    #[error("QEMU fw_cfg device not found")]
     NotPresent,
     /// No file of that name in the directory.
+    #[error("fw_cfg file not found")]
     NotFound,
     /// The file is larger than the buffer offered for it.
+    #[error("fw_cfg file too large ({size} bytes)")]
     TooLarge { size: u32 },
     /// The device reported a DMA error, or never completed.
+    #[error("fw_cfg DMA transfer failed")]
     Dma,
     /// The directory claims more entries than any QEMU builds.
+    #[error("fw_cfg directory claims {count} entries")]
     DirectoryTooLarge { count: u32 },
     /// Two directory entries carry the name asked for (QEMU refuses to
     /// build such a directory, so the host is lying).
+    #[error("fw_cfg directory names a file twice")]
     DuplicateName,
-}
-
-impl core::fmt::Display for FwCfgError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            FwCfgError::NotPresent => write!(f, "QEMU fw_cfg device not found"),
-            FwCfgError::NotFound => write!(f, "fw_cfg file not found"),
-            FwCfgError::TooLarge { size } => write!(f, "fw_cfg file too large ({size} bytes)"),
-            FwCfgError::Dma => write!(f, "fw_cfg DMA transfer failed"),
-            FwCfgError::DirectoryTooLarge { count } => {
-                write!(f, "fw_cfg directory claims {count} entries")
-            }
-            FwCfgError::DuplicateName => write!(f, "fw_cfg directory names a file twice"),
-        }
-    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -102,11 +93,6 @@ impl FwCfg {
 
     pub fn find(&self, name: &str) -> Result<FileRef, FwCfgError> {
         self.0.find(name)
-    }
-
-    /// Read a whole file into `buf`; returns its length.
-    pub fn read_file(&self, file: FileRef, buf: &mut [u8]) -> Result<usize, FwCfgError> {
-        self.0.read_file(file, buf)
     }
 
     /// Read a whole file into a new buffer, refusing files over `max` bytes.

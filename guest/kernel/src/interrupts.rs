@@ -181,7 +181,7 @@ extern "C" fn vc_handler(frame: &mut VcFrame) {
     };
     match which {
         VcInstruction::Cpuid => {
-            let r = crate::snp::cpuid_for_vc(frame.rax as u32, frame.rcx as u32);
+            let r = crate::snp::cpuid(frame.rax as u32, frame.rcx as u32);
             frame.rax = u64::from(r.eax);
             frame.rbx = u64::from(r.ebx);
             frame.rcx = u64::from(r.ecx);

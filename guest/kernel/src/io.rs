@@ -4,8 +4,9 @@
 //! each is an explicit GHCB call (`snp`), so no instruction that the
 //! hypervisor intercepts ever runs in 64-bit code and no #VC is ever raised.
 //! Every operation is counted (`counts`): natively too, so a plain-QEMU run
-//! shows what an SNP run would cost. Crate-internal: drivers reach it through
-//! `platform::HwIo` (or, until they move there, the helpers below).
+//! shows what an SNP run would cost. Crate-internal: drivers reach port I/O
+//! and MMIO through `platform::HwIo`, whose `PlatformIo` implementation
+//! this is; CPUID and XCR0 are the CPU code's (`cpu`).
 
 mod counts;
 
@@ -14,7 +15,7 @@ pub use counts::{exit_counts, ExitCounts};
 use crate::arch;
 pub(crate) use crate::arch::{rdtsc, Cpuid};
 pub(crate) use crate::platform::Width;
-use crate::platform::{self, Kind};
+use crate::platform::{self, HwIo, Kind, PlatformIo};
 use counts::{count, Kind as Exit};
 
 /// The GHCB path is in use (for drivers that must refuse a device that
@@ -26,45 +27,77 @@ pub(crate) fn snp_active() -> bool {
 // Port I/O is safe inside the crate: `PlatformIo` (the drivers' contract)
 // offers it safely, and every port the kernel touches belongs to one driver
 // of its own (serial, fw_cfg, PCI configuration, PIT, debug exit, ACPI PM).
-
-pub(crate) fn port_write(port: u16, value: u32, width: Width) {
-    count(Exit::PortOut, 1);
-    match platform::kind() {
-        Kind::Snp => crate::snp::port_write(port, value, width),
-        // SAFETY: the port belongs to the calling driver (see above).
-        Kind::Native => unsafe { arch::port_write(port, value, width) },
+impl PlatformIo for HwIo {
+    fn port_write(&self, port: u16, value: u32, width: Width) {
+        count(Exit::PortOut, 1);
+        match platform::kind() {
+            Kind::Snp => crate::snp::port_write(port, value, width),
+            // SAFETY: the port belongs to the calling driver (see above).
+            Kind::Native => unsafe { arch::port_write(port, value, width) },
+        }
     }
-}
 
-pub(crate) fn port_read(port: u16, width: Width) -> u32 {
-    count(Exit::PortIn, 1);
-    match platform::kind() {
-        Kind::Snp => crate::snp::port_read(port, width),
-        // SAFETY: as in `port_write`.
-        Kind::Native => unsafe { arch::port_read(port, width) },
+    fn port_read(&self, port: u16, width: Width) -> u32 {
+        count(Exit::PortIn, 1);
+        match platform::kind() {
+            Kind::Snp => crate::snp::port_read(port, width),
+            // SAFETY: as in `port_write`.
+            Kind::Native => unsafe { arch::port_read(port, width) },
+        }
     }
-}
 
-/// Read `buf.len()` bytes from one port (string input), as fast as the
-/// platform allows: `rep insb` natively, a GHCB shared buffer per exit
-/// under SNP.
-pub(crate) fn insb(port: u16, buf: &mut [u8]) {
-    count(Exit::PortIn, counts::string_exits(buf.len()));
-    match platform::kind() {
-        Kind::Snp => crate::snp::port_read_bytes(port, buf),
-        // SAFETY: as in `port_write`.
-        Kind::Native => unsafe { arch::rep_insb(port, buf) },
+    /// `buf.len()` bytes from one port (string input), as fast as the
+    /// platform allows: `rep insb` natively, a GHCB shared buffer per exit
+    /// under SNP.
+    fn port_read_bytes(&self, port: u16, buf: &mut [u8]) {
+        count(Exit::PortIn, counts::string_exits(buf.len()));
+        match platform::kind() {
+            Kind::Snp => crate::snp::port_read_bytes(port, buf),
+            // SAFETY: as in `port_write`.
+            Kind::Native => unsafe { arch::rep_insb(port, buf) },
+        }
     }
-}
 
-/// Write `bytes` to one port (string output): `rep outsb` natively, a GHCB
-/// shared buffer per exit under SNP.
-pub(crate) fn outsb(port: u16, bytes: &[u8]) {
-    count(Exit::PortOut, counts::string_exits(bytes.len()));
-    match platform::kind() {
-        Kind::Snp => crate::snp::port_write_bytes(port, bytes),
-        // SAFETY: as in `port_write`.
-        Kind::Native => unsafe { arch::rep_outsb(port, bytes) },
+    /// `bytes` to one port (string output): `rep outsb` natively, a GHCB
+    /// shared buffer per exit under SNP.
+    fn port_write_bytes(&self, port: u16, bytes: &[u8]) {
+        count(Exit::PortOut, counts::string_exits(bytes.len()));
+        match platform::kind() {
+            Kind::Snp => crate::snp::port_write_bytes(port, bytes),
+            // SAFETY: as in `port_write`.
+            Kind::Native => unsafe { arch::rep_outsb(port, bytes) },
+        }
+    }
+
+    unsafe fn mmio_read(&self, gpa: u64, width: Width) -> u32 {
+        count(Exit::MmioRead, 1);
+        if platform::kind() == Kind::Snp {
+            return crate::snp::mmio_read(gpa, width) as u32;
+        }
+        // SAFETY: `gpa` is identity-mapped device memory the caller owns (the trait's contract); a volatile read has no effect on Rust-visible memory.
+        unsafe {
+            match width {
+                Width::Byte => u32::from(core::ptr::read_volatile(gpa as *const u8)),
+                Width::Word => u32::from(core::ptr::read_volatile(gpa as *const u16)),
+                Width::Dword => core::ptr::read_volatile(gpa as *const u32),
+            }
+        }
+    }
+
+    unsafe fn mmio_write(&self, gpa: u64, value: u32, width: Width) {
+        count(Exit::MmioWrite, 1);
+        if platform::kind() == Kind::Snp {
+            crate::snp::mmio_write(gpa, u64::from(value), width);
+            return;
+        }
+        // SAFETY: as `mmio_read`.
+        unsafe {
+            match width {
+                Width::Byte => core::ptr::write_volatile(gpa as *mut u8, value as u8),
+                Width::Word => core::ptr::write_volatile(gpa as *mut u16, value as u16),
+                Width::Dword => core::ptr::write_volatile(gpa as *mut u32, value),
+            }
+        }
     }
 }
 
@@ -90,44 +123,5 @@ pub(crate) unsafe fn set_xcr0(value: u64) {
     unsafe { arch::xsetbv(value) };
     if platform::kind() == Kind::Snp {
         crate::snp::record_xcr0(value);
-    }
-}
-
-/// Read a device register.
-///
-/// # Safety
-/// `gpa .. gpa + width` is identity-mapped device memory the caller owns.
-pub(crate) unsafe fn mmio_read(gpa: u64, width: Width) -> u32 {
-    count(Exit::MmioRead, 1);
-    if platform::kind() == Kind::Snp {
-        return crate::snp::mmio_read(gpa, width) as u32;
-    }
-    // SAFETY: `gpa` is identity-mapped device memory the caller owns; a volatile read has no effect on Rust-visible memory.
-    unsafe {
-        match width {
-            Width::Byte => u32::from(core::ptr::read_volatile(gpa as *const u8)),
-            Width::Word => u32::from(core::ptr::read_volatile(gpa as *const u16)),
-            Width::Dword => core::ptr::read_volatile(gpa as *const u32),
-        }
-    }
-}
-
-/// Write a device register.
-///
-/// # Safety
-/// As `mmio_read`.
-pub(crate) unsafe fn mmio_write(gpa: u64, value: u32, width: Width) {
-    count(Exit::MmioWrite, 1);
-    if platform::kind() == Kind::Snp {
-        crate::snp::mmio_write(gpa, u64::from(value), width);
-        return;
-    }
-    // SAFETY: as `mmio_read`.
-    unsafe {
-        match width {
-            Width::Byte => core::ptr::write_volatile(gpa as *mut u8, value as u8),
-            Width::Word => core::ptr::write_volatile(gpa as *mut u16, value as u16),
-            Width::Dword => core::ptr::write_volatile(gpa as *mut u32, value),
-        }
     }
 }

@@ -37,24 +37,28 @@ mod virtio;
 pub use boot::launched_image;
 pub use cpu::CpuFeatures;
 pub use exit::{exit, fail, ExitCode};
+#[cfg(feature = "test-api")]
 pub use memory::init::MemoryInfo;
-pub use platform::{
-    evidence, evidence_kind, platform_name, Evidence, EvidenceError, EvidenceKind, REPORT_LEN,
-};
+pub use platform::{evidence, evidence_kind, Evidence, EvidenceError, EvidenceKind, REPORT_LEN};
 
-/// Counters for the appliance's periodic statistics line.
+/// Counters for the appliance's periodic statistics line (and, for the
+/// test image's self-tests, heap and shared-memory totals).
 pub mod stats {
     pub use crate::io::{exit_counts, ExitCounts};
+    #[cfg(feature = "test-api")]
     pub use crate::memory::heap::free as heap_free;
+    #[cfg(feature = "test-api")]
     pub use crate::virtio::hal::shared_bytes;
 }
 
 /// What the kernel hands the appliance after boot.
 pub struct BootInfo {
+    /// RAM, heap and frame pool sizes (logged at boot; the test image's
+    /// self-tests read them).
+    #[cfg(feature = "test-api")]
     pub memory: MemoryInfo,
     /// CPU features found and enabled at boot, with the int8 kernel to run.
     pub cpu: CpuFeatures,
-    pub tsc_hz: u64,
     /// TSC at the reset vector (for the boot benchmark).
     pub reset_tsc: u64,
     pub fw_cfg: Option<fw_cfg::FwCfg>,
@@ -149,7 +153,7 @@ pub fn start(main: fn(&BootInfo) -> !) -> ! {
     println!(
         "appliance: kernel {} on {}",
         env!("CARGO_PKG_VERSION"),
-        platform::platform_name()
+        platform::kind().name()
     );
     let cpu = cpu::enable_simd();
     let tsc_hz = time::calibrate();
@@ -157,7 +161,7 @@ pub fn start(main: fn(&BootInfo) -> !) -> ! {
         Ok(fw) => fw,
         Err(e) => fatal("fw_cfg", &e),
     };
-    let map = match memory::MemoryMap::from_fw_cfg(&fw) {
+    let map = match memory::e820::read(fw.driver()) {
         Ok(m) => m,
         Err(e) => fatal("memory map", &e),
     };
@@ -179,9 +183,9 @@ pub fn start(main: fn(&BootInfo) -> !) -> ! {
         cpu.kernel.name()
     );
     let info = BootInfo {
+        #[cfg(feature = "test-api")]
         memory: mem,
         cpu,
-        tsc_hz,
         reset_tsc: handover.reset_tsc,
         fw_cfg: Some(fw),
     };

@@ -1,6 +1,6 @@
 //! `log` facade on the serial console.
 
-use log::{Level, LevelFilter, Metadata, Record};
+use log::{LevelFilter, Metadata, Record};
 
 struct SerialLogger;
 
@@ -13,14 +13,8 @@ impl log::Log for SerialLogger {
 
     fn log(&self, record: &Record<'_>) {
         if self.enabled(record.metadata()) {
-            let tag = match record.level() {
-                Level::Error => "ERROR",
-                Level::Warn => "WARN ",
-                Level::Info => "INFO ",
-                Level::Debug => "DEBUG",
-                Level::Trace => "TRACE",
-            };
-            crate::println!("[{tag}] {}", record.args());
+            // `[WARN ]`, `[INFO ]`, `[ERROR]`: the level padded to five.
+            crate::println!("[{:<5}] {}", record.level(), record.args());
         }
     }
 

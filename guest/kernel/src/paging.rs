@@ -38,29 +38,17 @@ struct TablePool([[u64; 512]; 4]);
 static mut EARLY_TABLES: TablePool = TablePool([[0; 512]; 4]);
 static EARLY_USED: Mutex<usize> = Mutex::new(0);
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, thiserror::Error)]
 pub enum PagingError {
     /// No frame left for a page table.
+    #[error("out of memory for page tables")]
     OutOfTables,
     /// Address outside what this module maps.
+    #[error("address {va:#x} is not identity-mapped")]
     Unmapped { va: u64 },
     /// A device window that overlaps 4 KiB-mapped (shared RAM) pages.
+    #[error("address {va:#x} is mapped as RAM pages, not a device window")]
     NotDeviceWindow { va: u64 },
-}
-
-impl core::fmt::Display for PagingError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            PagingError::OutOfTables => write!(f, "out of memory for page tables"),
-            PagingError::Unmapped { va } => write!(f, "address {va:#x} is not identity-mapped"),
-            PagingError::NotDeviceWindow { va } => {
-                write!(
-                    f,
-                    "address {va:#x} is mapped as RAM pages, not a device window"
-                )
-            }
-        }
-    }
 }
 
 pub(crate) fn set_c_bit_mask(mask: u64) {
@@ -109,7 +97,7 @@ unsafe fn split_pte(va: u64) -> Result<*mut u64, PagingError> {
                 *entries.add(i as usize) = (base + i * PAGE_SIZE) | flags;
             }
             *pde = table | PRESENT | WRITABLE | c_bit;
-            flush_all();
+            crate::arch::flush_tlb();
         }
         let table = (*pde & PHYS_MASK & !c_bit) as *mut u64;
         Ok(table.add(((va >> 12) & 511) as usize))
@@ -179,7 +167,7 @@ pub(crate) fn map_high(start: u64, end: u64) -> Result<(), PagingError> {
         }
         addr += 0x20_0000;
     }
-    flush_all();
+    crate::arch::flush_tlb();
     Ok(())
 }
 
@@ -207,10 +195,6 @@ pub(crate) fn set_uncached(start: u64, end: u64) -> Result<(), PagingError> {
         }
         addr += 0x20_0000;
     }
-    flush_all();
-    Ok(())
-}
-
-fn flush_all() {
     crate::arch::flush_tlb();
+    Ok(())
 }

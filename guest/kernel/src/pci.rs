@@ -14,16 +14,6 @@ fn address(bus: u8, device: u8, function: u8, offset: u8) -> u32 {
         | u32::from(offset & 0xFC)
 }
 
-/// 32-bit config read on the machine (for the exit path's chipset poke).
-pub fn read32(bus: u8, device: u8, function: u8, offset: u8) -> u32 {
-    Function::new(HwIo, bus, device, function).read32(offset)
-}
-
-/// 32-bit config write on the machine.
-pub fn write32(bus: u8, device: u8, function: u8, offset: u8, value: u32) {
-    Function::new(HwIo, bus, device, function).write32(offset, value)
-}
-
 /// One PCI function on the configuration bus, reached through `io`.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Function<I: PlatformIo = HwIo> {
@@ -164,31 +154,17 @@ pub struct MemoryBar {
     pub size: u64,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum PciError {
     /// A BAR's size mask is not a power of two or is larger than allowed.
+    #[error("BAR{bar} has an invalid size {size:#x}")]
     BadBarSize { bar: u8, size: u64 },
     /// The MMIO window has no room left for a BAR.
+    #[error("no room for BAR{bar} ({size:#x} bytes) in the PCI MMIO window")]
     WindowFull { bar: u8, size: u64 },
     /// A 64-bit BAR in the last slot (it would need slot 6).
+    #[error("64-bit BAR in slot 5")]
     Bar64InLastSlot,
-}
-
-impl core::fmt::Display for PciError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            PciError::BadBarSize { bar, size } => {
-                write!(f, "BAR{bar} has an invalid size {size:#x}")
-            }
-            PciError::WindowFull { bar, size } => {
-                write!(
-                    f,
-                    "no room for BAR{bar} ({size:#x} bytes) in the PCI MMIO window"
-                )
-            }
-            PciError::Bar64InLastSlot => write!(f, "64-bit BAR in slot 5"),
-        }
-    }
 }
 
 /// Bump allocator over the 32-bit PCI MMIO hole. No firmware runs before

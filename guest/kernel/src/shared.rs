@@ -2,7 +2,8 @@
 //!
 //! A `SharedBuffer` is a run of whole pages that the host may read and write
 //! at any time (under SNP: rescinded, switched to shared, C-bit clear); a
-//! `SharedBox<T>` is one plain-old-data value in such pages. Callers never
+//! `SharedBox<T>` is one plain-old-data value in such pages (compiled for
+//! the host tests only until a driver uses one). Callers never
 //! get a reference into them: data moves in and out by volatile copies, so
 //! the host cannot change bytes behind a Rust reference, and no private
 //! pointer ever reaches the host.
@@ -19,36 +20,26 @@
 
 use crate::memory::PAGE_SIZE;
 use crate::platform::{HwPages, PageVisibility};
+#[cfg(test)]
 use core::marker::PhantomData;
+#[cfg(test)]
 use zerocopy::{FromBytes, Immutable, IntoBytes};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SharedError {
     /// No RAM left for shared pages.
+    #[error("out of memory for shared pages")]
     OutOfMemory,
     /// Offset and length reach past the buffer.
+    #[error("shared-buffer access {offset}+{len} beyond its {size} bytes")]
     OutOfBounds {
         offset: usize,
         len: usize,
         size: usize,
     },
     /// The hypervisor refused the page-state change.
+    #[error("could not share a page with the host")]
     PageStateChange,
-}
-
-impl core::fmt::Display for SharedError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            SharedError::OutOfMemory => write!(f, "out of memory for shared pages"),
-            SharedError::OutOfBounds { offset, len, size } => {
-                write!(
-                    f,
-                    "shared-buffer access {offset}+{len} beyond its {size} bytes"
-                )
-            }
-            SharedError::PageStateChange => write!(f, "could not share a page with the host"),
-        }
-    }
 }
 
 pub(crate) struct SharedBuffer<V: PageVisibility = HwPages> {
@@ -123,13 +114,7 @@ impl<V: PageVisibility> SharedBuffer<V> {
     pub(crate) fn write(&self, offset: usize, data: &[u8]) -> Result<(), SharedError> {
         self.check(offset, data.len())?;
         let dst = (self.gpa as usize + offset) as *mut u8;
-        // Whole u64 words first where the shared side is aligned: one volatile
-        // access per word instead of per byte.
-        let head = if dst.align_offset(8) == 0 {
-            data.len() / 8 * 8
-        } else {
-            0
-        };
+        let head = word_bytes(dst as usize, data.len());
         for (i, word) in data[..head].chunks_exact(8).enumerate() {
             let mut w = [0u8; 8];
             w.copy_from_slice(word);
@@ -146,11 +131,7 @@ impl<V: PageVisibility> SharedBuffer<V> {
     pub(crate) fn read(&self, offset: usize, out: &mut [u8]) -> Result<(), SharedError> {
         self.check(offset, out.len())?;
         let src = (self.gpa as usize + offset) as *const u8;
-        let head = if src.align_offset(8) == 0 {
-            out.len() / 8 * 8
-        } else {
-            0
-        };
+        let head = word_bytes(src as usize, out.len());
         for (i, word) in out[..head].chunks_exact_mut(8).enumerate() {
             // SAFETY: in bounds (checked above), 8-byte aligned, within pages owned by this buffer.
             let w = unsafe { core::ptr::read_volatile((src as *const u64).add(i)) };
@@ -172,6 +153,17 @@ impl<V: PageVisibility> SharedBuffer<V> {
     }
 }
 
+/// How many of `len` bytes at `addr` in shared memory are copied as whole
+/// u64 words (one volatile access per word instead of per byte): all but
+/// the last `len % 8` where `addr` is 8-aligned, none otherwise.
+fn word_bytes(addr: usize, len: usize) -> usize {
+    if addr.is_multiple_of(8) {
+        len / 8 * 8
+    } else {
+        0
+    }
+}
+
 fn page_at(gpa: u64, i: usize) -> u64 {
     gpa + i as u64 * PAGE_SIZE
 }
@@ -190,24 +182,16 @@ impl<V: PageVisibility> Drop for SharedBuffer<V> {
 /// One `T` in pages shared with the host, read and written whole by
 /// volatile copies (never a reference into the shared bytes, so what the
 /// host does to them can only ever produce some `T`: any bytes are a valid
-/// `T` by `FromBytes`).
-#[cfg_attr(not(test), allow(dead_code))] // first user: fw_cfg's DMA descriptor
+/// `T` by `FromBytes`). No driver in the image uses one yet, so it is
+/// compiled for the host unit tests only; a driver that needs one drops
+/// the `cfg(test)`.
+#[cfg(test)]
 pub(crate) struct SharedBox<T, V: PageVisibility = HwPages> {
     buffer: SharedBuffer<V>,
     value: PhantomData<T>,
 }
 
-#[allow(dead_code)] // first user: fw_cfg's DMA descriptor (devices/ rework)
-impl<T: FromBytes + IntoBytes + Immutable> SharedBox<T> {
-    /// `value` in fresh shared pages.
-    pub(crate) fn new(value: &T) -> Result<Self, SharedError> {
-        let boxed = Self::in_buffer(SharedBuffer::allocate(pages_for::<T>())?)?;
-        boxed.write(value)?;
-        Ok(boxed)
-    }
-}
-
-#[cfg_attr(not(test), allow(dead_code))]
+#[cfg(test)]
 impl<T: FromBytes + IntoBytes + Immutable, V: PageVisibility> SharedBox<T, V> {
     /// A box over `buffer` (zeroed by `share`: the value is all zeros).
     pub(crate) fn in_buffer(buffer: SharedBuffer<V>) -> Result<Self, SharedError> {
@@ -239,14 +223,6 @@ impl<T: FromBytes + IntoBytes + Immutable, V: PageVisibility> SharedBox<T, V> {
     pub(crate) fn write(&self, value: &T) -> Result<(), SharedError> {
         self.buffer.write(0, value.as_bytes())
     }
-}
-
-/// Whole pages holding one `T` (at least one).
-#[allow(dead_code)] // with `SharedBox::new`
-fn pages_for<T>() -> usize {
-    core::mem::size_of::<T>()
-        .div_ceil(PAGE_SIZE as usize)
-        .max(1)
 }
 
 #[cfg(test)]

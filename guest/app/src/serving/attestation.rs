@@ -23,19 +23,12 @@ use crate::boot_log::BootLog;
 const VCEK_FILE: &str = "opt/appliance/vcek";
 const VCEK_MAX: usize = 16 << 10;
 
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum AttestationError {
+    #[error("boot log digest encoding")]
     Binding,
+    #[error("{0}")]
     Report(kernel::EvidenceError),
-}
-
-impl core::fmt::Display for AttestationError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            Self::Binding => f.write_str("boot log digest encoding"),
-            Self::Report(e) => write!(f, "{e}"),
-        }
-    }
 }
 
 /// The document for `ohttp_keys` and `boot_log`, as JSON bytes.

@@ -38,11 +38,7 @@ fn embeddings(
     embedder: &mut Embedder<'_>,
     request: &bhttp::Request,
 ) -> Result<Zeroizing<Vec<u8>>, ApiError> {
-    let path = request
-        .path
-        .split_once('?')
-        .map_or(request.path.as_str(), |(p, _)| p);
-    if path != EMBEDDINGS_PATH {
+    if crate::http_server::path_of(&request.path) != EMBEDDINGS_PATH {
         return Err(ApiError::not_found());
     }
     if request.method != "POST" {

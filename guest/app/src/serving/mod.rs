@@ -9,12 +9,11 @@ mod routes;
 
 use crate::boot_log::BootLog;
 use crate::exit_report::CounterLine;
-use crate::http_server::{self, Options, Reply, Routes, Stats};
+use crate::http_server::{self, Options};
 use crate::key_release::Released;
 use crate::rng::RdRand;
 use appliance_config::Config;
 use embed_engine::Embedder;
-use http1::Request;
 use kernel::{println, BootInfo};
 use ohttp_gateway::Gateway;
 use zeroize::Zeroizing;
@@ -61,7 +60,7 @@ pub fn run(info: &BootInfo, config: &Config, boot_log: &BootLog, released: Relea
         kernel::evidence_kind().name(),
         boot_log.events().len()
     );
-    let routes = routes::ServingRoutes {
+    let mut routes = routes::ServingRoutes {
         gateway,
         ohttp_keys,
         document,
@@ -69,6 +68,7 @@ pub fn run(info: &BootInfo, config: &Config, boot_log: &BootLog, released: Relea
         rng,
         served: 0,
         refused: 0,
+        counters: CounterLine::default(),
     };
     println!("appliance ready to serve");
     http_server::serve(
@@ -78,10 +78,7 @@ pub fn run(info: &BootInfo, config: &Config, boot_log: &BootLog, released: Relea
             max_queued: MAX_RESPONSE,
         },
         net,
-        &mut Counted {
-            routes,
-            counters: CounterLine::new(),
-        },
+        &mut routes,
     )
 }
 
@@ -99,28 +96,5 @@ fn key_id(config: &Config, rng: &mut RdRand) -> u8 {
         if Some(id) != config.previous_ohttp_key_id {
             return id;
         }
-    }
-}
-
-/// The serving routes plus the periodic counter line (requests served and
-/// refused, host exits since boot; see `exit_report`). No line per request.
-struct Counted<'m> {
-    routes: routes::ServingRoutes<'m>,
-    counters: CounterLine,
-}
-
-impl Routes for Counted<'_> {
-    fn route(&mut self, request: &Request) -> Reply {
-        self.routes.route(request)
-    }
-
-    fn tick(&mut self, stats: &Stats) {
-        // Refused: by the gateway, and by http1 before any route saw them.
-        let refused = self.routes.refused + stats.rejected;
-        self.counters.tick(self.routes.served, refused);
-    }
-
-    fn log_events(&self) -> bool {
-        false
     }
 }

@@ -11,7 +11,7 @@
 //! `ohttp-key` problem type when the key id or suite is not ours (the
 //! client should refetch the keys), plain text otherwise. Nothing about any
 //! one request reaches the serial log: requests served and refused are
-//! counted, and the counter line (`serving/mod.rs`) prints the totals.
+//! counted, and the counter line (`exit_report`) prints the totals.
 
 use alloc::vec::Vec;
 use embed_engine::Embedder;
@@ -19,7 +19,8 @@ use http1::{Request, Response};
 use ohttp_gateway::{Gateway, KEYS_MEDIA_TYPE, REQUEST_MEDIA_TYPE, RESPONSE_MEDIA_TYPE};
 
 use super::inference;
-use crate::http_server::{Reply, Routes};
+use crate::exit_report::CounterLine;
+use crate::http_server::{method_not_allowed, path_of, text, Reply, Routes};
 use crate::rng::RdRand;
 
 pub struct ServingRoutes<'m> {
@@ -33,13 +34,12 @@ pub struct ServingRoutes<'m> {
     /// Encapsulated requests refused (wrong media type, do not decapsulate,
     /// could not be sealed).
     pub refused: u64,
+    /// The periodic counter line (requests served and refused, host exits
+    /// since boot; see `exit_report`). No line per request.
+    pub counters: CounterLine,
 }
 
 const KEY_PROBLEM: &[u8] = br#"{"type":"https://iana.org/assignments/http-problem-types#ohttp-key","title":"key configuration not recognised: fetch /.well-known/ohttp-gateway and verify /v1/attestation again"}"#;
-
-fn text(status: u16, body: &[u8]) -> Response {
-    Response::new(status, body.to_vec()).with_header("Content-Type", b"text/plain")
-}
 
 fn typed(status: u16, media: &str, body: Vec<u8>) -> Reply {
     Reply::Whole(
@@ -47,10 +47,6 @@ fn typed(status: u16, media: &str, body: Vec<u8>) -> Reply {
             .with_header("Content-Type", media.as_bytes())
             .with_header("Cache-Control", b"no-store"),
     )
-}
-
-fn method_not_allowed(allow: &[u8]) -> Reply {
-    Reply::Whole(text(405, b"method not allowed\n").with_header("Allow", allow))
 }
 
 /// The media type without parameters, lower-cased.
@@ -62,7 +58,7 @@ fn media_type(request: &Request) -> Option<Vec<u8>> {
 
 impl Routes for ServingRoutes<'_> {
     fn route(&mut self, request: &Request) -> Reply {
-        let path = crate::http_server::path_of(request);
+        let path = path_of(&request.path);
         let method = request.method.as_str();
         match path {
             "/healthz" => match method {
@@ -83,6 +79,11 @@ impl Routes for ServingRoutes<'_> {
             },
             _ => Reply::Whole(text(404, b"not found\n")),
         }
+    }
+
+    fn tick(&mut self, rejected: u64) {
+        // Refused: by the gateway, and by http1 before any route saw them.
+        self.counters.tick(self.served, self.refused + rejected);
     }
 }
 

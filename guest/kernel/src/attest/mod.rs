@@ -65,5 +65,8 @@ pub(crate) fn snp_report(report_data: [u8; 64]) -> Result<[u8; 1184], EvidenceEr
     let Some((messenger, transport)) = guard.as_mut() else {
         return Err(EvidenceError::NoSharedMemory);
     };
-    transport::request_report(messenger, transport, report_data).map_err(EvidenceError::Attest)
+    // BUSY is retried with the same bytes.
+    messenger
+        .request_report(transport, report_data, transport::BUSY_RETRIES)
+        .map_err(EvidenceError::Attest)
 }

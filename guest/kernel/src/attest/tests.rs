@@ -8,11 +8,11 @@
 //! 4.1.7: VMM error << 32 | firmware error; BUSY = 2, INVALID_LEN = 1).
 #![allow(clippy::unwrap_used)]
 
-use super::transport::{request_report, take_secrets, GhcbTransport, HostPage, SecretsMemory};
+use super::transport::{take_secrets, GhcbTransport, HostPage, SecretsMemory, BUSY_RETRIES};
 use crate::shared::SharedError;
 use crate::snp::SnpGlue;
 use snp_attest::mock::{Fault, MockSecureProcessor};
-use snp_attest::{AttestError, GuestMessenger, GuestRequestTransport, TransportError};
+use snp_attest::{AttestError, GuestMessenger, GuestRequestTransport, TransportError, REPORT_LEN};
 use snp_guest::mock::{Event, MockConfig, MockHypervisor};
 use snp_guest::SnpError;
 use std::cell::RefCell;
@@ -154,6 +154,15 @@ fn messenger(msg_seqno_0: u32) -> GuestMessenger {
     let mut page = FakeSecrets(secrets_page(msg_seqno_0));
     let mut copy = [0u8; PAGE];
     GuestMessenger::new(&take_secrets(&mut page, &mut copy).unwrap())
+}
+
+/// One report round trip, BUSY retried as the guest does.
+fn request_report<T: GuestRequestTransport>(
+    messenger: &mut GuestMessenger,
+    transport: &mut T,
+    report_data: [u8; 64],
+) -> Result<[u8; REPORT_LEN], AttestError> {
+    messenger.request_report(transport, report_data, BUSY_RETRIES)
 }
 
 fn data(tag: u8) -> [u8; 64] {

@@ -6,10 +6,7 @@
 //! responder.
 
 use crate::shared::{SharedBuffer, SharedError};
-use snp_attest::{
-    AttestError, GuestMessenger, GuestRequestTransport, Page, SecretsPage, TransportError,
-    REPORT_LEN, VMPCKS,
-};
+use snp_attest::{AttestError, GuestRequestTransport, Page, SecretsPage, TransportError, VMPCKS};
 use snp_guest::SnpError;
 
 /// How often a BUSY answer is retried (the same bytes each time).
@@ -109,14 +106,4 @@ pub fn take_secrets<S: SecretsMemory + ?Sized>(
         page.write(i, 0xFF);
     }
     SecretsPage::take(copy)
-}
-
-/// One report round trip, BUSY retried [`BUSY_RETRIES`] times with the same
-/// bytes.
-pub fn request_report<T: GuestRequestTransport>(
-    messenger: &mut GuestMessenger,
-    transport: &mut T,
-    report_data: [u8; 64],
-) -> Result<[u8; REPORT_LEN], AttestError> {
-    messenger.request_report(transport, report_data, BUSY_RETRIES)
 }

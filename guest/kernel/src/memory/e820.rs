@@ -2,51 +2,28 @@
 //! reads the bytes; `memory_map` parses them and refuses hostile maps
 //! (overlaps, wrap-around, absurd entries) before anything is accepted.
 
-use crate::fw_cfg::{Driver, FwCfg, FwCfgError};
+use crate::fw_cfg::{Driver, FwCfgError};
 use crate::platform::PlatformIo;
-use memory_map::{MapError, MAX_FILE_LEN};
+use memory_map::{MapError, MemoryMap, MAX_FILE_LEN};
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, thiserror::Error)]
 pub enum E820Error {
+    #[error("etc/e820: {0}")]
     FwCfg(FwCfgError),
+    #[error("{0}")]
     Map(MapError),
 }
 
-impl core::fmt::Display for E820Error {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            E820Error::FwCfg(e) => write!(f, "etc/e820: {e}"),
-            E820Error::Map(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-/// A map that passed every check in `memory_map::MemoryMap::from_entries`.
-pub struct MemoryMap(memory_map::MemoryMap);
-
-impl MemoryMap {
-    pub fn from_fw_cfg(fw: &FwCfg) -> Result<Self, E820Error> {
-        Self::read(fw.driver())
-    }
-
-    pub(crate) fn read<I: PlatformIo>(fw: &Driver<I>) -> Result<Self, E820Error> {
-        let file = fw.find("etc/e820").map_err(E820Error::FwCfg)?;
-        let size = file.size as usize;
-        // The size comes from the host: check it before reading.
-        memory_map::check_file_len(size).map_err(E820Error::Map)?;
-        let mut buf = [0u8; MAX_FILE_LEN];
-        let read = fw.read_file(file, &mut buf).map_err(E820Error::FwCfg)?;
-        let map = memory_map::MemoryMap::from_bytes(&buf[..read]).map_err(E820Error::Map)?;
-        Ok(MemoryMap(map))
-    }
-
-    pub fn checked(&self) -> &memory_map::MemoryMap {
-        &self.0
-    }
-
-    pub fn total_ram(&self) -> u64 {
-        self.0.ram_total()
-    }
+/// The map in `etc/e820`, once it passed every check in
+/// `memory_map::MemoryMap::from_entries`.
+pub(crate) fn read<I: PlatformIo>(fw: &Driver<I>) -> Result<MemoryMap, E820Error> {
+    let file = fw.find("etc/e820").map_err(E820Error::FwCfg)?;
+    let size = file.size as usize;
+    // The size comes from the host: check it before reading.
+    memory_map::check_file_len(size).map_err(E820Error::Map)?;
+    let mut buf = [0u8; MAX_FILE_LEN];
+    let read = fw.read_file(file, &mut buf).map_err(E820Error::FwCfg)?;
+    MemoryMap::from_bytes(&buf[..read]).map_err(E820Error::Map)
 }
 
 #[cfg(test)]

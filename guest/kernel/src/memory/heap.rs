@@ -13,7 +13,8 @@ pub(crate) unsafe fn init(start: u64, size: u64) {
     unsafe { HEAP.lock().init(start as *mut u8, size as usize) };
 }
 
-/// Free heap bytes now.
+/// Free heap bytes now (test image only).
+#[cfg(feature = "test-api")]
 pub fn free() -> usize {
     HEAP.lock().free()
 }

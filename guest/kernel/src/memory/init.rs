@@ -6,8 +6,8 @@
 //! is accepted exactly once, here, in one pass.
 
 use crate::boot::layout;
-use crate::memory::{FrameAllocator, MemoryMap, PAGE_SIZE};
-use memory_map::{FramePoolError, MapError, Owner, Plan};
+use crate::memory::{FrameAllocator, PAGE_SIZE};
+use memory_map::{FramePoolError, MapError, MemoryMap, Owner, Plan};
 use spin::Mutex;
 
 static FRAMES: Mutex<FrameAllocator> = Mutex::new(FrameAllocator::empty());
@@ -33,24 +33,17 @@ pub struct MemoryInfo {
     pub frame_pool: u64,
 }
 
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub(crate) enum MemoryError {
     /// The map has no usable layout, or the plan failed its check.
+    #[error("{0}")]
     Map(MapError),
+    #[error("{0}")]
     Frames(FramePoolError),
+    #[error("paging: {0}")]
     Paging(crate::paging::PagingError),
+    #[error("SNP memory acceptance: {0}")]
     Snp(snp_guest::SnpError),
-}
-
-impl core::fmt::Display for MemoryError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            MemoryError::Map(e) => write!(f, "{e}"),
-            MemoryError::Frames(e) => write!(f, "{e}"),
-            MemoryError::Paging(e) => write!(f, "paging: {e}"),
-            MemoryError::Snp(e) => write!(f, "SNP memory acceptance: {e}"),
-        }
-    }
 }
 
 pub(crate) fn allocate_frame() -> Option<u64> {
@@ -73,12 +66,11 @@ pub(crate) fn allocate_contiguous(pages: usize) -> Option<u64> {
 }
 
 pub(crate) fn init_memory(map: &MemoryMap) -> Result<MemoryInfo, MemoryError> {
-    let checked = map.checked();
-    let usable = checked.usable().map_err(MemoryError::Map)?;
+    let usable = map.usable().map_err(MemoryError::Map)?;
     let plan = Plan::new(usable.as_slice()).map_err(MemoryError::Map)?;
     // Fail closed before touching memory: pieces disjoint, inside RAM, clear
     // of reserved entries and of the kernel's and the devices' regions.
-    plan.check(checked).map_err(MemoryError::Map)?;
+    plan.check(map).map_err(MemoryError::Map)?;
     // Pieces come in ascending order: every low piece (mapped by the boot
     // tables) is handled before any high one, so the low frame pool exists
     // when `map_high` needs page tables. Each piece is accepted once, here,
@@ -99,7 +91,7 @@ pub(crate) fn init_memory(map: &MemoryMap) -> Result<MemoryInfo, MemoryError> {
     // SAFETY: `heap` is the plan's one heap piece: validated (accepted above under SNP), identity-mapped RAM outside the kernel's and the devices' regions, disjoint from every frame range (checked by `Plan::check`); this is the only call.
     unsafe { crate::memory::heap::init(heap.start, heap.len()) };
     Ok(MemoryInfo {
-        ram_total: map.total_ram(),
+        ram_total: map.ram_total(),
         heap_start: heap.start,
         heap_size: heap.len(),
         frame_pool: FRAMES.lock().free_bytes(),

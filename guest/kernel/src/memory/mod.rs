@@ -8,7 +8,6 @@ mod frames;
 pub(crate) mod heap;
 pub(crate) mod init;
 
-pub(crate) use e820::MemoryMap;
 use frames::FrameAllocator;
 use memory_map::Range;
 

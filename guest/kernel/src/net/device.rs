@@ -20,7 +20,7 @@ use core::cell::RefCell;
 use smoltcp::phy::{self, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 use virtio_drivers::device::net::VirtIONetRaw;
-use virtio_drivers::transport::{DeviceStatus, DeviceType};
+use virtio_drivers::transport::{DeviceStatus, DeviceType, Transport};
 
 /// Descriptors per virtqueue (receive and transmit each).
 pub const QUEUE_SIZE: usize = 64;
@@ -31,42 +31,30 @@ const RX_BUFFER: usize = SLOT_SIZE;
 
 type RawNet = VirtIONetRaw<SharedHal, PciTransport, QUEUE_SIZE>;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, thiserror::Error)]
 pub enum DeviceError {
     /// No modern virtio-net function on PCI bus 0.
+    #[error("no virtio-net-pci (modern) device on bus 0")]
     NotFound,
+    #[error("virtio transport: {0}")]
     Transport(TransportError),
     /// The device does not offer a feature the appliance requires.
+    #[error("virtio-net device does not offer {0}")]
     FeatureMissing(&'static str),
     /// The device did not accept the negotiated features or failed to start.
-    NotRunning {
-        status: u32,
-    },
+    #[error("virtio-net device did not start (status {status:#x})")]
+    NotRunning { status: u32 },
+    #[error("virtio-net driver: {0}")]
     Driver(virtio_drivers::Error),
     /// The receive queue could not be filled with buffers.
+    #[error("virtio-net receive queue could not be filled")]
     ReceiveQueue,
+    #[error("virtio DMA memory: {0}")]
     Shared(crate::shared::SharedError),
 }
 
-impl core::fmt::Display for DeviceError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            DeviceError::NotFound => write!(f, "no virtio-net-pci (modern) device on bus 0"),
-            DeviceError::Transport(e) => write!(f, "virtio transport: {e}"),
-            DeviceError::FeatureMissing(what) => {
-                write!(f, "virtio-net device does not offer {what}")
-            }
-            DeviceError::NotRunning { status } => {
-                write!(f, "virtio-net device did not start (status {status:#x})")
-            }
-            DeviceError::Driver(e) => write!(f, "virtio-net driver: {e}"),
-            DeviceError::ReceiveQueue => write!(f, "virtio-net receive queue could not be filled"),
-            DeviceError::Shared(e) => write!(f, "virtio DMA memory: {e}"),
-        }
-    }
-}
-
-/// Packet counters since bring-up.
+/// Packet counters since bring-up (`probe` checks `device_errors`; the
+/// test image's network self-test prints them all).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct DeviceStats {
     pub rx_packets: u64,
@@ -203,7 +191,7 @@ impl VirtioNet {
     pub fn probe(window: &mut MmioWindow) -> Result<Self, DeviceError> {
         let function = transport::find(HwIo, DeviceType::Network).ok_or(DeviceError::NotFound)?;
         let mut transport = PciTransport::new(function, window).map_err(DeviceError::Transport)?;
-        let offered = transport.device_features();
+        let offered = transport.read_device_features();
         check_offered(offered, crate::io::snp_active())?;
         // Receive buffers plus a full transmit queue, and some slack.
         hal::reserve_bounce_slots(2 * QUEUE_SIZE + 16).map_err(DeviceError::Shared)?;
@@ -250,6 +238,7 @@ impl VirtioNet {
         self.mac
     }
 
+    #[cfg(feature = "test-api")]
     pub fn stats(&self) -> DeviceStats {
         self.inner.borrow().stats
     }

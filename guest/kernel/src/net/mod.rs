@@ -7,9 +7,11 @@ mod device;
 mod stack;
 mod tcp;
 
+pub use device::DeviceError;
+#[cfg(feature = "test-api")]
+pub use device::DeviceStats;
 use device::VirtioNet;
-pub use device::{DeviceError, DeviceStats};
-pub use stack::{Clock, IpConfig, NetStack, StackError, LINGER_MS};
+pub use stack::{IpConfig, NetStack, StackError, LINGER_MS};
 pub use tcp::{Deadline, SocketOptions, TcpError, TcpListener, TcpStream};
 
 use crate::pci::MmioWindow;
@@ -18,19 +20,12 @@ use spin::Mutex;
 /// BAR space for devices the kernel drives; see `MmioWindow::Q35`.
 static PCI_WINDOW: Mutex<MmioWindow> = Mutex::new(MmioWindow::q35());
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, thiserror::Error)]
 pub enum NetError {
+    #[error("{0}")]
     Device(DeviceError),
+    #[error("{0}")]
     Stack(StackError),
-}
-
-impl core::fmt::Display for NetError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            NetError::Device(e) => write!(f, "{e}"),
-            NetError::Stack(e) => write!(f, "{e}"),
-        }
-    }
 }
 
 /// Find and start the virtio-net device and put an interface on it. The

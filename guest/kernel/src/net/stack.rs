@@ -13,7 +13,7 @@
 //! counts at that rate. Readings are clamped so the clock never goes back.
 //! Under SNP the PIT belongs to the host, so time is for timeouts only.
 
-use super::device::{DeviceStats, VirtioNet};
+use super::device::VirtioNet;
 use super::tcp::SocketOptions;
 use alloc::rc::Rc;
 use alloc::vec;
@@ -52,67 +52,46 @@ pub(crate) struct SocketId(SocketHandle);
 /// Sockets whose owner is gone, for `poll` to finish and free.
 pub(crate) type RetireQueue = Rc<RefCell<Vec<SocketId>>>;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum StackError {
     /// No DHCP lease within the time allowed.
+    #[error("no DHCP lease after {waited_ms} ms")]
     DhcpTimeout { waited_ms: u64 },
     /// The interface has no room for another address.
+    #[error("interface address table full")]
     AddressTableFull,
     /// A static prefix length over 32.
+    #[error("IPv4 prefix length over 32")]
     BadPrefix,
     /// RDRAND failed: no unpredictable seed for TCP sequence numbers (the
     /// TSC would be one the host can predict).
+    #[error("no random seed for the network stack: {0}")]
     NoEntropy(snp_guest::rdrand::RdrandError),
 }
 
-impl core::fmt::Display for StackError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            StackError::DhcpTimeout { waited_ms } => {
-                write!(f, "no DHCP lease after {waited_ms} ms")
-            }
-            StackError::AddressTableFull => write!(f, "interface address table full"),
-            StackError::BadPrefix => write!(f, "IPv4 prefix length over 32"),
-            StackError::NoEntropy(e) => write!(f, "no random seed for the network stack: {e}"),
-        }
-    }
-}
-
 /// Microseconds since creation, from the calibrated TSC, never decreasing.
-pub struct Clock {
+struct Clock {
     base_tsc: u64,
     last_us: Cell<u64>,
 }
 
 impl Clock {
-    pub fn new() -> Self {
+    fn new() -> Self {
         Clock {
             base_tsc: crate::io::rdtsc(),
             last_us: Cell::new(0),
         }
     }
 
-    pub fn now_us(&self) -> u64 {
+    fn now_us(&self) -> u64 {
         let us = crate::time::us_since(self.base_tsc).max(self.last_us.get());
         self.last_us.set(us);
         us
     }
 
-    pub(crate) fn now(&self) -> Instant {
+    fn now(&self) -> Instant {
         Instant::from_micros(self.now_us() as i64)
     }
-}
-
-impl Default for Clock {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// A 64-bit seed for smoltcp (TCP initial sequence numbers, DHCP
-/// transaction ids), from RDRAND; there is no fallback.
-fn random_seed() -> Result<u64, StackError> {
-    crate::cpu::rdrand64().map_err(StackError::NoEntropy)
 }
 
 pub struct NetStack {
@@ -133,7 +112,9 @@ impl NetStack {
         let clock = Clock::new();
         let mac = EthernetAddress(device.mac_address());
         let mut iface_config = Config::new(HardwareAddress::Ethernet(mac));
-        let seed = random_seed()?;
+        // smoltcp's seed (TCP initial sequence numbers, DHCP transaction
+        // ids) comes from RDRAND; there is no fallback.
+        let seed = crate::cpu::rdrand64().map_err(StackError::NoEntropy)?;
         iface_config.random_seed = seed;
         let mut iface = Interface::new(iface_config, &mut device, clock.now());
         let mut sockets = SocketSet::new(vec![]);
@@ -221,12 +202,10 @@ impl NetStack {
         self.clock.now_us() / 1000
     }
 
-    pub fn clock(&self) -> &Clock {
-        &self.clock
-    }
-
-    /// The virtio-net device's packet counters.
-    pub fn device_stats(&self) -> DeviceStats {
+    /// The virtio-net device's packet counters (the test image's self-test
+    /// prints them).
+    #[cfg(feature = "test-api")]
+    pub fn device_stats(&self) -> super::DeviceStats {
         self.device.stats()
     }
 

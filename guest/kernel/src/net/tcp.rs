@@ -56,31 +56,24 @@ impl Deadline {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum TcpError {
     /// The port is 0 (smoltcp refuses it) or the socket cannot listen.
+    #[error("cannot listen on the port")]
     Listen,
     /// The connection was refused or reset before it was established.
+    #[error("connection refused")]
     Refused,
     /// The deadline passed.
+    #[error("timed out")]
     Timeout,
     /// The connection is closed or reset: nothing more can be sent (or,
     /// for reads, the peer reset before finishing).
+    #[error("connection closed")]
     Closed,
     /// No local address yet, or no free local port.
+    #[error("no address to connect from")]
     Unaddressable,
-}
-
-impl core::fmt::Display for TcpError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(match self {
-            TcpError::Listen => "cannot listen on the port",
-            TcpError::Refused => "connection refused",
-            TcpError::Timeout => "timed out",
-            TcpError::Closed => "connection closed",
-            TcpError::Unaddressable => "no address to connect from",
-        })
-    }
 }
 
 /// Sockets that accept connections on one port.
@@ -115,10 +108,6 @@ impl TcpListener {
         Ok(listener)
     }
 
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
     /// Whether a socket is free for the next connection (in LISTEN, not
     /// in a handshake).
     pub fn has_free_socket(&self, net: &mut NetStack) -> bool {
@@ -146,23 +135,6 @@ impl TcpListener {
             accepted: Some(self.accepted.clone()),
             retire: self.retire.clone(),
         }))
-    }
-
-    /// The next established connection, polling the stack until `deadline`.
-    pub fn accept(
-        &mut self,
-        net: &mut NetStack,
-        deadline: Deadline,
-    ) -> Result<TcpStream, TcpError> {
-        loop {
-            if let Some(stream) = self.try_accept(net)? {
-                return Ok(stream);
-            }
-            if deadline.passed(net) {
-                return Err(TcpError::Timeout);
-            }
-            net.poll();
-        }
     }
 
     /// Listen again on sockets that closed (a reset handshake), and open
@@ -278,43 +250,13 @@ impl TcpStream {
     }
 
     /// Copies received bytes into `buf`; 0 when none are there. Never waits.
+    #[cfg(feature = "test-api")]
     pub fn try_read(&self, net: &mut NetStack, buf: &mut [u8]) -> usize {
         let sock = net.socket(self.id());
         if !sock.can_recv() {
             return 0;
         }
         sock.recv_slice(buf).unwrap_or(0)
-    }
-
-    /// Reads at least one byte into `buf`, polling until `deadline`.
-    /// `Ok(0)`: the peer closed its side and everything it sent was read.
-    pub fn read(
-        &self,
-        net: &mut NetStack,
-        buf: &mut [u8],
-        deadline: Deadline,
-    ) -> Result<usize, TcpError> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        loop {
-            let n = self.try_read(net, buf);
-            if n > 0 {
-                return Ok(n);
-            }
-            if self.peer_closed(net) {
-                // A FIN ends the stream; a reset or timeout (CLOSED) breaks it.
-                return if net.socket(self.id()).state() == State::Closed {
-                    Err(TcpError::Closed)
-                } else {
-                    Ok(0)
-                };
-            }
-            if deadline.passed(net) {
-                return Err(TcpError::Timeout);
-            }
-            net.poll();
-        }
     }
 
     /// Queues as much of `bytes` as there is room for; returns the count.
@@ -329,6 +271,7 @@ impl TcpStream {
 
     /// Lets `fill` write into the free part of the send buffer; it returns
     /// how many bytes it wrote, and those are queued. Never waits.
+    #[cfg(feature = "test-api")]
     pub fn try_write_with(
         &self,
         net: &mut NetStack,
@@ -367,6 +310,7 @@ impl TcpStream {
     }
 
     /// Bytes queued but not yet acknowledged by the peer.
+    #[cfg(feature = "test-api")]
     pub fn unacknowledged(&self, net: &mut NetStack) -> usize {
         net.socket(self.id()).send_queue()
     }
@@ -395,6 +339,7 @@ impl TcpStream {
     }
 
     /// Established in both directions (for connection counts).
+    #[cfg(feature = "test-api")]
     pub fn is_established(&self, net: &mut NetStack) -> bool {
         net.socket(self.id()).state() == State::Established
     }
@@ -406,6 +351,7 @@ impl TcpStream {
 
     /// Closes the connection gracefully (FIN after what is queued; the
     /// stack finishes it, see the module notes). The same as dropping it.
+    #[cfg(feature = "test-api")]
     pub fn close(self) {}
 
     /// Resets the connection at once (RST on the next poll) and frees the

@@ -39,21 +39,14 @@ pub enum Evidence {
     Unsigned,
 }
 
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum EvidenceError {
     /// No shared pages for the request and response.
+    #[error("no shared pages for the guest request")]
     NoSharedMemory,
     /// The secure processor's answer failed (or was refused by) its checks.
+    #[error("attestation report: {0}")]
     Attest(AttestError),
-}
-
-impl core::fmt::Display for EvidenceError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            EvidenceError::NoSharedMemory => write!(f, "no shared pages for the guest request"),
-            EvidenceError::Attest(e) => write!(f, "attestation report: {e}"),
-        }
-    }
 }
 
 /// The kind of evidence `evidence` returns on this platform.

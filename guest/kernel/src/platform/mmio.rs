@@ -2,23 +2,11 @@
 
 use super::{HwIo, PlatformIo, Width};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum MmioError {
     /// Offset and width reach past the region (or the arithmetic overflows).
+    #[error("device register {offset:#x}+{len} outside its {size:#x}-byte region")]
     OutOfBounds { offset: u64, len: u64, size: u64 },
-}
-
-impl core::fmt::Display for MmioError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            MmioError::OutOfBounds { offset, len, size } => {
-                write!(
-                    f,
-                    "device register {offset:#x}+{len} outside its {size:#x}-byte region"
-                )
-            }
-        }
-    }
 }
 
 /// A run of device memory (a PCI BAR or part of one), at its guest-physical

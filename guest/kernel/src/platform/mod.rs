@@ -34,11 +34,6 @@ pub(crate) fn set_kind(kind: Kind) -> Result<(), kind::AlreadySet> {
     KIND.set(kind)
 }
 
-/// The platform's name, for the log.
-pub fn platform_name() -> &'static str {
-    kind().name()
-}
-
 /// Makes the RAM range `[start, end)` usable as private memory: PSC and
 /// PVALIDATE under SEV-SNP (a page accepted before is refused); nothing to
 /// do natively.
@@ -104,34 +99,13 @@ pub(crate) trait PlatformIo {
 }
 
 /// The machine the guest runs on: native instructions, or GHCB calls once
-/// SEV-SNP is up. Zero-sized; every driver in the image uses this one.
+/// SEV-SNP is up. Zero-sized; every driver in the image uses this one. Its
+/// `PlatformIo` implementation is the crate's I/O layer (`io`).
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct HwIo;
 
-impl PlatformIo for HwIo {
-    fn port_read(&self, port: u16, width: Width) -> u32 {
-        crate::io::port_read(port, width)
-    }
-    fn port_write(&self, port: u16, value: u32, width: Width) {
-        crate::io::port_write(port, value, width);
-    }
-    fn port_read_bytes(&self, port: u16, buf: &mut [u8]) {
-        crate::io::insb(port, buf);
-    }
-    fn port_write_bytes(&self, port: u16, bytes: &[u8]) {
-        crate::io::outsb(port, bytes);
-    }
-    unsafe fn mmio_read(&self, gpa: u64, width: Width) -> u32 {
-        // SAFETY: forwarded from the caller's promise (see the trait).
-        unsafe { crate::io::mmio_read(gpa, width) }
-    }
-    unsafe fn mmio_write(&self, gpa: u64, value: u32, width: Width) {
-        // SAFETY: forwarded from the caller's promise (see the trait).
-        unsafe { crate::io::mmio_write(gpa, value, width) }
-    }
-}
-
 /// A borrowed platform is a platform: host tests hand drivers `&Mock`.
+#[cfg(test)]
 impl<T: PlatformIo + ?Sized> PlatformIo for &T {
     fn port_read(&self, port: u16, width: Width) -> u32 {
         (**self).port_read(port, width)

@@ -214,7 +214,8 @@ pub(crate) fn port_read_bytes(port: u16, buf: &mut [u8]) {
 /// CPUID, answered from the launch-validated CPUID page post-processed with
 /// this vCPU's CR4, XCR0 and APIC ID (`glue::cpuid`). Never from the
 /// hypervisor, and without the GHCB channel (the #VC handler calls this
-/// too). A page that cannot answer stops the guest.
+/// too, while the interrupted code may hold the channel). A page that
+/// cannot answer stops the guest.
 pub(crate) fn cpuid(leaf: u32, subleaf: u32) -> crate::arch::Cpuid {
     let (cr4_osxsave, cr4_pke) = arch::cr4_osxsave_pke();
     let ctx = CpuidContext {
@@ -283,12 +284,6 @@ pub(crate) unsafe fn unshare_page(va: u64) -> Result<(), SnpError> {
 /// the given shared pages. BUSY comes back as `SnpError::GuestRequestBusy`.
 pub(crate) fn guest_request(req_gpa: u64, resp_gpa: u64) -> Result<(), SnpError> {
     try_with_glue(|g| g.guest_request(req_gpa, resp_gpa))
-}
-
-/// CPUID for the #VC handler: the CPUID page only (never the hypervisor, and
-/// never the GHCB channel, which the interrupted code may hold).
-pub(crate) fn cpuid_for_vc(leaf: u32, subleaf: u32) -> crate::arch::Cpuid {
-    cpuid(leaf, subleaf)
 }
 
 /// RDTSC/RDTSCP for the #VC handler, through the GHCB: (TSC, TSC_AUX; 0 for

@@ -110,7 +110,8 @@ pub fn reserve_bounce_slots(slots: usize) -> Result<(), SharedError> {
     Ok(())
 }
 
-/// Shared bytes in use by rings and the bounce pool.
+/// Shared bytes in use by rings and the bounce pool (test image only).
+#[cfg(feature = "test-api")]
 pub fn shared_bytes() -> usize {
     let rings: usize = RINGS.lock().iter().map(|r| r.buffer.size()).sum();
     let pool = BOUNCE.lock();

@@ -58,19 +58,20 @@ const COMMON_CFG_LEN: u64 = 0x38;
 /// Queues whose notify address is cached (virtio-net uses 2, 3 with control).
 const MAX_CACHED_QUEUES: usize = 8;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, thiserror::Error)]
 pub enum TransportError {
     /// Not a modern virtio-pci function.
-    NotModernVirtio {
-        vendor: u16,
-        device: u16,
-    },
+    #[error("PCI {vendor:04x}:{device:04x} is not a modern virtio device")]
+    NotModernVirtio { vendor: u16, device: u16 },
     /// A virtio device id the crate does not know.
+    #[error("unknown virtio device type {0}")]
     UnknownDeviceType(u16),
     /// A required virtio capability is missing.
+    #[error("virtio capability missing: {0}")]
     MissingCapability(&'static str),
     /// A capability points outside its BAR or at an unassigned BAR, or is
     /// too small for its structure.
+    #[error("virtio capability type {cfg_type} out of bounds (BAR{bar} +{offset:#x}, {length:#x} bytes)")]
     BadCapability {
         cfg_type: u8,
         bar: u8,
@@ -79,38 +80,12 @@ pub enum TransportError {
     },
     /// A capability shorter than its structure, or one running past the
     /// 256-byte configuration space.
-    ShortCapability {
-        at: u8,
-        len: u8,
-    },
+    #[error("virtio capability at {at:#x} too short ({len} bytes)")]
+    ShortCapability { at: u8, len: u8 },
+    #[error("PCI: {0}")]
     Pci(PciError),
+    #[error("paging: {0}")]
     Paging(crate::paging::PagingError),
-}
-
-impl core::fmt::Display for TransportError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            TransportError::NotModernVirtio { vendor, device } => {
-                write!(f, "PCI {vendor:04x}:{device:04x} is not a modern virtio device")
-            }
-            TransportError::UnknownDeviceType(id) => write!(f, "unknown virtio device type {id}"),
-            TransportError::MissingCapability(what) => write!(f, "virtio capability missing: {what}"),
-            TransportError::BadCapability {
-                cfg_type,
-                bar,
-                offset,
-                length,
-            } => write!(
-                f,
-                "virtio capability type {cfg_type} out of bounds (BAR{bar} +{offset:#x}, {length:#x} bytes)"
-            ),
-            TransportError::ShortCapability { at, len } => {
-                write!(f, "virtio capability at {at:#x} too short ({len} bytes)")
-            }
-            TransportError::Pci(e) => write!(f, "PCI: {e}"),
-            TransportError::Paging(e) => write!(f, "paging: {e}"),
-        }
-    }
 }
 
 /// The first modern virtio function of `device_type` on bus 0.
@@ -316,11 +291,6 @@ impl<I: PlatformIo + Copy> PciTransport<I> {
         })
     }
 
-    /// Feature bits the device offers (reads the device).
-    pub(crate) fn device_features(&mut self) -> u64 {
-        self.read_device_features()
-    }
-
     /// A read-only view of the status and the accepted features, which stays
     /// usable after the transport has moved into a driver.
     pub(crate) fn status_view(&self) -> StatusView<I> {
@@ -366,9 +336,6 @@ impl<I: PlatformIo + Copy> PciTransport<I> {
     }
     fn read16(&self, offset: u64) -> u16 {
         self.common.read16(offset).unwrap_or(0)
-    }
-    fn read32(&self, offset: u64) -> u32 {
-        self.common.read32(offset).unwrap_or(0)
     }
     fn write8(&self, offset: u64, value: u8) {
         let _ = self.common.write8(offset, value);
@@ -453,17 +420,19 @@ impl<I: PlatformIo + Clone> StatusView<I> {
 
     /// Feature bits the driver wrote (the register reads back as written).
     pub(crate) fn driver_features(&self) -> u64 {
-        let Some(c) = self.common.as_ref() else {
-            return 0;
-        };
-        let half = |select: u32| {
-            let _ = c.write32(DRIVER_FEATURE_SELECT, select);
-            c.read32(DRIVER_FEATURE).unwrap_or(0)
-        };
-        let low = half(0);
-        let high = half(1);
-        (u64::from(high) << 32) | u64::from(low)
+        let read = |c: &MmioRegion<I>| read_features(c, DRIVER_FEATURE_SELECT, DRIVER_FEATURE);
+        self.common.as_ref().map_or(0, read)
     }
+}
+
+/// A 64-bit feature register of the common configuration, read as two
+/// 32-bit halves chosen through its select register (4.1.4.3).
+fn read_features<I: PlatformIo>(common: &MmioRegion<I>, select: u64, value: u64) -> u64 {
+    let half = |n: u32| {
+        let _ = common.write32(select, n);
+        u64::from(common.read32(value).unwrap_or(0))
+    };
+    half(0) | (half(1) << 32)
 }
 
 impl<I: PlatformIo + Copy> Transport for PciTransport<I> {
@@ -472,11 +441,7 @@ impl<I: PlatformIo + Copy> Transport for PciTransport<I> {
     }
 
     fn read_device_features(&mut self) -> u64 {
-        self.write32(DEVICE_FEATURE_SELECT, 0);
-        let low = self.read32(DEVICE_FEATURE);
-        self.write32(DEVICE_FEATURE_SELECT, 1);
-        let high = self.read32(DEVICE_FEATURE);
-        self.device_features = (u64::from(high) << 32) | u64::from(low);
+        self.device_features = read_features(&self.common, DEVICE_FEATURE_SELECT, DEVICE_FEATURE);
         self.device_features
     }
 
@@ -646,41 +611,14 @@ impl<I: PlatformIo + Copy> Transport for PciTransport<I> {
         T::read_from_bytes(buf).map_err(|_| VirtioError::InvalidParam)
     }
 
+    /// The kernel's only driver (virtio-net) never writes its device
+    /// configuration, so nothing may: refused without touching the device.
     fn write_config_space<T: IntoBytes + Immutable>(
         &mut self,
-        offset: usize,
-        value: T,
+        _offset: usize,
+        _value: T,
     ) -> Result<(), VirtioError> {
-        let region = self
-            .device_cfg
-            .as_ref()
-            .ok_or(VirtioError::ConfigSpaceMissing)?;
-        let bytes = value.as_bytes();
-        let too_small = |_: MmioError| VirtioError::ConfigSpaceTooSmall;
-        let at = offset as u64;
-        region
-            .subregion(at, bytes.len() as u64)
-            .map_err(too_small)?;
-        match (
-            bytes.len(),
-            region.base().wrapping_add(at) % bytes.len().max(1) as u64,
-        ) {
-            (2, 0) => region
-                .write16(at, u16::from_le_bytes([bytes[0], bytes[1]]))
-                .map_err(too_small)?,
-            (4, 0) => region
-                .write32(
-                    at,
-                    u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]),
-                )
-                .map_err(too_small)?,
-            _ => {
-                for (i, b) in bytes.iter().enumerate() {
-                    region.write8(at + i as u64, *b).map_err(too_small)?;
-                }
-            }
-        }
-        Ok(())
+        Err(VirtioError::Unsupported)
     }
 }
 

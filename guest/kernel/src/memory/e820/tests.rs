@@ -2,10 +2,10 @@
 //! crate tests the map checks in depth). An E820 entry is 20 bytes:
 //! le64 address, le64 length, le32 type (1 = RAM).
 
-use super::{E820Error, MemoryMap};
+use super::E820Error;
 use crate::fw_cfg::{Dma, Driver, FwCfgError};
 use crate::platform::mock::{dir_entry, MockPlatform};
-use memory_map::MapError;
+use memory_map::{MapError, MemoryMap};
 use std::vec::Vec;
 
 fn entry(addr: u64, len: u64, kind: u32) -> Vec<u8> {
@@ -22,7 +22,7 @@ fn read(mock: &MockPlatform) -> Result<MemoryMap, E820Error> {
         None
     }
     let fw = Driver::detect_on(mock, no_pages).expect("fw_cfg present");
-    MemoryMap::read(&fw)
+    super::read(&fw)
 }
 
 fn with_e820(bytes: &[u8]) -> MockPlatform {
@@ -39,7 +39,7 @@ fn a_plain_map_is_read() {
     ]
     .concat();
     let m = read(&with_e820(&map)).map_err(|_| ()).expect("valid map");
-    assert_eq!(m.total_ram(), 0xA_0000 + 0x4000_0000);
+    assert_eq!(m.ram_total(), 0xA_0000 + 0x4000_0000);
 }
 
 #[test]
@@ -80,8 +80,8 @@ fn empty_map_reads_as_no_ram_and_gives_no_usable_memory() {
     let m = read(&with_e820(&[]))
         .map_err(|_| ())
         .expect("empty is well-formed");
-    assert_eq!(m.total_ram(), 0);
-    assert!(matches!(m.checked().usable(), Err(MapError::NoUsableRam)));
+    assert_eq!(m.ram_total(), 0);
+    assert!(matches!(m.usable(), Err(MapError::NoUsableRam)));
 }
 
 #[test]

@@ -379,3 +379,15 @@ fn device_config_reads_past_its_region_are_refused_without_access() {
         Some(u32::from_le_bytes([0x52, 0x54, 0x00, 0x12]))
     );
 }
+
+#[test]
+fn device_config_writes_are_refused_without_access() {
+    let mock = install(device());
+    let mut t = probe(&mock).expect("probe");
+    let before = mock.mmio_log().len();
+    assert!(matches!(
+        t.write_config_space(0, 0xABu8),
+        Err(VirtioError::Unsupported)
+    ));
+    assert_eq!(mock.mmio_log().len(), before);
+}
