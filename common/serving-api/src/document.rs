@@ -74,19 +74,12 @@ pub struct Certificate {
 }
 
 /// A document field that does not decode.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DocumentError {
+    #[error("{0} is not base64")]
     Base64(&'static str),
+    #[error("{0} has the wrong length")]
     Length(&'static str),
-}
-
-impl core::fmt::Display for DocumentError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            Self::Base64(field) => write!(f, "{field} is not base64"),
-            Self::Length(field) => write!(f, "{field} has the wrong length"),
-        }
-    }
 }
 
 pub fn b64_encode(bytes: &[u8]) -> String {
