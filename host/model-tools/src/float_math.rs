@@ -113,7 +113,6 @@ pub fn layer_norm(
     }
 }
 
-
 /// Partial sums/maxima kept in this many lanes so the loops vectorise; the
 /// fold order is fixed, so results do not depend on the CPU.
 const LANES: usize = 8;

@@ -2,9 +2,9 @@
 //! used for SmoothQuant calibration (and as a reference in tests).
 
 use crate::error::QuantizeError;
+use crate::float_math::{gelu, layer_norm};
 use embed_engine::bert::attention::{attention, mean_pool, AttnIn, AttnScratch};
 use embed_engine::bert::BertConfig;
-use crate::float_math::{gelu, layer_norm};
 use embed_engine::math::l2_normalize;
 use embed_engine::{EngineError, Kernel};
 
