@@ -5,30 +5,41 @@ use alloc::string::{String, ToString};
 use core::fmt;
 
 /// A configuration that must stop boot.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
     /// The file exceeds [`crate::MAX_CONFIG_BYTES`].
+    #[error(
+        "appliance config: file is {len} bytes, more than the {} allowed",
+        crate::MAX_CONFIG_BYTES
+    )]
     TooLarge { len: usize },
     /// Not valid JSON (or not UTF-8, or data after the object).
+    #[error("appliance config: invalid JSON at line {line} column {column}: {}", Clean(.message))]
     Json {
         message: String,
         line: usize,
         column: usize,
     },
     /// A key the schema does not have.
+    #[error("appliance config: unknown key \"{}\" (expected {})", Clean(.key), Clean(.expected))]
     UnknownKey { key: String, expected: String },
     /// A required key is absent.
+    #[error("appliance config: missing key \"{}\"", Clean(.key))]
     MissingKey { key: String },
     /// A key appears twice in the same object.
+    #[error("appliance config: key \"{}\" appears more than once", Clean(.key))]
     DuplicateKey { key: String },
     /// A JSON value of the wrong kind where an object is required.
+    #[error("appliance config: {}", Clean(.message))]
     NotAnObject { message: String },
     /// A key with a value outside its rule.
+    #[error("appliance config: bad value for \"{key}\": {reason}")]
     BadValue {
         key: &'static str,
         reason: &'static str,
     },
     /// Under SNP: the file's SHA-256 is not the report's `HOST_DATA`.
+    #[error("appliance config: SHA-256 {} does not match HOST_DATA {}", hex::encode(.digest), hex::encode(.host_data))]
     HostDataMismatch {
         digest: [u8; 32],
         host_data: [u8; 32],
@@ -82,48 +93,6 @@ fn quoted(message: &str, prefix: &str) -> Option<String> {
         .strip_prefix(prefix)?
         .strip_suffix('`')
         .map(ToString::to_string)
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "appliance config: ")?;
-        match self {
-            ConfigError::TooLarge { len } => write!(
-                f,
-                "file is {len} bytes, more than the {} allowed",
-                crate::MAX_CONFIG_BYTES
-            ),
-            ConfigError::Json {
-                message,
-                line,
-                column,
-            } => write!(
-                f,
-                "invalid JSON at line {line} column {column}: {}",
-                Clean(message)
-            ),
-            ConfigError::UnknownKey { key, expected } => write!(
-                f,
-                "unknown key \"{}\" (expected {})",
-                Clean(key),
-                Clean(expected)
-            ),
-            ConfigError::MissingKey { key } => {
-                write!(f, "missing key \"{}\"", Clean(key))
-            }
-            ConfigError::DuplicateKey { key } => {
-                write!(f, "key \"{}\" appears more than once", Clean(key))
-            }
-            ConfigError::NotAnObject { message } => write!(f, "{}", Clean(message)),
-            ConfigError::BadValue { key, reason } => write!(f, "bad value for \"{key}\": {reason}"),
-            ConfigError::HostDataMismatch { digest, host_data } => {
-                write!(f, "SHA-256 ")?;
-                f.write_str(&hex::encode(digest))?;
-                write!(f, " does not match HOST_DATA ")?;
-                f.write_str(&hex::encode(host_data))
-            }
-        }
-    }
 }
 
 /// Shows input text with control characters escaped (no terminal escape

@@ -1,10 +1,9 @@
 //! Typed errors of the engine: one enum for the blob format, one for running a model.
 
-use core::fmt;
-
 /// Why a model blob was rejected. Every check of the loader maps to one variant,
 /// so a truncated or hostile blob is reported, never a panic.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("invalid model blob: {self:?}")]
 pub enum BlobError {
     /// Fewer bytes than the fixed header, or than the length the header declares.
     Truncated {
@@ -71,14 +70,9 @@ pub enum BlobError {
     Kernel(int8_kernels::KernelError),
 }
 
-impl fmt::Display for BlobError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid model blob: {self:?}")
-    }
-}
-
 /// Errors while running a loaded model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("inference error: {self:?}")]
 pub enum EngineError {
     /// No tokens (an encoder input needs at least `[CLS]` and `[SEP]`).
     EmptyInput,
@@ -100,11 +94,5 @@ pub enum EngineError {
 impl From<int8_kernels::KernelError> for EngineError {
     fn from(e: int8_kernels::KernelError) -> Self {
         EngineError::Kernel(e)
-    }
-}
-
-impl fmt::Display for EngineError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "inference error: {self:?}")
     }
 }

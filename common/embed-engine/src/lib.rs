@@ -1,6 +1,7 @@
 //! int8 sentence-embedding engine: model blob format and loader, the integer-
 //! quantized BERT forward pass (all-MiniLM-L6-v2) and a small MLP classifier
-//! through the same format. Only what the guest runs: the float model, the
+//! through the same format (feature `mlp`: test images and host tools; the
+//! production guest serves embeddings only). Only what the guest runs: the float model, the
 //! quantizer and the blob writer are host-only (host/model-tools).
 //!
 //! Pipeline: host/model-tools reads the float model, calibrates SmoothQuant,
@@ -28,6 +29,7 @@ mod embedder;
 pub mod error;
 mod linear;
 pub mod math;
+#[cfg(feature = "mlp")]
 pub mod mlp;
 pub mod parallel;
 

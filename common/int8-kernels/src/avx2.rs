@@ -110,6 +110,7 @@ unsafe fn matmul_tile<const R: usize>(v: &View, m0: usize, blk: usize, out: *mut
 ///
 /// # Safety
 /// As [`group_acc`], and `out` holds `v.m * v.n * v.groups` ints.
+#[cfg(feature = "extra-ops")]
 #[target_feature(enable = "avx2")]
 unsafe fn dots_tile<const R: usize>(v: &View, m0: usize, blk: usize, out: *mut i32) {
     let n0 = blk * BLOCK;
@@ -160,11 +161,12 @@ pub(crate) unsafe fn matmul(a: &QuantizedRows, w: &PackedMatrix, out: &mut [f32]
     drive!(View::new(a, w), matmul_tile, out.as_mut_ptr());
 }
 
-/// See [`crate::group_dots`].
+/// See `crate::group_dots`.
 ///
 /// # Safety
 /// The CPU supports AVX2; shapes are checked: `a.k() == w.k()`,
 /// `out.len() == a.m() * w.n() * w.k() / 32`.
+#[cfg(feature = "extra-ops")]
 #[target_feature(enable = "avx2")]
 pub(crate) unsafe fn group_dots(a: &QuantizedRows, w: &PackedMatrix, out: &mut [i32]) {
     drive!(View::new(a, w), dots_tile, out.as_mut_ptr());

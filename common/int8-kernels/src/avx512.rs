@@ -151,6 +151,7 @@ unsafe fn matmul_tile<const R: usize, const B: usize>(
 ///
 /// # Safety
 /// As [`group_acc`], and `out` holds `v.m * v.n * v.groups` ints.
+#[cfg(feature = "extra-ops")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
 unsafe fn dots_tile<const R: usize, const B: usize>(
     v: &View,
@@ -250,11 +251,12 @@ pub(crate) unsafe fn matmul(
     drive!(View::new(a, w), matmul_tile, arg);
 }
 
-/// See [`crate::group_dots`].
+/// See `crate::group_dots`.
 ///
 /// # Safety
 /// The CPU supports AVX-512 F/BW/VL/VNNI; shapes are checked: `a.k() == w.k()`,
 /// `out.len() == a.m() * w.n() * w.k() / 32`.
+#[cfg(feature = "extra-ops")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
 pub(crate) unsafe fn group_dots(a: &QuantizedRows, w: &PackedMatrix, out: &mut [i32]) {
     drive!(View::new(a, w), dots_tile, out.as_mut_ptr());

@@ -112,6 +112,7 @@ fn check(kernel: Kernel) -> Result<(), KernelError> {
 }
 
 /// `x[i] = e^x[i]` in place ([`exp_one`] per element).
+#[cfg(feature = "extra-ops")]
 pub fn exp_f32(kernel: Kernel, x: &mut [f32]) -> Result<(), KernelError> {
     check(kernel)?;
     match kernel.kind() {
@@ -154,12 +155,13 @@ pub(crate) const GELU: u8 = 1;
 /// 3. `row[i] *= 1 / sum`.
 ///
 /// An empty row is left as is. See [`softmax_rows_f32`] for many rows at once.
+#[cfg(feature = "extra-ops")]
 pub fn softmax_f32(kernel: Kernel, row: &mut [f32], scale: f32) -> Result<(), KernelError> {
     let n = row.len();
     softmax_rows_f32(kernel, F32MatMut::dense(row, 1, n)?, scale)
 }
 
-/// [`softmax_f32`] on every row of `m` (the SIMD kernels interleave several rows, which
+/// `softmax_f32` on every row of `m` (the SIMD kernels interleave several rows, which
 /// hides the latency of the three dependent passes; the results are the same).
 pub fn softmax_rows_f32(kernel: Kernel, m: F32MatMut<'_>, scale: f32) -> Result<(), KernelError> {
     check(kernel)?;
@@ -188,7 +190,7 @@ pub fn softmax_rows_f32(kernel: Kernel, m: F32MatMut<'_>, scale: f32) -> Result<
     Ok(())
 }
 
-/// The reference of [`softmax_f32`].
+/// The reference of `softmax_f32`.
 fn softmax_row_scalar(row: &mut [f32], scale: f32) {
     let main = row.len() - row.len() % LANES;
     let mut mx = [f32::NEG_INFINITY; LANES];

@@ -25,7 +25,7 @@
 //! The f32 helpers for the rest of a transformer layer follow the same rule (identical
 //! floats on every kernel, order documented per function): [`gemm_f32_nn`] /
 //! [`gemm_f32_nt`] (register-blocked, FMA accumulation; [`fma_f32`] reproduces it in the
-//! scalar kernel), [`softmax_rows_f32`], [`exp_f32`], [`gelu_f32`], [`layer_norm_f32`], and
+//! scalar kernel), [`softmax_rows_f32`], `exp_f32`, [`gelu_f32`], [`layer_norm_f32`], and
 //! [`matmul_epilogue`] (scale, bias, residual, GELU, divisor fused into the store).
 //!
 //! Kernel choice: the caller passes a [`Kernel`], a token proving that the CPU runs that
@@ -81,7 +81,7 @@ mod avx512;
 pub mod cpu_features;
 mod detect;
 mod error;
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", feature = "extra-ops"))]
 mod f32_simd;
 mod f32gemm;
 #[cfg(target_arch = "x86_64")]
@@ -89,6 +89,7 @@ mod f32gemm_simd;
 mod f32math;
 #[cfg(target_arch = "x86_64")]
 mod f32math_simd;
+#[cfg(feature = "extra-ops")]
 mod f32ops;
 mod kernel;
 mod layernorm;
@@ -106,7 +107,10 @@ pub use detect::probe_cpuid_values;
 pub use detect::CpuidValues;
 pub use error::KernelError;
 pub use f32gemm::{fma_f32, gemm_f32_nn, gemm_f32_nt, F32Mat, F32MatMut};
-pub use f32math::{erf_one, exp_f32, exp_one, gelu_f32, gelu_one, softmax_f32, softmax_rows_f32};
+pub use f32math::{erf_one, exp_one, gelu_f32, gelu_one, softmax_rows_f32};
+#[cfg(feature = "extra-ops")]
+pub use f32math::{exp_f32, softmax_f32};
+#[cfg(feature = "extra-ops")]
 pub use f32ops::{axpy_f32, dot_f32};
 pub use kernel::{Kernel, KernelKind};
 pub use layernorm::{inv_sqrt_f64, layer_norm_f32, LnOut};
@@ -222,6 +226,7 @@ fn matmul_unchecked(
 }
 
 /// The raw int32 per-group dot products: `out[(m * N + n) * (K / 32) + g]`.
+#[cfg(feature = "extra-ops")]
 pub fn group_dots(
     kernel: Kernel,
     a: &QuantizedRows,

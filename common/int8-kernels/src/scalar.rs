@@ -47,7 +47,8 @@ fn for_each_dot(a: &QuantizedRows, w: &PackedMatrix, mut f: impl FnMut(usize, us
     }
 }
 
-/// See [`crate::group_dots`]; shapes are already checked.
+/// See `crate::group_dots`; shapes are already checked.
+#[cfg(feature = "extra-ops")]
 pub(crate) fn group_dots(a: &QuantizedRows, w: &PackedMatrix, out: &mut [i32]) {
     let (n, groups) = (w.n(), w.k() / GROUP);
     for_each_dot(a, w, |m, c, g, d| out[(m * n + c) * groups + g] = d);

@@ -10,6 +10,7 @@ use core::fmt::Write;
 use serde_json::Value;
 
 use crate::error::CanonicalError;
+#[cfg(feature = "numbers")]
 use crate::number::write_number;
 
 /// Canonical JSON text of `value` (RFC 8785).
@@ -32,7 +33,11 @@ fn write_value(out: &mut String, value: &Value) -> Result<(), CanonicalError> {
         Value::Null => out.push_str("null"),
         Value::Bool(true) => out.push_str("true"),
         Value::Bool(false) => out.push_str("false"),
+        #[cfg(feature = "numbers")]
         Value::Number(n) => write_number(out, n)?,
+        // What the guest hashes (the runtime data) holds strings only.
+        #[cfg(not(feature = "numbers"))]
+        Value::Number(_) => return Err(CanonicalError::NumbersDisabled),
         Value::String(s) => write_string(out, s),
         Value::Array(items) => {
             out.push('[');

@@ -12,6 +12,9 @@ pub enum CanonicalError {
     /// Internal number formatting failed.
     #[error("number formatting failed")]
     Format,
+    /// A number, in a build without feature `numbers`.
+    #[error("numbers need feature `numbers` of kbs-protocol")]
+    NumbersDisabled,
 }
 
 /// Why a KBS resource path was rejected.

@@ -8,6 +8,10 @@
 //! Feature `broker` adds what only the key broker uses: the expected
 //! REPORT_DATA of an [`Attestation`], KBS error bodies and the segments of a
 //! [`ResourcePath`].
+//!
+//! Feature `numbers` adds RFC 8785 number formatting to the canonical JSON
+//! writer; without it a number is refused. The runtime data the guest hashes
+//! holds strings only, so only tests and fuzzing canonicalise numbers.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
@@ -16,6 +20,7 @@ extern crate alloc;
 mod canonical;
 mod cookie;
 mod error;
+#[cfg(feature = "numbers")]
 mod number;
 mod report_data;
 mod resource;
@@ -24,6 +29,7 @@ mod types;
 pub use canonical::{to_canonical_string, to_canonical_vec};
 pub use cookie::session_cookie_pair;
 pub use error::{CanonicalError, ResourcePathError};
+#[cfg(feature = "numbers")]
 pub use number::write_f64 as write_ecmascript_number;
 #[cfg(feature = "broker")]
 pub use report_data::{expected_report_data, expected_runtime_digest};

@@ -26,14 +26,9 @@ use crate::document::BootEvent;
 pub const LABEL: &[u8] = b"confidential-appliance/serving-binding/v1\0";
 
 /// A boot log event whose digest is not hex.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a boot log digest is not hex")]
 pub struct BindingError;
-
-impl core::fmt::Display for BindingError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("a boot log digest is not hex")
-    }
-}
 
 fn put(hash: &mut Sha512, part: &[u8]) {
     // Lengths past u32 cannot occur for this data; saturate instead of wrap.

@@ -17,7 +17,9 @@
 //! when told to be insecure.
 //!
 //! In both forms REPORT_DATA must equal [`crate::binding::report_data`] of
-//! `ohttp_keys` and `boot_log`.
+//! `ohttp_keys` and `boot_log`. Feature `client` adds what only a verifier
+//! (host/client) needs: decoding the document's fields and the expected
+//! REPORT_DATA.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -74,25 +76,20 @@ pub struct Certificate {
 }
 
 /// A document field that does not decode.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg(feature = "client")]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DocumentError {
+    #[error("{0} is not base64")]
     Base64(&'static str),
+    #[error("{0} has the wrong length")]
     Length(&'static str),
-}
-
-impl core::fmt::Display for DocumentError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            Self::Base64(field) => write!(f, "{field} is not base64"),
-            Self::Length(field) => write!(f, "{field} has the wrong length"),
-        }
-    }
 }
 
 pub fn b64_encode(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
+#[cfg(feature = "client")]
 pub fn b64_decode(field: &'static str, text: &str) -> Result<Vec<u8>, DocumentError> {
     base64::engine::general_purpose::STANDARD
         .decode(text.trim())
@@ -101,11 +98,13 @@ pub fn b64_decode(field: &'static str, text: &str) -> Result<Vec<u8>, DocumentEr
 
 impl AttestationDocument {
     /// The `application/ohttp-keys` body the document commits to.
+    #[cfg(feature = "client")]
     pub fn ohttp_keys_bytes(&self) -> Result<Vec<u8>, DocumentError> {
         b64_decode("ohttp_keys", &self.ohttp_keys)
     }
 
     /// The REPORT_DATA a genuine appliance bound into its evidence.
+    #[cfg(feature = "client")]
     pub fn expected_report_data(&self) -> Result<[u8; 64], DocumentError> {
         let keys = self.ohttp_keys_bytes()?;
         crate::binding::report_data(&keys, &self.boot_log)
@@ -119,6 +118,7 @@ impl AttestationDocument {
 }
 
 /// The sample evidence's REPORT_DATA, decoded.
+#[cfg(feature = "client")]
 pub fn sample_report_data(text: &str) -> Result<[u8; 64], DocumentError> {
     b64_decode("report_data", text)?
         .try_into()

@@ -2,9 +2,10 @@
 //! used for SmoothQuant calibration (and as a reference in tests).
 
 use crate::error::QuantizeError;
+use crate::float_math::{gelu, layer_norm};
 use embed_engine::bert::attention::{attention, mean_pool, AttnIn, AttnScratch};
 use embed_engine::bert::BertConfig;
-use embed_engine::math::{gelu, l2_normalize, layer_norm};
+use embed_engine::math::l2_normalize;
 use embed_engine::{EngineError, Kernel};
 
 /// y = x W^T + b with W stored N x K row-major (PyTorch's layout).

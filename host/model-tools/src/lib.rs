@@ -13,6 +13,7 @@ mod blob_writer;
 pub mod checkpoint;
 pub mod digits;
 mod error;
+pub mod float_math;
 pub mod float_model;
 pub mod mlp;
 pub mod quant;

@@ -48,7 +48,7 @@ pub fn attention(
     let d = hidden / heads;
     let (m, t) = (a.m, a.t);
     // 1/sqrt(d) as the model computes it (d is a small integer).
-    let scale = crate::math::inv_sqrt(d as f64) as f32;
+    let scale = int8_kernels::inv_sqrt_f64(d as f64) as f32;
     s.scores.resize(m * t, 0.0);
     let scores = &mut s.scores[..m * t];
     for h in 0..heads {

@@ -125,6 +125,7 @@ pub mod bert {
 }
 
 /// Roles of MLP classifier tensors (per layer: id = role * 256 + layer).
+#[cfg(feature = "mlp")]
 pub mod mlp {
     pub const W: u32 = 1;
     pub const WS: u32 = 2;
@@ -146,6 +147,7 @@ pub mod bert_cfg {
 }
 
 /// Config word indices for the MLP classifier.
+#[cfg(feature = "mlp")]
 pub mod mlp_cfg {
     /// Number of Linear layers; ReLU between them, none after the last.
     pub const LAYERS: usize = 0;

@@ -7,7 +7,8 @@ use alloc::borrow::Cow;
 use alloc::vec::Vec;
 use serde::Serialize;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{status} {kind}: {message}")]
 pub struct ApiError {
     pub status: u16,
     pub message: Cow<'static, str>,
@@ -96,11 +97,5 @@ impl ApiError {
         };
         // Serialising plain strings cannot fail.
         serde_json::to_vec(&body).unwrap_or_default()
-    }
-}
-
-impl core::fmt::Display for ApiError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "{} {}: {}", self.status, self.kind, self.message)
     }
 }

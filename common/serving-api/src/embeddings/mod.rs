@@ -8,7 +8,6 @@ mod response;
 
 pub use error::ApiError;
 pub use request::{parse_request, EmbeddingsRequest, Encoding, Limits};
-pub use response::{
-    decode_base64_embedding, encode_response, EmbeddingItem, EmbeddingValue, EmbeddingsResponse,
-    Usage,
-};
+#[cfg(feature = "client")]
+pub use response::decode_base64_embedding;
+pub use response::{encode_response, EmbeddingItem, EmbeddingValue, EmbeddingsResponse, Usage};

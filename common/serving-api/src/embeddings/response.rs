@@ -89,7 +89,8 @@ pub fn encode_response(
     json
 }
 
-/// Decodes a base64 embedding (little-endian f32s).
+/// Decodes a base64 embedding (little-endian f32s); feature `client`.
+#[cfg(feature = "client")]
 pub fn decode_base64_embedding(text: &str) -> Option<Vec<f32>> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(text)
