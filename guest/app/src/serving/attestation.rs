@@ -7,8 +7,9 @@
 //! measured and not trusted: the client checks it against AMD's roots).
 //! Compile-checked only: no SNP hardware where this was written. Without
 //! SNP it is the unsigned `sample` form carrying `measurement`, the launch
-//! digest key release computed for this image, which clients accept only
-//! when told to be insecure.
+//! digest the host claims for this image (fw_cfg
+//! `opt/appliance/sample-measurement`, read by key release), which clients
+//! accept only when told to be insecure.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -27,6 +28,8 @@ const VCEK_MAX: usize = 16 << 10;
 pub enum AttestationError {
     Binding,
     Report(kernel::EvidenceError),
+    /// Unsigned evidence, but key release read no sample measurement.
+    NoSampleMeasurement,
 }
 
 impl core::fmt::Display for AttestationError {
@@ -34,6 +37,9 @@ impl core::fmt::Display for AttestationError {
         match self {
             Self::Binding => f.write_str("boot log digest encoding"),
             Self::Report(e) => write!(f, "{e}"),
+            Self::NoSampleMeasurement => {
+                f.write_str("unsigned evidence without a sample measurement")
+            }
         }
     }
 }
@@ -43,7 +49,7 @@ pub fn document(
     info: &BootInfo,
     ohttp_keys: &[u8],
     boot_log: &BootLog,
-    measurement: &[u8; 48],
+    sample_measurement: Option<&[u8; 48]>,
 ) -> Result<Vec<u8>, AttestationError> {
     let events: Vec<BootEvent> = boot_log
         .events()
@@ -64,7 +70,9 @@ pub fn document(
         kernel::Evidence::Unsigned => Evidence::Sample {
             svn: String::from("1"),
             report_data: b64_encode(&report_data),
-            measurement: hex::encode(measurement),
+            measurement: hex::encode(
+                sample_measurement.ok_or(AttestationError::NoSampleMeasurement)?,
+            ),
         },
     };
     let document = AttestationDocument {
