@@ -126,7 +126,9 @@ def main():
              "--fw-cfg", f"opt/appliance/model.sealed,file={os.path.join(sealed_dir, 'model.sealed')}",
              "--", "-netdev", netdev,
              "-device", "virtio-net-pci,netdev=n0,disable-legacy=on,iommu_platform=on,romfile="],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+            # run.sh measures the image with this image-builder for the sample evidence.
+            env={**os.environ, "IMAGE_BUILDER": IB})
         deadline = time.time() + 600
         unsealed = serving = False
         for line in guest.stdout:

@@ -33,6 +33,9 @@ BIN = os.environ.get("E2E_HOST_BIN", os.path.join(ROOT, "target", "debug"))
 IB = os.path.join(BIN, "image-builder")
 KB = os.path.join(BIN, "keybroker")
 RUN = os.path.join(ROOT, "qemu", "run.sh")
+# run.sh computes fw_cfg opt/appliance/sample-measurement (the launch digest
+# the guest's sample evidence claims) with this same image-builder.
+os.environ.setdefault("IMAGE_BUILDER", IB)
 RELAY = os.path.join(ROOT, "tests", "tcp_relay.py")
 # Built by scripts/test.sh without --model-digest.
 UNPINNED_IMAGE = os.path.join(ROOT, "out", "appliance.bin")
@@ -41,6 +44,7 @@ EXIT_FAIL = 35
 RESOURCE = "appliance/key/model"
 SEAL_HEADER_LEN = 88
 REFUSED = "key broker refused attestation"
+SAMPLE_FAILED = "sample measurement opt/appliance/sample-measurement: FAILED: "
 # Key release is complete once the model is unsealed. The digits MLP these
 # tests seal is small, but it is no sentence embedder: the production image
 # stops at serving ("serving: FAILED: model does not load"), after this line.
@@ -113,7 +117,7 @@ class Guest(LineProcess):
 
     wait_timeout = 300
 
-    def __init__(self, workdir, broker_port, sealed=None, resource=RESOURCE, image=None):
+    def __init__(self, workdir, broker_port, sealed=None, resource=RESOURCE, image=None, extra=()):
         b = built()
         config = os.path.join(workdir, "config.json")
         with open(config, "w") as f:
@@ -126,7 +130,14 @@ class Guest(LineProcess):
             [RUN, "--image", image or b["image"], "--accel", os.environ.get("E2E_ACCEL", "tcg"), "--mem", "256M",
              "--fw-cfg", f"opt/appliance/config,file={config}",
              "--fw-cfg", f"opt/appliance/model.sealed,file={sealed or b['sealed']}",
-             "--", "-netdev", netdev, "-device", device])
+             *extra, "--", "-netdev", netdev, "-device", device])
+
+
+def sample_digest(image):
+    """`image-builder measure` of `image` under the sample launch configuration
+    (1 x EPYC-v4): what qemu/run.sh passes as the sample measurement."""
+    p = run_cmd([IB, "measure", "--vcpus", "1", "--vcpu-type", "EPYC-v4", image], check=True)
+    return p.stdout.strip().splitlines()[-1]
 
 
 def no_secrets(guest):
@@ -153,6 +164,13 @@ def keyrelease_success_unseals_the_pinned_model():
             guest.kill()
             broker.stop()
         assert f"released resource={RESOURCE}" in broker.log(), broker.log()
+        # The evidence claimed the launch digest of exactly the image booted
+        # (run.sh measures it), which is the manifest's sample configuration.
+        measurement = sample_digest(b["image"])
+        first = json.load(open(b["manifest"]))["launch_configurations"][0]
+        assert (first["vcpus"], first["vcpu_type"], first["launch_digest"]) == \
+            (1, "EPYC-v4", measurement), first
+        assert f"tee=sample measurement={measurement}:" in broker.log(), broker.log()
         assert b["key"].hex() not in broker.log()
         print("     " + next(l for l in guest.lines if l.startswith(READY)))
 
@@ -179,6 +197,75 @@ def keyrelease_measurement_not_allowed_is_refused():
         assert not any("model unsealed" in l for l in guest.lines), guest.log()
         assert "REFUSED reason=measurement " in broker.log(), broker.log()
         assert "released resource" not in broker.log()
+
+
+@test
+def keyrelease_claim_of_another_image_is_refused():
+    """The sample evidence carries the host's claim: a well-formed digest of
+    some other image is refused by the broker like any unlisted measurement."""
+    b = built()
+    with tempfile.TemporaryDirectory() as d:
+        claim = os.path.join(d, "sample-measurement")
+        other = sample_digest(UNPINNED_IMAGE)
+        assert other != sample_digest(b["image"])
+        open(claim, "w").write(other + "\n")
+        broker = Broker(d, b["manifest"])
+        guest = Guest(d, broker.port, extra=["--fw-cfg", f"opt/appliance/sample-measurement,file={claim}"])
+        try:
+            code = guest.wait_exit()
+        finally:
+            guest.kill()
+            broker.stop()
+        assert code == EXIT_FAIL, f"exit {code}\n{guest.log()}"
+        assert REFUSED in guest.lines, guest.log()
+        assert "REFUSED reason=measurement " in broker.log(), broker.log()
+        assert "released resource" not in broker.log()
+
+
+@test
+def keyrelease_missing_or_malformed_sample_measurement_stops():
+    """Without SNP the guest needs the host's claim: missing or malformed, it
+    stops before it reaches the network, naming the file and the reason."""
+    b = built()
+    good = sample_digest(b["image"])
+    cases = {
+        "missing": (None, "missing: sample evidence needs the launch digest from the host"),
+        "short": (good[:-1], "not 96 hex digits and an optional newline"),
+        "not hex": ("g" + good[1:], "not 96 hex digits and an optional newline"),
+        "two newlines": (good[:-1] + "\n\n", "not 96 hex digits and an optional newline"),
+        "trailing space": (good + " ", "not 96 hex digits and an optional newline"),
+        "too long": (good + "00", "98 bytes, not 96 hex digits and an optional newline"),
+    }
+    for name, (content, reason) in cases.items():
+        with tempfile.TemporaryDirectory() as d:
+            if content is None:
+                extra = ["--no-sample-measurement"]
+            else:
+                claim = os.path.join(d, "sample-measurement")
+                open(claim, "w").write(content)
+                extra = ["--fw-cfg", f"opt/appliance/sample-measurement,file={claim}"]
+            # No broker: the guest must stop before it looks for one.
+            guest = Guest(d, free_port(), extra=extra)
+            try:
+                code = guest.wait_exit()
+            finally:
+                guest.kill()
+            assert code == EXIT_FAIL, f"{name}: exit {code}\n{guest.log()}"
+            line = guest.wait_for(SAMPLE_FAILED, timeout=1)
+            assert line.startswith(SAMPLE_FAILED + reason), f"{name}: {line}"
+            assert not any("key broker unreachable" in l or REFUSED in l for l in guest.lines), \
+                f"{name}:\n{guest.log()}"
+
+
+@test
+def keyrelease_run_sh_without_image_builder_says_what_to_build():
+    """qemu/run.sh cannot compute the sample measurement without the tool: it
+    stops before starting QEMU and says what to build."""
+    p = run_cmd([RUN, "--image", built()["image"], "--accel", "tcg"], timeout=60,
+                env={**os.environ, "IMAGE_BUILDER": "/nonexistent/image-builder"})
+    assert p.returncode == 2, f"exit {p.returncode}\n{p.stdout}\n{p.stderr}"
+    assert "cargo build -p image-builder" in p.stderr and "sample-measurement" in p.stderr, p.stderr
+    assert "accel=" not in p.stderr and not p.stdout, p.stdout + p.stderr
 
 
 @test

@@ -181,6 +181,15 @@ def serving_client_verifies_and_embeds_like_the_host():
     # The runtime configuration's digest, and every check with its values.
     assert f"config: sha256 {a.config_sha256}" in p.stdout, p.stdout
     assert "check measurement: ok: " in p.stdout and "check report-data: ok: " in p.stdout, p.stdout
+    # The sample evidence claims the launch digest of exactly the image
+    # booted (qemu/run.sh measures it), the manifest's sample configuration.
+    status, _, body = http("GET", a.url + "/v1/attestation")
+    evidence = json.loads(body)["evidence"]
+    measurement = kr.sample_digest(built()["image"])
+    first = json.load(open(built()["manifest"]))["launch_configurations"][0]
+    assert status == 200 and evidence["tee"] == "sample", body[:400]
+    assert evidence["measurement"] == measurement == first["launch_digest"], (evidence, first)
+    assert f"check measurement: ok: {measurement}" in p.stdout, p.stdout
     # Pinned to that configuration: accepted; to another: refused.
     p = client("verify", "--url", a.url, "--manifest", built()["manifest"], "--insecure",
                "--config-sha256", a.config_sha256)

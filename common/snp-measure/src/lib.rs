@@ -58,9 +58,10 @@ impl LaunchConfig {
 
 /// The sample launch configuration: 1 vCPU of QEMU's `EPYC-v4`, default
 /// guest features. A guest without SNP cannot observe how it was launched, so
-/// its sample evidence carries the digest under this configuration; it is
-/// also the first configuration of every manifest and `qemu/run-snp.sh`'s
-/// default.
+/// its sample evidence carries the digest under this configuration (which
+/// `qemu/run.sh` computes with `image-builder measure --vcpus 1 --vcpu-type
+/// EPYC-v4` and passes in fw_cfg); it is also the first configuration of
+/// every manifest and `qemu/run-snp.sh`'s default.
 pub const SAMPLE_VCPUS: u32 = 1;
 /// QEMU's name of the sample configuration's vCPU model (see [`SAMPLE_VCPUS`]).
 pub const SAMPLE_VCPU_TYPE: &str = "EPYC-v4";

@@ -14,12 +14,16 @@
 //!
 //! Evidence: under plain QEMU there is no secure processor, so the guest
 //! sends the broker's `sample` evidence (accepted only with
-//! `--insecure-allow-sample`) carrying the launch digest it computes of its
-//! own image, computed once per boot and passed on to serving. A launch
-//! digest depends on the launch configuration too, which a guest without SNP
-//! cannot observe; it uses `snp_measure::sample_launch_config()` (the
-//! manifest's first configuration), so an unchanged image matches the
-//! allow-list and any other image does not.
+//! `--insecure-allow-sample`). Nothing in it is signed: it is the host's word,
+//! since a host can boot any program that claims anything. So the launch
+//! digest it carries is the host's claim too: fw_cfg
+//! `opt/appliance/sample-measurement`, 96 hex digits (an optional trailing
+//! newline, nothing else), which `qemu/run.sh` computes for the image it
+//! boots with `image-builder measure` under the sample launch configuration
+//! (the manifest's first: 1 vCPU of EPYC-v4), so an unchanged image matches
+//! the allow-list and any other image does not. It is read once per boot, only
+//! when the evidence is unsigned, and passed on to serving; missing or
+//! malformed, the appliance stops.
 //! Under SNP the guest sends `snp` evidence instead: a report from the secure
 //! processor through `kernel::evidence` (guest/snp-attest over the GHCB guest
 //! request), never run on SNP hardware here.
@@ -48,6 +52,13 @@ use zeroize::Zeroizing;
 
 /// The sealed model (image-builder `seal`), passed by the host.
 pub const SEALED_MODEL: &str = "opt/appliance/model.sealed";
+/// The launch digest sample evidence claims, passed by the host and read only
+/// when the evidence is unsigned (see the module notes).
+const SAMPLE_MEASUREMENT: &str = "opt/appliance/sample-measurement";
+/// Prefix of the line that stops the appliance when it is missing or malformed.
+const SAMPLE_WHAT: &str = "sample measurement opt/appliance/sample-measurement";
+/// 96 hex digits and an optional newline.
+const SAMPLE_MAX: usize = 97;
 /// SHA-384 of the model this image accepts, fixed at build time by
 /// `image-builder build --model-digest` (so it is covered by the launch
 /// digest). Without it the image refuses to unseal anything.
@@ -75,9 +86,9 @@ pub struct Released {
     pub model: Zeroizing<Vec<u8>>,
     /// The network stack, already configured (the device is probed once).
     pub net: NetStack,
-    /// This image's launch digest under the sample configuration (sample
-    /// evidence carries it).
-    pub measurement: [u8; 48],
+    /// The launch digest sample evidence claims (the host's, see the module
+    /// notes); `None` when the evidence is a signed report.
+    pub sample_measurement: Option<[u8; 48]>,
 }
 
 /// The whole flow. Does not return on any failure.
@@ -97,14 +108,23 @@ pub fn run(info: &BootInfo, config: &Config, boot_log: &mut BootLog) -> Released
 
     let mut rng = RdRand::new();
     let tee_key = EcPrivateKey::generate(&mut rng);
-    let measurement = self_measurement();
+    let sample_measurement = match kernel::evidence_kind() {
+        kernel::EvidenceKind::Unsigned => Some(sample_measurement(fw)),
+        kernel::EvidenceKind::SnpReport => None,
+    };
 
     let mut net = kernel::net::bring_up(IpConfig::Dhcp).unwrap_or_else(|e| kernel::fail(WHAT, &e));
     if let Err(e) = net.wait_for_address(DHCP_TIMEOUT_MS) {
         kernel::fail(WHAT, &e);
     }
     let mut client = KbsClient::new(config.kbs.host, config.kbs.port);
-    let jwe = obtain_resource(&mut net, &mut client, &resource, &tee_key, &measurement);
+    let jwe = obtain_resource(
+        &mut net,
+        &mut client,
+        &resource,
+        &tee_key,
+        sample_measurement.as_ref(),
+    );
     let key = {
         let plain = jwe::decrypt(&jwe, &tee_key)
             .unwrap_or_else(|_| kernel::fail(WHAT, &"the released key does not decrypt"));
@@ -120,16 +140,34 @@ pub fn run(info: &BootInfo, config: &Config, boot_log: &mut BootLog) -> Released
     Released {
         model,
         net,
-        measurement,
+        sample_measurement,
     }
 }
 
-/// The SNP launch digest of this very image under the sample launch
-/// configuration (see the module notes).
-fn self_measurement() -> [u8; 48] {
-    let config = snp_measure::sample_launch_config();
-    snp_measure::launch_digest(kernel::launched_image(), &config)
-        .unwrap_or_else(|e| kernel::fail(WHAT, &alloc::format!("measuring the image: {e}")))
+/// The host's claim for sample evidence: fw_cfg `opt/appliance/sample-measurement`,
+/// exactly 96 hex digits with an optional trailing newline. Stops the
+/// appliance when it is missing or malformed.
+fn sample_measurement(fw: &FwCfg) -> [u8; 48] {
+    let fail = |why: &dyn core::fmt::Display| -> ! { kernel::fail(SAMPLE_WHAT, why) };
+    let file = match fw.find(SAMPLE_MEASUREMENT) {
+        Ok(file) => file,
+        Err(FwCfgError::NotFound) => fail(
+            &"missing: sample evidence needs the launch digest from the host (qemu/run.sh passes it)",
+        ),
+        Err(e) => fail(&e),
+    };
+    if file.size as usize > SAMPLE_MAX {
+        fail(&alloc::format!(
+            "{} bytes, not 96 hex digits and an optional newline",
+            file.size
+        ));
+    }
+    let bytes = fw
+        .read_file_vec(file, SAMPLE_MAX)
+        .unwrap_or_else(|e| fail(&e));
+    let text = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
+    <[u8; 48]>::from_hex(text)
+        .unwrap_or_else(|_| fail(&"not 96 hex digits and an optional newline"))
 }
 
 enum Attempt {
@@ -152,12 +190,12 @@ fn obtain_resource(
     client: &mut KbsClient,
     resource: &ResourcePath,
     tee_key: &EcPrivateKey,
-    measurement: &[u8; 48],
+    sample_measurement: Option<&[u8; 48]>,
 ) -> Jwe {
     let started = net.now_ms();
     let mut delay = FIRST_RETRY_MS;
     loop {
-        match attempt(net, client, resource, tee_key, measurement) {
+        match attempt(net, client, resource, tee_key, sample_measurement) {
             Ok(jwe) => return jwe,
             Err(Attempt::Refused) => {
                 println!("key broker refused attestation");
@@ -188,12 +226,12 @@ fn attempt(
     client: &mut KbsClient,
     resource: &ResourcePath,
     tee_key: &EcPrivateKey,
-    measurement: &[u8; 48],
+    sample_measurement: Option<&[u8; 48]>,
 ) -> Result<Jwe, Attempt> {
     let json = [Header::new("Content-Type", b"application/json")];
-    let snp = kernel::evidence_kind() == kernel::EvidenceKind::SnpReport;
+    // Sample evidence exactly when the host's claim was read (unsigned).
     let mut request = kbs_protocol::snp_request();
-    if !snp {
+    if sample_measurement.is_some() {
         request.tee = Tee::Sample;
     }
     let body = serde_json::to_vec(&request).map_err(|_| Attempt::Failed("auth request"))?;
@@ -209,15 +247,18 @@ fn attempt(
     // SNP evidence carries the digest padded to the 64-byte REPORT_DATA;
     // sample evidence exactly the 48-byte digest (what Trustee's sample
     // verifier compares).
-    let primary_evidence = if snp {
-        let report_data = kbs_protocol::report_data(&challenge.nonce, &tee_pubkey)
-            .map_err(|_| Attempt::Failed("REPORT_DATA"))?;
-        snp_evidence(report_data)?
-    } else {
-        let digest = kbs_protocol::runtime_data_digest(&challenge.nonce, &tee_pubkey)
-            .map_err(|_| Attempt::Failed("REPORT_DATA"))?;
-        let evidence = snp_attest::sample_evidence(&digest, measurement);
-        serde_json::from_str(&evidence).map_err(|_| Attempt::Failed("evidence"))?
+    let primary_evidence = match sample_measurement {
+        None => {
+            let report_data = kbs_protocol::report_data(&challenge.nonce, &tee_pubkey)
+                .map_err(|_| Attempt::Failed("REPORT_DATA"))?;
+            snp_evidence(report_data)?
+        }
+        Some(measurement) => {
+            let digest = kbs_protocol::runtime_data_digest(&challenge.nonce, &tee_pubkey)
+                .map_err(|_| Attempt::Failed("REPORT_DATA"))?;
+            let evidence = snp_attest::sample_evidence(&digest, measurement);
+            serde_json::from_str(&evidence).map_err(|_| Attempt::Failed("evidence"))?
+        }
     };
     let attestation = Attestation {
         init_data: None,

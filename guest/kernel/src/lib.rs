@@ -34,7 +34,6 @@ mod snp;
 pub mod time;
 mod virtio;
 
-pub use boot::launched_image;
 pub use cpu::CpuFeatures;
 pub use exit::{exit, fail, ExitCode};
 #[cfg(feature = "test-api")]

@@ -7,8 +7,9 @@
 //! measured and not trusted: the client checks it against AMD's roots).
 //! Compile-checked only: no SNP hardware where this was written. Without
 //! SNP it is the unsigned `sample` form carrying `measurement`, the launch
-//! digest key release computed for this image, which clients accept only
-//! when told to be insecure.
+//! digest the host claims for this image (fw_cfg
+//! `opt/appliance/sample-measurement`, read by key release), which clients
+//! accept only when told to be insecure.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -29,6 +30,9 @@ pub enum AttestationError {
     Binding,
     #[error("{0}")]
     Report(kernel::EvidenceError),
+    /// Unsigned evidence, but key release read no sample measurement.
+    #[error("unsigned evidence without a sample measurement")]
+    NoSampleMeasurement,
 }
 
 /// The document for `ohttp_keys` and `boot_log`, as JSON bytes.
@@ -36,7 +40,7 @@ pub fn document(
     info: &BootInfo,
     ohttp_keys: &[u8],
     boot_log: &BootLog,
-    measurement: &[u8; 48],
+    sample_measurement: Option<&[u8; 48]>,
 ) -> Result<Vec<u8>, AttestationError> {
     let events: Vec<BootEvent> = boot_log
         .events()
@@ -57,7 +61,9 @@ pub fn document(
         kernel::Evidence::Unsigned => Evidence::Sample {
             svn: String::from("1"),
             report_data: b64_encode(&report_data),
-            measurement: hex::encode(measurement),
+            measurement: hex::encode(
+                sample_measurement.ok_or(AttestationError::NoSampleMeasurement)?,
+            ),
         },
     };
     let document = AttestationDocument {

@@ -28,7 +28,7 @@ pub fn run(info: &BootInfo, config: &Config, boot_log: &BootLog, released: Relea
     let Released {
         model,
         net,
-        measurement,
+        sample_measurement,
     } = released;
     // The one load of the unsealed blob (it checks every tensor checksum), on
     // the int8 kernel the platform chose at boot.
@@ -46,10 +46,11 @@ pub fn run(info: &BootInfo, config: &Config, boot_log: &BootLog, released: Relea
         Gateway::from_ikm(key_id, &ikm)
     };
     let ohttp_keys = gateway.ohttp_keys();
-    let document = match attestation::document(info, &ohttp_keys, boot_log, &measurement) {
-        Ok(d) => d,
-        Err(e) => kernel::fail("serving", &e),
-    };
+    let document =
+        match attestation::document(info, &ohttp_keys, boot_log, sample_measurement.as_ref()) {
+            Ok(d) => d,
+            Err(e) => kernel::fail("serving", &e),
+        };
     println!(
         "serving: OHTTP key {}{} bound to the attestation evidence ({} evidence, {} boot log events)",
         gateway.key_id(),

@@ -40,15 +40,6 @@ pub(crate) fn sev_es_active() -> bool {
     handover().sev_status & 0b110 != 0
 }
 
-/// The launched image, read in place at [4 GiB - 2 MiB, 4 GiB): the bytes
-/// the launch digest covers (the guest measures itself for sample evidence).
-/// Nothing writes there after boot: the kernel runs from its copy in RAM.
-pub fn launched_image() -> &'static [u8] {
-    let len = layout::IMAGE_SIZE as usize;
-    // SAFETY: the boot stub identity-maps the whole first 4 GiB; the image range is the firmware ROM under plain QEMU and launch-validated private memory under SNP, never written or freed after boot, so a shared read-only slice of it is valid for the program's life.
-    unsafe { core::slice::from_raw_parts(layout::IMAGE_BASE as *const u8, len) }
-}
-
 /// Physical layout fixed by `layout.ld` (kept in step by hand: the linker
 /// script asserts the kernel fits, and `image-builder` checks the image).
 pub(crate) mod layout {
