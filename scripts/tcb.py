@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 # The goal is 15,000 (issue 11). Until the guest gets there this is a ratchet
 # at the current count: lower it whenever code leaves the guest, never raise it.
 GOAL = 15_000
-BUDGET = 18_600
+BUDGET = 16_700
 ROOT_PACKAGE = "app"
 TARGET_SPEC = "x86_64-target.json"
 # cfg keys with a fixed value in the guest build (x86_64-target.json, release
