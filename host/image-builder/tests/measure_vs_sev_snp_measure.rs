@@ -381,7 +381,7 @@ fn distribution_ovmf_matches_sev_snp_measure() {
     }
     assert!(
         compared > 0,
-        "no OVMF build to compare (none of {candidates:?} is a 64 KiB multiple): \
+        "no OVMF build to compare (none of {candidates:?} exists with a size QEMU accepts): \
          install the distribution's ovmf package (scripts/setup.sh does)"
     );
     eprintln!("distribution OVMF: {compared} configurations compared equal");

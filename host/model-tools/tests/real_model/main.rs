@@ -134,38 +134,51 @@ fn int8_embeddings_match_float_model() {
     for (c, s) in worst.iter().take(5) {
         println!("  worst {c:.5}  {s:.60}");
     }
-    check_accuracy(min, mean, agree);
+    if let Err(e) = check_accuracy(min, mean, agree) {
+        panic!("accuracy gate: {e}");
+    }
 }
 
 /// Sentences in testdata/eval_sentences.txt (the README's accuracy row).
 const EVAL_SENTENCES: usize = 657;
-/// Just under the README's stated figures: min cosine 0.997, mean 0.9995,
-/// nearest-neighbour agreement 99.7% (655 of 657).
-const MIN_COS: f64 = 0.9965;
-const MEAN_COS: f64 = 0.9994;
+/// The README's stated figures, just under the measured ones (min cosine
+/// 0.99744, mean 0.99952, agreement 656 of 657; deterministic, and the same
+/// with every kernel): min 0.997, mean 0.9995, agreement 99.7% (655 of 657).
+const MIN_COS: f64 = 0.997;
+const MEAN_COS: f64 = 0.9995;
 const MIN_AGREE: usize = 655;
 
-fn check_accuracy(min: f64, mean: f64, agree: usize) {
-    assert!(min >= MIN_COS, "min cosine {min} < {MIN_COS}");
-    assert!(mean >= MEAN_COS, "mean cosine {mean} < {MEAN_COS}");
-    assert!(
-        agree >= MIN_AGREE,
-        "nearest-neighbour agreement {agree}/{EVAL_SENTENCES} < {MIN_AGREE}/{EVAL_SENTENCES}"
-    );
+/// The gate: `Err` names the first figure below its bound.
+fn check_accuracy(min: f64, mean: f64, agree: usize) -> Result<(), String> {
+    if min < MIN_COS {
+        return Err(format!("min cosine {min} < {MIN_COS}"));
+    }
+    if mean < MEAN_COS {
+        return Err(format!("mean cosine {mean} < {MEAN_COS}"));
+    }
+    if agree < MIN_AGREE {
+        return Err(format!(
+            "nearest-neighbour agreement {agree}/{EVAL_SENTENCES} < {MIN_AGREE}/{EVAL_SENTENCES}"
+        ));
+    }
+    Ok(())
 }
 
-/// The gate fails on figures that miss the README's by a little (each one
+/// The gate refuses figures that miss the README's by a little (each one
 /// alone); the accuracy test itself only ever sees the real figures.
 #[test]
 fn accuracy_gate_refuses_figures_below_the_stated_ones() {
-    check_accuracy(0.9970, 0.9995, 655);
+    assert_eq!(check_accuracy(0.99744, 0.99952, 656), Ok(()));
+    assert_eq!(check_accuracy(0.997, 0.9995, 655), Ok(()));
     for (min, mean, agree) in [
-        (0.9964, 0.9995, 655),
-        (0.9970, 0.99939, 655),
-        (0.9970, 0.9995, 654),
+        (0.9969, 0.99952, 656),
+        (0.99744, 0.99949, 656),
+        (0.99744, 0.99952, 654),
     ] {
-        let refused = std::panic::catch_unwind(|| check_accuracy(min, mean, agree)).is_err();
-        assert!(refused, "accepted min {min} mean {mean} agreement {agree}");
+        assert!(
+            check_accuracy(min, mean, agree).is_err(),
+            "accepted min {min} mean {mean} agreement {agree}"
+        );
     }
 }
 
