@@ -217,7 +217,7 @@ def assert_embed_sends_nothing(a, args, reason):
     assert after == before, f"a refused embed sent {after - before} request(s)"
     p = client("embed", "--url", a.url, "--manifest", built()["manifest"], "--insecure", "secret text")
     assert p.returncode == 0, p.stdout + p.stderr
-    assert ohttp_posts(a) == after + 1, "the capture does not count POSTs: it proves nothing"
+    assert ohttp_posts(a) > after, "the capture does not count POSTs: it proves nothing"
 
 
 @test
