@@ -32,6 +32,14 @@ if ! qemu_ok; then
   qemu_ok || { log "QEMU 10.x could not be installed"; exit 1; }
 fi
 
+# --- OVMF: real edk2 builds the measurement tests compare against
+# sev-snp-measure (host/image-builder/tests fail without one) ---
+if [ ! -f /usr/share/ovmf/OVMF.fd ] && [ ! -f /usr/share/OVMF/OVMF_CODE.fd ]; then
+  log "installing ovmf"
+  $SUDO apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ovmf >/dev/null
+fi
+
 # --- Rust: the pinned toolchain with rust-src (build-std for the guest) ---
 channel=$(sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)
 if ! rustup toolchain list | grep -q "^$channel"; then

@@ -22,6 +22,7 @@ import re
 import shutil
 import signal
 import socket
+import struct
 import sys
 import tempfile
 import threading
@@ -140,12 +141,45 @@ def sample_digest(image):
     return p.stdout.strip().splitlines()[-1]
 
 
-def no_secrets(guest):
-    """Neither the model key nor the model bytes reach the serial log."""
+def tensor_slices(blob, width=16, per_tensor=3):
+    """Slices of the weights themselves: for each tensor in the model blob's
+    table (common/embed-engine/src/blob/format.rs: u32 count at 16, 80-byte
+    entries from 128 with u64 offset at 32 and u64 length at 40 in each),
+    `per_tensor` slices at 1/4, 1/2 and 3/4 of its bytes; slices with fewer
+    than 4 distinct byte values (padding-like) are left out."""
+    count = struct.unpack_from("<I", blob, 16)[0]
+    slices = []
+    for i in range(count):
+        offset, length = struct.unpack_from("<QQ", blob, 128 + 80 * i + 32)
+        assert offset >= 128 + 80 * count and offset + length <= len(blob), (i, offset, length)
+        if length < 2 * width:
+            continue
+        for k in range(1, per_tensor + 1):
+            at = offset + (length - width) * k // (per_tensor + 1)
+            piece = blob[at:at + width]
+            if len(set(piece)) >= 4:
+                slices.append(piece)
+    assert len(slices) >= 4, f"only {len(slices)} tensor slices"
+    return slices
+
+
+def secret_leaks(lines):
+    """What of the model key and the model's weights is on `lines`."""
     b = built()
-    text = "\n".join(guest.lines)
-    assert b["key"].hex() not in text, "model key on the serial log"
-    assert b["blob"][SEAL_HEADER_LEN:SEAL_HEADER_LEN + 16].hex() not in text, "model bytes on the log"
+    text = "\n".join(lines)
+    leaks = ["model key"] if b["key"].hex() in text else []
+    for piece in tensor_slices(b["blob"]):
+        if piece.hex() in text or piece.hex().upper() in text:
+            leaks.append(f"model bytes {piece.hex()}")
+    return leaks
+
+
+def no_secrets(guest):
+    """Neither the model key nor the model's weights reach the serial log;
+    and the check finds a weight slice planted in a copy of the log."""
+    assert not secret_leaks(guest.lines), secret_leaks(guest.lines)
+    planted = tensor_slices(built()["blob"])[-1].hex()
+    assert secret_leaks(guest.lines + [f"oops {planted}"]), "the check cannot see weights"
 
 
 @test
@@ -311,6 +345,50 @@ def keyrelease_retries_until_the_broker_starts():
         assert len(delays) >= 2 and delays == [min(500 << i, 8000) for i in range(len(delays))], retries
         assert f"model unsealed sha384:{b['digest']}" in guest.lines, guest.log()
         print(f"     retried {len(delays)} times ({', '.join(map(str, delays))} ms)")
+
+
+@test
+def keyrelease_gives_up_when_the_broker_never_starts():
+    """No broker at all: retries at 0.5 s doubling to the 8 s cap, and no
+    new attempt once the 60 s budget would be passed; then the fixed line
+    and exit status 35 (guest/app/src/key_release.rs)."""
+    with tempfile.TemporaryDirectory() as d:
+        guest = Guest(d, free_port())
+        try:
+            guest.wait_for("key broker unreachable, retrying in 500 ms")
+            t0 = time.time()
+            code = guest.wait_exit(timeout=240)
+            waited = time.time() - t0
+        finally:
+            guest.kill()
+    assert code == EXIT_FAIL, f"exit {code}\n{guest.log()}"
+    delays, gave_up = check_gave_up(guest.lines)
+    print(f"     {len(delays)} retries ({', '.join(map(str, delays))} ms), {gave_up!r}, "
+          f"exit {code}; {waited:.0f} s on the host clock from the first retry")
+
+
+def check_gave_up(lines):
+    """The serial log of a guest whose broker never answered: retry delays
+    0.5 s doubling to the 8 s cap, then one give-up line once the next wait
+    would pass the 60 s budget, after the last retry; no unsealing.
+    Returns (delays in ms, the give-up line)."""
+    retries = [l for l in lines if l.startswith("key broker unreachable, retrying in ")]
+    delays = [int(l.split()[-2]) for l in retries]
+    # 0.5+1+2+4+8 s, then 8 s each: the 10th retry ends at 55.5 s of waiting
+    # alone; the attempts' own time may leave room for one fewer.
+    assert delays[:5] == [500, 1000, 2000, 4000, 8000], retries
+    assert delays[5:] == [8000] * (len(delays) - 5) and len(delays) in (9, 10), retries
+    gave_up = [l for l in lines if l.startswith("key broker unreachable (")]
+    assert len(gave_up) == 1, "\n".join(lines[-30:])
+    m = re.fullmatch(r"key broker unreachable \((.+)\), giving up after (\d+) ms", gave_up[0])
+    assert m, gave_up[0]
+    elapsed = int(m.group(2))
+    # Giving up means the next 8 s wait would pass the 60 s budget.
+    assert 60_000 - 8_000 < elapsed <= 60_000, gave_up[0]
+    assert sum(delays) <= elapsed, (sum(delays), elapsed)
+    assert lines.index(gave_up[0]) > lines.index(retries[-1]), "gave up before the last retry"
+    assert not any("model unsealed" in l for l in lines), "\n".join(lines[-30:])
+    return delays, gave_up[0]
 
 
 @test

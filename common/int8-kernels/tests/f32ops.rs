@@ -41,6 +41,7 @@ fn axpy_is_identical_across_kernels() {
         for &kernel in &kernels {
             let mut y = y0.clone();
             axpy_f32(kernel, alpha, &x, &mut y).expect("axpy");
+            assert_eq!(y.len(), want.len());
             assert!(y.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()));
         }
     }

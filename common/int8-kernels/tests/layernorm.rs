@@ -63,8 +63,9 @@ fn identical_across_kernels_and_accurate() {
         }
         for &kernel in &kernels {
             let (o1, o2) = run(kernel);
-            let same =
-                |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits());
+            let same = |a: &[f32], b: &[f32]| {
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+            };
             assert!(
                 same(&o1, &w1) && same(&o2, &w2),
                 "{} {rows}x{h}",

@@ -208,6 +208,52 @@ fn embed_prints_one_vector_per_input() {
     );
 }
 
+/// A refused `embed` sends nothing: the fake sees the evidence and key GETs
+/// and no POST. The same command accepted does POST, so the count can tell.
+#[test]
+fn embed_sends_nothing_when_it_refuses() {
+    let fake = Fake::start(MEASUREMENT);
+    let url = fake.url();
+    let good = manifest_file(&[MEASUREMENT], GUEST_POLICY, None);
+    let good = good.to_str().expect("utf8");
+    let other = manifest_file(&[OTHER_MEASUREMENT], GUEST_POLICY, None);
+    let other = other.to_str().expect("utf8");
+    let posts = || fake.seen().iter().filter(|s| s.starts_with("POST")).count();
+    for (manifest, insecure, reason) in [
+        (good, &[][..], "refused: sample-refused: "),
+        (other, &["--insecure"][..], "refused: measurement: "),
+    ] {
+        let gets = fake.seen().len();
+        let args = [
+            &["embed", "--url", &url, "--manifest", manifest][..],
+            insecure,
+            &["secret text"],
+        ]
+        .concat();
+        let out = run(&args, None);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains(reason), "{reason} in {err}");
+        assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
+        assert!(fake.seen().len() > gets, "the evidence was fetched");
+        assert_eq!(posts(), 0, "{:?}", fake.seen());
+    }
+    let out = run(
+        &[
+            "embed",
+            "--url",
+            &url,
+            "--manifest",
+            good,
+            "--insecure",
+            "secret text",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(posts(), 1, "{:?}", fake.seen());
+}
+
 /// What the `openai` package sends by default: base64 embeddings.
 const SDK_BODY: &str = r#"{"input":["secret prompt one","secret prompt two"],"model":"all-MiniLM-L6-v2","encoding_format":"base64"}"#;
 

@@ -347,8 +347,9 @@ fn bad_arguments_are_rejected_with_clear_errors() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-/// Real edk2 builds, when the distribution's ovmf package is installed: an
-/// independent check that our footer/ASEV parsing copes with OVMF's layout.
+/// Real edk2 builds from the distribution's ovmf package (scripts/setup.sh
+/// installs it): an independent check that our footer/ASEV parsing copes
+/// with OVMF's layout. Fails when there is none to compare.
 #[test]
 fn distribution_ovmf_matches_sev_snp_measure() {
     let candidates = [
@@ -378,5 +379,10 @@ fn distribution_ovmf_matches_sev_snp_measure() {
             compared += 1;
         }
     }
+    assert!(
+        compared > 0,
+        "no OVMF build to compare (none of {candidates:?} exists with a size QEMU accepts): \
+         install the distribution's ovmf package (scripts/setup.sh does)"
+    );
     eprintln!("distribution OVMF: {compared} configurations compared equal");
 }

@@ -47,6 +47,10 @@ fn seal_writes_a_sealed_blob_and_a_private_key_file() {
     let mut wrong = key.clone();
     wrong[0] ^= 1;
     let k2 = model_seal::SealKey::from_bytes(&wrong).expect("key bytes");
-    assert!(model_seal::unseal(&sealed, &k2, digest).is_err());
+    assert_eq!(
+        model_seal::unseal(&sealed, &k2, digest).map(|_| ()),
+        Err(model_seal::SealError::ChunkAuth { index: 0 }),
+        "another key fails the first chunk's authentication"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -18,6 +18,7 @@ fn export() -> DigitsExport {
 }
 
 fn accuracy(pred: &[u8], labels: &[u8]) -> f64 {
+    assert_eq!(pred.len(), labels.len(), "one prediction per label");
     let ok = pred.iter().zip(labels).filter(|(a, b)| a == b).count();
     ok as f64 / labels.len() as f64
 }

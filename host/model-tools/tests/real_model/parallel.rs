@@ -109,6 +109,7 @@ fn embed_batch_equals_embed_per_text() {
     let want: Vec<Vec<u32>> = texts.iter().map(|t| bits(&one.embed(t).unwrap())).collect();
     // No parallelism set (the guest): a plain loop.
     let got = one.embed_batch(&texts[..9]).unwrap();
+    assert_eq!(got.len(), 9);
     assert!(got.iter().zip(&want).all(|(g, w)| &bits(g) == w));
     let pars: [Arc<dyn Parallel>; 4] = [
         Arc::new(Sequential),
@@ -138,6 +139,7 @@ fn embed_batch_equals_embed_per_text() {
         let ids: Vec<Vec<u32>> = texts.iter().map(|t| one.tokenize(t)).collect();
         let refs: Vec<&[u32]> = ids.iter().map(Vec::as_slice).collect();
         let got = e.embed_ids_batch(&refs).unwrap();
+        assert_eq!(got.len(), want.len(), "threads={threads}");
         assert!(got.iter().zip(&want).all(|(g, w)| &bits(g) == w));
         let mut bad = refs.clone();
         let too_long = [101u32; 300];
