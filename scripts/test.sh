@@ -23,7 +23,7 @@ python3 scripts/test_tcb.py
 python3 scripts/tcb.py
 
 step "pure crates build for the guest target"
-scripts/guest-cargo.sh build --locked -p snp-measure -p snp-guest -p wordpiece -p int8-kernels -p embed-engine -p http1 -p appliance-config -p kbs-protocol -p jwe -p model-seal -p snp-report -p snp-attest -p ohttp-gateway -p serving-api -p memory-map
+scripts/guest-cargo.sh build --locked -p snp-guest -p wordpiece -p int8-kernels -p embed-engine -p http1 -p appliance-config -p kbs-protocol -p jwe -p model-seal -p snp-report -p snp-attest -p ohttp-gateway -p serving-api -p memory-map
 
 step "unit and integration tests (host)"
 cargo test --locked --all-features

@@ -221,7 +221,7 @@ def test_image_digests_are_listed_apart():
 @test
 def corrupted_images_are_refused():
     data = open(IMAGE, "rb").read()
-    # name -> (image, the reason `measure` must give: common/snp-measure/src/error.rs)
+    # name -> (image, the reason `measure` must give: host/snp-measure/src/error.rs)
     cases = {
         "truncated by 4 KiB": (data[:-4096], f"image size {len(data) - 4096} is not a multiple of 64 KiB"),
         "truncated by 64 KiB (footer cut off)": (data[:-65536], "OVMF footer table GUID 96b582de-1fb2-45f7-baea-a366c55a082d not found"),
