@@ -98,8 +98,11 @@ pub mod fault_test {
     /// it and ends the VM.
     pub fn late_fault() -> ! {
         crate::println!("fault test: touching an unmapped address");
-        // SAFETY: none needed for memory: the address is never mapped, so the write faults and the page-fault handler ends the VM before anything is stored.
-        unsafe { core::ptr::write_volatile(0x7F_0000_0000_usize as *mut u64, 1) };
+        // The first address the kernel never maps: RAM is mapped only below
+        // MAPPABLE_LIMIT (512 GiB), whatever the host's E820 says.
+        const NEVER_MAPPED: u64 = memory_map::layout::MAPPABLE_LIMIT;
+        // SAFETY: none needed for memory: nothing is ever mapped at or above MAPPABLE_LIMIT (boot PML4 entry 1 stays absent), so the write faults and the page-fault handler ends the VM before anything is stored.
+        unsafe { core::ptr::write_volatile(NEVER_MAPPED as usize as *mut u64, 1) };
         crate::exit::halt_forever()
     }
 

@@ -30,6 +30,9 @@ pub enum AttestError {
     /// VMPCK0 is all zero (not provisioned, or wiped by an earlier stage).
     #[error("VMPCK0 is all zero")]
     ZeroVmpck,
+    /// VMPCK0 is all 0xFF: the secrets page was taken (and wiped) before.
+    #[error("VMPCK0 is the wipe pattern: the secrets page was already taken")]
+    WipedVmpck,
     /// The key was wiped after a failure; no more requests.
     #[error("VMPCK0 was wiped after an earlier failure")]
     KeyWiped,

@@ -37,7 +37,8 @@ fn u32_at(page: &Page, at: usize) -> u32 {
 impl SecretsPage {
     /// Parses a copy of the page. Refuses versions below 2 (older layouts
     /// differ) and an all-zero VMPCK0 (Linux does too: a zero key means it
-    /// is not there, and would let anyone forge responses).
+    /// is not there, and would let anyone forge responses), and the all-0xFF
+    /// pattern a previous take leaves.
     pub fn parse(page: &Page) -> Result<Self, AttestError> {
         let version = u32_at(page, VERSION_AT);
         if version < 2 {
@@ -47,6 +48,11 @@ impl SecretsPage {
         vmpck0.copy_from_slice(&page[VMPCK0_AT..VMPCK0_AT + 32]);
         if vmpck0.iter().all(|&b| b == 0) {
             return Err(AttestError::ZeroVmpck);
+        }
+        // The pattern a take leaves behind (VMPCKs overwritten with 0xFF): a
+        // second take would key the messenger with a value everyone knows.
+        if vmpck0.iter().all(|&b| b == 0xFF) {
+            return Err(AttestError::WipedVmpck);
         }
         Ok(Self {
             version,

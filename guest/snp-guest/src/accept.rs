@@ -247,13 +247,17 @@ pub fn share_page<H: SnpHardware, const N: usize>(
     check_page(va)?;
     accepted.check_remove(va, va + PAGE_SIZE_4K)?;
     rescind(channel.hw_mut(), va)?;
+    // Not validated from here on, so out of the record at once: a failed
+    // page-state change below must not leave a rescinded page listed as
+    // accepted.
+    accepted.remove(va, va + PAGE_SIZE_4K)?;
     channel.page_state_change(&[PscEntry {
         gpa: va,
         op: PscOp::Shared,
         size: PageSize::Size4K,
     }])?;
     channel.hw_mut().set_page_encrypted(va, false);
-    accepted.remove(va, va + PAGE_SIZE_4K)
+    Ok(())
 }
 
 /// Shared -> private for the 4 KiB page at `va`: PSC private, set the

@@ -16,13 +16,18 @@ mod transport;
 use crate::boot::layout::SECRETS_PAGE;
 use crate::platform::EvidenceError;
 use crate::shared::SharedBuffer;
-use snp_attest::{GuestMessenger, PAGE_SIZE};
+use core::sync::atomic::{AtomicBool, Ordering};
+use snp_attest::{AttestError, GuestMessenger, PAGE_SIZE};
 use spin::Mutex;
 use transport::{take_secrets, GhcbTransport, GuestRequestFn, SecretsMemory};
 
 type KernelTransport = GhcbTransport<SharedBuffer, GuestRequestFn>;
 
 static MESSENGER: Mutex<Option<(GuestMessenger, KernelTransport)>> = Mutex::new(None);
+/// Set by the one take of the secrets page: its VMPCKs are wiped then, so a
+/// later take (after a failure) is refused instead of keying a messenger
+/// with the wipe pattern.
+static SECRETS_TAKEN: AtomicBool = AtomicBool::new(false);
 
 /// The launch secrets page at its fixed address. Only `snp_report` makes
 /// one, under SNP.
@@ -53,11 +58,19 @@ impl SecretsMemory for LaunchSecrets {
 pub(crate) fn snp_report(report_data: [u8; 64]) -> Result<[u8; 1184], EvidenceError> {
     let mut guard = MESSENGER.lock();
     if guard.is_none() {
+        // Everything that can fail for want of memory comes first: once the
+        // secrets page is taken its keys are wiped, and a second take would
+        // read the wipe pattern, never the key.
+        let request = SharedBuffer::allocate(1).map_err(|_| EvidenceError::NoSharedMemory)?;
+        let response = SharedBuffer::allocate(1).map_err(|_| EvidenceError::NoSharedMemory)?;
+        if SECRETS_TAKEN.swap(true, Ordering::AcqRel) {
+            return Err(EvidenceError::Attest(AttestError::KeyWiped));
+        }
         let mut copy = [0u8; PAGE_SIZE];
         let secrets = take_secrets(&mut LaunchSecrets, &mut copy).map_err(EvidenceError::Attest)?;
         let transport = GhcbTransport::new(
-            SharedBuffer::allocate(1).map_err(|_| EvidenceError::NoSharedMemory)?,
-            SharedBuffer::allocate(1).map_err(|_| EvidenceError::NoSharedMemory)?,
+            request,
+            response,
             crate::snp::guest_request as GuestRequestFn,
         );
         *guard = Some((GuestMessenger::new(&secrets), transport));

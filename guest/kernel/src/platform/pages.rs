@@ -31,7 +31,7 @@ impl PageVisibility for HwPages {
         match super::kind() {
             super::Kind::Native => Ok(()),
             // SAFETY: forwarded from the caller.
-            super::Kind::Snp => unsafe { crate::snp::share_page(page) },
+            super::Kind::Snp => stop_on_validation_fault(unsafe { crate::snp::share_page(page) }),
         }
     }
 
@@ -39,7 +39,25 @@ impl PageVisibility for HwPages {
         match super::kind() {
             super::Kind::Native => Ok(()),
             // SAFETY: forwarded from the caller.
-            super::Kind::Snp => unsafe { crate::snp::unshare_page(page) },
+            super::Kind::Snp => stop_on_validation_fault(unsafe { crate::snp::unshare_page(page) }),
         }
+    }
+}
+
+/// A host that refuses a page-state change only costs the guest the page
+/// (the caller leaks it). A PVALIDATE that finds the RMP in an impossible
+/// state (already validated when made private again, not validated when
+/// rescinded, or an error code) means the host remapped or replayed the
+/// page: the guest stops rather than go on with memory it cannot trust.
+fn stop_on_validation_fault(
+    result: Result<(), snp_guest::SnpError>,
+) -> Result<(), snp_guest::SnpError> {
+    match result {
+        Err(
+            e @ (snp_guest::SnpError::DoubleValidation { .. }
+            | snp_guest::SnpError::RescindNotValidated { .. }
+            | snp_guest::SnpError::PvalidateFailed { .. }),
+        ) => crate::snp::terminate(e.termination_reason()),
+        other => other,
     }
 }

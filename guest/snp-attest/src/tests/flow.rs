@@ -134,6 +134,10 @@ fn secrets_page_checks() {
         SecretsPage::parse(&secrets_page(2, &[0; 32], 0)).map(|_| ()),
         Err(AttestError::ZeroVmpck)
     );
+    assert_eq!(
+        SecretsPage::parse(&secrets_page(2, &[0xFF; 32], 0)).map(|_| ()),
+        Err(AttestError::WipedVmpck)
+    );
     for v in [0, 1] {
         assert_eq!(
             SecretsPage::parse(&secrets_page(v, &KEY, 0)).map(|_| ()),

@@ -369,6 +369,32 @@ fn unshare_onto_validated_page_is_fatal() {
 }
 
 #[test]
+fn share_refused_by_the_host_leaves_the_page_out_of_the_record() {
+    // The rescind succeeds, then the hypervisor refuses the page-state
+    // change: the page is no longer validated, so it must not stay listed
+    // as accepted (the caller leaks it; a later share of it is refused
+    // before any exit).
+    let va = 0x9_0000;
+    let mut m = booted(MockConfig::default());
+    let mut rec = launch_record();
+    let mut ch = channel(&mut m);
+    ch.hw_mut().config.psc_error = Some(0x100 << 32);
+    assert_eq!(
+        share_page(&mut ch, &mut rec, va),
+        Err(SnpError::PscFailed { error: 0x100 << 32 })
+    );
+    assert!(!ch.hw().rmp(va).validated);
+    assert!(!rec.contains(va, va + 0x1000));
+    assert!(rec.contains(va - 0x1000, va) && rec.contains(va + 0x1000, va + 0x2000));
+    ch.hw_mut().take_events();
+    assert_eq!(
+        share_page(&mut ch, &mut rec, va),
+        Err(SnpError::NotAccepted { gpa: va })
+    );
+    assert!(ch.hw().events().is_empty());
+}
+
+#[test]
 fn share_needs_an_accepted_validated_page() {
     let mut m = booted(MockConfig::default());
     m.set_rmp(
