@@ -98,6 +98,7 @@ extern "C" fn exception_handler(frame: &ExceptionFrame) -> ! {
         // out of reach. Say why to the host.
         crate::snp::terminate(reason);
     }
+    crate::serial::ending();
     let name = NAMES
         .get(frame.vector as usize)
         .copied()

@@ -5,6 +5,7 @@ use core::panic::PanicInfo;
 
 #[panic_handler]
 fn panic(info: &PanicInfo<'_>) -> ! {
+    crate::serial::ending();
     match info.location() {
         Some(loc) => crate::println!("PANIC at {}:{}:{}", loc.file(), loc.line(), loc.column()),
         None => crate::println!("PANIC at an unknown location"),

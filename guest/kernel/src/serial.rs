@@ -9,6 +9,7 @@
 //! in the unit tests below).
 
 use crate::platform::{HwIo, PlatformIo};
+use core::sync::atomic::{AtomicBool, Ordering};
 use spin::Mutex;
 
 const COM1: u16 = 0x3F8;
@@ -27,6 +28,16 @@ pub(crate) struct Serial<I: PlatformIo = HwIo> {
 }
 
 static CONSOLE: Mutex<Serial> = Mutex::new(Serial::new(HwIo));
+
+/// Set by the panic and exception handlers before they print: only then may
+/// `print` take the console from a holder that will never run again.
+static ENDING: AtomicBool = AtomicBool::new(false);
+
+/// The VM is ending (panic or fault): the console may be taken from its
+/// holder.
+pub(crate) fn ending() {
+    ENDING.store(true, Ordering::SeqCst);
+}
 
 impl<I: PlatformIo> Serial<I> {
     const fn new(io: I) -> Self {
@@ -97,10 +108,13 @@ pub fn print(args: core::fmt::Arguments<'_>) {
     use core::fmt::Write;
     let mut console = match CONSOLE.try_lock() {
         Some(c) => c,
+        // Printing while printing (a `Display` impl that prints): the inner
+        // text is dropped; taking the console would alias the outer writer.
+        None if !ENDING.load(Ordering::SeqCst) => return,
         None => {
-            // Only reached from a fault or panic raised while the console was
-            // held (single CPU, no preemption).
-            // SAFETY: that holder never runs again: faults and panics end the VM.
+            // A fault or panic raised while the console was held (single
+            // CPU, no preemption).
+            // SAFETY: that holder never runs again: faults and panics end the VM (`ending` was called).
             unsafe { CONSOLE.force_unlock() };
             CONSOLE.lock()
         }

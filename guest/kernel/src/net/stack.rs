@@ -116,6 +116,9 @@ impl NetStack {
         // ids) comes from RDRAND; there is no fallback.
         let seed = crate::cpu::rdrand64().map_err(StackError::NoEntropy)?;
         iface_config.random_seed = seed;
+        // The first local port is on the wire in every SYN: its own draw, so
+        // it reveals nothing of smoltcp's seed.
+        let port_start = crate::cpu::rdrand64().map_err(StackError::NoEntropy)?;
         let mut iface = Interface::new(iface_config, &mut device, clock.now());
         let mut sockets = SocketSet::new(vec![]);
         let dhcp = match config {
@@ -141,7 +144,7 @@ impl NetStack {
             retired: Rc::new(RefCell::new(Vec::new())),
             lingering: Vec::new(),
             // A random start, so ports do not repeat across boots.
-            next_local_port: (seed >> 48) as u16,
+            next_local_port: port_start as u16,
         })
     }
 

@@ -92,7 +92,16 @@ impl BouncePool {
 
     fn give_back(&mut self, gpa: u64, len: usize) {
         if len <= SLOT_SIZE {
-            self.free_slots.push(gpa);
+            // Only a slot of one of our chunks goes back on the list: a
+            // later `take` hands it to the device as shared memory.
+            let is_slot = self.chunks.iter().any(|c| {
+                gpa >= c.gpa()
+                    && gpa - c.gpa() < c.size() as u64
+                    && (gpa - c.gpa()).is_multiple_of(SLOT_SIZE as u64)
+            });
+            if is_slot {
+                self.free_slots.push(gpa);
+            }
         } else if let Some(i) = self.large_used.iter().position(|b| b.gpa() == gpa) {
             let buffer = self.large_used.swap_remove(i);
             self.large_free.push(buffer);
