@@ -74,11 +74,6 @@ macro_rules! entry_point {
     };
 }
 
-fn fatal(what: &str, err: &dyn core::fmt::Display) -> ! {
-    println!("FATAL: {what}: {err}");
-    exit(ExitCode::Failure)
-}
-
 /// A failure before the console is known to work: a termination request
 /// under SEV-ES/SNP, a failure exit otherwise.
 fn early_stop() -> ! {
@@ -161,15 +156,15 @@ pub fn start(main: fn(&BootInfo) -> !) -> ! {
     let tsc_hz = time::calibrate();
     let fw = match fw_cfg::FwCfg::detect() {
         Ok(fw) => fw,
-        Err(e) => fatal("fw_cfg", &e),
+        Err(e) => fail("fw_cfg", &e),
     };
     let map = match memory::e820::read(fw.driver()) {
         Ok(m) => m,
-        Err(e) => fatal("memory map", &e),
+        Err(e) => fail("memory map", &e),
     };
     let mem = match memory::init::init_memory(&map) {
         Ok(m) => m,
-        Err(e) => fatal("memory", &e),
+        Err(e) => fail("memory", &e),
     };
     log::info!(
         "memory: {} MiB RAM, heap {} MiB at {:#x}, {} MiB for frames",
