@@ -120,6 +120,11 @@ pub mod fault_test {
 /// Platform bring-up, in the order the hardware allows.
 #[doc(hidden)] // called by `entry_point!` only
 pub fn start(main: fn(&BootInfo) -> !) -> ! {
+    // Public only for `entry_point!`: a second call (from the app) ends the VM.
+    static STARTED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+    if STARTED.swap(true, core::sync::atomic::Ordering::SeqCst) {
+        exit(ExitCode::Failure);
+    }
     let handover = boot::handover();
     paging::set_c_bit_mask(handover.c_bit_mask);
     // Before anything can fault: from here on every exception is reported
