@@ -49,7 +49,8 @@ KINDS = ["port in", "port out", "mmio read", "mmio write", "msr read", "msr writ
 COUNTS = re.compile(
     r"port (\d+) mmio (\d+) msr (\d+) cpuid (\d+) total (\d+) \(port in (\d+) out (\d+), "
     r"mmio read (\d+) write (\d+), msr read (\d+) write (\d+)\)")
-COUNTER_LINE = re.compile(r"serving: (\d+) requests served since boot, exits (.*)$")
+COUNTER_LINE = re.compile(r"serving: (\d+) requests served since boot, exits (.*?)"
+                          r"(?: heap_used=\d+KiB heap_peak=\d+KiB)?$")
 
 
 def fail(msg):

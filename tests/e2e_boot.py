@@ -133,6 +133,26 @@ def deliberate_fault_reports_vector_and_rip():
 
 
 @test
+def out_of_memory_prints_a_fixed_line_and_exits():
+    """The test image allocates 1 MiB blocks with the infallible API until the
+    heap refuses one (self-test word `oom`): the kernel prints one fixed line
+    with the refused request's size, no panic location, and ends the VM with
+    the failure status within a bounded time instead of hanging."""
+    t0 = time.time()
+    rc, out = boot("tcg", selftest="oom", timeout=120)
+    took = time.time() - t0
+    assert rc == EXIT_FAIL, f"exit {rc}\n{out}"
+    assert "oom test: allocating until the heap runs out" in out, out
+    lines = out.splitlines()
+    fatal = [l for l in lines if l.startswith("FATAL: out of memory")]
+    assert fatal == ["FATAL: out of memory (1048576 bytes requested)"], out
+    # It is the last line: nothing ran after it, and no panic report instead.
+    assert lines[-1] == fatal[0], out
+    assert "PANIC" not in out, out
+    print(f"     out of memory reported and the VM ended in {took:.1f}s")
+
+
+@test
 def production_image_ignores_test_requests():
     """No fw_cfg value selects test code in the production image: asked for
     self-tests, a power-off and an early fault, it boots to ready and does

@@ -386,11 +386,16 @@ def serving_nothing_plaintext_on_the_wire_or_serial():
 def no_request_lines(a):
     """No line about any one request on the serial console: only the
     counter line (totals since boot), at most once every 10 s."""
-    counter = re.compile(r"serving: [1-9]\d* requests served since boot, exits .*, \d+ refused since boot$")
+    counter = re.compile(r"serving: [1-9]\d* requests served since boot, exits .*, \d+ refused since boot"
+                         r" heap_used=(\d+)KiB heap_peak=(\d+)KiB$")
     deadline = time.time() + 30
     while not any(counter.search(l) for l in a.lines):
         assert time.time() < deadline, "no counter line:\n" + a.log(30)
         time.sleep(0.5)
+    # The line carries the heap in use and its high-water mark.
+    for m in filter(None, map(counter.search, list(a.lines))):
+        used, peak = int(m.group(1)), int(m.group(2))
+        assert peak >= used > 0, m.group(0)
     started = a.lines.index("appliance ready to serve")
     after = a.lines[started + 1:]
     for line in after:

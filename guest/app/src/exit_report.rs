@@ -2,11 +2,12 @@
 //! exits under SEV-SNP (`kernel::stats::exit_counts`), once when the appliance
 //! is ready and then, while serving, a counter line at most every
 //! [`INTERVAL_US`] and only when something changed. The counter line holds
-//! totals since boot only (requests served and refused, exits by kind):
-//! nothing about any one request, not even its size.
+//! totals since boot only (requests served and refused, exits by kind) and
+//! the heap in use with its high-water mark: nothing about any one request,
+//! not even its size.
 
 use kernel::println;
-use kernel::stats::{exit_counts, ExitCounts};
+use kernel::stats::{exit_counts, heap_peak, heap_used, ExitCounts};
 
 /// Least time between two counter lines.
 const INTERVAL_US: u64 = 10_000_000;
@@ -44,7 +45,8 @@ impl CounterLine {
         if self.printed == Some((served, refused, counts)) {
             return;
         }
-        println!("serving: {served} requests served since boot, exits {counts} (counter lines not counted), {refused} refused since boot");
+        let (used, peak) = (heap_used() >> 10, heap_peak() >> 10);
+        println!("serving: {served} requests served since boot, exits {counts} (counter lines not counted), {refused} refused since boot heap_used={used}KiB heap_peak={peak}KiB");
         let spent = exit_counts().since(&before);
         self.own = self.own.plus(&spent);
         self.printed = Some((served, refused, counts));

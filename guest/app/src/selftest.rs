@@ -26,6 +26,9 @@ pub struct Requested {
     /// A page fault on an unmapped address after boot (the exception
     /// report is what the test checks).
     pub fault: bool,
+    /// Infallible 1 MiB allocations until the heap runs out (the fixed
+    /// out-of-memory line and the failure exit are what the test checks).
+    pub oom: bool,
 }
 
 /// Runs what the host asked for, in a fixed order. Returns when nothing
@@ -37,6 +40,9 @@ pub fn run_requested(info: &BootInfo, listen_port: Option<u16>) {
     }
     if tests.heap {
         heap(info);
+    }
+    if tests.oom {
+        oom();
     }
     if tests.fw_cfg_stream {
         fw_cfg_stream(info);
@@ -81,6 +87,7 @@ pub fn requested(info: &BootInfo) -> Requested {
             b"heap" => req.heap = true,
             b"exit" => req.exit = true,
             b"fault" => req.fault = true,
+            b"oom" => req.oom = true,
             b"model" => req.model = true,
             b"fwcfg-stream" => req.fw_cfg_stream = true,
             b"net" => req.net = true,
@@ -147,6 +154,17 @@ pub fn heap(info: &BootInfo) {
         kernel::exit(kernel::ExitCode::Failure);
     }
     println!("heap test: ok");
+}
+
+/// Allocate 1 MiB blocks with the infallible API and keep them all until
+/// the heap refuses one: the kernel must then print its fixed
+/// out-of-memory line and end the VM with a failure, not hang.
+pub fn oom() -> ! {
+    println!("oom test: allocating until the heap runs out");
+    loop {
+        let block: &mut [u8] = alloc::vec![0x5Au8; 1 << 20].leak();
+        core::hint::black_box(block);
+    }
 }
 
 /// Stream fw_cfg file `opt/appliance/stream-test` (any size) through the

@@ -46,6 +46,8 @@ pub mod stats {
     pub use crate::io::{exit_counts, ExitCounts};
     #[cfg(feature = "test-api")]
     pub use crate::memory::heap::free as heap_free;
+    /// Heap bytes in use now and their high-water mark since boot (read-only).
+    pub use crate::memory::heap::{peak as heap_peak, used as heap_used};
     #[cfg(feature = "test-api")]
     pub use crate::virtio::hal::shared_bytes;
 }

@@ -1,11 +1,25 @@
 //! Panic handler: prints where, never what (a formatted message could carry
 //! secret data), then ends the VM with a failure exit. Guest builds only.
+//!
+//! Running out of memory also ends here: on the stable toolchain an
+//! infallible allocation that fails calls `handle_alloc_error`, whose default
+//! handler (in `alloc/src/alloc.rs`) panics with a formatted message. That
+//! case gets one fixed line with the refused request's size, as recorded by
+//! the heap, instead of a panic location.
 #![cfg(not(test))]
 use core::panic::PanicInfo;
 
 #[panic_handler]
 fn panic(info: &PanicInfo<'_>) -> ! {
     crate::serial::ending();
+    let oom = info
+        .location()
+        .is_some_and(|l| l.file().ends_with("alloc/src/alloc.rs"));
+    let size = crate::memory::heap::failed_size();
+    if oom && size != 0 {
+        crate::println!("FATAL: out of memory ({size} bytes requested)");
+        crate::exit::exit(crate::exit::ExitCode::Failure)
+    }
     match info.location() {
         Some(loc) => crate::println!("PANIC at {}:{}:{}", loc.file(), loc.line(), loc.column()),
         None => crate::println!("PANIC at an unknown location"),
