@@ -36,8 +36,7 @@ unsafe impl GlobalAlloc for Counted {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: the caller's contract for `dealloc` (`ptr` came from this
-        // allocator with `layout`) is passed on as is.
+        // SAFETY: the caller's contract for `dealloc` (`ptr` came from this allocator with `layout`) is passed on as is.
         unsafe { self.0.dealloc(ptr, layout) };
         USED.fetch_sub(layout.size(), Relaxed);
     }

@@ -96,12 +96,7 @@ pub(crate) fn find<I: PlatformIo + Copy>(io: I, device_type: DeviceType) -> Opti
 
 /// The whole of an assigned memory BAR as device memory.
 fn bar_region<I: PlatformIo>(io: I, bar: MemoryBar) -> MmioRegion<I> {
-    // SAFETY: `bar` was placed by `pci::assign_memory_bars` inside an
-    // `MmioWindow`, whose (unsafe) constructor promised device address space
-    // disjoint from RAM (in the guest the q35 PCI hole, kept apart from RAM
-    // by the memory plan); BARs get disjoint whole pages of it, identity-mapped
-    // uncached by `PciTransport::new` before this runs, and the transport
-    // built from this function is their only user.
+    // SAFETY: `bar` was placed by `pci::assign_memory_bars` inside an `MmioWindow`, whose (unsafe) constructor promised device address space disjoint from RAM (in the guest the q35 PCI hole, kept apart from RAM by the memory plan); BARs get disjoint whole pages of it, identity-mapped uncached by `PciTransport::new` before this runs, and the transport built from this function is their only user.
     unsafe { MmioRegion::new(io, bar.base, bar.size) }
 }
 
