@@ -209,6 +209,24 @@ def keyrelease_success_unseals_the_pinned_model():
         print("     " + next(l for l in guest.lines if l.startswith(READY)))
 
 
+def assert_broker_refuses(d, manifest, reason, **guest_args):
+    """Boots a guest against a broker serving `manifest`: the broker refuses
+    it with `reason` and releases nothing; the guest stops with exit 35,
+    saying so, and unseals nothing."""
+    broker = Broker(d, manifest)
+    guest = Guest(d, broker.port, **guest_args)
+    try:
+        code = guest.wait_exit()
+    finally:
+        guest.kill()
+        broker.stop()
+    assert code == EXIT_FAIL, f"exit {code}\n{guest.log()}"
+    assert REFUSED in guest.lines, guest.log()
+    assert not any("model unsealed" in l for l in guest.lines), guest.log()
+    assert f"REFUSED reason={reason} " in broker.log(), broker.log()
+    assert "released resource" not in broker.log()
+
+
 @test
 def keyrelease_measurement_not_allowed_is_refused():
     b = built()
@@ -219,18 +237,7 @@ def keyrelease_measurement_not_allowed_is_refused():
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "manifest.json")
         json.dump(manifest, open(path, "w"))
-        broker = Broker(d, path)
-        guest = Guest(d, broker.port)
-        try:
-            code = guest.wait_exit()
-        finally:
-            guest.kill()
-            broker.stop()
-        assert code == EXIT_FAIL, f"exit {code}\n{guest.log()}"
-        assert REFUSED in guest.lines, guest.log()
-        assert not any("model unsealed" in l for l in guest.lines), guest.log()
-        assert "REFUSED reason=measurement " in broker.log(), broker.log()
-        assert "released resource" not in broker.log()
+        assert_broker_refuses(d, path, "measurement")
 
 
 @test
@@ -243,17 +250,8 @@ def keyrelease_claim_of_another_image_is_refused():
         other = sample_digest(UNPINNED_IMAGE)
         assert other != sample_digest(b["image"])
         open(claim, "w").write(other + "\n")
-        broker = Broker(d, b["manifest"])
-        guest = Guest(d, broker.port, extra=["--fw-cfg", f"opt/appliance/sample-measurement,file={claim}"])
-        try:
-            code = guest.wait_exit()
-        finally:
-            guest.kill()
-            broker.stop()
-        assert code == EXIT_FAIL, f"exit {code}\n{guest.log()}"
-        assert REFUSED in guest.lines, guest.log()
-        assert "REFUSED reason=measurement " in broker.log(), broker.log()
-        assert "released resource" not in broker.log()
+        assert_broker_refuses(d, b["manifest"], "measurement",
+                              extra=["--fw-cfg", f"opt/appliance/sample-measurement,file={claim}"])
 
 
 @test
@@ -395,16 +393,7 @@ def check_gave_up(lines):
 def keyrelease_unknown_resource_is_refused():
     b = built()
     with tempfile.TemporaryDirectory() as d:
-        broker = Broker(d, b["manifest"])
-        guest = Guest(d, broker.port, resource="appliance/key/missing")
-        try:
-            code = guest.wait_exit()
-        finally:
-            guest.kill()
-            broker.stop()
-        assert code == EXIT_FAIL, f"exit {code}\n{guest.log()}"
-        assert REFUSED in guest.lines, guest.log()
-        assert "REFUSED reason=no-resource " in broker.log(), broker.log()
+        assert_broker_refuses(d, b["manifest"], "no-resource", resource="appliance/key/missing")
 
 
 def flood_auth(port, sources, stop, counts):
