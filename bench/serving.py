@@ -10,8 +10,15 @@ one run.
 Latency: one input per request, sequential requests, median and p90.
 Throughput: requests of 8 inputs of 16 tokens, sequential, for --seconds.
 The client verifies the appliance once when the proxy starts (not timed).
+Idle: the share of one host core the appliance's QEMU uses while it waits
+for requests (it halts between frames), over --idle-seconds.
+vCPUs: each --smp count is booted in turn (multi-threaded TCG: one host
+thread per vCPU); the ratios are against the first count, all from this run.
+Baseline "poll": the same image on 1 vCPU with `-cpu max,-x2apic`, where the
+kernel cannot halt and polls as it did before the idle work (issue 15): the
+"vs poll" column says whether halting made requests slower.
 
-Usage: bench/serving.py [--reps N] [--seconds S]
+Usage: bench/serving.py [--reps N] [--seconds S] [--idle-seconds S] [--smp 1,2]
 Needs target/release/{image-builder,keybroker,appliance-client}
 (scripts/run.sh builds them) and QEMU from scripts/setup.sh.
 """
@@ -45,20 +52,27 @@ def post(url, texts):
     return (time.perf_counter() - t0) * 1000, payload
 
 
-def measure_appliance(accel, reps, seconds):
+def measure_appliance(accel, reps, seconds, idle_seconds, smp):
+    """`smp` vCPUs, or "poll": 1 vCPU without x2APIC (no halting)."""
     os.environ["E2E_ACCEL"] = accel
-    print(f"[bench] booting the appliance ({accel})", file=sys.stderr, flush=True)
-    a = sv.Appliance()
+    print(f"[bench] booting the appliance ({accel}, {smp} vCPUs)", file=sys.stderr, flush=True)
+    poll = smp == "poll"
+    cpu = "max" if accel == "tcg" else "host"
+    a = sv.Appliance(smp=1 if poll else smp, qemu_extra=["-cpu", f"{cpu},-x2apic"] if poll else [])
     proxy, port, _ = sv.start_proxy(a)
     url = f"http://127.0.0.1:{port}/v1/embeddings"
     out = {}
     try:
+        expect = "apic: no x2APIC: idle polls" if poll else f"smp: {smp} vCPUs, {smp - 1} APs working"
+        assert expect in "\n".join(a.lines), a.log(40)
+        time.sleep(2)
+        out["idle"] = sv.idle_cpu_share(a, idle_seconds)
         for n in (16, 128):
             _, payload = post(url, [TEXT[n]])
             assert payload["usage"]["prompt_tokens"] == n, payload["usage"]
             times = [post(url, [TEXT[n]])[0] for _ in range(reps)]
             out[n] = times
-            print(f"[bench] {accel} {n} tokens: median {statistics.median(times):.1f} ms",
+            print(f"[bench] {accel} {smp} vCPU {n} tokens: median {statistics.median(times):.1f} ms",
                   file=sys.stderr, flush=True)
         batch = [TEXT[16]] * 8
         post(url, batch)
@@ -101,24 +115,45 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--reps", type=int, default=20)
     ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--idle-seconds", type=float, default=10)
+    ap.add_argument("--smp", default="1,2", help="vCPU counts to boot, comma-separated")
     args = ap.parse_args()
+    try:
+        smps = [int(n) for n in args.smp.split(",")]
+        assert smps and all(1 <= n <= 16 for n in smps)
+    except (ValueError, AssertionError):
+        ap.error(f"--smp wants vCPU counts from 1 to 16 separated by commas, not {args.smp!r}")
+    for tool in ("image-builder", "keybroker", "appliance-client"):
+        if not os.access(os.path.join(os.environ["E2E_HOST_BIN"], tool), os.X_OK):
+            sys.exit(f"bench/serving.py: no {tool} in {os.environ['E2E_HOST_BIN']}: run "
+                     "`cargo build --release -p image-builder -p keybroker -p appliance-client` first")
     print("[bench] quantizing, sealing and building the pinned image", file=sys.stderr, flush=True)
     b = sv.built()
     host = host_engine(b["blob"])
-    rows = {accel: measure_appliance(accel, args.reps, args.seconds) for accel in accelerators()}
-    print(f"{'accel':>5} {'tokens':>6} | {'appliance median':>16} {'p90':>8} | "
-          f"{'host engine':>11} | {'appliance/host':>14}")
-    for accel, r in rows.items():
+    rows = {(accel, smp): measure_appliance(accel, args.reps, args.seconds, args.idle_seconds, smp)
+            for accel in accelerators() for smp in ["poll", *smps]}
+    print(f"{'accel':>5} {'vCPUs':>5} {'tokens':>6} | {'appliance median':>16} {'p90':>8} | "
+          f"{'host engine':>11} | {'appliance/host':>14} | {'vs ' + str(smps[0]) + ' vCPU':>9} | "
+          f"{'vs poll':>7}")
+    for (accel, smp), r in rows.items():
         for n in (16, 128):
             t = sorted(r[n])
             p90 = t[min(len(t) - 1, int(0.9 * len(t)))]
             med = statistics.median(t)
-            print(f"{accel:>5} {n:>6} | {med:>13.1f} ms {p90:>5.1f} ms | "
-                  f"{host[n]:>8.2f} ms | {med / host[n]:>13.1f}x")
-    for accel, r in rows.items():
+            base = statistics.median(rows[(accel, smps[0])][n])
+            poll = statistics.median(rows[(accel, "poll")][n])
+            print(f"{accel:>5} {smp:>5} {n:>6} | {med:>13.1f} ms {p90:>5.1f} ms | "
+                  f"{host[n]:>8.2f} ms | {med / host[n]:>13.1f}x | {med / base:>8.2f}x | "
+                  f"{med / poll:>6.2f}x")
+    for (accel, smp), r in rows.items():
         host_eps = 1000 / host[16]
-        print(f"{accel:>5} embeddings/s (8 x 16 tokens per request): appliance {r['eps']:.1f}, "
-              f"host engine {host_eps:.1f}, ratio {r['eps'] / host_eps:.3f}")
+        base = rows[(accel, smps[0])]["eps"]
+        poll = rows[(accel, "poll")]["eps"]
+        print(f"{accel:>5} {smp:>4} vCPUs embeddings/s (8 x 16 tokens per request): appliance "
+              f"{r['eps']:.2f} ({r['eps'] / base:.2f}x {smps[0]} vCPU, {r['eps'] / poll:.2f}x poll), "
+              f"host engine {host_eps:.1f}, ratio {r['eps'] / host_eps:.4f}")
+    for (accel, smp), r in rows.items():
+        print(f"{accel:>5} {smp:>4} vCPUs idle: QEMU uses {r['idle']:.1%} of one host core while serving nothing")
     print("appliance = client proxy -> OHTTP -> guest (QEMU user net) -> engine -> back; "
           "the guest prints no per-request time (no request-level data on its console); "
           "host = the same engine in-process, no encryption, no network.")

@@ -176,3 +176,64 @@ ev = {"attestation_report": {
     "signature": {"r": ints(72, lambda i: 1 + i if i < 48 else 0), "s": ints(72, lambda i: 100 + i if i < 48 else 0)}},
     "cert_chain": [{"cert_type": "VCEK", "data": [48, 130, 5, 63]}]}
 put("snp_report", "trustee_json", json.dumps(ev))
+
+
+# The guest kernel's host-fed parsers (guest/kernel/src/fuzzing.rs; the same
+# inputs are its unit tests, guest/kernel/src/fuzzing/tests.rs).
+def fw_dir_entry(name, size, select):
+    return struct.pack(">IHH", size, select, 0) + name.ljust(56, b"\0")
+
+
+def fw_cfg(flags, count, entries, contents=b""):
+    d = struct.pack(">I", count) + b"".join(fw_dir_entry(*e) for e in entries)
+    return bytes([flags]) + struct.pack("<H", len(d)) + d + contents
+
+
+fw_files = [(b"etc/e820", 20, 0x20), (b"opt/appliance/config", 9, 0x21)]
+put("kernel_fw_cfg", "e820", fw_cfg(0, 2, fw_files, e820([(0, 256 * MIB, 1)])))
+put("kernel_fw_cfg", "config_dma", fw_cfg(2 | 1 << 2, 2, fw_files, b'{"a": 1}\n'))
+put("kernel_fw_cfg", "count_too_large", fw_cfg(0, 0xFFFF_FFFF, fw_files))
+put("kernel_fw_cfg", "duplicate", fw_cfg(0, 2, [fw_files[0], (b"etc/e820", 20, 0x22)]))
+put("kernel_fw_cfg", "model_huge", fw_cfg(2 << 2, 1, [(b"opt/appliance/model", 0xFFFF_FFFF, 0x20)]))
+put("kernel_fw_cfg", "model_stream", fw_cfg(2 << 2, 1, [(b"opt/appliance/model", 70_001, 0x20)], b"\x5a" * 1000))
+
+
+def pci_virtio_net(queue_size=64):
+    """QEMU's virtio-net: common/ISR/device/notify capabilities at 0x40..0x70
+    and MSI-X at 0x84, all in a 16 KiB 64-bit BAR 4; then the BAR registers,
+    the device model and the driver's queue size (fuzzing.rs, pci_capabilities)."""
+    c = bytearray(256)
+    c[0:4] = bytes([0xF4, 0x1A, 0x41, 0x10])
+    c[0x06] = 1 << 4
+    c[0x34] = 0x40
+    for at, nxt, kind, off, ln in [(0x40, 0x50, 1, 0, 16), (0x50, 0x60, 3, 0x1000, 16),
+                                   (0x60, 0x70, 4, 0x2000, 16), (0x70, 0x84, 2, 0x3000, 20)]:
+        c[at:at + 16] = bytes([0x09, nxt, ln, kind, 4, 0, 0, 0]) + struct.pack("<II", off, 0x1000)
+        if ln == 20:
+            c[at + 16:at + 20] = struct.pack("<I", 4)
+    c[0x84:0x8C] = bytes([0x11, 0]) + struct.pack("<HI", 1, 0x3800 | 4)
+    bars = [(0, 0)] * 4 + [(~(0x4000 - 1) & 0xFFFF_FFF0, 0b100), (0xFFFF_FFFF, 0)]
+    out = bytes(c) + b"".join(struct.pack("<II", w, f) for w, f in bars)
+    out += bytes([4]) + struct.pack("<4H", 0, 0x1000, 0x2000, 0x3000) + struct.pack("<I", 0)
+    out += struct.pack("<4H", 256, 256, 0, 1) + bytes([1]) + bytes([0x52, 0x54, 0, 0x12, 0x34, 0x56, 1, 0])
+    return out + struct.pack("<H", queue_size)
+
+
+put("kernel_pci", "virtio_net", pci_virtio_net())
+put("kernel_pci", "queue_not_offered", pci_virtio_net(300))
+looping = bytearray(pci_virtio_net())
+looping[0x85] = 0x40
+put("kernel_pci", "looping_list", bytes(looping))
+
+
+def used(queue, ident, length):
+    return bytes([0, queue]) + struct.pack("<II", ident, length)
+
+
+RECEIVE, SEND = bytes([3, 0, 0]), bytes([5, 60, 0])
+for features in (0, 1, 2):
+    put("kernel_virtio_used", f"rx_tx_{features}", bytes([features]) + used(0, 0, 72) + RECEIVE + SEND + used(1, 0, 0) + SEND)
+put("kernel_virtio_used", "id_out_of_range", bytes([0]) + used(0, 64, 100) + RECEIVE + RECEIVE)
+put("kernel_virtio_used", "len_past_buffer", bytes([0]) + used(0, 1, 5000) + RECEIVE + used(0, 1, 0xFFFF_FFFF) + RECEIVE)
+put("kernel_virtio_used", "repeated_id", bytes([0]) + used(0, 2, 70) + used(0, 2, 70) + RECEIVE + RECEIVE)
+put("kernel_virtio_used", "index_jump", bytes([1, 1, 0]) + struct.pack("<H", 1000) + RECEIVE + RECEIVE + bytes([1, 1]) + struct.pack("<H", 77) + SEND)

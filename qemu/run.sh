@@ -42,7 +42,7 @@ done
 [ -n "$accel" ] || accel=$("$here/accel.sh" "$image")
 case "$accel" in
   kvm) cpu=host;;
-  tcg) cpu=max;;
+  tcg) cpu=max; accel=tcg,thread=multi;;   # one host thread per vCPU
   *) echo "run.sh: --accel must be kvm or tcg" >&2; exit 2;;
 esac
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT

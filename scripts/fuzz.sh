@@ -2,15 +2,31 @@
 # Runs every cargo-fuzz target in fuzz/ for SECONDS_PER_TARGET seconds
 # (default 60) and fails on any crash, printing the crashing input's file.
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]
+# FUZZ_RUNS=N also stops each target after N executions (the long runs:
+# FUZZ_RUNS=10000000 with a generous SECONDS_PER_TARGET as the cap).
 # Installs what it needs: a nightly toolchain for the fuzz build only (the
 # product keeps rust-toolchain.toml's pinned one) and cargo-fuzz. Seeds are
 # read from fuzz/corpus/<target> and never written: what a run finds goes
 # to fuzz/work/corpus/<target>, crashes to fuzz/work/artifacts/<target>.
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
+# shellcheck source=scripts/fuzz_record.sh
+source ../scripts/fuzz_record.sh
 
 SECONDS_PER_TARGET=${1:-60}
 shift || true
+if ! [[ "$SECONDS_PER_TARGET" =~ ^[1-9][0-9]*$ ]]; then
+    echo "usage: scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]  (seconds: a whole number, at least 1)" >&2
+    exit 2
+fi
+runs=()
+if [ -n "${FUZZ_RUNS:-}" ]; then
+    if ! [[ "$FUZZ_RUNS" =~ ^[1-9][0-9]*$ ]]; then
+        echo "fuzz.sh: FUZZ_RUNS must be a whole number of executions, at least 1" >&2
+        exit 2
+    fi
+    runs=(-runs="$FUZZ_RUNS")
+fi
 CARGO_FUZZ_VERSION=0.13.2
 
 if ! rustup toolchain list | grep -q '^nightly'; then
@@ -44,20 +60,11 @@ for t in "${targets[@]}"; do
     set +e
     nice -n 10 cargo +nightly fuzz run "$t" "$work" "corpus/$t" -- \
         -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -rss_limit_mb=2048 \
-        -malloc_limit_mb=512 -artifact_prefix="$artifacts/" -print_final_stats=1 \
+        -malloc_limit_mb=512 -artifact_prefix="$artifacts/" -print_final_stats=1 "${runs[@]}" \
         >"$log" 2>&1
     rc=$?
     set -e
-    execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -n 1)
-    if [ "$rc" -ne 0 ]; then
-        crash=$(grep -o "Test unit written to [^ ]*" "$log" | tail -n 1 | sed 's/Test unit written to //')
-        grep -E '^(==[0-9]+==ERROR|thread .* panicked|SUMMARY)' "$log" | head -n 5 || true
-        echo "CRASH in $t: ${crash:-see $PWD/$log}"
-        failed+=("$t")
-        summary+=("$t ${execs:-?} CRASH ${crash:-}")
-    else
-        summary+=("$t ${execs:-?} ok")
-    fi
+    fuzz_record "$t" "$rc" "$PWD/$log"
 done
 
 echo

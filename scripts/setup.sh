@@ -40,6 +40,23 @@ if [ ! -f /usr/share/ovmf/OVMF.fd ] && [ ! -f /usr/share/OVMF/OVMF_CODE.fd ]; th
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ovmf >/dev/null
 fi
 
+# --- HAProxy: the balancer in front of a fleet of appliances
+# (scripts/fleet.py, issue 16); Debian's package (2.6 on bookworm), in
+# /usr/sbin, which is not on a non-root user's PATH ---
+if ! command -v haproxy >/dev/null 2>&1 && [ ! -x /usr/sbin/haproxy ]; then
+  log "installing haproxy"
+  $SUDO apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null
+fi
+
+# --- A C++ compiler: libFuzzer, built by libfuzzer-sys for the fuzz
+# targets (scripts/fuzz_smoke.sh in the test suite, scripts/fuzz.sh) ---
+if ! command -v c++ >/dev/null 2>&1; then
+  log "installing g++"
+  $SUDO apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq g++ >/dev/null
+fi
+
 # --- Rust: the pinned toolchain with rust-src (build-std for the guest) ---
 channel=$(sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)
 if ! rustup toolchain list | grep -q "^$channel"; then

@@ -23,7 +23,7 @@ python3 scripts/test_tcb.py
 python3 scripts/tcb.py
 
 step "pure crates build for the guest target"
-scripts/guest-cargo.sh build --locked -p snp-guest -p wordpiece -p int8-kernels -p embed-engine -p http1 -p appliance-config -p kbs-protocol -p jwe -p model-seal -p snp-report -p snp-attest -p ohttp-gateway -p serving-api -p memory-map
+scripts/guest-cargo.sh build --locked -p snp-guest -p wordpiece -p int8-kernels -p embed-engine -p http1 -p appliance-config -p kbs-protocol -p jwe -p model-seal -p snp-report -p snp-attest -p ohttp-gateway -p serving-api -p memory-map -p vmsa-layout
 
 step "unit and integration tests (host)"
 cargo test --locked --all-features
@@ -40,6 +40,11 @@ cargo test --locked -q -p int8-kernels --test kernels reports_kernels -- --nocap
 step "kernel on the host (clippy, unit tests)"
 cargo clippy --locked -p kernel --all-targets -- -D warnings
 cargo test --locked -p kernel --lib
+
+# Every fuzz target for a few seconds, coverage-guided, on the pinned
+# toolchain (the long runs with AddressSanitizer: scripts/fuzz.sh).
+step "fuzz smoke (every target, 3 s each)"
+bash scripts/fuzz_smoke.sh 3
 
 step "image"
 cargo build --locked -p image-builder -p keybroker -p appliance-client

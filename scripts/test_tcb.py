@@ -127,12 +127,231 @@ class CfgGating(unittest.TestCase):
             }
         """), 6)
 
+    def test_fn_pointer_field_is_one_field(self):
+        # `fn` in a field's type does not make the field an item with a body.
+        self.assertEqual(count("""
+            struct S {
+                #[cfg(test)]
+                hook: fn(u8),
+                kept: u8,
+                also: u8,
+            }
+        """), 4)
+
     def test_inner_cfg_excludes_the_whole_file(self):
         self.assertEqual(count("""
             //! Host only.
             #![cfg(test)]
             fn f() {}
         """), 0)
+
+
+class CfgStatementExtent(unittest.TestCase):
+    """A false cfg skips exactly its target; the live code after it counts.
+
+    Each source marks the gated lines `// off`: the counted lines must be
+    exactly the code lines without the mark, and with the feature on, all.
+    """
+
+    def check(self, src):
+        src = textwrap.dedent(src)
+        lines = src.split("\n")
+        off = {n for n, line in enumerate(lines, 1) if line.rstrip().endswith("// off")}
+        code = {n for n, line in enumerate(lines, 1) if line.strip() and not line.strip().startswith("//")}
+        self.assertTrue(off and off < code)
+        fc, _, _ = tcb.count_source(src, set(), set())
+        got = {n + 1 for n in fc.lines}
+        self.assertEqual(sorted(got), sorted(code - off),
+                         "\n" + "\n".join(f"{'+' if n in got else ' '} {n:3} {lines[n - 1]}" for n in sorted(code)))
+        fc, _, _ = tcb.count_source(src, {"x"}, set())
+        self.assertEqual(sorted(n + 1 for n in fc.lines), sorted(code))
+
+    def test_cfg_if_with_else_chain(self):
+        self.check("""
+            fn f(a: bool, b: bool) -> u8 {
+                #[cfg(feature = "x")] // off
+                if a { // off
+                    probe(); // off
+                } else if b { // off
+                    other(); // off
+                } else { // off
+                    third(); // off
+                } // off
+                if b {
+                    return 1;
+                }
+                live();
+                0
+            }
+        """)
+
+    def test_cfg_if_let_and_while_let_with_braced_patterns(self):
+        self.check("""
+            fn f(c: &mut C) -> u8 {
+                #[cfg(feature = "x")] // off
+                if let Phase::Quitting { since } = c.phase { // off
+                    return since; // off
+                } // off
+                #[cfg(feature = "x")] // off
+                while let Some(S { a, b }) = c.next() { // off
+                    c.push(a, b); // off
+                } // off
+                #[cfg(feature = "x")] // off
+                for P { x, .. } in c.points() { // off
+                    c.touch(x); // off
+                } // off
+                if c.open {
+                    c.close();
+                }
+                0
+            }
+        """)
+
+    def test_cfg_match_loop_unsafe_and_labelled_block(self):
+        self.check("""
+            fn f(x: u8) {
+                #[cfg(feature = "x")] // off
+                match x { // off
+                    0 => a(), // off
+                    _ => {} // off
+                } // off
+                #[cfg(feature = "x")] // off
+                loop { // off
+                    break; // off
+                } // off
+                #[cfg(feature = "x")] // off
+                unsafe { // off
+                    poke(); // off
+                } // off
+                #[cfg(feature = "x")] // off
+                'outer: for i in 0..x { // off
+                    continue 'outer; // off
+                } // off
+                match x {
+                    _ => live(),
+                }
+            }
+        """)
+
+    def test_cfg_block_and_let(self):
+        self.check("""
+            fn f() -> u32 {
+                #[cfg(feature = "x")] // off
+                { // off
+                    check(); // off
+                } // off
+                #[cfg(feature = "x")] // off
+                let probe = |a, b| { // off
+                    a + b // off
+                }; // off
+                #[cfg(feature = "x")] // off
+                let Some(v) = get() else { // off
+                    return 0; // off
+                }; // off
+                if ready() {
+                    go();
+                }
+                1
+            }
+        """)
+
+    def test_cfg_struct_literal_fields(self):
+        self.check("""
+            fn f() -> S {
+                S {
+                    #[cfg(feature = "x")] // off
+                    log: Log { level: 1, on: true }, // off
+                    kept: 1,
+                    #[cfg(feature = "x")] // off
+                    hook, // off
+                    more: T {
+                        a: 1,
+                    },
+                    #[cfg(feature = "x")] // off
+                    last: if a { 1 } else { 2 } // off
+                }
+            }
+        """)
+
+    def test_cfg_fields_named_like_keywords(self):
+        self.check("""
+            struct S {
+                #[cfg(feature = "x")] // off
+                union: u8, // off
+                #[cfg(feature = "x")] // off
+                default: u8, // off
+                kept: u8,
+            }
+            fn f() -> S {
+                S {
+                    #[cfg(feature = "x")] // off
+                    safe: true, // off
+                    kept: 1,
+                }
+            }
+        """)
+
+    def test_cfg_match_arms(self):
+        self.check("""
+            fn f(r: Reply) -> u8 {
+                let n = match r {
+                    #[cfg(feature = "x")] // off
+                    Reply::Pattern(n) => n, // off
+                    #[cfg(feature = "x")] // off
+                    Reply::Quit { now } => { // off
+                        quit(now); // off
+                        0 // off
+                    } // off
+                    Reply::Body(b) => {
+                        b.len()
+                    }
+                    #[cfg(feature = "x")] // off
+                    Reply::Other => if a { 1 } else { 2 } // off
+                    #[cfg(feature = "x")] // off
+                    Reply::Slow => match q { _ => 3 }, // off
+                    _ => 4,
+                };
+                n
+            }
+        """)
+
+    def test_cfg_statement_followed_by_live_code(self):
+        self.check("""
+            fn f(x: &mut X) {
+                #[cfg(feature = "x")] // off
+                x.log(format!("{}, {}", 1, 2)); // off
+                x.run();
+                #[cfg(feature = "x")] // off
+                x.value = S { a: 1 }; // off
+                x.done = true;
+                #[cfg(feature = "x")] // off
+                println! { "{}", 1 } // off
+                x.last();
+                #[cfg(feature = "x")] // off
+                x.tail() // off
+            }
+            fn g() {}
+        """)
+
+    def test_cfg_items_variants_and_params(self):
+        self.check("""
+            enum E {
+                #[cfg(feature = "x")] // off
+                A { x: u8 }, // off
+                B,
+                #[cfg(feature = "x")] // off
+                C(u8) // off
+            }
+            #[cfg(feature = "x")] // off
+            pub(crate) unsafe impl Send for E {} // off
+            #[cfg(feature = "x")] // off
+            const fn h<A, B>() -> u8 { 1 } // off
+            #[cfg(feature = "x")] // off
+            const X: HashMap<u8, u8> = HashMap::new(); // off
+            #[cfg(feature = "x")] // off
+            struct Unit; // off
+            fn p(#[cfg(feature = "x")] a: u8, b: u8) {}
+        """)
 
 
 class ModuleTree(unittest.TestCase):

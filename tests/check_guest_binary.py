@@ -43,9 +43,11 @@ ALLOWED_FUNCTIONS = {
     "kernel::arch::rep_outsb":
         "native `rep outsb` (serial strings); under SNP io.rs writes through the GHCB instead",
     "kernel::arch::rdmsr":
-        "RDMSR of the GHCB MSR (never intercepted), for the GHCB MSR protocol",
+        "RDMSR of the GHCB MSR (never intercepted), for the GHCB MSR protocol; natively also "
+        "the x2APIC's registers, which io.rs reads through the GHCB under SNP",
     "kernel::arch::wrmsr":
-        "WRMSR of the GHCB MSR (never intercepted), for the GHCB MSR protocol and exits",
+        "WRMSR of the GHCB MSR (never intercepted), for the GHCB MSR protocol and exits; natively "
+        "also the x2APIC's registers, which io.rs writes through the GHCB under SNP",
     "kernel::arch::cpuid":
         "native CPUID; under SNP io.rs answers from the CPUID page instead",
     "kernel::arch::vmgexit":

@@ -26,13 +26,16 @@ def f32_bits(x):
     return struct.unpack("<I", struct.pack("<f", x))[0]
 
 
-def guest_outputs(blob, inputs, accel="tcg", mem="512M"):
+def guest_outputs(blob, inputs, accel="tcg", mem="512M", smp=1, working=None, extra=()):
+    """Outputs and summary line of the model self-test; `working`: the vCPUs
+    the summary must report (default: all `smp`)."""
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "input.txt")
         open(path, "w").write("".join(line + "\n" for line in inputs))
-        p = run_cmd([RUN, "--image", IMAGE, "--accel", accel, "--mem", mem, "--selftest", "model,exit",
+        p = run_cmd([RUN, "--image", IMAGE, "--accel", accel, "--mem", mem, "--smp", str(smp),
+                     "--selftest", "model,exit",
                      "--fw-cfg", f"opt/appliance/model,file={blob}",
-                     "--fw-cfg", f"opt/appliance/model-input,file={path}"], timeout=600)
+                     "--fw-cfg", f"opt/appliance/model-input,file={path}", *extra], timeout=600)
     assert p.returncode == EXIT_OK, f"guest exit {p.returncode}\n{p.stdout[-3000:]}"
     outs = {}
     for line in p.stdout.splitlines():
@@ -41,6 +44,8 @@ def guest_outputs(blob, inputs, accel="tcg", mem="512M"):
             outs[int(idx)] = [int(b, 16) for b in bits.split(",")]
     summary = [l for l in p.stdout.splitlines() if l.startswith("model self-test:")]
     assert len(outs) == len(inputs) and summary, p.stdout[-3000:]
+    working = smp if working is None else working
+    assert f", {working} vCPUs," in summary[0], f"{summary[0]}\n{p.stdout[-3000:]}"
     return [outs[i] for i in range(len(inputs))], summary[0]
 
 
@@ -60,8 +65,8 @@ def host_outputs(blob, inputs, kernel):
     return [[f32_bits(v) for v in json.loads(line)] for line in p.stdout.splitlines()]
 
 
-def compare(blob, inputs):
-    guest, summary = guest_outputs(blob, inputs)
+def compare(blob, inputs, **boot):
+    guest, summary = guest_outputs(blob, inputs, **boot)
     assert f", kernel {GUEST_KERNEL_TCG}," in summary, f"the guest under TCG ran another kernel: {summary}"
     tested, untested = [], []
     for kernel in HOST_KERNELS:
@@ -99,6 +104,33 @@ def minilm_in_guest_equals_host():
                   "The quick brown fox jumps over the lazy dog.",
                   "Crème brûlée 🍮 costs €7,50 — naïve café prices!"]
         compare(blob, inputs)
+
+
+@test
+def minilm_on_2_4_and_8_vcpus_equals_host():
+    """The engine's tasks on the APs (kernel::smp): every AP reports in and
+    each sequence, split across the vCPUs by token rows, is bit-identical to
+    the host's single-threaded engine."""
+    with tempfile.TemporaryDirectory() as d:
+        blob = os.path.join(d, "minilm.blob")
+        run_cmd([IB, "quantize", "--out", blob], check=True, timeout=600)
+        inputs = ["ok", " ".join(["Crème brûlée 🍮 costs €7,50 — naïve café prices!"] * 3)]
+        for smp in (2, 4, 8):
+            compare(blob, inputs, smp=smp)
+
+
+@test
+def a_vcpu_that_never_comes_up_is_left_out():
+    """Of 3 vCPUs, the test image holds AP 0 before it reports in (fw_cfg
+    opt/appliance/hold-ap): bring-up gives up on it after its bound and the
+    engine runs on the other two, still bit-identical."""
+    with tempfile.TemporaryDirectory() as d:
+        blob = os.path.join(d, "minilm.blob")
+        run_cmd([IB, "quantize", "--out", blob], check=True, timeout=600)
+        hold = os.path.join(d, "hold")
+        open(hold, "w").write("0")
+        inputs = ["ok", "The quick brown fox jumps over the lazy dog."]
+        compare(blob, inputs, smp=3, working=2, extra=["--fw-cfg", f"opt/appliance/hold-ap,file={hold}"])
 
 
 @test

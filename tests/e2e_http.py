@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 
-from harness import ROOT, LineProcess, free_port, main, test
+from harness import ROOT, LineProcess, free_port, idle_cpu_share, main, qemu_cpu_seconds, test
 
 # The test image: these boots select self-tests (the production image has none).
 IMAGE = os.path.join(ROOT, "out", "test", "appliance.bin")
@@ -40,7 +40,7 @@ def pattern(n):
 class Guest(LineProcess):
     """The appliance booted with the HTTP self-test; serial collected."""
 
-    def __init__(self, selftest="http", guest_port=8080, config=None):
+    def __init__(self, selftest="http", guest_port=8080, config=None, qemu_extra=()):
         self.port = free_port()
         netdev = f"user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:{self.port}-:{guest_port}"
         device = "virtio-net-pci,netdev=n0,disable-legacy=on,iommu_platform=on,romfile="
@@ -51,7 +51,10 @@ class Guest(LineProcess):
             self.config_file.write(config)
             self.config_file.close()
             args += ["--fw-cfg", f"opt/appliance/config,file={self.config_file.name}"]
-        super().__init__(args + ["--", "-netdev", netdev, "-device", device])
+        super().__init__(args + ["--", "-netdev", netdev, "-device", device, *qemu_extra])
+
+    def cpu_seconds(self):
+        return qemu_cpu_seconds(self.proc.pid)
 
     def connect(self, timeout=60):
         return socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
@@ -279,6 +282,27 @@ def http_routes_transfers_sequential_and_parallel():
     assert "http: quit requested" in log, guest.log()
     assert MARKER.decode() not in log, "request data on the serial log"
     assert "request rejected" not in log, guest.log()
+
+
+@test
+def http_without_x2apic_the_guest_polls_and_serves():
+    """A CPU without x2APIC (the later `-cpu` wins over run.sh's): the
+    kernel says it cannot sleep, and the server polls and still serves a
+    transfer and an upload. Its CPU share shows what the idle bound of
+    e2e_serving guards against."""
+    guest = Guest("http", qemu_extra=["-cpu", "max,-x2apic"])
+    try:
+        guest.wait_for("http: up ")
+        assert "apic: no x2APIC: idle polls" in "\n".join(guest.lines), guest.log()
+        time.sleep(1)
+        share = idle_cpu_share(guest, 3)
+        print(f"    idle CPU share while polling: {share:.0%} of one host core")
+        with guest.client() as c:
+            assert c.request("GET", "/bytes/100000")[::2] == (200, pattern(100000))
+        data = os.urandom(MIB)
+        assert upload_hash(guest, data) == hashlib.sha256(data).hexdigest()
+    finally:
+        assert guest.stop() == EXIT_OK, guest.log()
 
 
 def head(method="GET", path="/healthz", extra=()):

@@ -28,7 +28,8 @@ import tempfile
 import threading
 import time
 
-from harness import ROOT, LineProcess, free_port, main, run_cmd, test
+from fault_proxy import FaultProxy
+from harness import ROOT, LineProcess, background, free_port, main, run_cmd, test
 
 BIN = os.environ.get("E2E_HOST_BIN", os.path.join(ROOT, "target", "debug"))
 IB = os.path.join(BIN, "image-builder")
@@ -52,11 +53,17 @@ SAMPLE_FAILED = "sample measurement opt/appliance/sample-measurement: FAILED: "
 READY = "model unsealed sha384:"
 
 _built = None
-
+# A background test may ask first, while a foreground one asks too.
+_built_lock = threading.Lock()
 
 
 def built():
     """Sealed digits MLP and an image pinned to it (built once per run)."""
+    with _built_lock:
+        return _build_once()
+
+
+def _build_once():
     global _built
     if _built is None:
         d = tempfile.mkdtemp(prefix="e2e-keyrelease-")
@@ -209,10 +216,9 @@ def keyrelease_success_unseals_the_pinned_model():
         print("     " + next(l for l in guest.lines if l.startswith(READY)))
 
 
-def assert_broker_refuses(d, manifest, reason, **guest_args):
-    """Boots a guest against a broker serving `manifest`: the broker refuses
-    it with `reason` and releases nothing; the guest stops with exit 35,
-    saying so, and unseals nothing."""
+def run_to_exit(d, manifest, **guest_args):
+    """A broker for `manifest` and the guest against it, until the guest
+    exits: (exit status, guest, broker), both stopped."""
     broker = Broker(d, manifest)
     guest = Guest(d, broker.port, **guest_args)
     try:
@@ -220,6 +226,14 @@ def assert_broker_refuses(d, manifest, reason, **guest_args):
     finally:
         guest.kill()
         broker.stop()
+    return code, guest, broker
+
+
+def assert_broker_refuses(d, manifest, reason, **guest_args):
+    """Boots a guest against a broker serving `manifest`: the broker refuses
+    it with `reason` and releases nothing; the guest stops with exit 35,
+    saying so, and unseals nothing."""
+    code, guest, broker = run_to_exit(d, manifest, **guest_args)
     assert code == EXIT_FAIL, f"exit {code}\n{guest.log()}"
     assert REFUSED in guest.lines, guest.log()
     assert not any("model unsealed" in l for l in guest.lines), guest.log()
@@ -302,24 +316,28 @@ def keyrelease_run_sh_without_image_builder_says_what_to_build():
 
 @test
 def keyrelease_tampered_sealed_model_is_refused():
+    """The host's sealed model, damaged three ways after the key was
+    released: a flipped ciphertext bit, a garbled header, a short last
+    chunk. Each stops the guest with the reason, nothing unsealed or secret
+    printed."""
     b = built()
-    sealed = bytearray(open(b["sealed"], "rb").read())
-    sealed[SEAL_HEADER_LEN + 100] ^= 0x01
-    with tempfile.TemporaryDirectory() as d:
-        path = os.path.join(d, "model.sealed")
-        open(path, "wb").write(sealed)
-        broker = Broker(d, b["manifest"])
-        guest = Guest(d, broker.port, sealed=path)
-        try:
-            code = guest.wait_exit()
-        finally:
-            guest.kill()
-            broker.stop()
-        assert code == EXIT_FAIL, f"exit {code}\n{guest.log()}"
-        line = guest.wait_for("refused", timeout=1)
-        assert "sealed model opt/appliance/model.sealed refused: chunk 0 failed authentication" in line, line
-        assert not any("model unsealed" in l or READY in l for l in guest.lines), guest.log()
-        no_secrets(guest)
+    good = open(b["sealed"], "rb").read()
+    flipped = bytearray(good)
+    flipped[SEAL_HEADER_LEN + 100] ^= 0x01
+    cases = [(bytes(flipped), "chunk 0 failed authentication"),
+             (b"XXXX" + good[4:], "not a sealed model (bad magic)"),
+             (good[:-17], "sealed model is truncated")]
+    for data, reason in cases:
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "model.sealed")
+            open(path, "wb").write(data)
+            code, guest, _ = run_to_exit(d, b["manifest"], sealed=path)
+            assert code == EXIT_FAIL, f"exit {code}\n{guest.log()}"
+            line = guest.wait_for("refused", timeout=1)
+            assert f"sealed model opt/appliance/model.sealed refused: {reason}" in line, line
+            assert not any("model unsealed" in l or READY in l for l in guest.lines), guest.log()
+            no_secrets(guest)
+            print(f"     {line}")
 
 
 @test
@@ -345,7 +363,87 @@ def keyrelease_retries_until_the_broker_starts():
         print(f"     retried {len(delays)} times ({', '.join(map(str, delays))} ms)")
 
 
+def retry_lines(guest):
+    return [l for l in guest.lines if l.startswith("key broker ") and ", retrying in " in l]
+
+
 @test
+def keyrelease_survives_the_broker_dying_after_auth_and_after_attest():
+    """The broker dies right after answering /auth, and (restarted) again
+    right after /attest: each time the guest's next request finds nothing,
+    it backs off and starts a whole new session (the new broker knows none
+    of the old one), and the key is released once, nothing secret printed."""
+    b = built()
+    with tempfile.TemporaryDirectory() as d:
+        port = free_port()
+        brokers = [Broker(d, b["manifest"], port)]
+        killed = []
+
+        def kill():
+            brokers[-1].stop()
+            killed.append(time.time())
+
+        proxy = FaultProxy(port, [("/auth", kill)])
+        guest = Guest(d, proxy.port)
+        try:
+            for phase in ("/attest", None):
+                deadline = time.time() + 300
+                while not killed or len(retry_lines(guest)) < len(killed):
+                    assert time.time() < deadline and guest.proc.poll() is None, guest.log()
+                    time.sleep(0.2)
+                if phase:
+                    proxy.plan.append((phase, kill))
+                brokers.append(Broker(d, b["manifest"], port))
+                if phase:
+                    while len(killed) < 2:
+                        assert time.time() < deadline and guest.proc.poll() is None, guest.log()
+                        time.sleep(0.2)
+            guest.wait_for(READY, timeout=300)
+        finally:
+            guest.kill()
+            for broker in brokers:
+                broker.stop()
+            proxy.close()
+        assert len(killed) == 2, killed
+        assert sum(READY in l for l in guest.lines) == 1, guest.log()
+        no_secrets(guest)
+        auths = [e for e in proxy.events if "/auth" in e[1]]
+        assert len(auths) >= 3, proxy.events
+        print(f"     {len(retry_lines(guest))} retries; requests seen: "
+              + ", ".join(f"{m} {p.rsplit('/', 1)[-1]}{'' if a is None else ' [' + a + ']'}"
+                          for m, p, a in proxy.events))
+
+
+@test
+def keyrelease_retries_past_garbled_oversized_truncated_and_slow_answers():
+    """Each fault once, in this order: a garbage /auth body (unreadable:
+    'answer unusable'), a /auth Content-Length of 1 GB (over the 64 KiB
+    limit), a truncated /attest answer, a resource answer dripped a byte a
+    second (the 20 s response timeout): every one is refused and retried
+    with backoff, and the fifth session gets the key."""
+    b = built()
+    with tempfile.TemporaryDirectory() as d:
+        broker = Broker(d, b["manifest"])
+        proxy = FaultProxy(broker.port, [("/auth", "garbage"), ("/auth", "oversized"),
+                                         ("/attest", "truncated"), ("/resource/", "slow")])
+        guest = Guest(d, proxy.port)
+        try:
+            guest.wait_for(READY, timeout=400)
+        finally:
+            guest.kill()
+            broker.stop()
+            proxy.close()
+        assert not proxy.plan, f"faults not reached: {proxy.plan}; seen {proxy.events}"
+        retries = retry_lines(guest)
+        assert [l.split(",")[0] for l in retries] == [
+            "key broker answer unusable", "key broker unreachable", "key broker unreachable",
+            "key broker unreachable"], retries
+        assert sum(READY in l for l in guest.lines) == 1, guest.log()
+        no_secrets(guest)
+        print(f"     {'; '.join(retries)}")
+
+
+@background
 def keyrelease_gives_up_when_the_broker_never_starts():
     """No broker at all: retries at 0.5 s doubling to the 8 s cap, and no
     new attempt once the 60 s budget would be passed; then the fixed line

@@ -23,6 +23,19 @@ def test(fn):
     return fn
 
 
+_background = set()
+
+
+def background(fn):
+    """A test that mostly waits on a guest's own clock (it costs the host
+    almost no CPU): it starts in a thread where it stands in the order (so
+    what earlier tests built is there, and it does not compete with their
+    builds) and is reported at the end; its minute of waiting overlaps the
+    tests after it."""
+    _background.add(fn)
+    return test(fn)
+
+
 def run_cmd(args, timeout=300, check=False, **kw):
     p = subprocess.run(args, capture_output=True, text=True, timeout=timeout, **kw)
     if check and p.returncode != 0:
@@ -96,24 +109,67 @@ class LineProcess:
         self.reader.join(timeout=5)
 
 
+def qemu_cpu_seconds(run_sh_pid):
+    """CPU seconds (user + system, all threads) of the QEMU that run.sh
+    (`run_sh_pid`) started, from /proc."""
+    with open(f"/proc/{run_sh_pid}/task/{run_sh_pid}/children") as f:
+        children = [int(c) for c in f.read().split()]
+    for pid in children:
+        with open(f"/proc/{pid}/comm") as f:
+            if not f.read().startswith("qemu-system"):
+                continue
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        # utime and stime are fields 14 and 15 of stat(5); fields[0] is field 3.
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    raise RuntimeError(f"no QEMU process under run.sh (pid {run_sh_pid})")
+
+
+def idle_cpu_share(a, seconds):
+    """The share of one host core the appliance's QEMU uses over `seconds`
+    with no request in flight."""
+    c0, t0 = a.cpu_seconds(), time.monotonic()
+    time.sleep(seconds)
+    return (a.cpu_seconds() - c0) / (time.monotonic() - t0)
+
+
+def _run(fn):
+    """("ok" | "SKIP" | "FAIL", seconds, detail)."""
+    t0 = time.time()
+    try:
+        fn()
+    except Skip as e:
+        return "SKIP", time.time() - t0, str(e)
+    except Exception:
+        return "FAIL", time.time() - t0, traceback.format_exc()
+    return "ok", time.time() - t0, ""
+
+
 def main(selected=None):
-    passed = failed = skipped = 0
-    for fn in _tests:
-        if selected and fn.__name__ not in selected:
-            continue
-        t0 = time.time()
-        try:
-            fn()
-        except Skip as e:
-            skipped += 1
-            print(f"SKIP {fn.__name__}: {e}", flush=True)
-            continue
-        except Exception:
-            failed += 1
-            print(f"FAIL {fn.__name__} ({time.time() - t0:.1f}s)", flush=True)
-            traceback.print_exc()
-            continue
-        passed += 1
-        print(f"ok   {fn.__name__} ({time.time() - t0:.1f}s)", flush=True)
-    print(f"e2e: {passed} passed, {failed} failed, {skipped} skipped")
-    sys.exit(1 if failed else 0)
+    counts = {"ok": 0, "FAIL": 0, "SKIP": 0}
+
+    def report(fn, outcome):
+        status, seconds, detail = outcome
+        counts[status] += 1
+        if status == "SKIP":
+            print(f"SKIP {fn.__name__}: {detail}", flush=True)
+            return
+        print(f"{status:<4} {fn.__name__} ({seconds:.1f}s)", flush=True)
+        if detail:
+            print(detail, end="", flush=True)
+
+    chosen = [fn for fn in _tests if not selected or fn.__name__ in selected]
+    waiting = []
+    for fn in chosen:
+        if fn in _background:
+            box = []
+            thread = threading.Thread(target=lambda f=fn, b=box: b.append(_run(f)), daemon=True)
+            thread.start()
+            waiting.append((fn, thread, box))
+        else:
+            report(fn, _run(fn))
+    for fn, thread, box in waiting:
+        thread.join()
+        report(fn, box[0] if box else ("FAIL", 0.0, "the test's thread ended without a result\n"))
+    print(f"e2e: {counts['ok']} passed, {counts['FAIL']} failed, {counts['SKIP']} skipped")
+    sys.exit(1 if counts["FAIL"] else 0)

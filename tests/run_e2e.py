@@ -11,6 +11,7 @@ import e2e_http  # noqa: F401
 import e2e_keyrelease  # noqa: F401
 import e2e_trustee  # noqa: F401
 import e2e_serving  # noqa: F401
+import e2e_fleet  # noqa: F401
 from harness import main
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ impl ResourcePath {
     }
 
     /// The three segments: repository, type, tag.
+    #[cfg(feature = "inspect")]
     pub fn segments(&self) -> (&str, &str, &str) {
         let mut it = self.0.splitn(3, '/');
         // Validation guarantees three segments; empty strings never occur.

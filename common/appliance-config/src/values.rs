@@ -1,6 +1,7 @@
 //! Checks each leaf value against its rule, naming the key on failure.
 
 use alloc::string::String;
+use core::net::Ipv4Addr;
 use serde_json::Value;
 
 use crate::config::{Config, KbsAddress, LogLevel, ResourcePath};
@@ -71,29 +72,15 @@ fn string<'a>(key: &'static str, v: &'a Value) -> Result<&'a str, ConfigError> {
 /// read `010` as octal), no spaces, no shorthand forms like `10.1`.
 fn ipv4(key: &'static str, v: &Value) -> Result<[u8; 4], ConfigError> {
     const RULE: &str = "must be an IPv4 address in dotted-quad form, e.g. \"10.0.2.2\"";
-    let s = string(key, v)?;
-    let mut out = [0u8; 4];
-    let mut parts = s.split('.');
-    for slot in &mut out {
-        let part = parts.next().ok_or(bad(key, RULE))?;
-        let digits_ok = !part.is_empty()
-            && part.len() <= 3
-            && part.bytes().all(|b| b.is_ascii_digit())
-            && !(part.len() > 1 && part.starts_with('0'));
-        if !digits_ok {
-            return Err(bad(key, RULE));
-        }
-        *slot = part.parse().map_err(|_| bad(key, RULE))?;
-    }
-    if parts.next().is_some() {
-        return Err(bad(key, RULE));
-    }
-    match out {
+    // core's parser takes exactly four decimal parts of 0-255, each 1-3
+    // digits without a sign or a leading zero (no octal or hex forms).
+    let address: Ipv4Addr = string(key, v)?.parse().map_err(|_| bad(key, RULE))?;
+    match address.octets() {
         [0, 0, 0, 0] => Err(bad(key, "0.0.0.0 is not a host address")),
         [127, ..] => Err(bad(key, "loopback is the guest itself, not the key broker")),
         [224..=239, ..] => Err(bad(key, "multicast is not a host address")),
         [255, 255, 255, 255] => Err(bad(key, "broadcast is not a host address")),
-        _ => Ok(out),
+        out => Ok(out),
     }
 }
 

@@ -17,7 +17,10 @@ use embed_engine::{Embedder, Kernel, StdThreads};
 use std::sync::Arc;
 use std::time::Instant;
 
-const TOKENS_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/eval_tokens.txt");
+const TOKENS_FILE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../host/model-tools/testdata/eval_tokens.txt"
+);
 
 /// Same text as bench/engine_baselines.py: its first wordpieces (repeated as
 /// needed) fill the sequence between [CLS] and [SEP].

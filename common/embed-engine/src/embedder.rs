@@ -66,6 +66,7 @@ impl<'a> Embedder<'a> {
         self.par.as_ref().map_or(1, |p| p.threads().max(1))
     }
 
+    #[cfg(feature = "host")]
     pub fn dim(&self) -> usize {
         self.model.config.hidden
     }
@@ -74,6 +75,7 @@ impl<'a> Embedder<'a> {
         self.kernel
     }
 
+    #[cfg(feature = "host")]
     pub fn model(&self) -> &BertModel<'a> {
         &self.model
     }
@@ -112,6 +114,7 @@ impl<'a> Embedder<'a> {
     /// that text bit for bit. With several threads, each thread takes whole texts
     /// (longest first); a single text is split as in `embed`. On failure, the error of
     /// the first failing text.
+    #[cfg(feature = "host")]
     pub fn embed_batch(&mut self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EngineError> {
         if let [one] = texts {
             return Ok(alloc::vec![self.embed(one)?]);

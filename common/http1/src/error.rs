@@ -67,6 +67,7 @@ pub enum EncodeError {
     BodyNotAllowed(u16),
     /// [`crate::ServerConn::respond_streamed`] was given a response that
     /// also carries an inline body.
+    #[cfg(feature = "streamed-response")]
     #[error("a streamed response must not carry an inline body")]
     InlineBodyWithStreamedLength,
 }

@@ -68,14 +68,12 @@ pub(crate) fn content_length(headers: &[Header]) -> Result<Option<u64>, LengthEr
     if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
         return Err(LengthError::Invalid);
     }
-    let mut n: u64 = 0;
-    for d in digits {
-        n = n
-            .checked_mul(10)
-            .and_then(|n| n.checked_add(u64::from(d - b'0')))
-            .ok_or(LengthError::Overflow)?;
-    }
-    Ok(Some(n))
+    // Digits only (no sign), so the one way parsing fails is overflow.
+    core::str::from_utf8(digits)
+        .ok()
+        .and_then(|d| d.parse().ok())
+        .map(Some)
+        .ok_or(LengthError::Overflow)
 }
 
 /// Whether any `Connection` field lists `token` (comma-separated, any case).

@@ -89,9 +89,10 @@ pub use client::{
 pub use error::{EncodeError, Syntax};
 pub use fields::{header_value, header_values, Header};
 pub use message::{Request, Response, Version};
+#[cfg(feature = "streamed-response")]
+pub use server::OutgoingHead;
 pub use server::{
-    CloseReason, Outgoing, OutgoingHead, RequestError, RespondError, ServerConfig, ServerConn,
-    ServerEvent,
+    CloseReason, Outgoing, RequestError, RespondError, ServerConfig, ServerConn, ServerEvent,
 };
 pub use status::reason_phrase;
 

@@ -14,6 +14,7 @@
 //! [`Kernel`] is taken as the proof it is.
 
 use crate::{Kernel, KernelKind};
+#[cfg(feature = "extra-ops")]
 use alloc::vec::Vec;
 
 const AVX2: u8 = 1;
@@ -44,6 +45,7 @@ pub struct CpuidValues {
 
 impl CpuidValues {
     /// The kinds these values allow (always includes `Scalar`), slowest first.
+    #[cfg(feature = "extra-ops")]
     pub fn kinds(self) -> Vec<KernelKind> {
         let bits = decode(self);
         KernelKind::ALL
@@ -65,6 +67,7 @@ impl CpuidValues {
     }
 
     /// Whether these values allow `kind`.
+    #[cfg(feature = "extra-ops")]
     pub fn allows(self, kind: KernelKind) -> bool {
         allowed_by(kind, decode(self))
     }

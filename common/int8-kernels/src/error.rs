@@ -27,7 +27,8 @@ pub enum KernelError {
     /// A non-finite value (NaN or infinity) in an input row or a scale.
     #[error("non-finite value at row {row}, column {col}")]
     NonFinite { row: usize, col: usize },
-    /// An activation scale that is negative.
+    /// An activation scale that is negative (rows given already quantized).
+    #[cfg(feature = "extra-ops")]
     #[error("negative scale at row {row}, group {group}")]
     NegativeScale { row: usize, group: usize },
     /// The kernel cannot run on this CPU or architecture (found by the `std` re-check,

@@ -124,6 +124,7 @@ pub const GROUP: usize = 32;
 ///
 /// The caller then applies the per-channel weight scale and the bias (or use
 /// [`matmul_epilogue`]). `out.len()` must be M x N.
+#[cfg(feature = "extra-ops")]
 pub fn matmul(
     kernel: Kernel,
     a: &QuantizedRows,

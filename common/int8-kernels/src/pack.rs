@@ -51,6 +51,7 @@ impl PackedMatrix {
     /// Takes bytes produced by [`packed_bytes`](Self::packed_bytes) (e.g. stored in a model
     /// blob), so loading needs no repacking. Only the length is checked: any bytes are
     /// valid weights, but the padding channels should hold 128 (weight 0).
+    #[cfg(feature = "extra-ops")]
     pub fn from_packed_bytes(n: usize, k: usize, data: Vec<u8>) -> Result<Self, KernelError> {
         check_k(k)?;
         if n == 0 {
@@ -65,6 +66,7 @@ impl PackedMatrix {
     }
 
     /// The packed layout (see the module docs): `ceil(N / 16) * 16 * K` bytes, stable.
+    #[cfg(feature = "extra-ops")]
     pub fn packed_bytes(&self) -> &[u8] {
         &self.data
     }

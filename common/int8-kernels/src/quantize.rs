@@ -89,6 +89,7 @@ impl QuantizedRows {
 
     /// Takes already-quantized rows: `values` M x K, `scales` M x K/32 (finite, >= 0).
     /// Any i8 is accepted, including -128.
+    #[cfg(feature = "extra-ops")]
     pub fn from_parts(
         &mut self,
         m: usize,
@@ -186,6 +187,7 @@ impl QuantizedRows {
     }
 
     /// Fills the kernel-specific views from `q`.
+    #[cfg(feature = "extra-ops")]
     fn derive(&mut self) {
         self.corr.extend(self.q.chunks_exact(GROUP).map(group_corr));
     }

@@ -20,14 +20,6 @@ pub fn to_canonical_string(value: &Value) -> Result<String, CanonicalError> {
     Ok(out)
 }
 
-/// Canonical JSON of any serialisable value (goes through `serde_json::Value`).
-pub fn to_canonical_vec<T: serde::Serialize + ?Sized>(
-    value: &T,
-) -> Result<Vec<u8>, CanonicalError> {
-    let v = serde_json::to_value(value).map_err(|_| CanonicalError::Serialize)?;
-    Ok(to_canonical_string(&v)?.into_bytes())
-}
-
 fn write_value(out: &mut String, value: &Value) -> Result<(), CanonicalError> {
     match value {
         Value::Null => out.push_str("null"),

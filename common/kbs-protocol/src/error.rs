@@ -4,12 +4,11 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum CanonicalError {
     /// NaN or an infinity (not representable in JSON / I-JSON).
+    #[cfg(feature = "numbers")]
     #[error("number is not finite")]
     NonFiniteNumber,
-    /// The value could not be converted to JSON.
-    #[error("value cannot be serialised as JSON")]
-    Serialize,
     /// Internal number formatting failed.
+    #[cfg(feature = "numbers")]
     #[error("number formatting failed")]
     Format,
     /// A number, in a build without feature `numbers`.

@@ -26,7 +26,7 @@ mod report_data;
 mod resource;
 mod types;
 
-pub use canonical::{to_canonical_string, to_canonical_vec};
+pub use canonical::to_canonical_string;
 pub use cookie::session_cookie_pair;
 pub use error::{CanonicalError, ResourcePathError};
 #[cfg(feature = "numbers")]

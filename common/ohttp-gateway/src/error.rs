@@ -30,6 +30,7 @@ pub enum GatewayError {
     #[error("response encryption failed")]
     Encrypt,
     /// The private key bytes are not a usable X25519 key.
+    #[cfg(feature = "test-support")]
     #[error("invalid private key")]
     InvalidKey,
 }

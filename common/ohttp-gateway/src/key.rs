@@ -4,9 +4,9 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use hpke::kem::X25519HkdfSha256;
-use hpke::{Deserializable, Kem, Serializable};
+use hpke::{Kem, Serializable};
 
-use crate::{GatewayError, AEAD_AES_128_GCM, KDF_HKDF_SHA256, KEM_X25519_HKDF_SHA256};
+use crate::{AEAD_AES_128_GCM, KDF_HKDF_SHA256, KEM_X25519_HKDF_SHA256};
 
 /// The one KEM this gateway implements.
 pub(crate) type GatewayKem = X25519HkdfSha256;
@@ -39,9 +39,11 @@ impl Gateway {
     /// RFC 7748 says). For known-answer tests such as RFC 9458 Appendix A,
     /// which publishes skR rather than an ikm; production uses
     /// [`Gateway::from_ikm`].
-    pub fn from_private_key(key_id: u8, sk: &[u8; 32]) -> Result<Gateway, GatewayError> {
+    #[cfg(feature = "test-support")]
+    pub fn from_private_key(key_id: u8, sk: &[u8; 32]) -> Result<Gateway, crate::GatewayError> {
+        use hpke::Deserializable;
         let sk = <GatewayKem as Kem>::PrivateKey::from_bytes(sk)
-            .map_err(|_| GatewayError::InvalidKey)?;
+            .map_err(|_| crate::GatewayError::InvalidKey)?;
         let pk = GatewayKem::sk_to_pk(&sk);
         Ok(Self::from_parts(key_id, sk, &pk))
     }

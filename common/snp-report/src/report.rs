@@ -164,6 +164,7 @@ impl AttestationReport {
 
     /// TCB layout this report uses: by CPUID family from version 3, legacy
     /// for version 2; `None` for an unknown family.
+    #[cfg(feature = "verify")]
     pub fn tcb_layout(&self) -> Option<TcbLayout> {
         if self.version < 3 {
             return Some(TcbLayout::Legacy);

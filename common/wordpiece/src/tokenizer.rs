@@ -36,11 +36,13 @@ impl Tokenizer {
     /// input text become their special ids, as HF does (the default). With
     /// `false` they are tokenized as ordinary text (HF's
     /// `split_special_tokens=True`).
+    #[cfg(feature = "inspect")]
     pub fn with_special_token_matching(mut self, enabled: bool) -> Tokenizer {
         self.match_special_tokens = enabled;
         self
     }
 
+    #[cfg(feature = "inspect")]
     pub fn vocab(&self) -> &Vocab {
         &self.vocab
     }
@@ -90,6 +92,7 @@ impl Tokenizer {
     }
 
     /// Like [`Tokenizer::encode`] but returns token strings, for debugging.
+    #[cfg(feature = "inspect")]
     pub fn encode_to_tokens(&self, text: &str, max_len: usize) -> Vec<&str> {
         self.encode(text, max_len)
             .into_iter()

@@ -124,11 +124,13 @@ impl Vocab {
     }
 
     /// Number of tokens.
+    #[cfg(feature = "inspect")]
     pub fn len(&self) -> usize {
         self.spans.len()
     }
 
     /// Always false for a validated vocabulary; here for API symmetry.
+    #[cfg(feature = "inspect")]
     pub fn is_empty(&self) -> bool {
         self.spans.is_empty()
     }

@@ -57,6 +57,12 @@ const BODY_BUDGET: usize = 48 << 20;
 /// After `POST /quit`: how long to wait for the answer to be acknowledged.
 const QUIT_WAIT_MS: u64 = 2_000;
 const DHCP_TIMEOUT_MS: u64 = 20_000;
+/// The answer of a connection turned away to keep a socket listening.
+const BUSY: &[u8] =
+    b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+/// Longest idle sleep: connection timeouts and the counter line are checked
+/// this often.
+const IDLE_WAKE_MS: u64 = 250;
 #[cfg(feature = "test-image")]
 pub const DEFAULT_PORT: u16 = 8080;
 
@@ -243,7 +249,7 @@ fn serve_with(
         Ok(l) => l,
         Err(e) => fail("http: listen", &e),
     };
-    let mut conns: Vec<Connection> = Vec::new();
+    let mut conns: Vec<Connection> = Vec::with_capacity(SOCKETS);
     println!(
         "http: listening on port {} ({SOCKETS} sockets, body limit {} KiB, idle {} ms, first head {} ms, read {} ms)",
         options.port,
@@ -254,7 +260,7 @@ fn serve_with(
     );
     println!("http: up {address}");
     loop {
-        net.poll();
+        let busy = net.poll();
         accept_all(&mut net, &mut listener, &mut conns, &settings);
         let mut i = 0;
         while i < conns.len() {
@@ -270,6 +276,11 @@ fn serve_with(
         }
         reserve(&mut net, &listener, &mut conns);
         settings.routes.tick(settings.rejected);
+        if !busy {
+            // Nothing arrived: sleep until a frame or a timer. Whatever this
+            // turn queued to send makes `wait` return at once.
+            net.wait(IDLE_WAKE_MS);
+        }
     }
 }
 
@@ -297,7 +308,8 @@ fn accept_all(
 
 /// Keeps a socket listening: when every socket holds a connection, the
 /// oldest one that has not completed a request head (and owes no output)
-/// is reset; its socket listens again on the next turn.
+/// is turned away with 503 and closed (a client may retry; a reset would
+/// look like a crash); a fresh socket listens on the next turn.
 fn reserve(net: &mut NetStack, listener: &TcpListener, conns: &mut Vec<Connection>) {
     if listener.has_free_socket(net) {
         return;
@@ -313,7 +325,9 @@ fn reserve(net: &mut NetStack, listener: &TcpListener, conns: &mut Vec<Connectio
         })
         .min();
     if let Some((_, i)) = oldest {
-        conns.swap_remove(i).stream.abort(net);
+        let shed = conns.swap_remove(i);
+        // Fits an empty send buffer; if it does not go out, the close does.
+        let _ = shed.stream.try_write(net, BUSY);
     }
 }
 

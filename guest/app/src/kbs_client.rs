@@ -25,6 +25,8 @@ const RESPONSE_TIMEOUT_MS: u64 = 20_000;
 /// No byte at all for this long fails the response (the broker's verifier
 /// answers well within it).
 const READ_TIMEOUT_MS: u64 = 10_000;
+/// Longest sleep between looks at the response's timeouts.
+const WAKE_MS: u64 = 100;
 /// KBS answers are small: a challenge, a token, a JWE around a 32-byte key.
 /// Also the chunk limit: one chunk never needs to be larger than the body.
 const MAX_BODY: usize = 64 << 10;
@@ -118,8 +120,10 @@ fn exchange(
     };
     let mut parser = ResponseParser::new(config, false, net.now_ms());
     loop {
-        net.poll();
-        while stream.try_read_with(net, |d| parser.receive(d)) > 0 {}
+        let mut busy = net.poll();
+        while stream.try_read_with(net, |d| parser.receive(d)) > 0 {
+            busy = true;
+        }
         if stream.peer_closed(net) && !stream.readable(net) {
             parser.peer_closed();
         }
@@ -129,6 +133,9 @@ fn exchange(
             Err(ClientError::Truncated) => return Err(TransportError::Closed),
             Err(ClientError::Timeout) => return Err(TransportError::Timeout),
             Err(e) => return Err(TransportError::Http(e)),
+        }
+        if !busy {
+            net.wait(WAKE_MS);
         }
     }
 }

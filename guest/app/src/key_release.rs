@@ -173,6 +173,10 @@ fn sample_measurement(fw: &FwCfg) -> [u8; 48] {
 enum Attempt {
     /// The broker could not be reached or did not answer: retry.
     Unreachable(TransportError),
+    /// The broker answered something unusable (no cookie, a body that does
+    /// not parse): retry; a broker being restarted or a garbling network
+    /// may do better next time, and nothing was accepted from it.
+    Garbled(&'static str),
     /// The broker said 401: final.
     Refused,
     /// Any other failure: final.
@@ -195,28 +199,30 @@ fn obtain_resource(
     let started = net.now_ms();
     let mut delay = FIRST_RETRY_MS;
     loop {
-        match attempt(net, client, resource, tee_key, sample_measurement) {
-            Ok(jwe) => return jwe,
-            Err(Attempt::Refused) => {
-                println!("key broker refused attestation");
-                kernel::exit(kernel::ExitCode::Failure)
-            }
-            Err(Attempt::Failed(what)) => kernel::fail(WHAT, &what),
-            Err(Attempt::Unreachable(why)) => {
-                let elapsed = net.now_ms() - started;
-                if elapsed + delay > RETRY_BUDGET_MS {
-                    println!("key broker unreachable ({why}), giving up after {elapsed} ms");
+        let (state, why): (&str, String) =
+            match attempt(net, client, resource, tee_key, sample_measurement) {
+                Ok(jwe) => return jwe,
+                Err(Attempt::Refused) => {
+                    println!("key broker refused attestation");
                     kernel::exit(kernel::ExitCode::Failure)
                 }
-                log::info!("key release: {why}");
-                println!("key broker unreachable, retrying in {delay} ms");
-                let until = net.now_ms() + delay;
-                while net.now_ms() < until {
-                    net.poll();
-                }
-                delay = (delay * 2).min(MAX_RETRY_MS);
-            }
+                Err(Attempt::Failed(what)) => kernel::fail(WHAT, &what),
+                Err(Attempt::Unreachable(e)) => ("unreachable", alloc::format!("{e}")),
+                Err(Attempt::Garbled(what)) => ("answer unusable", what.into()),
+            };
+        let elapsed = net.now_ms() - started;
+        if elapsed + delay > RETRY_BUDGET_MS {
+            println!("key broker {state} ({why}), giving up after {elapsed} ms");
+            kernel::exit(kernel::ExitCode::Failure)
         }
+        log::info!("key release: {why}");
+        println!("key broker {state}, retrying in {delay} ms");
+        let until = net.now_ms() + delay;
+        while net.now_ms() < until {
+            net.poll();
+            net.wait(until.saturating_sub(net.now_ms()));
+        }
+        delay = (delay * 2).min(MAX_RETRY_MS);
     }
 }
 
@@ -238,9 +244,9 @@ fn attempt(
     let auth = client.request(net, "POST", kbs_protocol::AUTH_PATH, &json, &body)?;
     check_status(auth.status)?;
     let cookie = session_cookie(auth.header("set-cookie"))
-        .ok_or(Attempt::Failed("key broker sent no session cookie"))?;
+        .ok_or(Attempt::Garbled("key broker sent no session cookie"))?;
     let challenge: Challenge = serde_json::from_slice(&auth.body)
-        .map_err(|_| Attempt::Failed("key broker sent an unreadable challenge"))?;
+        .map_err(|_| Attempt::Garbled("key broker sent an unreadable challenge"))?;
 
     let public = tee_key.public_key();
     let tee_pubkey: TeePubKey = kbs_protocol::ec_p256_tee_pubkey(public.jwk_x(), public.jwk_y());
@@ -280,12 +286,12 @@ fn attempt(
     check_status(attest.status)?;
     // The token is informational (resources are released on the session).
     serde_json::from_slice::<AttestationToken>(&attest.body)
-        .map_err(|_| Attempt::Failed("key broker sent an unreadable token"))?;
+        .map_err(|_| Attempt::Garbled("key broker sent an unreadable token"))?;
 
     let cookie_only = [Header::new("Cookie", cookie.as_bytes())];
     let got = client.request(net, "GET", &resource.url_path(), &cookie_only, &[])?;
     check_status(got.status)?;
-    Jwe::from_json(&got.body).map_err(|_| Attempt::Failed("key broker sent an unreadable JWE"))
+    Jwe::from_json(&got.body).map_err(|_| Attempt::Garbled("key broker sent an unreadable JWE"))
 }
 
 /// Under SNP: a report from the secure processor with this REPORT_DATA, as

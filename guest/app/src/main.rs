@@ -13,6 +13,7 @@ mod key_release;
 mod rng;
 mod runtime_config;
 mod serving;
+mod vcpus;
 // The test image only (feature `test-image`): self-tests the host selects
 // through fw_cfg `opt/appliance/selftest`. The production image holds none
 // of this code and never reads that file.
@@ -41,13 +42,22 @@ fn appliance_main(info: &BootInfo) -> ! {
     selftest::run_requested(info, config.as_ref().map(|c| c.listen_port));
     #[cfg(feature = "plant-raw-cpuid")]
     plant_raw_cpuid();
-    if let Some(config) = &config {
-        if key_release::requested(info) {
+    match &config {
+        Some(config) if key_release::requested(info) => {
             let released = key_release::run(info, config, &mut boot_log);
             serving::run(info, config, &boot_log, released);
         }
+        // Nothing to serve: say why, and park the CPU (a test boot may
+        // have stopped the VM already).
+        Some(_) => println!(
+            "appliance: no sealed model (fw_cfg {}): nothing to serve, halted",
+            key_release::SEALED_MODEL
+        ),
+        None => println!(
+            "appliance: no runtime configuration (fw_cfg {}): nothing to serve, halted",
+            runtime_config::FILE
+        ),
     }
-    // No configuration or no sealed model: nothing to serve; park the CPU.
     kernel::exit::halt_forever()
 }
 

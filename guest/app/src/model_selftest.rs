@@ -71,6 +71,7 @@ pub fn run(info: &BootInfo) {
         Err(BlobError::UnknownModelKind(_)) => {
             let mut embedder = Embedder::with_kernel(&blob, kernel_choice)
                 .unwrap_or_else(|e| fail("model blob", &e));
+            crate::vcpus::use_all(&mut embedder);
             for (i, line) in input.lines().enumerate() {
                 let v = embedder.embed(line).unwrap_or_else(|e| fail("embed", &e));
                 print_output(i, &v);
@@ -80,9 +81,10 @@ pub fn run(info: &BootInfo) {
         Err(e) => fail("model blob", &e),
     }
     println!(
-        "model self-test: {} outputs, kernel {}, model {} KiB read in {} us, inference {} us",
+        "model self-test: {} outputs, kernel {}, {} vCPUs, model {} KiB read in {} us, inference {} us",
         count,
         kernel_choice.name(),
+        1 + kernel::smp::workers(),
         blob.len() >> 10,
         load_us,
         kernel::time::us_since(t1)

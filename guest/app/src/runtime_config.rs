@@ -9,7 +9,7 @@ use appliance_config::{Config, LogLevel, MAX_CONFIG_BYTES};
 use kernel::fw_cfg::FwCfgError;
 use kernel::{println, BootInfo};
 
-const FILE: &str = "opt/appliance/config";
+pub const FILE: &str = "opt/appliance/config";
 /// Prefix of the line that stops boot ("...: FAILED: reason").
 const WHAT: &str = "runtime configuration opt/appliance/config";
 
@@ -44,11 +44,10 @@ pub fn load(info: &BootInfo, log: &mut BootLog) -> Option<Config> {
         LogLevel::Info => log::LevelFilter::Info,
         LogLevel::Debug => log::LevelFilter::Debug,
     });
-    let [a, b, c, d] = config.kbs.host;
     println!(
-        "config: listen port {}, key broker {a}.{b}.{c}.{d}:{}, resource {}, log level {}",
+        "config: listen port {}, key broker {}, resource {}, log level {}",
         config.listen_port,
-        config.kbs.port,
+        config.kbs,
         config.resource_path,
         config.log_level.as_str()
     );

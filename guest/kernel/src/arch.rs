@@ -177,6 +177,51 @@ pub(crate) unsafe fn pvalidate(vaddr: u64, huge: bool, validate: bool) -> (u32, 
     (rc as u32, carry != 0)
 }
 
+/// RMPADJUST of the 4 KiB page at `vaddr` with `attrs` in RDX (target VMPL
+/// 7:0, permissions 15:8, VMSA bit 16): EAX, 0 on success. Not intercepted
+/// (it acts on the RMP, not through the hypervisor), so not on
+/// tests/check_guest_binary.py's list; its own symbol all the same.
+///
+/// # Safety
+/// The page is owned by the caller. Setting the VMSA bit hands it to the
+/// hardware as a vCPU's save area: no Rust object may live in it, and the
+/// guest must not write it again unless the bit is cleared first.
+#[inline(never)]
+pub(crate) unsafe fn rmpadjust(vaddr: u64, attrs: u64) -> u32 {
+    let rc: u64;
+    // SAFETY: RMPADJUST changes only the RMP attributes of the page at `vaddr`, which the caller owns and keeps free of Rust objects.
+    unsafe {
+        asm!(
+            ".byte 0xF3, 0x0F, 0x01, 0xFE",
+            inout("rax") vaddr => rc,
+            in("rcx") 0u64,
+            in("rdx") attrs,
+            options(nostack),
+        );
+    }
+    rc as u32
+}
+
+/// The stack pointer (which CPU runs is told by the stack it runs on:
+/// `interrupts::on_boot_cpu`).
+pub(crate) fn stack_pointer() -> u64 {
+    let sp: u64;
+    // SAFETY: reads RSP into a register; no memory access, no side effect.
+    unsafe { asm!("mov {}, rsp", out(reg) sp, options(nomem, nostack, preserves_flags)) };
+    sp
+}
+
+/// CR0, CR3 and CR4 as loaded (reads are not intercepted for SEV-ES/SNP).
+pub(crate) fn control_registers() -> (u64, u64, u64) {
+    use x86_64::registers::control::{Cr0, Cr3, Cr4};
+    let (frame, flags) = Cr3::read_raw();
+    (
+        Cr0::read_raw(),
+        frame.start_address().as_u64() | u64::from(flags),
+        Cr4::read_raw(),
+    )
+}
+
 /// XSETBV of XCR0.
 ///
 /// # Safety
@@ -207,6 +252,17 @@ pub(crate) fn rdrand64() -> (u64, bool) {
 pub(crate) fn rdtsc() -> u64 {
     // SAFETY: RDTSC has no side effects.
     unsafe { core::arch::x86_64::_rdtsc() }
+}
+
+/// Halts until an interrupt arrives, with interrupts enabled for the halt
+/// only: `sti` delays recognition by one instruction, so an interrupt
+/// already pending wakes the `hlt` instead of being lost before it. The
+/// interrupt stubs (`boot/exceptions.s`) only record their vector, so no
+/// other code ever runs with interrupts on.
+#[inline(never)] // own symbol: tests/check_guest_binary.py allowlists it by name
+pub(crate) fn wait_for_interrupt() {
+    // SAFETY: the IDT has an entry for every vector the kernel enables (`interrupts::init`), and each of those stubs only sets a bit in `IRQ_SEEN` and returns.
+    unsafe { asm!("sti", "hlt", "cli", options(nostack)) };
 }
 
 /// Interrupts off and the CPU halted, for good.

@@ -64,7 +64,21 @@ pub(crate) fn enable_simd() -> CpuFeatures {
     }
 }
 
-/// XCR0 as loaded (for CPUID leaf 0xD answers).
+/// The boot vCPU's SIMD state on an AP: CR4.OSXSAVE and the same XCR0, so
+/// the kernel `enable_simd` chose runs here too. Natively only (an SNP AP
+/// starts with the boot vCPU's CR4 and XCR0 in its VMSA).
+pub(crate) fn enable_simd_on_ap() {
+    let xcr0 = xcr0();
+    if xcr0 != 1 {
+        // SAFETY: the boot vCPU found XSAVE and loaded this XCR0 (only components CPUID reports); every vCPU of the VM has the same CPUID, and nothing on this AP has used AVX state yet.
+        unsafe {
+            crate::arch::enable_osxsave();
+            crate::arch::xsetbv(xcr0);
+        }
+    }
+}
+
+/// XCR0 as loaded (for CPUID leaf 0xD answers and SNP AP VMSAs).
 pub(crate) fn xcr0() -> u64 {
     XCR0.load(Ordering::Relaxed)
 }

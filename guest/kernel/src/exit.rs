@@ -15,6 +15,10 @@ pub enum ExitCode {
 
 /// Power the VM off. Never returns.
 pub fn exit(code: ExitCode) -> ! {
+    if crate::platform::kind() == crate::platform::Kind::Snp && !crate::interrupts::on_boot_cpu() {
+        // An SNP AP has no GHCB for the port write: ask to end the VM.
+        crate::snp::terminate(reason::AP_EXIT);
+    }
     // Harmless when the device is absent: the write goes nowhere.
     HwIo.outb(DEBUG_EXIT_PORT, code as u8);
     if code == ExitCode::Failure && crate::platform::kind() == crate::platform::Kind::Snp {
@@ -59,6 +63,15 @@ pub(crate) mod reason {
     /// not at the instruction its exit code names).
     pub(crate) const VC_UNSUPPORTED: TerminationReason = TerminationReason { set: 1, code: 4 };
 
+    /// A #VC on an AP (SNP APs have no GHCB and must never exit).
+    pub(crate) const AP_VC: TerminationReason = TerminationReason { set: 1, code: 7 };
+
+    /// An AP reached the GHCB channel (a log line, port or MMIO access):
+    /// the channel is the boot vCPU's alone.
+    pub(crate) const AP_GHCB: TerminationReason = TerminationReason { set: 1, code: 8 };
+
+    /// A panic, out-of-memory or exit on an SNP AP (it cannot print).
+    pub(crate) const AP_EXIT: TerminationReason = TerminationReason { set: 1, code: 9 };
     /// CPU exception `vector` (0..=31): code 0x80 | vector.
     pub(crate) const fn exception(vector: u64) -> TerminationReason {
         TerminationReason {

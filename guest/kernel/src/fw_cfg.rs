@@ -19,6 +19,8 @@ const DATA: u16 = 0x511;
 const KEY_SIGNATURE: u16 = 0x0000;
 const KEY_FILE_DIR: u16 = 0x0019;
 const KEY_ID: u16 = 0x0001;
+/// FW_CFG_NB_CPUS: vCPUs present at boot (le16).
+const KEY_NB_CPUS: u16 = 0x0005;
 const DMA_ADDRESS_HIGH: u16 = 0x514;
 const DMA_ADDRESS_LOW: u16 = 0x518;
 /// Feature bit in the ID item: the DMA interface exists.
@@ -102,6 +104,14 @@ impl FwCfg {
 
     pub(crate) fn driver(&self) -> &Driver<HwIo> {
         &self.0
+    }
+
+    /// vCPUs the host says the VM has (the host's word: under SNP the
+    /// launch digest, which counts one VMSA per vCPU, binds it).
+    pub(crate) fn boot_cpus(&self) -> u16 {
+        let mut n = [0u8; 2];
+        read_item(&self.0.io, KEY_NB_CPUS, &mut n);
+        u16::from_le_bytes(n)
     }
 }
 

@@ -1,6 +1,9 @@
 //! GDT with a TSS (a separate stack for double faults) and an IDT whose
 //! every exception entry reports vector, error code and RIP, then ends the
-//! VM with a failure exit. The appliance takes no interrupts.
+//! VM with a failure exit. Three interrupt vectors (the APIC timer, the
+//! network device, the APIC's spurious vector) have stubs that only record
+//! that they fired: interrupts are enabled for the idle `hlt` alone
+//! (`arch::wait_for_interrupt`, `idle`).
 //!
 //! Loaded first thing in Rust, before any SNP set-up, so no fault is ever a
 //! silent triple fault. Where the console cannot be reached (SEV-ES/SNP
@@ -40,6 +43,10 @@ extern "C" {
     static exception_stubs: [u64; 32];
     /// The #VC entry in boot/exceptions.s (saves state, calls `vc_handler`, returns).
     fn vc_entry();
+    /// Interrupt stubs in boot/exceptions.s: record the vector, return.
+    fn irq_timer_entry();
+    fn irq_net_entry();
+    fn irq_spurious_entry();
 }
 
 /// Stack layout pushed by the stubs in `boot/exceptions.s` and the CPU.
@@ -93,9 +100,10 @@ const NAMES: [&str; 32] = [
 extern "C" fn exception_handler(frame: &ExceptionFrame) -> ! {
     let reason = crate::exit::reason::exception(frame.vector);
     let snp = crate::platform::kind() == crate::platform::Kind::Snp;
-    if crate::boot::sev_es_active() && (!snp || crate::snp::channel_busy()) {
-        // No GHCB yet, or the fault hit inside a GHCB call: the console is
-        // out of reach. Say why to the host.
+    if crate::boot::sev_es_active() && (!snp || crate::snp::channel_busy() || !on_boot_cpu()) {
+        // No GHCB yet, the fault hit inside a GHCB call, or it hit an AP
+        // (which has no GHCB): the console is out of reach. Say why to the
+        // host.
         crate::snp::terminate(reason);
     }
     crate::serial::ending();
@@ -154,6 +162,53 @@ extern "C" {
     static _kernel_start: u8;
     static _kernel_load_end: u8;
 }
+#[cfg(not(any(test, feature = "fuzz")))]
+extern "C" {
+    static _stack_bottom: u8;
+    static _stack_top: u8;
+}
+// Host builds (unit tests, fuzzing) link without layout.ld; no test runs `on_boot_cpu`, but
+// the GHCB paths that call it must link.
+#[cfg(any(test, feature = "fuzz"))]
+#[allow(non_upper_case_globals)]
+static _stack_bottom: u8 = 0;
+#[cfg(any(test, feature = "fuzz"))]
+#[allow(non_upper_case_globals)]
+static _stack_top: u8 = 0;
+
+/// Whether the boot vCPU runs this: its stack pointer lies in the boot
+/// stack or the boot vCPU's double-fault stack. APs run on heap stacks
+/// (`smp`) and their own fault stacks, never on these. It executes nothing
+/// that could exit, so the #VC handler may ask it first.
+pub(crate) fn on_boot_cpu() -> bool {
+    let sp = crate::arch::stack_pointer();
+    let boot = (&raw const _stack_bottom) as u64..=(&raw const _stack_top) as u64;
+    let fault = (&raw const DOUBLE_FAULT_STACK) as u64;
+    boot.contains(&sp) || (fault..=fault + FAULT_STACK_SIZE as u64).contains(&sp)
+}
+
+/// The boot vCPU's GDT and IDT (base and limit) and its code and data
+/// selectors, for an SNP AP's VMSA; `None` before `init`.
+pub(crate) fn boot_tables() -> Option<(
+    snp_guest::vmsa::TableRegister,
+    snp_guest::vmsa::TableRegister,
+    u16,
+    u16,
+)> {
+    use snp_guest::vmsa::TableRegister;
+    let (gdt, code, data, _) = GDT.get()?;
+    let idt = IDT.get()?;
+    let entries = gdt.entries();
+    let gdtr = TableRegister {
+        base: entries.as_ptr() as u64,
+        limit: (core::mem::size_of_val(entries) - 1) as u16,
+    };
+    let idtr = TableRegister {
+        base: core::ptr::from_ref(idt) as u64,
+        limit: (core::mem::size_of::<InterruptDescriptorTable>() - 1) as u16,
+    };
+    Some((gdtr, idtr, code.0, data.0))
+}
 
 /// The bytes at `rip` when it lies in the kernel's own code (the only code
 /// this guest runs in long mode); `None` anywhere else.
@@ -174,6 +229,11 @@ fn kernel_code_at(rip: u64) -> Option<[u8; 3]> {
 #[no_mangle]
 extern "C" fn vc_handler(frame: &mut VcFrame) {
     use snp_guest::vc::{decode, VcInstruction};
+    if !on_boot_cpu() {
+        // SNP APs compute and never exit: no GHCB of their own, and the
+        // boot vCPU's is not theirs to use (`snp::boot_cpu_only`).
+        crate::snp::terminate(crate::exit::reason::AP_VC)
+    }
     let Some(insn) = kernel_code_at(frame.rip) else {
         crate::snp::terminate(crate::exit::reason::VC_UNSUPPORTED)
     };
@@ -250,7 +310,35 @@ pub(crate) fn init() {
                 .set_handler_addr(VirtAddr::new(vc_entry as *const () as u64));
             idt.security_exception.set_handler_addr(addr(30));
         }
+        let stub = |f: unsafe extern "C" fn()| VirtAddr::new(f as *const () as u64);
+        // SAFETY: each stub records its vector and returns with `iretq`, touching no register (boot/exceptions.s).
+        unsafe {
+            idt[crate::apic::TIMER_VECTOR].set_handler_addr(stub(irq_timer_entry));
+            idt[crate::apic::NET_VECTOR].set_handler_addr(stub(irq_net_entry));
+            idt[crate::apic::SPURIOUS_VECTOR].set_handler_addr(stub(irq_spurious_entry));
+            // The wake-up IPI of a halted AP needs no record either.
+            idt[crate::apic::WAKE_VECTOR].set_handler_addr(stub(irq_spurious_entry));
+        }
         idt
     });
     crate::arch::load_idt(idt);
+}
+
+/// An AP's own GDT and TSS (a double-fault stack of `fault_stack` bytes,
+/// leaked with them: APs run for the VM's life) and the shared IDT.
+pub(crate) fn init_ap(fault_stack: usize) {
+    let stack: &'static mut [u8] = alloc::vec![0u8; fault_stack].leak();
+    let mut tss = TaskStateSegment::new();
+    tss.interrupt_stack_table[0] = VirtAddr::from_ptr(stack.as_ptr_range().end);
+    let tss: &'static TaskStateSegment = alloc::boxed::Box::leak(alloc::boxed::Box::new(tss));
+    let mut gdt = GlobalDescriptorTable::new();
+    let code = gdt.append(Descriptor::kernel_code_segment());
+    let data = gdt.append(Descriptor::kernel_data_segment());
+    let tss_sel = gdt.append(Descriptor::tss_segment(tss));
+    let gdt: &'static GlobalDescriptorTable = alloc::boxed::Box::leak(alloc::boxed::Box::new(gdt));
+    // SAFETY: the selectors name this GDT's own code, data and TSS entries, appended just above; the TSS is this AP's alone.
+    unsafe { crate::arch::load_gdt(gdt, code, data, tss_sel) };
+    if let Some(idt) = IDT.get() {
+        crate::arch::load_idt(idt);
+    }
 }

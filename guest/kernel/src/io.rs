@@ -99,6 +99,23 @@ impl PlatformIo for HwIo {
             }
         }
     }
+
+    unsafe fn msr_read(&self, msr: u32) -> u64 {
+        count(Exit::MsrRead, 1);
+        match platform::kind() {
+            Kind::Snp => crate::snp::rdmsr(msr),
+            Kind::Native => arch::rdmsr(msr),
+        }
+    }
+
+    unsafe fn msr_write(&self, msr: u32, value: u64) {
+        count(Exit::MsrWrite, 1);
+        match platform::kind() {
+            Kind::Snp => crate::snp::wrmsr(msr, value),
+            // SAFETY: the caller's promise (the trait's contract).
+            Kind::Native => unsafe { arch::wrmsr(msr, value) },
+        }
+    }
 }
 
 /// CPUID. Under SNP the answer comes from the launch-validated CPUID page,

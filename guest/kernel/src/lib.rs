@@ -12,13 +12,20 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 extern crate alloc;
+#[cfg(all(feature = "fuzz", not(test)))]
+extern crate std; // the mock platform of `fuzzing`
 
+mod apic;
 mod arch;
 mod attest;
 mod boot;
 pub mod cpu;
 pub mod exit;
+/// Host-only libFuzzer entry points (fuzz/ and the regression tests).
+#[cfg(any(test, feature = "fuzz"))]
+pub mod fuzzing;
 pub mod fw_cfg;
+mod idle;
 mod interrupts;
 mod io;
 pub mod logger;
@@ -30,6 +37,7 @@ mod pci;
 mod platform;
 pub mod serial;
 mod shared;
+pub mod smp;
 mod snp;
 pub mod time;
 mod virtio;
@@ -103,6 +111,22 @@ pub mod fault_test {
         crate::exit::halt_forever()
     }
 
+    /// fw_cfg `opt/appliance/hold-ap` (a decimal AP ticket): that AP stops
+    /// before reporting in, as a vCPU that never comes up.
+    pub(super) fn hold_ap_if_asked(fw: &crate::fw_cfg::FwCfg) {
+        let Ok(file) = fw.find("opt/appliance/hold-ap") else {
+            return;
+        };
+        let held = fw
+            .read_file_vec(file, 8)
+            .ok()
+            .and_then(|v| core::str::from_utf8(&v).ok()?.trim().parse::<u64>().ok());
+        if let Some(ticket) = held {
+            crate::println!("fault test: AP {ticket} will not report in");
+            crate::smp::HELD_AP.store(ticket + 1, core::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
     pub(super) fn early_fault_if_asked() {
         if crate::boot::sev_es_active() {
             return;
@@ -161,6 +185,7 @@ pub fn start(main: fn(&BootInfo) -> !) -> ! {
     );
     let cpu = cpu::enable_simd();
     let tsc_hz = time::calibrate();
+    idle::init();
     let fw = match fw_cfg::FwCfg::detect() {
         Ok(fw) => fw,
         Err(e) => fail("fw_cfg", &e),
@@ -180,6 +205,11 @@ pub fn start(main: fn(&BootInfo) -> !) -> ! {
         mem.heap_start,
         mem.frame_pool >> 20
     );
+    #[cfg(feature = "fault-test")]
+    fault_test::hold_ap_if_asked(&fw);
+    let cpus = fw.boot_cpus();
+    let workers = smp::start_aps(cpus, idle::apic());
+    log::info!("smp: {cpus} vCPUs, {workers} APs working");
     log::info!(
         "cpu: TSC {} MHz, xcr0 {:#x}, int8 kernel {}",
         tsc_hz / 1_000_000,

@@ -6,19 +6,19 @@ use crate::memory::PAGE_SIZE;
 use core::sync::atomic::{AtomicU64, Ordering};
 use spin::Mutex;
 
-#[cfg(not(test))]
+#[cfg(not(any(test, feature = "fuzz")))]
 extern "C" {
     static mut boot_pdpt: [u64; 512];
     static mut boot_pd: [u64; 2048];
 }
 
-// Host unit tests link without the boot stub. Code that can reach a page
+// Host builds (unit tests, fuzzing) link without the boot stub. Code that can reach a page
 // table edit (a `SharedBuffer`'s drop under SNP) must still link there;
 // no test runs it, and these empty tables stand in for the stub's.
-#[cfg(test)]
+#[cfg(any(test, feature = "fuzz"))]
 #[allow(non_upper_case_globals)]
 static mut boot_pdpt: [u64; 512] = [0; 512];
-#[cfg(test)]
+#[cfg(any(test, feature = "fuzz"))]
 #[allow(non_upper_case_globals)]
 static mut boot_pd: [u64; 2048] = [0; 2048];
 
@@ -136,13 +136,24 @@ extern "C" {
 /// silently overwriting BSS. Returns the guard page's address.
 pub(crate) fn unmap_stack_guard() -> Result<u64, PagingError> {
     let va = (&raw const _stack_guard) as u64;
-    // SAFETY: as in `set_page_encrypted`; nothing lives in the guard page (the linker script reserves it).
+    // SAFETY: nothing lives in the guard page (the linker script reserves it).
+    unsafe { unmap_guard(va) }?;
+    Ok(va)
+}
+
+/// Unmaps the 4 KiB page at `va` (a guard page below a stack): a touch
+/// faults.
+///
+/// # Safety
+/// The page is the caller's, identity-mapped, and holds no Rust object.
+pub(crate) unsafe fn unmap_guard(va: u64) -> Result<(), PagingError> {
+    // SAFETY: as in `set_page_encrypted`; the caller owns the page.
     unsafe {
         let pte = split_pte(va)?;
         *pte &= !PRESENT;
     }
     crate::arch::invlpg(va);
-    Ok(va)
+    Ok(())
 }
 
 /// Identity-map [start, end) above 4 GiB with 2 MiB pages (C-bit set).

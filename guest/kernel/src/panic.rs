@@ -6,11 +6,15 @@
 //! handler (in `alloc/src/alloc.rs`) panics with a formatted message. That
 //! case gets one fixed line with the refused request's size, as recorded by
 //! the heap, instead of a panic location.
-#![cfg(not(test))]
+#![cfg(not(any(test, feature = "fuzz")))]
 use core::panic::PanicInfo;
 
 #[panic_handler]
 fn panic(info: &PanicInfo<'_>) -> ! {
+    if crate::platform::kind() == crate::platform::Kind::Snp && !crate::interrupts::on_boot_cpu() {
+        // An SNP AP cannot reach the console (no GHCB of its own).
+        crate::snp::terminate(crate::exit::reason::AP_EXIT);
+    }
     crate::serial::ending();
     let oom = info
         .location()

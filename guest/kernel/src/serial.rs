@@ -111,10 +111,13 @@ pub fn print(args: core::fmt::Arguments<'_>) {
         // Printing while printing (a `Display` impl that prints): the inner
         // text is dropped; taking the console would alias the outer writer.
         None if !ENDING.load(Ordering::SeqCst) => return,
+        // An AP ending the VM waits for whoever holds the console (the
+        // boot vCPU, or another AP), which goes on running and lets go.
+        None if !crate::interrupts::on_boot_cpu() => CONSOLE.lock(),
         None => {
-            // A fault or panic raised while the console was held (single
-            // CPU, no preemption).
-            // SAFETY: that holder never runs again: faults and panics end the VM (`ending` was called).
+            // A fault or panic on the boot vCPU raised while it held the
+            // console itself (no preemption); APs never keep it long.
+            // SAFETY: the holder was this CPU's interrupted code, which never runs again: faults and panics end the VM (`ending` was called).
             unsafe { CONSOLE.force_unlock() };
             CONSOLE.lock()
         }

@@ -25,7 +25,6 @@ pub struct FramePool {
     /// The next free address in each range.
     next: [u64; MAX_PIECES],
     len: usize,
-    taken: u64,
 }
 
 impl FramePool {
@@ -34,7 +33,6 @@ impl FramePool {
             given: [Range::new(0, 0); MAX_PIECES],
             next: [0; MAX_PIECES],
             len: 0,
-            taken: 0,
         }
     }
 
@@ -66,7 +64,6 @@ impl FramePool {
             if given.end - *next >= PAGE_SIZE {
                 let frame = *next;
                 *next += PAGE_SIZE;
-                self.taken += PAGE_SIZE;
                 return Some(frame);
             }
         }
@@ -81,8 +78,13 @@ impl FramePool {
             .sum()
     }
 
+    #[cfg(feature = "inspect")]
     pub fn taken_bytes(&self) -> u64 {
-        self.taken
+        self.given[..self.len]
+            .iter()
+            .zip(self.next.iter())
+            .map(|(g, n)| n - g.start)
+            .sum()
     }
 }
 

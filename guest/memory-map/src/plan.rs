@@ -130,6 +130,7 @@ impl Plan {
             .map(|p| p.range)
     }
 
+    #[cfg(feature = "inspect")]
     pub fn frame_bytes(&self) -> u64 {
         self.frame_ranges().map(|r| r.len()).sum()
     }

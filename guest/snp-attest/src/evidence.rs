@@ -15,15 +15,11 @@ use base64::Engine;
 /// self-computed launch digest. Base64 and hex need no JSON escaping, so
 /// this is built by hand.
 pub fn sample_evidence(runtime_digest: &[u8; 48], measurement: &[u8; 48]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(64 + 64 + 96);
     out.push_str(r#"{"svn":"1","report_data":""#);
     base64::engine::general_purpose::STANDARD.encode_string(runtime_digest, &mut out);
     out.push_str(r#"","measurement":""#);
-    for &b in measurement {
-        out.push(char::from(HEX[usize::from(b >> 4)]));
-        out.push(char::from(HEX[usize::from(b & 0xF)]));
-    }
+    out.push_str(&hex::encode(measurement));
     out.push_str(r#""}"#);
     out
 }

@@ -114,6 +114,29 @@ pub enum SnpError {
     /// SNP guest request: the firmware error in EXITINFO2[31:0].
     #[error("SNP guest request: firmware error {code:#x}")]
     GuestRequestFirmwareError { code: u32 },
+    /// The hypervisor does not offer AP creation (HV features bit 1).
+    #[error("hypervisor feature bitmap {features:#x} lacks AP creation (bit 1)")]
+    ApCreationUnsupported { features: u64 },
+    /// A page that cannot be a VMSA: not 4 KiB aligned, or 2 MiB aligned
+    /// (the SNP erratum Linux's `snp_alloc_vmsa_page` avoids; KVM refuses it).
+    #[error("page {gpa:#x} cannot be a VMSA (not 4 KiB aligned, or 2 MiB aligned)")]
+    VmsaPageUnusable { gpa: u64 },
+    /// RMPADJUST setting the VMSA bit failed (EAX code).
+    #[error("RMPADJUST of {gpa:#x} failed with code {code}")]
+    RmpadjustFailed { gpa: u64, code: u32 },
+    /// The AP creation NAE came back with SW_EXITINFO1[31:0] != 0 (KVM: 2 =
+    /// malformed input, SW_EXITINFO2 = 5 invalid input).
+    #[error("AP creation for APIC ID {apic_id} refused: SW_EXITINFO1 {exit_info1:#x}, SW_EXITINFO2 {exit_info2:#x}")]
+    ApCreationRefused {
+        apic_id: u32,
+        exit_info1: u32,
+        exit_info2: u64,
+    },
+    /// After a refused AP creation the VMSA bit could not be cleared (the
+    /// hypervisor may be running a vCPU on it): the page must never be used
+    /// as memory again.
+    #[error("VMSA bit of {gpa:#x} could not be cleared (code {code}): page leaked")]
+    VmsaBitStuck { gpa: u64, code: u32 },
 }
 
 /// The PVALIDATE direction as the message names it.

@@ -15,7 +15,9 @@
 //! 4. [`accept::accept_range`] for every RAM range not validated at launch,
 //!    with an [`AcceptedMemory`] record that already holds the ranges
 //!    validated at launch;
-//! 5. NAE calls on the channel ([`nae`]), [`accept::share_page`] for DMA pages.
+//! 5. NAE calls on the channel ([`nae`]), [`accept::share_page`] for DMA pages;
+//! 6. [`ap_create::create_ap`] with a VMSA from [`vmsa::ApState::build`] for
+//!    each AP.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 // Tests may unwrap; library code may not (workspace lint `unwrap_used`).
@@ -26,6 +28,7 @@ extern crate alloc;
 
 pub mod accept;
 pub mod accepted;
+pub mod ap_create;
 #[cfg(test)]
 mod cpuid_kat;
 pub mod cpuid_page;
@@ -38,6 +41,7 @@ pub mod rdrand;
 pub mod setup;
 pub mod sev_status;
 pub mod vc;
+pub mod vmsa;
 
 #[cfg(any(test, feature = "mock"))]
 pub mod mock;
@@ -47,6 +51,7 @@ mod tests;
 
 pub use accept::{accept_range, share_page, unshare_page};
 pub use accepted::AcceptedMemory;
+pub use ap_create::create_ap;
 pub use error::SnpError;
 pub use ghcb::Ghcb;
 pub use ghcb_copy::GhcbCopy;
@@ -102,6 +107,10 @@ pub trait SnpHardware {
     /// [`accept`] calls it after every successful validating PVALIDATE
     /// unless the CPU reports COHERENCY_SFW_NO.
     fn evict_cache(&mut self, vaddr: u64, size: PageSize);
+    /// RMPADJUST of the 4 KiB page at `vaddr` with `attrs` in RDX (target
+    /// VMPL in bits 7:0, permissions 15:8, the VMSA bit 16): returns EAX
+    /// (0 = success; APM vol. 3 "RMPADJUST").
+    fn rmpadjust(&mut self, vaddr: u64, attrs: u64) -> u32;
 }
 
 /// Lets a [`GhcbChannel`] borrow the hardware instead of owning it.
@@ -120,5 +129,8 @@ impl<T: SnpHardware + ?Sized> SnpHardware for &mut T {
     }
     fn evict_cache(&mut self, vaddr: u64, size: PageSize) {
         (**self).evict_cache(vaddr, size)
+    }
+    fn rmpadjust(&mut self, vaddr: u64, attrs: u64) -> u32 {
+        (**self).rmpadjust(vaddr, attrs)
     }
 }

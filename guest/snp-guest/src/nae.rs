@@ -63,6 +63,7 @@ pub const EXIT_MMIO_WRITE: u64 = 0x8000_0002;
 pub const EXIT_PSC: u64 = 0x8000_0010;
 pub const EXIT_GUEST_REQUEST: u64 = 0x8000_0011;
 pub const EXIT_EXT_GUEST_REQUEST: u64 = 0x8000_0012;
+pub const EXIT_AP_CREATION: u64 = 0x8000_0013;
 pub const EXIT_HV_FEATURES: u64 = 0x8000_FFFD;
 pub const EXIT_TERMINATION: u64 = 0x8000_FFFE;
 
@@ -106,6 +107,14 @@ pub mod psc {
 pub mod guest_request_err {
     pub const INVALID_LEN: u32 = 1;
     pub const BUSY: u32 = 2;
+}
+
+/// AP creation requests, SW_EXITINFO1[31:0] (GHCB spec §4.1.9; Linux
+/// `SVM_VMGEXIT_AP_CREATE*`).
+pub mod ap_creation {
+    pub const CREATE_ON_INIT: u64 = 0;
+    pub const CREATE: u64 = 1;
+    pub const DESTROY: u64 = 2;
 }
 
 /// IOIO operand size.
@@ -481,6 +490,27 @@ impl<H: SnpHardware> GhcbChannel<H> {
         self.ghcb.reset();
         self.exit(EXIT_HV_FEATURES, 0, 0)?;
         Ok(self.ghcb.sw_exit_info2())
+    }
+
+    // ---- AP creation ----
+
+    /// AP creation NAE (request CREATE): SW_EXITINFO1 = APIC ID << 32 |
+    /// VMPL << 16 | 1, SW_EXITINFO2 = the VMSA's GPA, RAX = SEV features
+    /// (Linux `vmgexit_ap_control`). Success is SW_EXITINFO1[31:0] == 0; a
+    /// hypervisor that leaves the field alone leaves the request's 1 there,
+    /// which reads as a refusal. Use [`crate::create_ap`], which marks the
+    /// page first and unmarks it on failure.
+    pub fn ap_create(
+        &mut self,
+        apic_id: u32,
+        vmpl: u8,
+        vmsa_gpa: u64,
+        sev_features: u64,
+    ) -> Result<(), SnpError> {
+        self.ghcb.reset();
+        self.ghcb.set_rax(sev_features);
+        let info1 = u64::from(apic_id) << 32 | u64::from(vmpl) << 16 | ap_creation::CREATE;
+        self.exit(EXIT_AP_CREATION, info1, vmsa_gpa)
     }
 
     // ---- SNP guest request ----

@@ -1,6 +1,10 @@
 //! Command line: `verify`, `embed`, `proxy`. Exit 0 on success, 1 when the
 //! appliance is refused (or answers an error), 2 for usage and connection
-//! errors.
+//! errors. `verify` and `proxy` take `--fleet URL` instead of `--url` for
+//! many appliances behind one balancer: `verify --fleet` exits 1 when any
+//! node is refused and 2 when the listing cannot be had; `proxy --fleet`
+//! starts when at least one node verified. With --fleet, node URLs must be
+//! on the balancer unless `--allow-absolute-node-urls` is given.
 
 use std::io::BufRead;
 use std::net::SocketAddr;
@@ -14,7 +18,10 @@ use serving_api::embeddings::Encoding;
 use snp_verify::{Generation, TcbVersion};
 
 use crate::error::{ClientError, Refusal};
+use crate::fleet::{verdict_line, verify_fleet, Node};
+use crate::http::printable;
 use crate::manifest::Manifest;
+use crate::proxy::ProxyError;
 use crate::verify::{verify, Options, VerifiedAppliance};
 
 #[derive(Parser)]
@@ -31,18 +38,42 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Fetch and check the evidence; print a summary (exit 0) or `refused: REASON` (exit 1).
+    /// With --fleet: one line per node, exit 1 if any node is refused.
     Verify(VerifyArgs),
     /// Verify, then embed TEXTs in one encrypted request; print one JSON array per input.
     Embed(EmbedArgs),
     /// Verify, then serve a plain OpenAI-compatible API on loopback that forwards encrypted.
+    /// With --fleet: to the least busy verified node, retrying once on another.
     Proxy(ProxyArgs),
 }
 
 #[derive(Args)]
 struct Target {
-    /// The appliance, http://HOST[:PORT].
+    /// The appliance, http://HOST[:PORT][/PATH].
     #[arg(long)]
     url: String,
+    #[command(flatten)]
+    policy: Policy,
+}
+
+/// One appliance or a fleet (exactly one of the two).
+#[derive(Args)]
+#[group(required = true, multiple = false)]
+struct Place {
+    /// The appliance, http://HOST[:PORT][/PATH].
+    #[arg(long)]
+    url: Option<String>,
+    /// A fleet behind one balancer: its address http://HOST[:PORT] (the
+    /// listing is read from /.well-known/appliance-fleet there) or the
+    /// listing's own URL. Every listed node is verified on its own; the
+    /// listing is untrusted and only says where to look.
+    #[arg(long)]
+    fleet: Option<String>,
+}
+
+/// What the evidence is checked against.
+#[derive(Args)]
+struct Policy {
     /// image-builder's manifest.json: allowed launch digests and the whole
     /// verifier policy (guest policy, minimum TCB per generation, report
     /// version, VLEK, runtime configurations), as the key broker reads it.
@@ -75,11 +106,26 @@ struct Target {
     timeout_secs: u64,
 }
 
+/// What a fleet's listing may name.
+#[derive(Args)]
+struct FleetPolicy {
+    /// With --fleet: also verify and use listed nodes whose absolute
+    /// http:// URL is on another host than the balancer. Off by default, so
+    /// an untrusted listing cannot make the client send requests to any
+    /// host it names.
+    #[arg(long)]
+    allow_absolute_node_urls: bool,
+}
+
 #[derive(Args)]
 struct VerifyArgs {
     #[command(flatten)]
-    target: Target,
-    /// Print the summary as JSON.
+    place: Place,
+    #[command(flatten)]
+    policy: Policy,
+    #[command(flatten)]
+    fleet_policy: FleetPolicy,
+    /// Print the summary as JSON (with --fleet: an array, one object per node).
     #[arg(long)]
     json: bool,
 }
@@ -113,14 +159,29 @@ struct ProxyArgs {
     #[arg(long)]
     listen: SocketAddr,
     #[command(flatten)]
-    target: Target,
+    place: Place,
+    #[command(flatten)]
+    policy: Policy,
+    #[command(flatten)]
+    fleet_policy: FleetPolicy,
+    /// With --fleet: seconds between re-reading the listing (dropping
+    /// unlisted nodes, verifying new, down and refused ones). Default 5.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    refresh_secs: Option<u64>,
 }
 
 const USAGE: u8 = 2;
+/// Printed once when `--insecure` meets `--fleet`.
+pub const FLEET_INSECURE_WARNING: &str = "appliance-client: WARNING: --insecure with --fleet: sample evidence is unsigned, so the balancer and any server the listing names can pose as a node and read requests; development only";
+const DEFAULT_REFRESH_SECS: u64 = 5;
 const REFUSED: u8 = 1;
 
 fn usage(message: impl std::fmt::Display) -> ExitCode {
-    eprintln!("appliance-client: error: {message}");
+    // Messages may quote a listing, balancer or appliance answer.
+    eprintln!(
+        "appliance-client: error: {}",
+        printable(&message.to_string())
+    );
     ExitCode::from(USAGE)
 }
 
@@ -128,11 +189,11 @@ fn refused(r: &Refusal) -> ExitCode {
     if r.is_connection() {
         return usage(format!("cannot reach the appliance: {}", r.detail));
     }
-    eprintln!("refused: {r}");
+    eprintln!("refused: {}", printable(&r.to_string()));
     ExitCode::from(REFUSED)
 }
 
-impl Target {
+impl Policy {
     fn options(&self) -> Options {
         Options {
             insecure: self.insecure,
@@ -159,14 +220,92 @@ impl Target {
         Ok(manifest)
     }
 
-    fn verify(&self) -> Result<VerifiedAppliance, ExitCode> {
+    fn verify(&self, url: &str) -> Result<VerifiedAppliance, ExitCode> {
         let manifest = self.manifest()?;
-        verify(&self.url, &manifest, &self.options()).map_err(|r| refused(&r))
+        verify(url, &manifest, &self.options()).map_err(|r| refused(&r))
+    }
+}
+
+impl Target {
+    fn verify(&self) -> Result<VerifiedAppliance, ExitCode> {
+        self.policy.verify(&self.url)
+    }
+}
+
+/// `--json` for one node of a fleet.
+fn node_json(node: &Node, verdict: &Result<VerifiedAppliance, Refusal>) -> serde_json::Value {
+    match verdict {
+        Ok(a) => serde_json::json!({
+            "name": node.name, "url": node.url, "verified": true, "summary": a.summary(),
+        }),
+        Err(r) => serde_json::json!({
+            "name": node.name, "url": node.url, "verified": false,
+            "refused": {"reason": r.reason.as_str(), "detail": r.detail},
+        }),
+    }
+}
+
+impl FleetPolicy {
+    /// `--allow-absolute-node-urls` without `--fleet` is a usage error.
+    fn check(&self, place: &Place) -> Result<(), ExitCode> {
+        if self.allow_absolute_node_urls && place.fleet.is_none() {
+            return Err(usage("--allow-absolute-node-urls is for --fleet"));
+        }
+        Ok(())
+    }
+}
+
+/// Options for a fleet; warns once about `--insecure`, whose unsigned
+/// evidence anyone answering a node URL can make up (with its own key).
+fn fleet_options(policy: &Policy, fleet_policy: &FleetPolicy) -> Options {
+    if policy.insecure {
+        eprintln!("{FLEET_INSECURE_WARNING}");
+    }
+    Options {
+        allow_absolute_node_urls: fleet_policy.allow_absolute_node_urls,
+        ..policy.options()
+    }
+}
+
+fn run_verify_fleet(fleet: &str, args: &VerifyArgs) -> ExitCode {
+    let (policy, json) = (&args.policy, args.json);
+    let manifest = match policy.manifest() {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
+    let options = fleet_options(policy, &args.fleet_policy);
+    let verdicts = match verify_fleet(fleet, &manifest, &options) {
+        Ok(v) => v,
+        Err(e) => return usage(e),
+    };
+    if json {
+        let all: Vec<_> = verdicts.iter().map(|(n, v)| node_json(n, v)).collect();
+        match serde_json::to_string_pretty(&all) {
+            Ok(text) => println!("{text}"),
+            Err(e) => return usage(e),
+        }
+    } else {
+        for (node, verdict) in &verdicts {
+            println!("{}", verdict_line(node, verdict));
+        }
+    }
+    if verdicts.iter().all(|(_, v)| v.is_ok()) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(REFUSED)
     }
 }
 
 fn run_verify(args: &VerifyArgs) -> ExitCode {
-    let appliance = match args.target.verify() {
+    if let Err(code) = args.fleet_policy.check(&args.place) {
+        return code;
+    }
+    let url = match (&args.place.url, &args.place.fleet) {
+        (Some(url), _) => url,
+        (None, Some(fleet)) => return run_verify_fleet(fleet, args),
+        (None, None) => return usage("--url or --fleet is required"),
+    };
+    let appliance = match args.policy.verify(url) {
         Ok(a) => a,
         Err(code) => return code,
     };
@@ -270,14 +409,32 @@ fn run_proxy(args: ProxyArgs) -> ExitCode {
     if let Err(e) = crate::proxy::check_loopback(args.listen) {
         return usage(e);
     }
-    let manifest = match args.target.manifest() {
+    if args.refresh_secs.is_some() && args.place.fleet.is_none() {
+        return usage("--refresh-secs is for --fleet");
+    }
+    if let Err(code) = args.fleet_policy.check(&args.place) {
+        return code;
+    }
+    let manifest = match args.policy.manifest() {
         Ok(m) => m,
         Err(code) => return code,
     };
-    let options = args.target.options();
-    match crate::proxy::run(args.listen, &args.target.url, manifest, options) {
+    let result = match (&args.place.url, &args.place.fleet) {
+        (Some(url), _) => crate::proxy::run(args.listen, url, manifest, args.policy.options()),
+        (None, Some(fleet)) => {
+            let every = Duration::from_secs(args.refresh_secs.unwrap_or(DEFAULT_REFRESH_SECS));
+            let options = fleet_options(&args.policy, &args.fleet_policy);
+            crate::proxy::run_fleet(args.listen, fleet, manifest, options, every)
+        }
+        (None, None) => return usage("--url or --fleet is required"),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(crate::proxy::ProxyError::Refused(r)) => refused(&r),
+        Err(ProxyError::Refused(r)) => refused(&r),
+        Err(ProxyError::NoneVerified) => {
+            eprintln!("appliance-client: {}", ProxyError::NoneVerified);
+            ExitCode::from(REFUSED)
+        }
         Err(e) => usage(e),
     }
 }

@@ -9,7 +9,8 @@ use snp_verify::ReasonCode;
 /// Stable refusal reasons; [`Reason::as_str`] is what the CLI prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reason {
-    /// The appliance could not be reached, or its HTTP framing is broken.
+    /// The appliance could not be reached, or its HTTP framing is broken, or
+    /// a gateway in front of it (a fleet's balancer) answered 502/503/504.
     Connection,
     /// An endpoint answered with an unexpected status or media type.
     Endpoint,
@@ -32,6 +33,9 @@ pub enum Reason {
     Policy,
     /// The boot log lacks the manifest's model digest.
     Model,
+    /// A fleet node's URL is off the balancer and absolute node URLs were
+    /// not allowed (`--allow-absolute-node-urls`); nothing was sent to it.
+    NodeUrl,
 }
 
 impl Reason {
@@ -47,6 +51,7 @@ impl Reason {
             Self::Evidence(code) => code.as_str(),
             Self::Policy => "policy",
             Self::Model => "model",
+            Self::NodeUrl => "node-url",
         }
     }
 }

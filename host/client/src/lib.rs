@@ -23,12 +23,15 @@
 //!
 //! Modules: [`http`] (HTTP/1.1 over `TcpStream` with the `http1` crate),
 //! [`manifest`], [`keys`] (RFC 9458 key configurations), [`serve`] (the
-//! server loop the proxy runs per connection), [`proxy`], [`cli`].
+//! server loop the proxy runs per connection), [`proxy`], [`fleet`] (many
+//! appliances behind one balancer: the listing, verifying every node, the
+//! proxy's pool of verified nodes), [`cli`].
 #![forbid(unsafe_code)]
 
 pub mod cli;
 mod error;
 mod exchange;
+pub mod fleet;
 pub mod http;
 pub mod keys;
 pub mod proxy;

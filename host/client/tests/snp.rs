@@ -50,6 +50,26 @@ fn snp_fake_with(report: &[u8], with_vcek: bool, config: Option<String>) -> Fake
     fake
 }
 
+#[test]
+fn the_largest_real_document_is_far_under_the_64_kib_limit() {
+    // The Milan report with its VCEK and the whole ASK + ARK chain (PEM,
+    // bigger than the DER a document carries) as certificates.
+    let fake = snp_fake(&vector(MILAN_REPORT), true);
+    let mut doc: AttestationDocument =
+        serde_json::from_slice(&fake.state().document).expect("document");
+    if let Evidence::Snp { certificates, .. } = &mut doc.evidence {
+        let chain = vector("virtee-sev/certs_data/cert_chain_milan");
+        for kind in ["ask", "ark"] {
+            certificates.push(Certificate {
+                kind: kind.into(),
+                der: b64_encode(&chain),
+            });
+        }
+    }
+    let size = doc.to_json().len();
+    assert!(size < 16 << 10, "{size} bytes");
+}
+
 fn snp_fake(report: &[u8], with_vcek: bool) -> Fake {
     snp_fake_with(report, with_vcek, None)
 }

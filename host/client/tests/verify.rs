@@ -138,6 +138,23 @@ fn unknown_tee_and_garbage_are_refused() {
 }
 
 #[test]
+fn a_document_over_64_kib_is_not_read() {
+    // Valid JSON padded with whitespace: only its size is wrong.
+    let fake = Fake::start(MEASUREMENT);
+    let manifest = manifest(&[MEASUREMENT]);
+    let mut document = fake.state().document.clone();
+    document.resize(65 << 10, b' ');
+    fake.state().document = document;
+    let r = refusal(&fake, &manifest, &insecure());
+    assert_eq!(r.reason, Reason::Connection, "{r}");
+    // Just under the limit, the same document verifies.
+    let mut document = fake.state().document.clone();
+    document.truncate((64 << 10) - 1);
+    fake.state().document = document;
+    verify(&fake.url(), &manifest, &insecure()).expect("verifies");
+}
+
+#[test]
 fn a_pinned_model_must_be_in_the_boot_log() {
     let fake = Fake::start(MEASUREMENT);
     let pinned = |digest: &str| {

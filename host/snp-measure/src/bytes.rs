@@ -13,14 +13,3 @@ pub(crate) fn u16_at(buf: &[u8], offset: usize) -> Option<u16> {
 pub(crate) fn u32_at(buf: &[u8], offset: usize) -> Option<u32> {
     array_at(buf, offset).map(u32::from_le_bytes)
 }
-
-/// Writes `value` at a fixed offset of a fixed-size page. Offsets are
-/// compile-time constants inside the page, so the `None` case never happens.
-pub(crate) fn put(page: &mut [u8], offset: usize, value: &[u8]) {
-    if let Some(dst) = offset
-        .checked_add(value.len())
-        .and_then(|end| page.get_mut(offset..end))
-    {
-        dst.copy_from_slice(value);
-    }
-}

@@ -64,6 +64,7 @@ pub fn attention(
 }
 
 /// Mean over the T rows of `x` (T x hidden) into `out` (the float reference model).
+#[cfg(feature = "host")]
 pub fn mean_pool(x: &[f32], t: usize, hidden: usize, out: &mut [f32]) {
     out.fill(0.0);
     for r in x[..t * hidden].chunks_exact(hidden) {

@@ -35,10 +35,6 @@ impl BertConfig {
         Ok(())
     }
 
-    pub fn head_dim(&self) -> usize {
-        self.hidden / self.heads
-    }
-
     /// Checks ranges and divisibility so shape products cannot overflow and
     /// the kernels accept every matrix.
     pub fn validate(&self) -> Result<(), BlobError> {
@@ -71,6 +67,8 @@ impl BertConfig {
         Ok(())
     }
 
+    /// The blob's config words (the quantizer writes them; the guest only reads).
+    #[cfg(feature = "host")]
     pub fn to_words(&self) -> [u32; CONFIG_WORDS] {
         let mut w = [0u32; CONFIG_WORDS];
         w[bert_cfg::LAYERS] = self.layers as u32;

@@ -110,6 +110,7 @@ impl<'a> Blob<'a> {
         })
     }
 
+    #[cfg(feature = "host")]
     pub fn tensors(&self) -> &[TensorView<'a>] {
         &self.tensors
     }

@@ -201,18 +201,11 @@ fn parse_size_line(line: &[u8]) -> Result<usize, ClientError> {
     if digits == 0 {
         return Err(syntax());
     }
-    let mut size: usize = 0;
-    for &d in line.get(..digits).unwrap_or(&[]) {
-        let v = match d {
-            b'0'..=b'9' => d - b'0',
-            b'a'..=b'f' => d - b'a' + 10,
-            _ => d - b'A' + 10,
-        };
-        size = size
-            .checked_mul(16)
-            .and_then(|s| s.checked_add(usize::from(v)))
-            .ok_or(ClientError::ChunkTooLarge)?;
-    }
+    // Hex digits only (no sign), so the one way parsing fails is overflow.
+    let size = core::str::from_utf8(line.get(..digits).unwrap_or(&[]))
+        .ok()
+        .and_then(|hex| usize::from_str_radix(hex, 16).ok())
+        .ok_or(ClientError::ChunkTooLarge)?;
     let ext = line.get(digits..).unwrap_or(&[]);
     let after_ws = ext
         .iter()

@@ -1,8 +1,9 @@
 //! Encoding a client request.
 
+use alloc::string::ToString;
 use alloc::vec::Vec;
 
-use crate::encode::{check_headers, push_decimal, push_header};
+use crate::encode::{check_headers, push_header};
 use crate::error::EncodeError;
 use crate::fields::{is_token, Header};
 
@@ -52,9 +53,8 @@ pub fn encode_request(req: &ClientRequest<'_>) -> Result<Vec<u8>, EncodeError> {
     // RFC 9110 §8.6: send a length whenever a body is expected, even if 0.
     let body_method = matches!(req.method, "POST" | "PUT" | "PATCH");
     if body_method || !req.body.is_empty() {
-        let mut len = Vec::new();
-        push_decimal(&mut len, req.body.len());
-        push_header(&mut out, "Content-Length", &len);
+        let len = req.body.len().to_string();
+        push_header(&mut out, "Content-Length", len.as_bytes());
     }
     if req.close {
         push_header(&mut out, "Connection", b"close");

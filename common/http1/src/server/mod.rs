@@ -19,9 +19,7 @@ use alloc::vec::Vec;
 
 pub use error::RequestError;
 use head::{parse_request_head, RequestHead};
-use response::{
-    continue_response, encode_response, encode_streamed_head, error_response, Persistence,
-};
+use response::{continue_response, encode_response, error_response, Persistence};
 
 use crate::error::EncodeError;
 use crate::message::{Request, Response, Version};
@@ -103,6 +101,7 @@ pub struct Outgoing {
 
 /// The head of a response whose body the caller sends itself (see
 /// [`ServerConn::respond_streamed`]).
+#[cfg(feature = "streamed-response")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutgoingHead {
     /// Status line, fields and blank line.
@@ -309,6 +308,7 @@ impl ServerConn {
     /// closes if `close`. Timers restart as after `respond`; call
     /// [`response_sent`](Self::response_sent) once the body is out so a long
     /// download does not count as idle time.
+    #[cfg(feature = "streamed-response")]
     pub fn respond_streamed(
         &mut self,
         response: &Response,
@@ -316,8 +316,8 @@ impl ServerConn {
         now_ms: u64,
     ) -> Result<OutgoingHead, RespondError> {
         let (persistence, head_only) = self.persistence(response)?;
-        let bytes =
-            encode_streamed_head(response, body_len, persistence).map_err(RespondError::Invalid)?;
+        let bytes = response::encode_streamed_head(response, body_len, persistence)
+            .map_err(RespondError::Invalid)?;
         let close = persistence == Persistence::Close;
         self.responded(close, now_ms);
         Ok(OutgoingHead {

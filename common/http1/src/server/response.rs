@@ -4,7 +4,7 @@ use alloc::string::ToString;
 use alloc::vec::Vec;
 
 use super::error::RequestError;
-use crate::encode::{check_headers, push_decimal, push_header};
+use crate::encode::{check_headers, push_header};
 use crate::error::EncodeError;
 use crate::message::{Response, Version};
 use crate::status::reason_phrase;
@@ -32,6 +32,7 @@ pub(crate) fn encode_response(
 
 /// The head of a response whose `body_len` body bytes the caller sends
 /// itself; `resp.body` must be empty.
+#[cfg(feature = "streamed-response")]
 pub(crate) fn encode_streamed_head(
     resp: &Response,
     body_len: usize,
@@ -65,9 +66,7 @@ fn encode_head(
         push_header(&mut out, &h.name, &h.value);
     }
     if !no_body_status {
-        let mut len = Vec::new();
-        push_decimal(&mut len, body_len);
-        push_header(&mut out, "Content-Length", &len);
+        push_header(&mut out, "Content-Length", body_len.to_string().as_bytes());
     }
     match persistence {
         Persistence::Close => push_header(&mut out, "Connection", b"close"),
@@ -89,9 +88,8 @@ pub(crate) fn error_response(err: &RequestError) -> Vec<u8> {
     let mut out = Vec::with_capacity(128 + body.len());
     status_line(&mut out, err.status());
     push_header(&mut out, "Content-Type", b"text/plain");
-    let mut len = Vec::new();
-    push_decimal(&mut len, body.len());
-    push_header(&mut out, "Content-Length", &len);
+    let len = body.len().to_string();
+    push_header(&mut out, "Content-Length", len.as_bytes());
     push_header(&mut out, "Connection", b"close");
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(&body);
@@ -105,7 +103,7 @@ pub(crate) fn continue_response() -> Vec<u8> {
 
 fn status_line(out: &mut Vec<u8>, status: u16) {
     out.extend_from_slice(b"HTTP/1.1 ");
-    push_decimal(out, usize::from(status));
+    out.extend_from_slice(status.to_string().as_bytes());
     out.push(b' ');
     out.extend_from_slice(reason_phrase(status).as_bytes());
     out.extend_from_slice(b"\r\n");

@@ -108,6 +108,7 @@ pub fn decode_request(bytes: &[u8]) -> Result<Request, BhttpError> {
 }
 
 /// Decodes a BHTTP request with caller-chosen limits.
+#[cfg(feature = "test-support")]
 pub fn decode_request_with_limits(bytes: &[u8], limits: &Limits) -> Result<Request, BhttpError> {
     decode::decode_request(bytes, limits)
 }

@@ -65,16 +65,6 @@ impl ApiError {
         }
     }
 
-    pub fn too_large() -> Self {
-        Self {
-            status: 413,
-            message: Cow::Borrowed("Request body too large."),
-            kind: "invalid_request_error",
-            param: None,
-            code: Some("request_too_large"),
-        }
-    }
-
     /// The engine failed on valid input: a bug, reported without detail.
     pub fn internal() -> Self {
         Self {

@@ -52,8 +52,9 @@ fn embeddings(
         .collect();
     let tokens = ids.iter().map(|i| i.len()).sum();
     let batch: Vec<&[u32]> = ids.iter().map(|i| i.as_slice()).collect();
-    // One vCPU: the batch runs sentence by sentence (the engine's
-    // `Sequential`), bit-identical to the host's batched or threaded runs.
+    // Across the vCPUs (`crate::vcpus`): several inputs go whole to the
+    // APs, one input is split by token rows; on one vCPU sentence by
+    // sentence. Bit-identical to the host's batched or threaded runs.
     let mut vectors = embedder
         .embed_ids_batch(&batch)
         .map_err(|_| ApiError::internal())?;

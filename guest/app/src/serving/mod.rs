@@ -32,12 +32,14 @@ pub fn run(info: &BootInfo, config: &Config, boot_log: &BootLog, released: Relea
     } = released;
     // The one load of the unsealed blob (it checks every tensor checksum), on
     // the int8 kernel the platform chose at boot.
-    let embedder = Embedder::with_kernel(&model, info.cpu.kernel)
+    let mut embedder = Embedder::with_kernel(&model, info.cpu.kernel)
         .unwrap_or_else(|e| kernel::fail("serving", &alloc::format!("model does not load: {e}")));
+    crate::vcpus::use_all(&mut embedder);
     println!(
-        "model loaded: sentence embedder, {} KiB, kernel {}",
+        "model loaded: sentence embedder, {} KiB, kernel {}, {} vCPUs",
         model.len() >> 10,
-        embedder.kernel().name()
+        embedder.kernel().name(),
+        1 + kernel::smp::workers()
     );
     let mut rng = RdRand::new();
     let gateway = {

@@ -108,6 +108,21 @@ vc_entry:
     addq $8, %rsp                   # error code
     iretq
 
+# Device and timer interrupts. They are enabled only for the `hlt` in
+# `arch::wait_for_interrupt`, which exists to be woken: each stub records
+# its vector in IRQ_SEEN (guest/kernel/src/idle.rs) and returns, touching no
+# register (`lock or` changes only flags, and iretq restores them). The
+# end-of-interrupt is sent afterwards, in normal code.
+    .globl irq_timer_entry, irq_net_entry, irq_spurious_entry
+irq_timer_entry:
+    lock orl $1, IRQ_SEEN(%rip)
+    iretq
+irq_net_entry:
+    lock orl $2, IRQ_SEEN(%rip)
+    iretq
+irq_spurious_entry:                 # no EOI for the spurious vector
+    iretq
+
     .section .rodata.exceptions, "a"
     .balign 8
     .globl exception_stubs

@@ -1,8 +1,8 @@
 //! Reset vector, mode switches and the values the assembly stub hands over.
 
-#[cfg(not(test))] // guest image only: host unit tests link without the stubs
+#[cfg(not(any(test, feature = "fuzz")))] // guest image only: host builds link without the stubs
 core::arch::global_asm!(include_str!("reset.s"), options(att_syntax, raw));
-#[cfg(not(test))]
+#[cfg(not(any(test, feature = "fuzz")))]
 core::arch::global_asm!(include_str!("exceptions.s"), options(att_syntax, raw));
 
 extern "C" {

@@ -43,9 +43,51 @@ ap_entry16:
 1:  hlt
     jmp 1b
 
+# Application processors under plain QEMU (kernel/src/smp.rs): the
+# start-up IPI's page 0xFE, CS = 0xFE00, IP = 0, reached through the ISA
+# BIOS alias of this page (layout.ld). Same GDT, CR4, page tables and EFER
+# as the BSP's path below, then `ap_entry64`.
+    .section .rom.ap16, "ax"
+    .code16
+    .globl ap_startup16
+ap_startup16:
+    cli
+    cld
+    lgdtl %cs:(ap_gdt_desc - ap_startup16)
+    movl %cr0, %eax
+    orl $1, %eax
+    movl %eax, %cr0
+    ljmpl $SEL_CODE32, $ap_protected32
+    .balign 8
+ap_gdt_desc:                        # gdt_desc, reachable from this page
+    .word gdt_end - gdt - 1
+    .long gdt
+
 # ---------------------------------------------------------------------------
     .section .rom.text32, "ax"
     .code32
+ap_protected32:
+    movl $SEL_DATA, %eax
+    movw %ax, %ds
+    movw %ax, %es
+    movw %ax, %ss
+    movw %ax, %fs
+    movw %ax, %gs
+    movl %cr4, %eax
+    orl $0x620, %eax                # PAE | OSFXSR | OSXMMEXCPT
+    movl %eax, %cr4
+    movl $boot_pml4, %eax
+    movl %eax, %cr3
+    movl $MSR_EFER, %ecx
+    rdmsr
+    orl $0x100, %eax                # LME
+    wrmsr
+    movl %cr0, %eax
+    andl $0xFFFFFFFB, %eax          # clear EM
+    orl $0x80010023, %eax           # PG | WP | NE | MP | PE
+    movl %eax, %cr0
+    ljmpl $SEL_CODE64, $ap_entry64
+
 protected_entry32:
     movl $SEL_DATA, %eax
     movw %ax, %ds
@@ -342,6 +384,30 @@ entry64:
     call kernel_entry
 8:  hlt
     jmp 8b
+
+# An AP takes the next ticket; tickets below AP_PREPARED name a stack
+# (AP_STACK_TOPS) and an AP index for `ap_main`. Without one (more CPUs
+# than prepared, or bring-up closed) the AP parks for good.
+    .globl ap_entry64
+ap_entry64:
+    movl $SEL_DATA, %eax
+    movw %ax, %ds
+    movw %ax, %es
+    movw %ax, %ss
+    movw %ax, %fs
+    movw %ax, %gs
+    movl $1, %eax
+    lock xaddq %rax, AP_NEXT(%rip)
+    cmpq AP_PREPARED(%rip), %rax
+    jae 9f
+    leaq AP_STACK_TOPS(%rip), %rcx
+    movq (%rcx,%rax,8), %rsp
+    movq %rax, %rdi
+    xorl %ebp, %ebp
+    call ap_main
+9:  cli
+    hlt
+    jmp 9b
 
 # ---------------------------------------------------------------------------
     .section .data.boot, "aw"

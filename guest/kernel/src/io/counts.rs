@@ -12,9 +12,11 @@ pub(super) enum Kind {
     MmioRead,
     MmioWrite,
     Cpuid,
+    MsrRead,
+    MsrWrite,
 }
 
-static COUNTS: [AtomicU64; 5] = [const { AtomicU64::new(0) }; 5];
+static COUNTS: [AtomicU64; 7] = [const { AtomicU64::new(0) }; 7];
 
 pub(super) fn count(kind: Kind, exits: u64) {
     COUNTS[kind as usize].fetch_add(exits, Ordering::Relaxed);
@@ -46,10 +48,8 @@ pub fn exit_counts() -> ExitCounts {
         port_out: get(Kind::PortOut),
         mmio_read: get(Kind::MmioRead),
         mmio_write: get(Kind::MmioWrite),
-        // No MSR is read or written through the GHCB after boot today; the
-        // fields stay so the stats line keeps its format.
-        msr_read: 0,
-        msr_write: 0,
+        msr_read: get(Kind::MsrRead),
+        msr_write: get(Kind::MsrWrite),
         cpuid: get(Kind::Cpuid),
     }
 }

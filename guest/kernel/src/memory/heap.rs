@@ -10,7 +10,7 @@ use linked_list_allocator::LockedHeap;
 /// allocator's rounding).
 struct Counted(LockedHeap);
 
-#[cfg_attr(not(test), global_allocator)]
+#[cfg_attr(not(any(test, feature = "fuzz")), global_allocator)]
 static HEAP: Counted = Counted(LockedHeap::empty());
 
 static USED: AtomicUsize = AtomicUsize::new(0);
@@ -61,7 +61,7 @@ pub fn peak() -> usize {
 }
 
 /// Size of the last allocation the heap refused (0: none yet).
-#[cfg(not(test))]
+#[cfg(not(any(test, feature = "fuzz")))]
 pub(crate) fn failed_size() -> usize {
     FAILED.load(Relaxed)
 }

@@ -7,6 +7,7 @@
 //! Everything the device writes back (used-ring tokens and lengths) is
 //! checked before it indexes anything.
 
+use crate::apic::NET_VECTOR;
 use crate::pci::MmioWindow;
 use crate::platform::HwIo;
 use crate::virtio::hal::{self, SharedHal, SLOT_SIZE};
@@ -19,17 +20,19 @@ use alloc::vec::Vec;
 use core::cell::RefCell;
 use smoltcp::phy::{self, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
-use virtio_drivers::device::net::VirtIONetRaw;
 use virtio_drivers::transport::{DeviceStatus, DeviceType, Transport};
+use virtio_drivers::{device::net::VirtIONetRaw, Hal};
 
 /// Descriptors per virtqueue (receive and transmit each).
 pub const QUEUE_SIZE: usize = 64;
 /// Ethernet frame without FCS: 1500 bytes of payload and a 14-byte header.
 pub const MAX_FRAME: usize = 1514;
+/// virtio-net's receive queue (5.1.2).
+const RX_QUEUE: u16 = 0;
 /// A receive buffer: virtio-net header and one frame, one bounce slot.
 const RX_BUFFER: usize = SLOT_SIZE;
 
-type RawNet = VirtIONetRaw<SharedHal, PciTransport, QUEUE_SIZE>;
+type RawNet<H = SharedHal, T = PciTransport> = VirtIONetRaw<H, T, QUEUE_SIZE>;
 
 #[derive(Debug, Clone, Copy, thiserror::Error)]
 pub enum DeviceError {
@@ -53,6 +56,20 @@ pub enum DeviceError {
     Shared(crate::shared::SharedError),
 }
 
+/// How the device broke virtio's used-ring rules (virtio 1.2, 2.7.8): a
+/// used element naming a descriptor the device does not hold. Nothing past
+/// it in that ring can be trusted, and the element can never be consumed,
+/// so the device is treated as broken from then on (Linux marks such a
+/// queue broken too); the stack stops the appliance with this reason
+/// rather than spin on a ring that never moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RingViolation {
+    #[error("virtio-net device returned receive descriptor {0}, which it did not hold")]
+    Receive(u16),
+    #[error("virtio-net device returned transmit descriptor {0}, which it did not hold")]
+    Transmit(u16),
+}
+
 /// Packet counters since bring-up (`probe` checks `device_errors`; the
 /// test image's network self-test prints them all).
 #[derive(Debug, Default, Clone, Copy)]
@@ -67,8 +84,8 @@ pub struct DeviceStats {
     pub device_errors: u64,
 }
 
-struct Inner {
-    raw: RawNet,
+struct Inner<H: Hal = SharedHal, T: Transport = PciTransport> {
+    raw: RawNet<H, T>,
     /// Receive buffers the device holds, by descriptor token.
     rx: Vec<Option<Box<[u8]>>>,
     /// Transmit buffers the device holds, by descriptor token.
@@ -77,9 +94,11 @@ struct Inner {
     tx_spare: Vec<Vec<u8>>,
     header_len: usize,
     stats: DeviceStats,
+    /// Set on the first used-ring violation; no used entry is taken after it.
+    broken: Option<RingViolation>,
 }
 
-impl Inner {
+impl<H: Hal, T: Transport> Inner<H, T> {
     /// Give a receive buffer back to the device.
     fn requeue_rx(&mut self, mut buf: Box<[u8]>) {
         // SAFETY: the buffer is stored in `self.rx` under its token below and not touched until `receive_complete` hands it back.
@@ -98,26 +117,32 @@ impl Inner {
         }
     }
 
-    /// Collect transmit buffers the device has finished with.
-    fn reap_tx(&mut self) {
-        while let Some(token) = self.raw.poll_transmit() {
+    fn break_ring(&mut self, violation: RingViolation) {
+        self.stats.device_errors += 1;
+        self.broken = Some(violation);
+    }
+
+    /// Collect transmit buffers the device has finished with. Returns
+    /// whether the device still works (no used entry is taken once it broke).
+    fn reap_tx(&mut self) -> bool {
+        while let Some(token) = self.raw.poll_transmit().filter(|_| self.broken.is_none()) {
             let Some(buf) = self.tx.get_mut(usize::from(token)).and_then(Option::take) else {
-                // A token the driver never issued: the used ring is corrupt.
-                self.stats.device_errors += 1;
-                return;
+                self.break_ring(RingViolation::Transmit(token));
+                break;
             };
             // SAFETY: `buf` is the buffer passed to `transmit_begin` for this token.
             match unsafe { self.raw.transmit_complete(token, &buf) } {
                 Ok(_) => self.tx_spare.push(buf),
                 Err(_) => {
-                    self.stats.device_errors += 1;
+                    // The descriptor is still the device's: keep its buffer.
                     if let Some(slot) = self.tx.get_mut(usize::from(token)) {
                         *slot = Some(buf);
                     }
-                    return;
+                    self.break_ring(RingViolation::Transmit(token));
                 }
             }
         }
+        self.broken.is_none()
     }
 
     fn submit_tx(&mut self, buf: Vec<u8>) {
@@ -178,9 +203,10 @@ fn frame_fits(start: usize, len: usize, buf_len: usize) -> bool {
 }
 
 /// A started virtio-net device.
-pub struct VirtioNet {
-    inner: RefCell<Inner>,
+pub struct VirtioNet<H: Hal = SharedHal, T: Transport = PciTransport> {
+    inner: RefCell<Inner<H, T>>,
     mac: [u8; 6],
+    interrupts: bool,
 }
 
 impl VirtioNet {
@@ -195,12 +221,19 @@ impl VirtioNet {
         check_offered(offered, crate::io::snp_active())?;
         // Receive buffers plus a full transmit queue, and some slack.
         hal::reserve_bounce_slots(2 * QUEUE_SIZE + 16).map_err(DeviceError::Shared)?;
+        // Received frames interrupt the boot vCPU (MSI-X), which then need
+        // not poll; without an APIC or MSI-X the stack polls.
+        let destination = crate::idle::interrupt_destination();
+        let routing = destination.map(|d| transport.route_interrupts(RX_QUEUE, d, NET_VECTOR));
+        if let Some(Err(e)) = routing {
+            log::warn!("virtio-net: receive interrupts not routed ({e}): polling");
+        }
         let view = transport.status_view();
         let mut raw = RawNet::new(transport).map_err(DeviceError::Driver)?;
-        // Poll-driven: ask the device not to interrupt (a hint; with
-        // EVENT_IDX the untouched used_event does the same).
-        raw.disable_interrupts();
         check_running(view.status())?;
+        let interrupts = routing.is_some_and(|r| r.is_ok()) && view.queue_vector(RX_QUEUE) == 0;
+        // Off while the stack polls; `NetStack::wait` turns them on to halt.
+        raw.disable_interrupts();
         let accepted = view.driver_features();
         log::info!(
             "virtio-net: PCI 00:{:02x}.{}, features offered {offered:#x}, accepted {accepted:#x} (VERSION_1 {}, ACCESS_PLATFORM {})",
@@ -209,6 +242,14 @@ impl VirtioNet {
             accepted & F_VERSION_1 != 0,
             accepted & F_ACCESS_PLATFORM != 0
         );
+        Self::fill(raw, interrupts)
+    }
+}
+
+impl<H: Hal, T: Transport> VirtioNet<H, T> {
+    /// The last step of bring-up on a running device (interrupts off):
+    /// buffers for both queues, and every receive buffer posted.
+    fn fill(raw: RawNet<H, T>, interrupts: bool) -> Result<Self, DeviceError> {
         let mac = raw.mac_address();
         let mut probe_header = [0u8; 32];
         let header_len = raw
@@ -218,9 +259,14 @@ impl VirtioNet {
             raw,
             rx: (0..QUEUE_SIZE).map(|_| None).collect(),
             tx: (0..QUEUE_SIZE).map(|_| None).collect(),
-            tx_spare: Vec::new(),
+            // A full queue's worth, each for the largest frame: sending
+            // never allocates, and the heap stays flat under any traffic.
+            tx_spare: (0..QUEUE_SIZE)
+                .map(|_| Vec::with_capacity(header_len + MAX_FRAME))
+                .collect(),
             header_len,
             stats: DeviceStats::default(),
+            broken: None,
         };
         for _ in 0..QUEUE_SIZE {
             inner.requeue_rx(vec![0u8; RX_BUFFER].into_boxed_slice());
@@ -231,7 +277,36 @@ impl VirtioNet {
         Ok(VirtioNet {
             inner: RefCell::new(inner),
             mac,
+            interrupts,
         })
+    }
+
+    /// Received frames raise `NET_VECTOR`, so the CPU may halt to wait.
+    pub(crate) fn interrupts(&self) -> bool {
+        self.interrupts
+    }
+
+    /// A received frame waits in the used ring (never, once broken).
+    pub(crate) fn has_received(&self) -> bool {
+        let inner = self.inner.borrow();
+        inner.broken.is_none() && inner.raw.poll_receive().is_some()
+    }
+
+    /// The used-ring violation that broke the device, if one did.
+    pub(crate) fn broken(&self) -> Option<RingViolation> {
+        self.inner.borrow().broken
+    }
+
+    /// Asks the device to interrupt (or not) when it fills a receive buffer
+    /// (the ring's NO_INTERRUPT flag, 2.7.7: a hint the device may ignore,
+    /// at the cost of a wake-up).
+    pub(crate) fn set_interrupts(&self, on: bool) {
+        let mut inner = self.inner.borrow_mut();
+        if on {
+            inner.raw.enable_interrupts();
+        } else {
+            inner.raw.disable_interrupts();
+        }
     }
 
     pub fn mac_address(&self) -> [u8; 6] {
@@ -244,14 +319,14 @@ impl VirtioNet {
     }
 }
 
-pub struct RxToken<'a> {
-    inner: &'a RefCell<Inner>,
+pub struct RxToken<'a, H: Hal = SharedHal, T: Transport = PciTransport> {
+    inner: &'a RefCell<Inner<H, T>>,
     buf: Option<Box<[u8]>>,
     start: usize,
     len: usize,
 }
 
-impl phy::RxToken for RxToken<'_> {
+impl<H: Hal, T: Transport> phy::RxToken for RxToken<'_, H, T> {
     fn consume<R, F>(mut self, f: F) -> R
     where
         F: FnOnce(&[u8]) -> R,
@@ -269,7 +344,7 @@ impl phy::RxToken for RxToken<'_> {
     }
 }
 
-impl Drop for RxToken<'_> {
+impl<H: Hal, T: Transport> Drop for RxToken<'_, H, T> {
     fn drop(&mut self) {
         if let Some(buf) = self.buf.take() {
             self.inner.borrow_mut().requeue_rx(buf);
@@ -277,11 +352,11 @@ impl Drop for RxToken<'_> {
     }
 }
 
-pub struct TxToken<'a> {
-    inner: &'a RefCell<Inner>,
+pub struct TxToken<'a, H: Hal = SharedHal, T: Transport = PciTransport> {
+    inner: &'a RefCell<Inner<H, T>>,
 }
 
-impl phy::TxToken for TxToken<'_> {
+impl<H: Hal, T: Transport> phy::TxToken for TxToken<'_, H, T> {
     fn consume<R, F>(self, len: usize, f: F) -> R
     where
         F: FnOnce(&mut [u8]) -> R,
@@ -309,16 +384,16 @@ impl phy::TxToken for TxToken<'_> {
     }
 }
 
-impl phy::Device for VirtioNet {
-    type RxToken<'a> = RxToken<'a>;
-    type TxToken<'a> = TxToken<'a>;
+impl<H: Hal + 'static, T: Transport + 'static> phy::Device for VirtioNet<H, T> {
+    type RxToken<'a> = RxToken<'a, H, T>;
+    type TxToken<'a> = TxToken<'a, H, T>;
 
-    fn receive(&mut self, _timestamp: Instant) -> Option<(RxToken<'_>, TxToken<'_>)> {
+    fn receive(&mut self, _timestamp: Instant) -> Option<(RxToken<'_, H, T>, TxToken<'_, H, T>)> {
         let inner = self.inner.get_mut();
-        inner.reap_tx();
+        inner.reap_tx().then_some(())?;
         let token = inner.raw.poll_receive()?;
         let Some(mut buf) = inner.rx.get_mut(usize::from(token)).and_then(Option::take) else {
-            inner.stats.device_errors += 1;
+            inner.break_ring(RingViolation::Receive(token));
             return None;
         };
         // SAFETY: `buf` is the buffer passed to `receive_begin` for this token.
@@ -334,10 +409,10 @@ impl phy::Device for VirtioNet {
             Err(_) => {
                 // The used ring did not match: the descriptor is still the
                 // device's, so the buffer stays where it was.
-                inner.stats.device_errors += 1;
                 if let Some(slot) = inner.rx.get_mut(usize::from(token)) {
                     *slot = Some(buf);
                 }
+                inner.break_ring(RingViolation::Receive(token));
                 return None;
             }
         };
@@ -359,10 +434,9 @@ impl phy::Device for VirtioNet {
         ))
     }
 
-    fn transmit(&mut self, _timestamp: Instant) -> Option<TxToken<'_>> {
+    fn transmit(&mut self, _timestamp: Instant) -> Option<TxToken<'_, H, T>> {
         let inner = self.inner.get_mut();
-        inner.reap_tx();
-        if inner.raw.can_send() {
+        if inner.reap_tx() && inner.raw.can_send() {
             Some(TxToken { inner: &self.inner })
         } else {
             None
@@ -377,5 +451,7 @@ impl phy::Device for VirtioNet {
     }
 }
 
+#[cfg(any(test, feature = "fuzz"))]
+mod host;
 #[cfg(test)]
 mod tests;

@@ -11,6 +11,8 @@ pub use device::DeviceError;
 #[cfg(feature = "test-api")]
 pub use device::DeviceStats;
 use device::VirtioNet;
+#[cfg(any(test, feature = "fuzz"))]
+pub(crate) use device::{RingViolation, VirtioNet as HostNet, MAX_FRAME, QUEUE_SIZE};
 pub use stack::{IpConfig, NetStack, StackError, LINGER_MS};
 pub use tcp::{Deadline, SocketOptions, TcpError, TcpListener, TcpStream};
 

@@ -2,9 +2,10 @@
 //! static configuration, the sockets behind `net::tcp`, and a monotonic
 //! clock. smoltcp stays inside the kernel: nothing public here names it.
 //!
-//! Poll-driven (the appliance takes no interrupts): the caller runs
-//! `NetStack::poll` in its loop (or a `net::tcp` call with a deadline does)
-//! and works on its connections between polls. Sockets of dropped streams
+//! Poll-driven: the caller runs `NetStack::poll` in its loop (or a
+//! `net::tcp` call with a deadline does) and works on its connections
+//! between polls; when a turn did nothing, `NetStack::wait` halts the vCPU
+//! until a frame's interrupt or the stack's next timer. Sockets of dropped streams
 //! are finished and freed by `poll` (see `LINGER_MS`).
 //!
 //! Clock: `smoltcp::time::Instant` is microseconds since the stack came up,
@@ -28,6 +29,20 @@ use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, Ipv4Cidr};
 /// How long the socket of a dropped stream may take to finish closing
 /// (our FIN acknowledged and the peer's FIN received) before it is reset.
 pub const LINGER_MS: u64 = 10_000;
+
+/// How long after the last frame `wait` keeps returning at once (the
+/// caller polls) before it halts: the next frame of a transfer usually
+/// comes sooner, and halting for each one costs a wake-up per frame (as
+/// KVM's halt polling, and Linux's NAPI, trade a little CPU for latency).
+const POLL_BEFORE_SLEEP_US: u64 = 1_000;
+
+/// How often `wait` wakes while closing sockets linger (their reset time
+/// is checked by `poll`).
+const LINGER_CHECK_US: u64 = 100_000;
+
+/// Socket table entries reserved up front (it grows past this only under
+/// more connections at once than the appliance ever serves).
+const SOCKET_SLOTS: usize = 128;
 
 /// Local ports for outgoing connections: the IANA dynamic range.
 const EPHEMERAL_FIRST: u16 = 49152;
@@ -100,6 +115,8 @@ pub struct NetStack {
     sockets: SocketSet<'static>,
     dhcp: Option<SocketHandle>,
     clock: Clock,
+    /// When `poll` last moved a frame or changed a socket (stack clock, us).
+    last_activity_us: u64,
     /// Dropped since the last poll.
     retired: RetireQueue,
     /// Being finished, with the time they were retired.
@@ -120,7 +137,9 @@ impl NetStack {
         // it reveals nothing of smoltcp's seed.
         let port_start = crate::cpu::rdrand64().map_err(StackError::NoEntropy)?;
         let mut iface = Interface::new(iface_config, &mut device, clock.now());
-        let mut sockets = SocketSet::new(vec![]);
+        // Room for every socket a busy server has at once (listening,
+        // accepted, lingering), so the table does not grow under load.
+        let mut sockets = SocketSet::new(Vec::with_capacity(SOCKET_SLOTS));
         let dhcp = match config {
             IpConfig::Dhcp => Some(sockets.add(dhcpv4::Socket::new())),
             IpConfig::Static {
@@ -141,8 +160,9 @@ impl NetStack {
             sockets,
             dhcp,
             clock,
-            retired: Rc::new(RefCell::new(Vec::new())),
-            lingering: Vec::new(),
+            last_activity_us: 0,
+            retired: Rc::new(RefCell::new(Vec::with_capacity(SOCKET_SLOTS))),
+            lingering: Vec::with_capacity(SOCKET_SLOTS),
             // A random start, so ports do not repeat across boots.
             next_local_port: port_start as u16,
         })
@@ -150,9 +170,18 @@ impl NetStack {
 
     /// Move packets between the device and the sockets, and follow DHCP.
     /// Returns whether anything happened.
+    ///
+    /// Stops the appliance if the device broke its used rings: it can no
+    /// longer carry a frame, and its ring would never drain.
     pub fn poll(&mut self) -> bool {
         let now = self.clock.now();
         let result = self.iface.poll(now, &mut self.device, &mut self.sockets);
+        if let Some(violation) = self.device.broken() {
+            crate::exit::fail("net", &violation);
+        }
+        if result != PollResult::None {
+            self.last_activity_us = now.total_micros() as u64;
+        }
         self.reap();
         if let Some(handle) = self.dhcp {
             match self.sockets.get_mut::<dhcpv4::Socket>(handle).poll() {
@@ -176,6 +205,44 @@ impl NetStack {
         result != PollResult::None
     }
 
+    /// Sleeps until a frame arrives, the stack's next timer (retransmission,
+    /// DHCP, a lingering close) or `limit_ms` passes, whichever is first.
+    /// Returns at once when there is work: a frame already received, data
+    /// queued to send, a dropped stream to finish, a frame moved within
+    /// `POLL_BEFORE_SLEEP_US`, or no receive interrupt to wake on (the
+    /// caller then polls, as it would without sleeping).
+    pub fn wait(&mut self, limit_ms: u64) {
+        let recent = self.clock.now_us().saturating_sub(self.last_activity_us);
+        if !self.device.interrupts()
+            || recent < POLL_BEFORE_SLEEP_US
+            || self.device.has_received()
+            || !self.retired.borrow().is_empty()
+        {
+            return;
+        }
+        let mut us = limit_ms.saturating_mul(1000);
+        if !self.lingering.is_empty() {
+            us = us.min(LINGER_CHECK_US);
+        }
+        if let Some(delay) = self.iface.poll_delay(self.clock.now(), &self.sockets) {
+            us = us.min(delay.total_micros());
+        }
+        if us == 0 {
+            return;
+        }
+        // Interrupts on, then look again: a frame that arrived before they
+        // were on raised none.
+        self.device.set_interrupts(true);
+        // The flag store must be visible before the used index is read (the
+        // device orders the other way round): a full fence, as Linux's
+        // virtio_mb between virtqueue_enable_cb and virtqueue_poll.
+        core::sync::atomic::fence(core::sync::atomic::Ordering::SeqCst);
+        if !self.device.has_received() {
+            crate::idle::sleep(us);
+        }
+        self.device.set_interrupts(false);
+    }
+
     /// The interface's IPv4 address, once it has one.
     pub fn ipv4(&self) -> Option<Ipv4Addr> {
         self.iface.ip_addrs().iter().find_map(|a| match a {
@@ -189,13 +256,16 @@ impl NetStack {
     pub fn wait_for_address(&mut self, timeout_ms: u64) -> Result<Ipv4Addr, StackError> {
         let start = self.clock.now_us();
         loop {
-            self.poll();
+            let busy = self.poll();
             if let Some(a) = self.ipv4() {
                 return Ok(a);
             }
             let waited_ms = (self.clock.now_us() - start) / 1000;
             if waited_ms >= timeout_ms {
                 return Err(StackError::DhcpTimeout { waited_ms });
+            }
+            if !busy {
+                self.wait(timeout_ms - waited_ms);
             }
         }
     }

@@ -3,8 +3,9 @@
 //!
 //! Poll-driven like the stack: every call takes the stack; the `try_*`
 //! calls never wait (for servers that multiplex many connections in one
-//! loop), and the calls with a [`Deadline`] poll the stack until they are
-//! done or the deadline passes (for one connection at a time).
+//! loop), and the calls with a [`Deadline`] poll the stack, sleeping
+//! between frames (`NetStack::wait`), until they are done or the deadline
+//! passes (for one connection at a time).
 //!
 //! Lifetime: a [`TcpStream`] owns its socket. Dropping it closes the
 //! connection gracefully (FIN after what is queued); the stack discards
@@ -53,6 +54,11 @@ impl Deadline {
 
     pub fn passed(&self, net: &NetStack) -> bool {
         net.now_ms() >= self.at_ms
+    }
+
+    /// Milliseconds until the deadline (0 once passed).
+    pub fn left_ms(&self, net: &NetStack) -> u64 {
+        self.at_ms.saturating_sub(net.now_ms())
     }
 }
 
@@ -218,7 +224,9 @@ impl TcpStream {
                 stream.abort(net);
                 return Err(TcpError::Timeout);
             }
-            net.poll();
+            if !net.poll() {
+                net.wait(deadline.left_ms(net));
+            }
         }
     }
 
@@ -303,7 +311,9 @@ impl TcpStream {
                 if deadline.passed(net) {
                     return Err(TcpError::Timeout);
                 }
-                net.poll();
+                if !net.poll() {
+                    net.wait(deadline.left_ms(net));
+                }
             }
         }
         Ok(())

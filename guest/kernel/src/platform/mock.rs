@@ -1,11 +1,13 @@
-//! A host's devices for host unit tests, free to lie: QEMU's fw_cfg I/O
-//! ports, the PCI configuration mechanism #1 (0xCF8/0xCFC) with BARs that
+//! A host's devices for host unit tests and fuzzing (`crate::fuzzing`),
+//! free to lie: QEMU's fw_cfg I/O ports, the PCI configuration mechanism #1 (0xCF8/0xCFC) with BARs that
 //! size like hardware, and a modern virtio-pci device's registers.
 //!
 //! Every device rule is written here from the public descriptions (QEMU
 //! hw/nvram/fw_cfg.c, the PCI local bus spec, virtio 1.2 §4.1) as literals;
 //! nothing is imported from the drivers under test. Every MMIO access is
 //! logged so tests can show no access ever left an assigned BAR.
+// The fuzz build (`crate::fuzzing`) uses part of it; the unit tests all.
+#![cfg_attr(not(test), allow(dead_code))]
 
 use super::{PlatformIo, Width};
 use std::cell::RefCell;
@@ -139,7 +141,8 @@ impl PciFunction {
     pub fn bar_size(&self, i: usize) -> u64 {
         let low = self.bars[i];
         let mask = if low.fixed & 0b110 == 0b100 {
-            (u64::from(self.bars[i + 1].wmask) << 32) | u64::from(low.wmask)
+            let high = self.bars.get(i + 1).map_or(0, |b| b.wmask);
+            (u64::from(high) << 32) | u64::from(low.wmask)
         } else {
             0xFFFF_FFFF_0000_0000 | u64::from(low.wmask)
         };
@@ -177,6 +180,12 @@ pub(crate) struct VirtioModel {
     pub queue_size: Vec<u16>,
     pub queue_enable: Vec<u16>,
     pub queue_desc: Vec<u64>,
+    /// Per queue: the device area (used ring) address, when programmed.
+    pub queue_device: Vec<u64>,
+    /// MSI-X vector per queue (0xFFFF: none), and how many vectors the
+    /// device can map (a higher one reads back as 0xFFFF).
+    pub queue_msix: Vec<u16>,
+    pub msix_vectors: u16,
     pub isr: u8,
     pub device_config: Vec<u8>,
     pub notifications: Vec<(u64, u16)>,
@@ -220,6 +229,9 @@ impl VirtioModel {
                 Some(q) => u32::from(self.queue_max[q]),
                 None => 0,
             },
+            0x1A => q.map_or(0xFFFF, |q| {
+                u32::from(self.queue_msix.get(q).copied().unwrap_or(0xFFFF))
+            }),
             0x1C => qv(&self.queue_enable),
             0x1E => qv(&self.queue_notify_off),
             _ => 0,
@@ -259,6 +271,12 @@ impl VirtioModel {
                     self.queue_size[q] = value as u16;
                 }
             }
+            0x1A => {
+                if let Some(slot) = q.and_then(|q| self.queue_msix.get_mut(q)) {
+                    let v = value as u16;
+                    *slot = if v < self.msix_vectors { v } else { 0xFFFF };
+                }
+            }
             0x1C => {
                 if let Some(q) = q {
                     self.queue_enable[q] = value as u16;
@@ -269,6 +287,13 @@ impl VirtioModel {
                     let shift = if off == 0x20 { 0 } else { 32 };
                     let keep = self.queue_desc[q] & !(0xFFFF_FFFFu64 << shift);
                     self.queue_desc[q] = keep | (u64::from(value) << shift);
+                }
+            }
+            0x30 | 0x34 => {
+                if let Some(slot) = q.and_then(|q| self.queue_device.get_mut(q)) {
+                    let shift = if off == 0x30 { 0 } else { 32 };
+                    let keep = *slot & !(0xFFFF_FFFFu64 << shift);
+                    *slot = keep | (u64::from(value) << shift);
                 }
             }
             _ => {}
@@ -301,6 +326,10 @@ pub(crate) struct State {
     /// Ports that always read this value (a device stuck in one state).
     pub port_fixed: BTreeMap<u16, u32>,
     pub port_reads: usize,
+    /// MSR values reads return (0 for any other).
+    pub msrs: BTreeMap<u32, u64>,
+    /// Every MSR write, in order.
+    pub msr_writes: Vec<(u32, u64)>,
 }
 
 /// The mock machine. `&MockPlatform` is what drivers get in tests.
@@ -315,6 +344,18 @@ const FW_DATA: u16 = 0x511;
 impl MockPlatform {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// This thread's mock, emptied: a platform that lives for `'static`,
+    /// for drivers whose types must (the smoltcp device). Allocated once
+    /// per thread and never freed; each call starts it afresh.
+    pub fn for_this_thread() -> &'static Self {
+        std::thread_local! {
+            static MOCK: &'static MockPlatform = std::boxed::Box::leak(std::boxed::Box::default());
+        }
+        let mock = MOCK.with(|m| *m);
+        *mock.state.borrow_mut() = State::default();
+        mock
     }
 
     /// fw_cfg with the signature, the ID (traditional interface only, no
@@ -390,7 +431,9 @@ impl MockPlatform {
         let base = f.bar_base(model.bar);
         let size = f.bar_size(model.bar);
         let decoding = f.command() & 0b10 != 0;
-        (decoding && base != 0 && gpa >= base && gpa + len <= base + size).then(|| gpa - base)
+        let end = gpa.checked_add(len).zip(base.checked_add(size));
+        let inside = gpa >= base && end.is_some_and(|(end, limit)| end <= limit);
+        (decoding && base != 0 && inside).then(|| gpa - base)
     }
 }
 
@@ -510,5 +553,15 @@ impl PlatformIo for MockPlatform {
         } else if off >= m.notify_at {
             m.notifications.push((off - m.notify_at, value as u16));
         }
+    }
+
+    unsafe fn msr_read(&self, msr: u32) -> u64 {
+        self.state.borrow().msrs.get(&msr).copied().unwrap_or(0)
+    }
+
+    unsafe fn msr_write(&self, msr: u32, value: u64) {
+        let mut st = self.state.borrow_mut();
+        st.msr_writes.push((msr, value));
+        st.msrs.insert(msr, value);
     }
 }

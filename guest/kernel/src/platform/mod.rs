@@ -12,7 +12,7 @@
 mod evidence;
 mod kind;
 mod mmio;
-#[cfg(test)]
+#[cfg(any(test, feature = "fuzz"))]
 pub(crate) mod mock;
 mod pages;
 
@@ -78,6 +78,19 @@ pub(crate) trait PlatformIo {
     /// As `mmio_read`.
     unsafe fn mmio_write(&self, gpa: u64, value: u32, width: Width);
 
+    /// Reads a model-specific register (the local APIC's, in x2APIC mode).
+    ///
+    /// # Safety
+    /// `msr` exists on this CPU and belongs to the calling driver.
+    unsafe fn msr_read(&self, msr: u32) -> u64;
+
+    /// Writes a model-specific register.
+    ///
+    /// # Safety
+    /// As `msr_read`, and the value keeps every promise the kernel relies on
+    /// (an MSR write can reprogram the CPU).
+    unsafe fn msr_write(&self, msr: u32, value: u64);
+
     fn inb(&self, port: u16) -> u8 {
         self.port_read(port, Width::Byte) as u8
     }
@@ -105,7 +118,7 @@ pub(crate) trait PlatformIo {
 pub(crate) struct HwIo;
 
 /// A borrowed platform is a platform: host tests hand drivers `&Mock`.
-#[cfg(test)]
+#[cfg(any(test, feature = "fuzz"))]
 impl<T: PlatformIo + ?Sized> PlatformIo for &T {
     fn port_read(&self, port: u16, width: Width) -> u32 {
         (**self).port_read(port, width)
@@ -126,5 +139,13 @@ impl<T: PlatformIo + ?Sized> PlatformIo for &T {
     unsafe fn mmio_write(&self, gpa: u64, value: u32, width: Width) {
         // SAFETY: forwarded from the caller's promise.
         unsafe { (**self).mmio_write(gpa, value, width) }
+    }
+    unsafe fn msr_read(&self, msr: u32) -> u64 {
+        // SAFETY: forwarded from the caller's promise.
+        unsafe { (**self).msr_read(msr) }
+    }
+    unsafe fn msr_write(&self, msr: u32, value: u64) {
+        // SAFETY: forwarded from the caller's promise.
+        unsafe { (**self).msr_write(msr, value) }
     }
 }

@@ -20,6 +20,9 @@ pub struct SnpGlue<H: SnpHardware, const N: usize> {
     /// Everything this guest has accepted (private and validated): a page in
     /// it is never PVALIDATEd again (see `snp_guest::accepted`).
     pub(super) accepted: AcceptedMemory<N>,
+    /// The hypervisor's feature bitmap from GHCB registration (AP creation
+    /// is bit 1).
+    hv_features: u64,
 }
 
 /// The C-bit the boot stub took from the CPUID page, checked against the
@@ -57,10 +60,14 @@ impl<H: SnpHardware, const N: usize> SnpGlue<H, N> {
             accepted.insert(start, end)?;
         }
         accepted.check_remove(ghcb_gpa, ghcb_gpa + PAGE_SIZE_4K)?;
-        let (mut channel, _info) = snp_guest::init_ghcb(hw, ghcb_gpa)?;
+        let (mut channel, info) = snp_guest::init_ghcb(hw, ghcb_gpa)?;
         accepted.remove(ghcb_gpa, ghcb_gpa + PAGE_SIZE_4K)?;
         channel.set_coherency_sfw_no(coherency_sfw_no);
-        Ok(Self { channel, accepted })
+        Ok(Self {
+            channel,
+            accepted,
+            hv_features: info.hv_features,
+        })
     }
 
     /// The accepted-memory record, for reading.
@@ -98,12 +105,12 @@ impl<H: SnpHardware, const N: usize> SnpGlue<H, N> {
         self.channel.ins_bytes(port, buf)
     }
 
-    #[cfg(test)] // no MSR goes through the GHCB after boot today
+    /// RDMSR as an MSR exit (the x2APIC's registers).
     pub fn rdmsr(&mut self, msr: u32) -> Result<u64, SnpError> {
         self.channel.rdmsr(msr)
     }
 
-    #[cfg(test)] // as `rdmsr`
+    /// WRMSR as an MSR exit.
     pub fn wrmsr(&mut self, msr: u32, value: u64) -> Result<(), SnpError> {
         self.channel.wrmsr(msr, value)
     }
@@ -154,6 +161,19 @@ impl<H: SnpHardware, const N: usize> SnpGlue<H, N> {
     /// `SnpError::GuestRequestBusy` (resend the same bytes).
     pub fn guest_request(&mut self, req_gpa: u64, resp_gpa: u64) -> Result<(), SnpError> {
         self.channel.guest_request(req_gpa, resp_gpa)
+    }
+
+    /// Starts the AP with `apic_id` from the VMSA at `vmsa_gpa`
+    /// (`snp_guest::create_ap`: the HV features checked, the page marked
+    /// before the exit and unmarked after a refusal).
+    pub fn create_ap(
+        &mut self,
+        apic_id: u32,
+        vmsa_gpa: u64,
+        sev_features: u64,
+    ) -> Result<(), SnpError> {
+        let hv = self.hv_features;
+        snp_guest::create_ap(&mut self.channel, hv, apic_id, vmsa_gpa, sev_features)
     }
 
     /// RDTSC/RDTSCP for the #VC handler, through the GHCB: (TSC, TSC_AUX;

@@ -113,6 +113,11 @@ impl SnpHardware for KernelHw {
             }
         }
     }
+
+    fn rmpadjust(&mut self, vaddr: u64, attrs: u64) -> u32 {
+        // SAFETY: snp-guest calls this only from `create_ap`, on the VMSA page the caller of `snp::create_ap` owns and vouches for (no Rust object in it, never written again while marked).
+        unsafe { arch::rmpadjust(vaddr, attrs) }
+    }
 }
 
 /// The launch-validated CPUID page.
@@ -158,11 +163,23 @@ pub(crate) fn terminate(reason: TerminationReason) -> ! {
     crate::arch::halt_forever()
 }
 
+/// The GHCB is the boot vCPU's: the page is registered for it alone (KVM
+/// keeps the registered GPA per vCPU and stops the VM on an exit through an
+/// unregistered one), and one page cannot serve two vCPUs at once. An AP
+/// that gets here (a log line, a port or MMIO access) terminates with its
+/// own reason instead; the GHCB MSR protocol needs no registration.
+fn boot_cpu_only() {
+    if !crate::interrupts::on_boot_cpu() {
+        terminate(crate::exit::reason::AP_GHCB);
+    }
+}
+
 /// Runs `f` on the glue; no glue yet, a glue already held, or an error from
 /// `f` ends the guest with a termination request.
 fn with_glue<T>(
     f: impl FnOnce(&mut SnpGlue<KernelHw, ACCEPTED_CAPACITY>) -> Result<T, SnpError>,
 ) -> T {
+    boot_cpu_only();
     // try_lock: a fault raised inside a GHCB call must not deadlock on the
     // way to printing it; it terminates instead.
     let mut guard = match GLUE.try_lock() {
@@ -185,6 +202,7 @@ fn with_glue<T>(
 fn try_with_glue<T>(
     f: impl FnOnce(&mut SnpGlue<KernelHw, ACCEPTED_CAPACITY>) -> Result<T, SnpError>,
 ) -> Result<T, SnpError> {
+    boot_cpu_only();
     let mut guard = GLUE.lock();
     let glue = guard.as_mut().ok_or(SnpError::InvalidArgument {
         what: "no GHCB",
@@ -224,8 +242,8 @@ pub(crate) fn cpuid(leaf: u32, subleaf: u32) -> crate::arch::Cpuid {
         xcr0: crate::cpu::xcr0(),
         // IA32_XSS is never written: no supervisor state components.
         xss: 0,
-        // Only the bootstrap vCPU runs, and QEMU gives it APIC ID 0.
-        apic_id: 0,
+        // This vCPU's (`smp::apic_id`: 0 for the boot vCPU, as QEMU numbers it).
+        apic_id: crate::smp::apic_id(),
     };
     match glue::cpuid(cpuid_page(), &ctx, leaf, subleaf) {
         Ok(r) => r,
@@ -239,6 +257,16 @@ pub(crate) fn mmio_read(gpa: u64, width: Width) -> u64 {
 
 pub(crate) fn mmio_write(gpa: u64, value: u64, width: Width) {
     with_glue(|g| g.mmio_write(gpa, value, width));
+}
+
+/// RDMSR through the GHCB (an MSR exit the hypervisor answers).
+pub(crate) fn rdmsr(msr: u32) -> u64 {
+    with_glue(|g| g.rdmsr(msr))
+}
+
+/// WRMSR through the GHCB.
+pub(crate) fn wrmsr(msr: u32, value: u64) {
+    with_glue(|g| g.wrmsr(msr, value));
 }
 
 /// Records the XCR0 the kernel loaded (`io::set_xcr0`): the GHCB channel
@@ -284,6 +312,22 @@ pub(crate) unsafe fn unshare_page(va: u64) -> Result<(), SnpError> {
 /// the given shared pages. BUSY comes back as `SnpError::GuestRequestBusy`.
 pub(crate) fn guest_request(req_gpa: u64, resp_gpa: u64) -> Result<(), SnpError> {
     try_with_glue(|g| g.guest_request(req_gpa, resp_gpa))
+}
+
+/// Starts the AP with `apic_id` from the VMSA page at `vmsa_gpa` (AP
+/// creation NAE; the page is marked a VMSA page first and unmarked again
+/// on a refusal). `SnpError::VmsaBitStuck` means the page stays a VMSA.
+///
+/// # Safety
+/// The page is the caller's, identity-mapped accepted memory holding the
+/// VMSA it wrote and no Rust object. After `Ok` or `VmsaBitStuck` the
+/// caller never touches or frees it again: it is the AP's save area.
+pub(crate) unsafe fn create_ap(
+    apic_id: u32,
+    vmsa_gpa: u64,
+    sev_features: u64,
+) -> Result<(), SnpError> {
+    try_with_glue(|g| g.create_ap(apic_id, vmsa_gpa, sev_features))
 }
 
 /// RDTSC/RDTSCP for the #VC handler, through the GHCB: (TSC, TSC_AUX; 0 for

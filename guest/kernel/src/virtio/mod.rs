@@ -4,4 +4,6 @@
 //! (`hal`).
 
 pub mod hal;
+#[cfg(any(test, feature = "fuzz"))]
+pub(crate) mod host_hal;
 pub mod transport;

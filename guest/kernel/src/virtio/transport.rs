@@ -54,7 +54,20 @@ const QUEUE_NOTIFY_OFF: u64 = 0x1E;
 const QUEUE_DESC: u64 = 0x20;
 const QUEUE_DRIVER: u64 = 0x28;
 const QUEUE_DEVICE: u64 = 0x30;
+const QUEUE_MSIX_VECTOR: u64 = 0x1A;
 const COMMON_CFG_LEN: u64 = 0x38;
+/// "No interrupt" in the MSI-X vector fields (4.1.4.3).
+const NO_VECTOR: u16 = 0xFFFF;
+
+// MSI-X (PCI 3.0, 6.8.2): capability id, Message Control (table size - 1
+// in bits 10:0, function mask, enable), table BIR and offset; 16-byte
+// table entries: address low, address high, data, vector control.
+const PCI_CAP_MSIX: u8 = 0x11;
+const MSIX_ENABLE: u16 = 1 << 15;
+const MSIX_FUNCTION_MASK: u16 = 1 << 14;
+const MSIX_ENTRY_LEN: u64 = 16;
+/// The x86 MSI address window; the destination APIC ID goes in bits 19:12.
+const MSI_ADDRESS: u32 = 0xFEE0_0000;
 /// Queues whose notify address is cached (virtio-net uses 2, 3 with control).
 const MAX_CACHED_QUEUES: usize = 8;
 
@@ -86,6 +99,13 @@ pub enum TransportError {
     Pci(PciError),
     #[error("paging: {0}")]
     Paging(crate::paging::PagingError),
+    /// The function has no usable MSI-X table (missing, empty, or outside
+    /// its BAR).
+    #[error("no usable MSI-X table")]
+    NoMsix,
+    /// An APIC ID an MSI message cannot name (over 255).
+    #[error("APIC ID {0} cannot receive MSI")]
+    MsiDestination(u32),
 }
 
 /// The first modern virtio function of `device_type` on bus 0.
@@ -150,6 +170,25 @@ struct Structures<I: PlatformIo> {
     notify_multiplier: u32,
     isr: MmioRegion<I>,
     device_cfg: Option<MmioRegion<I>>,
+    /// The MSI-X capability's offset and its table's first entry.
+    msix: Option<(u8, MmioRegion<I>)>,
+}
+
+/// The first entry of the function's MSI-X table, when the capability at
+/// `at` describes one inside an assigned BAR.
+fn msix_entry<I: PlatformIo + Copy>(
+    f: &Function<I>,
+    at: u8,
+    bars: &[Option<MemoryBar>; 6],
+) -> Option<MmioRegion<I>> {
+    if usize::from(at) + 8 > 256 {
+        return None;
+    }
+    let table = f.read32(at + 4);
+    let bar = bars.get((table & 7) as usize).copied().flatten()?;
+    bar_region(f.io(), bar)
+        .subregion(u64::from(table & !7), MSIX_ENTRY_LEN)
+        .ok()
 }
 
 fn find_structures<I: PlatformIo + Copy>(
@@ -161,7 +200,11 @@ fn find_structures<I: PlatformIo + Copy>(
     let mut notify = None;
     let mut isr = None;
     let mut device_cfg = None;
+    let mut msix = None;
     for (id, at) in f.capabilities() {
+        if id == PCI_CAP_MSIX && msix.is_none() {
+            msix = msix_entry(f, at, bars).map(|entry| (at, entry));
+        }
         if id != PCI_CAP_VENDOR {
             continue;
         }
@@ -213,6 +256,7 @@ fn find_structures<I: PlatformIo + Copy>(
         notify_multiplier,
         isr,
         device_cfg: device_cfg.map(|(r, _, _)| r),
+        msix,
     })
 }
 
@@ -229,6 +273,11 @@ pub(crate) struct PciTransport<I: PlatformIo + Copy = HwIo> {
     event_idx: bool,
     isr: MmioRegion<I>,
     device_cfg: Option<MmioRegion<I>>,
+    /// The function (for the MSI-X capability) and that capability.
+    function: Function<I>,
+    msix: Option<(u8, MmioRegion<I>)>,
+    /// The queue whose interrupts go to MSI-X entry 0, set at queue set-up.
+    interrupt_queue: Option<u16>,
     device_features: u64,
     /// The device refused our features or described a queue impossibly: it
     /// is marked FAILED and never told DRIVER_OK.
@@ -281,9 +330,41 @@ impl<I: PlatformIo + Copy> PciTransport<I> {
             event_idx: false,
             isr: found.isr,
             device_cfg: found.device_cfg,
+            function,
+            msix: found.msix,
+            interrupt_queue: None,
             device_features: 0,
             failed: false,
         })
+    }
+
+    /// Sends the interrupts of `queue` as MSI-X message 0 to `vector` on the
+    /// APIC `destination` (physical mode, fixed delivery); other queues get
+    /// NO_VECTOR, and configuration changes keep it (their reset value).
+    /// Takes effect when the driver sets the queue up (`queue_set`), after
+    /// the reset that clears vector assignments; `StatusView::queue_vector`
+    /// tells whether the device took it.
+    pub(crate) fn route_interrupts(
+        &mut self,
+        queue: u16,
+        destination: u32,
+        vector: u8,
+    ) -> Result<(), TransportError> {
+        let (at, entry) = self.msix.as_ref().ok_or(TransportError::NoMsix)?;
+        if destination > 0xFF {
+            return Err(TransportError::MsiDestination(destination));
+        }
+        let fields = [MSI_ADDRESS | (destination << 12), 0, u32::from(vector), 0];
+        for (i, value) in fields.into_iter().enumerate() {
+            entry
+                .write32(4 * i as u64, value)
+                .map_err(|_| TransportError::NoMsix)?;
+        }
+        let control = self.function.read16(at + 2);
+        self.function
+            .write16(at + 2, (control | MSIX_ENABLE) & !MSIX_FUNCTION_MASK);
+        self.interrupt_queue = Some(queue);
+        Ok(())
     }
 
     /// A read-only view of the status and the accepted features, which stays
@@ -413,6 +494,16 @@ impl<I: PlatformIo + Clone> StatusView<I> {
         DeviceStatus::from_bits_truncate(u32::from(status.unwrap_or(0x80)))
     }
 
+    /// The MSI-X vector of `queue` (NO_VECTOR when the device could not map
+    /// the one the driver wrote, 4.1.4.3). Selects the queue.
+    pub(crate) fn queue_vector(&self, queue: u16) -> u16 {
+        let Some(common) = self.common.as_ref() else {
+            return NO_VECTOR;
+        };
+        let _ = common.write16(QUEUE_SELECT, queue);
+        common.read16(QUEUE_MSIX_VECTOR).unwrap_or(NO_VECTOR)
+    }
+
     /// Feature bits the driver wrote (the register reads back as written).
     pub(crate) fn driver_features(&self) -> u64 {
         let read = |c: &MmioRegion<I>| read_features(c, DRIVER_FEATURE_SELECT, DRIVER_FEATURE);
@@ -435,8 +526,15 @@ impl<I: PlatformIo + Copy> Transport for PciTransport<I> {
         self.device_type
     }
 
+    /// With interrupts routed, EVENT_IDX is hidden from the driver: the
+    /// driver crate then turns the routed queue's interrupts on and off with
+    /// the ring's NO_INTERRUPT flag, which the kernel does around each halt
+    /// (with EVENT_IDX the crate re-arms them at every received frame).
     fn read_device_features(&mut self) -> u64 {
         self.device_features = read_features(&self.common, DEVICE_FEATURE_SELECT, DEVICE_FEATURE);
+        if self.interrupt_queue.is_some() {
+            self.device_features &= !F_EVENT_IDX;
+        }
         self.device_features
     }
 
@@ -543,6 +641,12 @@ impl<I: PlatformIo + Copy> Transport for PciTransport<I> {
         self.write64(QUEUE_DESC, descriptors);
         self.write64(QUEUE_DRIVER, driver_area);
         self.write64(QUEUE_DEVICE, device_area);
+        let vector = if self.interrupt_queue == Some(queue) {
+            0
+        } else {
+            NO_VECTOR
+        };
+        self.write16(QUEUE_MSIX_VECTOR, vector);
         self.write16(QUEUE_ENABLE, 1);
         if let Some(slot) = self.notify_offsets.get_mut(usize::from(queue)) {
             *slot = Some(notify_at);

@@ -84,6 +84,15 @@ pub struct MockConfig {
     pub garbage: bool,
     /// TSC_AUX returned for RDTSCP exits.
     pub tsc_aux: u32,
+    /// vCPUs of the VM, APIC IDs 0..vcpus (QEMU `-smp N`: KVM's vCPU id is
+    /// the APIC ID); AP creation for another APIC ID is refused.
+    pub vcpus: u32,
+    /// The VM's VMSA features (KVM `sev->vmsa_features`; SNPActive with
+    /// QEMU 10.0): AP creation with another RAX is refused.
+    pub vmsa_features: u64,
+    /// Guest MAXPHYADDR: a VMSA GPA at or above 2^bits is refused
+    /// (`page_address_valid`).
+    pub max_phys_bits: u32,
 }
 
 impl Default for MockConfig {
@@ -109,6 +118,9 @@ impl Default for MockConfig {
             omit_output_valid: None,
             garbage: false,
             tsc_aux: 0,
+            vcpus: 1,
+            vmsa_features: 1,
+            max_phys_bits: 48,
         }
     }
 }

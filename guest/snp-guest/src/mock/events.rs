@@ -120,6 +120,12 @@ pub enum Event {
     Rdtsc {
         with_aux: bool,
     },
+    /// RMPADJUST as the guest executed it, with its return code.
+    Rmpadjust {
+        vaddr: u64,
+        attrs: u64,
+        rc: u32,
+    },
 }
 
 impl MockHypervisor {

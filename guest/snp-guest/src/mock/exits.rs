@@ -183,9 +183,7 @@ impl MockHypervisor {
                     Outcome::Done
                 }
             },
-            // No vCPU to create in the mock: KVM's answer for an unknown
-            // APIC id.
-            EXIT_AP_CREATION => Outcome::BadInput(ERR_INVALID_INPUT),
+            EXIT_AP_CREATION => self.exit_ap_creation(input, regs.rax),
             EXIT_GUEST_REQUEST | EXIT_EXT_GUEST_REQUEST => {
                 let result = self.exit_guest_request(input.info1, input.info2);
                 set_field(page, SW_EXIT_INFO2, result);

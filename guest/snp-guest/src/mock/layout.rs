@@ -57,8 +57,13 @@ pub const EXIT_AP_CREATION: u64 = 0x8000_0013;
 pub const EXIT_HV_FEATURES: u64 = 0x8000_FFFD;
 pub const EXIT_TERM_REQUEST: u64 = 0x8000_FFFE;
 pub const EXIT_UNSUPPORTED_EVENT: u64 = 0x8000_FFFF;
-/// AP creation request "destroy" in SW_EXITINFO1[31:0].
+/// AP creation requests in SW_EXITINFO1[31:0] (Linux svm.h
+/// `SVM_VMGEXIT_AP_CREATE_ON_INIT` / `_CREATE` / `_DESTROY`).
+pub const AP_CREATE_ON_INIT: u64 = 0;
+pub const AP_CREATE: u64 = 1;
 pub const AP_DESTROY: u64 = 2;
+/// KVM's 2 MiB check on the VMSA GPA (`PMD_SIZE`).
+pub const PMD_SIZE: u64 = 0x20_0000;
 
 // ---- IOIO SW_EXITINFO1 (APM vol. 2 §15.10.2) ----
 
@@ -118,6 +123,36 @@ pub const MSR_TERM_REQ: u64 = 0x100;
 pub const MSR_PREF_GPA_NONE: u64 = 0xF_FFFF_FFFF_FFFF;
 /// KVM `GHCB_HV_FT_SUPPORTED`: SNP (bit 0) | AP creation (bit 1).
 pub const HV_FT_KVM: u64 = 0b11;
+
+// ---- VMSA fields the mock decodes (APM vol. 2 table B-4; Linux
+// `struct sev_es_save_area`), written out again here on purpose ----
+
+pub const VMSA_CS: usize = 0x010;
+pub const VMSA_DS: usize = 0x030;
+pub const VMSA_GDTR: usize = 0x060;
+pub const VMSA_IDTR: usize = 0x080;
+pub const VMSA_VMPL: usize = 0x0CA;
+pub const VMSA_EFER: usize = 0x0D0;
+pub const VMSA_CR4: usize = 0x148;
+pub const VMSA_CR3: usize = 0x150;
+pub const VMSA_CR0: usize = 0x158;
+pub const VMSA_RFLAGS: usize = 0x170;
+pub const VMSA_RIP: usize = 0x178;
+pub const VMSA_RSP: usize = 0x1D8;
+pub const VMSA_G_PAT: usize = 0x268;
+pub const VMSA_RDI: usize = 0x338;
+pub const VMSA_SEV_FEATURES: usize = 0x3B0;
+pub const VMSA_XCR0: usize = 0x3E8;
+
+// ---- RMPADJUST (APM vol. 3 "RMPADJUST"; Linux sev.h) ----
+
+/// RDX bit 16: the page becomes (or stops being) a VMSA page.
+pub const RMPADJUST_VMSA_BIT: u64 = 1 << 16;
+pub const RMPADJUST_SUCCESS: u32 = 0;
+pub const RMPADJUST_FAIL_INPUT: u32 = 1;
+pub const RMPADJUST_FAIL_PERMISSION: u32 = 2;
+/// The page is the VMSA of a running vCPU.
+pub const RMPADJUST_FAIL_INUSE: u32 = 3;
 
 // ---- PVALIDATE (APM vol. 3 "PVALIDATE") ----
 

@@ -32,11 +32,15 @@
 //!   answers, TSC, and a pluggable guest-request responder.
 //! * The guest's cache eviction reads after PVALIDATE, recorded as
 //!   [`Event::EvictCache`].
+//! * AP creation as KVM's `sev_snp_ap_creation` checks it, RMPADJUST's VMSA
+//!   bit, and the guest memory the VMSA is read from ([`ap`](self) module
+//!   docs); created APs are kept as [`CreatedAp`].
 //!
 //! [`MockConfig`] switches on misbehaviour (stalled or failed PSC, junk in
 //! non-output fields, missing valid bits, a Validated-bit reset on a second
 //! private PSC, nested page faults never resolved).
 
+mod ap;
 mod config;
 mod devices;
 mod events;
@@ -54,6 +58,7 @@ use alloc::vec::Vec;
 use crate::{Ghcb, GhcbCopy, PageSize, SnpHardware};
 use layout::PAGE;
 
+pub use ap::{CreatedAp, VmsaView};
 pub use config::{MockConfig, NpfPolicy, PscScratchLen, PREFERRED_GHCB_NONE};
 pub use events::{Event, NpfCause, PageOp, Stop};
 pub use rmp::RmpEntry;
@@ -85,6 +90,12 @@ pub struct MockHypervisor {
     dr7: u64,
     tsc: u64,
     ap_jump_table: u64,
+    /// Pages the guest wrote (`write_guest_page`), by GFN.
+    guest_memory: BTreeMap<u64, Box<[u8; PAGE]>>,
+    /// GFNs with the RMP VMSA bit set.
+    vmsa_pages: BTreeSet<u64>,
+    /// APs created, by APIC ID (the VMSA each runs from).
+    created_aps: BTreeMap<u32, CreatedAp>,
 }
 
 impl Default for MockHypervisor {
@@ -124,6 +135,9 @@ impl MockHypervisor {
             dr7: 0x400,
             tsc: 0x1_0000_0000,
             ap_jump_table: 0,
+            guest_memory: BTreeMap::new(),
+            vmsa_pages: BTreeSet::new(),
+            created_aps: BTreeMap::new(),
         }
     }
 
@@ -278,5 +292,14 @@ impl SnpHardware for MockHypervisor {
             return;
         }
         self.events.push(Event::EvictCache { vaddr, size });
+    }
+
+    fn rmpadjust(&mut self, vaddr: u64, attrs: u64) -> u32 {
+        if self.halted() {
+            return 0;
+        }
+        let rc = self.rmpadjust_inner(vaddr, attrs);
+        self.events.push(Event::Rmpadjust { vaddr, attrs, rc });
+        rc
     }
 }

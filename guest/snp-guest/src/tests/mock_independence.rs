@@ -3,7 +3,8 @@
 //! mirrored by the mock and every test would still pass.
 
 /// Every file of the mock (checked against the directory below).
-const SOURCES: [(&str, &str); 10] = [
+const SOURCES: [(&str, &str); 11] = [
+    ("ap.rs", include_str!("../mock/ap.rs")),
     ("config.rs", include_str!("../mock/config.rs")),
     ("devices.rs", include_str!("../mock/devices.rs")),
     ("events.rs", include_str!("../mock/events.rs")),

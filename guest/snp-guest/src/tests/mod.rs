@@ -1,6 +1,7 @@
 //! Flow tests of the guest logic against `mock::MockHypervisor`.
 
 mod accept;
+mod ap_create;
 mod evict;
 mod mock_independence;
 mod mock_rules;

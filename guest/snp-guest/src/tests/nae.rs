@@ -449,6 +449,9 @@ impl SnpHardware for Tamper<'_> {
     fn evict_cache(&mut self, va: u64, size: PageSize) {
         self.mock.evict_cache(va, size)
     }
+    fn rmpadjust(&mut self, va: u64, attrs: u64) -> u32 {
+        self.mock.rmpadjust(va, attrs)
+    }
 }
 
 #[test]

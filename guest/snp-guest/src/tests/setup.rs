@@ -227,6 +227,9 @@ fn msr_protocol_cpuid_and_misc() {
         }
         fn set_page_encrypted(&mut self, _: u64, _: bool) {}
         fn evict_cache(&mut self, _: u64, _: PageSize) {}
+        fn rmpadjust(&mut self, _: u64, _: u64) -> u32 {
+            0
+        }
     }
     assert!(matches!(
         msr_protocol::sev_info(&mut Garbage),

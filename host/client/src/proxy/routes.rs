@@ -8,7 +8,8 @@ use http1::{Request, Response};
 use serving_api::embeddings::ApiError;
 use serving_api::{EMBEDDINGS_PATH, MODEL_ID};
 
-use super::upstream::{Failure, Upstream};
+use super::upstream::Failure;
+use super::Relay;
 use crate::serve::typed;
 
 fn json(status: u16, body: Vec<u8>) -> Response {
@@ -34,8 +35,13 @@ fn model() -> serde_json::Value {
     serde_json::json!({"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "appliance"})
 }
 
-fn embeddings(upstream: &Upstream, body: &[u8]) -> Response {
-    match upstream.forward(body) {
+fn embeddings(upstream: &impl Relay, body: &[u8]) -> (Response, Option<String>) {
+    let forwarded = upstream.relay(body);
+    (respond(forwarded.result), forwarded.via)
+}
+
+fn respond(result: Result<crate::exchange::InnerResponse, Failure>) -> Response {
+    match result {
         Ok(inner) => {
             // Only statuses and media types http1 can send unchanged.
             if !(200..=599).contains(&inner.status) || matches!(inner.status, 204 | 304) {
@@ -59,6 +65,14 @@ fn embeddings(upstream: &Upstream, body: &[u8]) -> Response {
             "appliance_unreachable",
         ),
         Err(Failure::Client(e)) => bad_gateway(format!("Encrypted request failed: {e}"), "appliance_error"),
+        // 503, so SDKs retry later: a node may come back at the next refresh.
+        Err(Failure::Unavailable(d)) => api_error(&ApiError {
+            status: 503,
+            message: Cow::Owned(format!("No appliance to send to: {d}.")),
+            kind: "server_error",
+            param: None,
+            code: Some("no_verified_node"),
+        }),
     }
 }
 
@@ -76,12 +90,19 @@ pub fn host_refused() -> Response {
     })
 }
 
-/// Answers one request.
-pub fn handle(upstream: &Upstream, request: &Request) -> Response {
+/// Answers one request; with the fleet node that answered, if any.
+pub fn handle(upstream: &impl Relay, request: &Request) -> (Response, Option<String>) {
     let path = request.path.split('?').next().unwrap_or("");
+    if (request.method.as_str(), path) == ("POST", EMBEDDINGS_PATH) {
+        return embeddings(upstream, &request.body);
+    }
+    (local(request.method.as_str(), path), None)
+}
+
+/// The routes answered without the appliance.
+fn local(method: &str, path: &str) -> Response {
     let model_path = format!("/v1/models/{MODEL_ID}");
-    match (request.method.as_str(), path) {
-        ("POST", EMBEDDINGS_PATH) => embeddings(upstream, &request.body),
+    match (method, path) {
         ("GET", "/v1/models") => {
             let list = serde_json::json!({"object": "list", "data": [model()]});
             json(200, list.to_string().into_bytes())

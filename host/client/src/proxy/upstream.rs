@@ -33,6 +33,8 @@ pub enum Failure {
     Unreachable(String),
     /// The encrypted request failed.
     Client(ClientError),
+    /// No node of a fleet is verified and up.
+    Unavailable(String),
 }
 
 pub struct Upstream {
@@ -142,5 +144,14 @@ pub(crate) fn key_rejection(appliance: &VerifiedAppliance, e: ClientError) -> Cl
             _ => e,
         },
         other => other,
+    }
+}
+
+impl super::Relay for Upstream {
+    fn relay(&self, json: &[u8]) -> super::Forwarded {
+        super::Forwarded {
+            result: self.forward(json),
+            via: None,
+        }
     }
 }

@@ -1,9 +1,10 @@
 //! The two `GET`s: the attestation document and the key configuration,
 //! which must be the very bytes the document commits to.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
-use serde_json::Value;
+use serde::Deserialize;
 use serving_api::document::{AttestationDocument, DOCUMENT_VERSION};
 
 use crate::error::{Reason, Refusal};
@@ -18,18 +19,31 @@ pub(super) struct Fetched {
 pub(super) const ATTESTATION_PATH: &str = "/v1/attestation";
 pub(super) const KEYS_PATH: &str = "/.well-known/ohttp-gateway";
 const KEYS_MEDIA_TYPE: &str = "application/ohttp-keys";
+/// Either body's limit. The largest real document, SNP evidence with its
+/// report (1184 bytes) and VCEK, ASK and ARK certificates (about 1.4 KB
+/// DER each) in base64, plus keys and boot log, is about 10 KB. A fleet
+/// verifies many nodes at once, so a hostile one must not make us buffer
+/// much.
+pub(super) const MAX_BODY_BYTES: usize = 64 << 10;
 
 fn get(endpoint: &Endpoint, path: &str, timeout: Duration) -> Result<Vec<u8>, Refusal> {
     let limits = Limits {
         timeout,
-        max_body_bytes: 1 << 20,
+        max_body_bytes: MAX_BODY_BYTES,
     };
     let response = endpoint
         .get(path, limits)
         .map_err(|e| Refusal::new(Reason::Connection, e))?;
     if response.status != 200 {
+        // A balancer's 502/503/504 means the appliance behind it could not be
+        // reached: no verdict on its evidence.
+        let reason = if matches!(response.status, 502..=504) {
+            Reason::Connection
+        } else {
+            Reason::Endpoint
+        };
         return Err(Refusal::new(
-            Reason::Endpoint,
+            reason,
             format!(
                 "GET {path} answered {}: {}",
                 response.status,
@@ -46,14 +60,29 @@ fn get(endpoint: &Endpoint, path: &str, timeout: Duration) -> Result<Vec<u8>, Re
     Ok(response.body)
 }
 
+/// Just `evidence.tee` of a document (serde skips every other member
+/// without building it), so an unknown TEE gets its own reason before the
+/// strict parse.
+#[derive(Deserialize)]
+struct TeeOnly<'a> {
+    #[serde(borrow)]
+    evidence: Option<TeeName<'a>>,
+}
+
+#[derive(Deserialize)]
+struct TeeName<'a> {
+    /// Borrowed unless the JSON string has escapes.
+    #[serde(borrow)]
+    tee: Option<Cow<'a, str>>,
+}
+
 /// Parses the document: the TEE name first (so an unknown one gets its own
 /// reason), then strictly (unknown fields are refused).
 pub(super) fn parse_document(body: &[u8]) -> Result<AttestationDocument, Refusal> {
     let bad = |d: String| Refusal::new(Reason::Document, d);
-    let value: Value =
+    let peek: TeeOnly<'_> =
         serde_json::from_slice(body).map_err(|e| bad(format!("attestation document: {e}")))?;
-    let tee = value.pointer("/evidence/tee");
-    match tee.and_then(Value::as_str) {
+    match peek.evidence.and_then(|e| e.tee).as_deref() {
         Some("snp" | "sample") => {}
         Some(other) => {
             let name: String = other.chars().take(32).collect();
@@ -67,7 +96,7 @@ pub(super) fn parse_document(body: &[u8]) -> Result<AttestationDocument, Refusal
         None => return Err(bad("attestation document has no evidence.tee".into())),
     }
     let doc: AttestationDocument =
-        serde_json::from_value(value).map_err(|e| bad(format!("attestation document: {e}")))?;
+        serde_json::from_slice(body).map_err(|e| bad(format!("attestation document: {e}")))?;
     if doc.version != DOCUMENT_VERSION {
         return Err(bad(format!(
             "attestation document version {} (this client reads {DOCUMENT_VERSION})",
@@ -122,5 +151,17 @@ mod tests {
             ),
             Reason::Document
         );
+        // Only the name is read first: the rest is still parsed strictly.
+        assert_eq!(
+            reason(r#"{"version":1,"evidence":{"tee":"sn\u0070","x":1},"boot_log":7}"#),
+            Reason::Document
+        );
+        assert_eq!(
+            reason(r#"{"version":1,"evidence":{"tee":"t\u0064x"},"ohttp_keys":"","boot_log":[]}"#),
+            Reason::Tee
+        );
+        assert_eq!(reason(r#"{"evidence":"snp"}"#), Reason::Document);
+        assert_eq!(reason(r#"{"evidence":{"tee":1}}"#), Reason::Document);
+        assert_eq!(reason(r#"{"evidence":{}}"#), Reason::Document);
     }
 }

@@ -53,6 +53,10 @@ pub struct Options {
     pub fetch_timeout: Duration,
     /// Each encrypted request (inference under TCG can be slow).
     pub request_timeout: Duration,
+    /// Fleets only: verify (and use) listed nodes whose URL is on another
+    /// host than the listing's. Off by default, so an untrusted listing
+    /// cannot make the client send requests wherever it likes.
+    pub allow_absolute_node_urls: bool,
 }
 
 impl Default for Options {
@@ -64,6 +68,7 @@ impl Default for Options {
             cert_time: CertTime::Now,
             fetch_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(300),
+            allow_absolute_node_urls: false,
         }
     }
 }

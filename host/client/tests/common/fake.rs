@@ -3,11 +3,11 @@
 //! request parser, so the client meets the same errors the guest gives.
 
 use std::io::Cursor;
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use appliance_client::serve::{serve_connection, typed};
-use http1::{Request, Response, ServerConfig};
+use appliance_client::serve::typed;
+use http1::{Request, Response};
 use ohttp::hpke::{Aead, Kdf, Kem};
 use ohttp::{KeyConfig, Server, SymmetricSuite};
 use serving_api::document::{b64_encode, AttestationDocument, BootEvent, Evidence};
@@ -32,6 +32,10 @@ pub struct State {
     pub last_inner: Option<[String; 4]>,
     /// Answer every gateway request with a plain 400 (outside the encapsulation).
     pub gateway_400: bool,
+    /// Stopped: every connection is closed without an answer.
+    pub down: bool,
+    /// How long each gateway request takes (outside the lock).
+    pub delay: std::time::Duration,
 }
 
 pub fn key(key_id: u8) -> (Server, Vec<u8>) {
@@ -109,20 +113,11 @@ impl Fake {
             seen: Vec::new(),
             last_inner: None,
             gateway_400: false,
+            down: false,
+            delay: std::time::Duration::ZERO,
         };
         let state = Arc::new(Mutex::new(state));
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let shared = Arc::clone(&state);
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { continue };
-                let state = Arc::clone(&shared);
-                std::thread::spawn(move || {
-                    serve_connection(stream, ServerConfig::default(), |r| handle(&state, &r));
-                });
-            }
-        });
+        let addr = super::serve_loopback(Arc::clone(&state), |s| s.down, handle);
         Self { addr, state }
     }
 
@@ -146,6 +141,20 @@ impl Fake {
     pub fn seen(&self) -> Vec<String> {
         self.state().seen.clone()
     }
+
+    /// How many encrypted requests reached it.
+    pub fn posts(&self) -> usize {
+        self.state()
+            .seen
+            .iter()
+            .filter(|s| s.starts_with("POST"))
+            .count()
+    }
+
+    /// Stops answering (true) or starts again (false).
+    pub fn set_down(&self, down: bool) {
+        self.state().down = down;
+    }
 }
 
 fn text(status: u16, body: &str) -> Response {
@@ -153,6 +162,10 @@ fn text(status: u16, body: &str) -> Response {
 }
 
 fn handle(state: &Mutex<State>, r: &Request) -> Response {
+    if r.method == "POST" {
+        let delay = state.lock().expect("state").delay;
+        std::thread::sleep(delay);
+    }
     let mut s = state.lock().expect("state");
     s.seen.push(format!("{} {}", r.method, r.path));
     match (r.method.as_str(), r.path.as_str()) {

@@ -2,6 +2,7 @@
 //! the fake appliance ([`fake`]).
 #![allow(dead_code)]
 
+pub mod balancer;
 pub mod fake;
 pub mod proxy_bin;
 
@@ -90,4 +91,34 @@ pub const MILAN_VCEK: &str = "virtee-sev/certs_data/vcek_milan.der";
 
 pub fn hex(bytes: &[u8]) -> String {
     hex::encode(bytes)
+}
+
+/// A test server on 127.0.0.1: each connection is answered by `respond`
+/// from `state`, on its own thread, unless `drop_unanswered` says the
+/// server is down. Returns the bound address.
+pub fn serve_loopback<S: Send + Sync + 'static>(
+    state: std::sync::Arc<std::sync::Mutex<S>>,
+    drop_unanswered: fn(&S) -> bool,
+    respond: fn(&std::sync::Mutex<S>, &http1::Request) -> http1::Response,
+) -> std::net::SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            if drop_unanswered(&state.lock().expect("state")) {
+                // Dropped unanswered, like a node that crashed.
+                continue;
+            }
+            let state = std::sync::Arc::clone(&state);
+            std::thread::spawn(move || {
+                appliance_client::serve::serve_connection(
+                    stream,
+                    http1::ServerConfig::default(),
+                    |r| respond(&state, &r),
+                );
+            });
+        }
+    });
+    addr
 }

@@ -19,6 +19,8 @@ pub struct Proxy {
     child: Child,
     lines: Receiver<String>,
     pub url: String,
+    /// What it printed before listening.
+    pub startup: Vec<String>,
 }
 
 impl Drop for Proxy {
@@ -30,17 +32,14 @@ impl Drop for Proxy {
 
 impl Proxy {
     pub fn start(fake: &Fake, manifest: &str) -> Self {
+        Self::start_with(&["--url", &fake.url(), "--manifest", manifest])
+    }
+
+    /// `proxy --listen 127.0.0.1:0 --insecure ARGS...`.
+    pub fn start_with(args: &[&str]) -> Self {
         let mut child = Command::new(BIN)
-            .args([
-                "proxy",
-                "--listen",
-                "127.0.0.1:0",
-                "--url",
-                &fake.url(),
-                "--manifest",
-                manifest,
-                "--insecure",
-            ])
+            .args(["proxy", "--listen", "127.0.0.1:0", "--insecure"])
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -58,12 +57,19 @@ impl Proxy {
             child,
             lines,
             url: String::new(),
+            startup: Vec::new(),
         };
-        proxy.url = proxy
-            .wait_for("proxy listening on ")
-            .trim_start_matches("proxy listening on ")
-            .to_string();
-        proxy
+        loop {
+            let line = proxy
+                .lines
+                .recv_timeout(Duration::from_secs(30))
+                .expect("proxy listening on ...");
+            if let Some(url) = line.strip_prefix("proxy listening on ") {
+                proxy.url = url.to_string();
+                return proxy;
+            }
+            proxy.startup.push(line);
+        }
     }
 
     pub fn wait_for(&self, prefix: &str) -> String {

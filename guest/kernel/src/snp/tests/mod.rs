@@ -480,3 +480,5 @@ fn share_of_memory_never_accepted_is_refused_without_an_exit() {
 mod io;
 // CPUID answered from the CPUID page.
 mod cpuid;
+// AP creation through the glue.
+mod ap;

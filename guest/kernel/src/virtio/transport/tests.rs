@@ -391,3 +391,89 @@ fn device_config_writes_are_refused_without_access() {
     ));
     assert_eq!(mock.mmio_log().len(), before);
 }
+
+/// `device()` with an MSI-X capability (3 vectors) whose table is at
+/// `table_offset` in BAR 1 (4 KiB).
+fn device_with_msix(table_offset: u32) -> Device {
+    let mut d = device();
+    d.function.bars[1] = BarReg::mem32(0x1000);
+    let mut body = vec![2, 0]; // Message Control: table size 3 (N - 1), disabled
+    body.extend_from_slice(&(table_offset | 1).to_le_bytes()); // BIR 1
+    body.extend_from_slice(&(0x800u32 | 1).to_le_bytes()); // PBA
+    d.function.add_cap(0x90, 0x11, &body);
+    d.model.queue_msix = vec![0xFFFF, 0xFFFF];
+    d.model.msix_vectors = 3;
+    d.model.offered |= F_EVENT_IDX;
+    d
+}
+
+#[test]
+fn msix_routes_the_receive_queue_and_nothing_else() {
+    let mock = install(device_with_msix(0x100));
+    let mut t = probe(&mock).expect("probe");
+    t.route_interrupts(0, 0, 0x41).expect("routed");
+    let table = mock.pci(3).bar_base(1) + 0x100;
+    let writes: Vec<(u64, u32)> = mock
+        .mmio_log()
+        .iter()
+        .filter_map(|a| a.write.map(|v| (a.gpa, v)))
+        .filter(|(gpa, _)| (table..table + 16).contains(gpa))
+        .collect();
+    // Address (APIC 0), upper address, data (the vector), control (unmasked).
+    let expected = [
+        (table, 0xFEE0_0000),
+        (table + 4, 0),
+        (table + 8, 0x41),
+        (table + 12, 0),
+    ];
+    assert_eq!(writes, expected);
+    let control = mock.pci(3).read(0x92, 2) as u16;
+    assert_eq!(
+        control & 0xC000,
+        0x8000,
+        "MSI-X enabled, function not masked"
+    );
+    // EVENT_IDX is hidden from the driver, so it suppresses interrupts with
+    // the ring flag the kernel toggles around a halt.
+    negotiate(&mut t, F_VERSION_1 | F_EVENT_IDX);
+    assert_eq!(model(&mock).driver_features & F_EVENT_IDX, 0);
+    t.queue_set(0, 64, 0x10_0000, 0x10_1000, 0x10_2000);
+    t.queue_set(1, 64, 0x11_0000, 0x11_1000, 0x11_2000);
+    assert_eq!(model(&mock).queue_msix, vec![0, 0xFFFF]);
+    assert_eq!(t.status_view().queue_vector(0), 0);
+}
+
+#[test]
+fn msix_that_cannot_be_used_is_refused_or_reported() {
+    // No MSI-X capability.
+    let mock = install(device());
+    let mut t = probe(&mock).expect("probe");
+    assert!(matches!(
+        t.route_interrupts(0, 0, 0x41),
+        Err(TransportError::NoMsix)
+    ));
+    // A table past the end of its BAR.
+    let mock = install(device_with_msix(0xFF8));
+    let mut t = probe(&mock).expect("probe");
+    assert!(matches!(
+        t.route_interrupts(0, 0, 0x41),
+        Err(TransportError::NoMsix)
+    ));
+    // An APIC ID no MSI message can name.
+    let mock = install(device_with_msix(0));
+    let mut t = probe(&mock).expect("probe");
+    assert!(matches!(
+        t.route_interrupts(0, 256, 0x41),
+        Err(TransportError::MsiDestination(256))
+    ));
+    // A device that cannot map the vector answers NO_VECTOR: the kernel
+    // then polls (`VirtioNet::probe` reads it back).
+    let mut d = device_with_msix(0);
+    d.model.msix_vectors = 0;
+    let mock = install(d);
+    let mut t = probe(&mock).expect("probe");
+    t.route_interrupts(0, 0, 0x41).expect("routed");
+    negotiate(&mut t, F_VERSION_1);
+    t.queue_set(0, 64, 0x10_0000, 0x10_1000, 0x10_2000);
+    assert_eq!(t.status_view().queue_vector(0), 0xFFFF);
+}
