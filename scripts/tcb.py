@@ -48,9 +48,12 @@ from dataclasses import dataclass, field
 # without a configuration or sealed model says why it does not serve;
 # 17,662 -> 17,685: a used-ring id the device does not hold breaks the
 # virtio-net device and stops the appliance with the reason, instead of a
-# queue that never drains and an idle loop that spins (issue 14's finding).
+# queue that never drains and an idle loop that spins (issue 14's finding);
+# 17,685 -> 17,699: request bodies reserved whole at their head or refused
+# with 503, instead of bytes granted as they came, which could leave every
+# connection holding part of a body and none able to finish (a 408 in CI).
 GOAL = 15_000
-BUDGET = 17_685
+BUDGET = 17_699
 ROOT_PACKAGE = "app"
 TARGET_SPEC = "x86_64-target.json"
 # cfg keys with a fixed value in the guest build (x86_64-target.json, release

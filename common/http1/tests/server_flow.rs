@@ -124,6 +124,44 @@ fn expect_100_continue() {
 }
 
 #[test]
+fn a_body_is_declared_until_read_and_can_be_refused_busy() {
+    let head = b"POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n";
+    let mut conn = ServerConn::new(common::config(), 0);
+    assert_eq!(conn.body_in_progress(), None);
+    assert_eq!(conn.receive(head, 0), head.len());
+    assert_eq!(conn.body_in_progress(), Some(5));
+    assert_eq!(conn.receive(b"ab", 0), 2);
+    assert_eq!(conn.body_in_progress(), Some(5));
+    conn.refuse_busy();
+    // No `100 Continue` after the refusal: the 503, then the close.
+    match conn.poll(0) {
+        ServerEvent::Reject { error, response } => {
+            assert_eq!(error.status(), 503);
+            assert!(response.starts_with(b"HTTP/1.1 503 Service Unavailable\r\n"));
+            assert!(contains(&response, b"Connection: close\r\n"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        conn.poll(0),
+        ServerEvent::Close(CloseReason::AfterReject)
+    ));
+    // The rest of the body is drained, not parsed as a request.
+    assert_eq!(conn.receive(b"cde", 0), 3);
+    assert_eq!(conn.body_in_progress(), None);
+
+    // Once the body is complete nothing is in progress, and a refusal then
+    // changes nothing: the request is served.
+    let mut conn = ServerConn::new(common::config(), 0);
+    conn.receive(head, 0);
+    assert!(matches!(conn.poll(0), ServerEvent::Send(_)));
+    conn.receive(b"abcde", 0);
+    assert_eq!(conn.body_in_progress(), None);
+    conn.refuse_busy();
+    assert!(matches!(conn.poll(0), ServerEvent::Request(r) if r.body == b"abcde"));
+}
+
+#[test]
 fn head_response_has_length_but_no_body() {
     let mut h = Harness::new();
     h.feed(b"HEAD / HTTP/1.1\r\nHost: a\r\n\r\n");

@@ -18,9 +18,12 @@
 //! for the idle timeout) is reset.
 //!
 //! Memory: request bodies are buffered by `ServerConn` until complete. All
-//! connections together may hold at most [`BODY_BUDGET`] received bytes of
-//! unfinished requests; past it a connection is not read (TCP flow control
-//! makes its client wait) until others finish or time out.
+//! connections together may reserve at most [`BODY_BUDGET`] bytes of
+//! declared bodies. A body is reserved whole when its head arrives, or the
+//! request is refused with 503 at once (before `100 Continue`). Granting
+//! bytes as they arrive instead could leave every connection holding part
+//! of a body and none able to finish, until all time out with 408 (seen in
+//! CI with 26 bodies of 2 MiB against 48 MiB).
 //!
 //! Sockets held by connections that never send a request: a connection
 //! gets `ServerConfig::head_timeout_ms` (a few seconds) to complete its
@@ -176,8 +179,8 @@ enum Phase {
     Open {
         conn: Box<ServerConn>,
         out: Output,
-        /// Bytes given to `conn` since its last complete request.
-        buffered: usize,
+        /// Body bytes reserved for the request being read (0: none).
+        reserved: usize,
     },
     /// Write side shut; draining input until the peer closes.
     Closing { since_ms: u64 },
@@ -264,7 +267,7 @@ fn serve_with(
         accept_all(&mut net, &mut listener, &mut conns, &settings);
         let mut i = 0;
         while i < conns.len() {
-            let budget = BODY_BUDGET.saturating_sub(buffered_elsewhere(&conns, i));
+            let budget = BODY_BUDGET.saturating_sub(reserved_elsewhere(&conns, i));
             let Some(c) = conns.get_mut(i) else {
                 break;
             };
@@ -297,7 +300,7 @@ fn accept_all(
                 phase: Phase::Open {
                     conn: Box::new(ServerConn::new(settings.config, net.now_ms())),
                     out: Output::default(),
-                    buffered: 0,
+                    reserved: 0,
                 },
             }),
             Ok(None) => return,
@@ -331,21 +334,20 @@ fn reserve(net: &mut NetStack, listener: &TcpListener, conns: &mut Vec<Connectio
     }
 }
 
-/// Received bytes of unfinished requests held by all connections but `skip`.
-fn buffered_elsewhere(conns: &[Connection], skip: usize) -> usize {
+/// Body bytes reserved by all connections but `skip`.
+fn reserved_elsewhere(conns: &[Connection], skip: usize) -> usize {
     conns
         .iter()
         .enumerate()
         .filter(|(i, _)| *i != skip)
         .map(|(_, c)| match &c.phase {
-            Phase::Open { buffered, .. } => *buffered,
+            Phase::Open { reserved, .. } => *reserved,
             _ => 0,
         })
         .sum()
 }
 
-/// One turn of one connection; `budget`: how many received bytes of
-/// unfinished requests it may hold.
+/// One turn of one connection; `budget`: how many body bytes it may reserve.
 fn service(
     net: &mut NetStack,
     c: &mut Connection,
@@ -376,7 +378,7 @@ fn service(
         Phase::Open {
             conn,
             out,
-            buffered,
+            reserved,
         } => {
             if flush(net, stream, out) {
                 out.progress_ms = now;
@@ -408,22 +410,16 @@ fn service(
                 return Next::Keep;
             }
             // Offer what the socket holds; only what `conn` takes is removed.
-            let mut allowed = budget.saturating_sub(*buffered);
-            while allowed > 0 {
-                let n = stream.try_read_with(net, |data| {
-                    let offer = data.get(..data.len().min(allowed)).unwrap_or(&[]);
-                    conn.receive(offer, now)
-                });
-                if n == 0 {
-                    break;
-                }
-                *buffered += n;
-                allowed -= n.min(allowed);
+            // A body is admitted (or refused) as soon as its head is in,
+            // including a pipelined head parsed when the last response went.
+            admit_body(conn, reserved, budget);
+            while stream.try_read_with(net, |data| conn.receive(data, now)) > 0 {
+                admit_body(conn, reserved, budget);
             }
             if stream.peer_closed(net) {
                 conn.peer_closed();
             }
-            serve_events(conn, out, buffered, now, settings);
+            serve_events(conn, out, reserved, now, settings);
             out.progress_ms = now;
             flush(net, stream, out);
         }
@@ -482,11 +478,21 @@ fn flush(net: &mut NetStack, stream: &TcpStream, out: &mut Output) -> bool {
     moved
 }
 
+/// Reserves the whole declared body of the request being read, once, or
+/// refuses the request with 503 when `budget` cannot hold it.
+fn admit_body(conn: &mut ServerConn, reserved: &mut usize, budget: usize) {
+    match conn.body_in_progress() {
+        Some(len) if *reserved == 0 && len <= budget => *reserved = len,
+        Some(_) if *reserved == 0 => conn.refuse_busy(),
+        _ => {}
+    }
+}
+
 /// Runs `conn` until it has nothing to do or a response is queued.
 fn serve_events(
     conn: &mut ServerConn,
     out: &mut Output,
-    buffered: &mut usize,
+    reserved: &mut usize,
     now: u64,
     settings: &mut Settings<'_>,
 ) {
@@ -494,7 +500,7 @@ fn serve_events(
         match conn.poll(now) {
             ServerEvent::Pending => return,
             ServerEvent::Request(request) => {
-                *buffered = 0;
+                *reserved = 0;
                 answer(conn, out, &request, now, settings);
                 return;
             }
@@ -508,7 +514,7 @@ fn serve_events(
                 if settings.log_events {
                     println!("http: request rejected: {}", error.status());
                 }
-                *buffered = 0;
+                *reserved = 0;
                 out.queue(&response);
                 out.close_after = true;
                 return;
@@ -519,7 +525,7 @@ fn serve_events(
                 if settings.log_events && reason == http1::CloseReason::Idle {
                     println!("http: idle connection closed");
                 }
-                *buffered = 0;
+                *reserved = 0;
                 out.close_after = true;
                 return;
             }

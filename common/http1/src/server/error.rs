@@ -49,6 +49,10 @@ pub enum RequestError {
     /// 400: the peer closed its sending side in the middle of a request.
     #[error("bad request: connection closed mid-request")]
     Truncated,
+    /// 503: the glue cannot hold this request's body now
+    /// ([`ServerConn::refuse_busy`](super::ServerConn::refuse_busy)).
+    #[error("server busy; retry later")]
+    Busy,
 }
 
 impl RequestError {
@@ -66,6 +70,7 @@ impl RequestError {
             RequestError::BodyTooLarge => 413,
             RequestError::HeadTooLarge => 431,
             RequestError::Timeout => 408,
+            RequestError::Busy => 503,
         }
     }
 }

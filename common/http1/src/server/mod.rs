@@ -9,7 +9,10 @@
 //!
 //! Memory is bounded by the head limit plus the body limit: `receive` takes
 //! no more than that and returns how much it took; the rest stays in the
-//! socket's receive buffer (TCP flow control does the waiting).
+//! socket's receive buffer (TCP flow control does the waiting). Glue that
+//! shares a budget among connections reserves each declared body whole
+//! ([`ServerConn::body_in_progress`]) or refuses it with 503
+//! ([`ServerConn::refuse_busy`]).
 
 mod error;
 mod head;
@@ -389,6 +392,28 @@ impl ServerConn {
                     .saturating_add(self.config.read_timeout_ms),
             )),
             _ => None,
+        }
+    }
+
+    /// The declared body length of the request being read, from the
+    /// acceptance of its head until its last body byte; `None` otherwise.
+    /// Glue with a memory budget reserves it whole at once, or calls
+    /// [`refuse_busy`](Self::refuse_busy).
+    pub fn body_in_progress(&self) -> Option<usize> {
+        match &self.state {
+            State::Body { head, .. } => Some(head.body_len),
+            _ => None,
+        }
+    }
+
+    /// Refuses the request being read (see
+    /// [`body_in_progress`](Self::body_in_progress)) with 503 before its
+    /// body is read: `poll` returns the rejection, never `100 Continue`,
+    /// and the body bytes taken so far are dropped.
+    pub fn refuse_busy(&mut self) {
+        if matches!(self.state, State::Body { .. }) {
+            self.send_continue = false;
+            self.state = State::Failed(RequestError::Busy);
         }
     }
 
