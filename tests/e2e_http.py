@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 
-from harness import ROOT, LineProcess, free_port, idle_cpu_share, main, qemu_cpu_seconds, test
+from harness import ROOT, LineProcess, free_port, idle_cpu_share, main, qemu_cpu_seconds, run_parallel, test
 
 # The test image: these boots select self-tests (the production image has none).
 IMAGE = os.path.join(ROOT, "out", "test", "appliance.bin")
@@ -28,7 +28,6 @@ MIB = 1 << 20
 BODY_LIMIT = 8 * MIB
 # Sent inside requests; must never appear on the guest's serial log.
 MARKER = b"Xq7-REQUEST-DATA-MARKER"
-
 
 
 def pattern(n):
@@ -140,25 +139,6 @@ class Client:
             return self.sock.recv(1) == b""
         except socket.timeout:
             return False
-
-
-def run_parallel(jobs, timeout=300):
-    results = [None] * len(jobs)
-    errors = []
-
-    def one(i, job):
-        try:
-            results[i] = job()
-        except Exception as e:  # reported below with its index
-            errors.append((i, repr(e)))
-
-    threads = [threading.Thread(target=one, args=(i, j)) for i, j in enumerate(jobs)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=timeout)
-    assert not errors, f"parallel jobs failed: {errors}"
-    return results
 
 
 def upload_hash(guest, data):

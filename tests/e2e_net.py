@@ -18,14 +18,13 @@ import subprocess
 import threading
 import time
 
-from harness import ROOT, LineProcess, free_port, main, test
+from harness import ROOT, LineProcess, free_port, run_parallel, main, test
 
 # The test image: these boots select self-tests (the production image has none).
 IMAGE = os.path.join(ROOT, "out", "test", "appliance.bin")
 RUN = os.path.join(ROOT, "qemu", "run.sh")
 EXIT_OK = 33
 MIB = 1 << 20
-
 
 
 class Guest(LineProcess):
@@ -114,25 +113,6 @@ def stats(guest):
         s.sendall(b"STATS\n")
         words = read_line(s).split()
     return {k: int(v) for k, v in zip(words[0::2], words[1::2])}
-
-
-def run_parallel(jobs):
-    results = [None] * len(jobs)
-    errors = []
-
-    def one(i, job):
-        try:
-            results[i] = job()
-        except Exception as e:  # reported below with its index
-            errors.append((i, repr(e)))
-
-    threads = [threading.Thread(target=one, args=(i, j)) for i, j in enumerate(jobs)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=300)
-    assert not errors, f"parallel jobs failed: {errors}"
-    return results
 
 
 @test

@@ -43,6 +43,29 @@ def run_cmd(args, timeout=300, check=False, **kw):
     return p
 
 
+def run_parallel(jobs, timeout=300):
+    """Runs each job in its own thread; returns their results in order.
+    Fails naming every job that raised or was still running at `timeout`."""
+    results = [None] * len(jobs)
+    errors = []
+
+    def one(i, job):
+        try:
+            results[i] = job()
+        except Exception as e:  # reported below with its index
+            errors.append((i, repr(e)))
+
+    threads = [threading.Thread(target=one, args=(i, j), daemon=True) for i, j in enumerate(jobs)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + timeout
+    for t in threads:
+        t.join(timeout=max(0.0, deadline - time.monotonic()))
+    errors += [(i, f"still running after {timeout} s") for i, t in enumerate(threads) if t.is_alive()]
+    assert not errors, f"parallel jobs failed: {sorted(errors)}"
+    return results
+
+
 def free_port():
     """A free TCP port on 127.0.0.1 (tests bind and forward on loopback only)."""
     with socket.socket() as s:
