@@ -2,7 +2,10 @@
 //! requests included. The same bytes fed in one piece, one byte at a time,
 //! and split at a fuzz-chosen point give the same transcript (requests,
 //! rejections, close); bodies stay within the limit; every
-//! rejection is a complete response that closes the connection.
+//! rejection is a complete response that closes the connection. Fed byte
+//! by byte under a body budget (the guest's glue), a body over it is
+//! refused with 503 before any `100 Continue`, and nothing after it is
+//! served.
 #![no_main]
 
 use http1::{Response, ServerConfig, ServerConn, ServerEvent};
@@ -70,7 +73,45 @@ fn run<'a>(pieces: impl Iterator<Item = &'a [u8]>) -> Vec<ServerEvent> {
     log
 }
 
+/// Byte by byte, refusing every declared body over `BUDGET` as the guest's
+/// glue does when its body budget cannot hold it.
+fn run_with_budget(data: &[u8]) {
+    const BUDGET: usize = 300;
+    let mut conn = ServerConn::new(CONFIG, 0);
+    let mut refused = false;
+    for byte in data.chunks(1) {
+        if conn.is_closed() {
+            return;
+        }
+        assert_eq!(conn.receive(byte, 0), 1, "server stopped taking bytes");
+        if conn.body_in_progress().is_some_and(|len| len > BUDGET) {
+            conn.refuse_busy();
+            refused = true;
+        }
+        loop {
+            match conn.poll(0) {
+                ServerEvent::Pending => break,
+                ServerEvent::Request(req) => {
+                    assert!(
+                        !refused && req.body.len() <= BUDGET,
+                        "a refused body was served"
+                    );
+                    conn.respond(&Response::new(204, Vec::new()), 0)
+                        .expect("valid response");
+                }
+                ServerEvent::Send(_) => assert!(!refused, "100 Continue after a refusal"),
+                ServerEvent::Reject { error, .. } => {
+                    assert_eq!(refused, error.status() == 503);
+                    assert!(conn.is_closed());
+                }
+                ServerEvent::Close(_) => return,
+            }
+        }
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
+    run_with_budget(data);
     let whole = run(std::iter::once(data));
     assert_eq!(whole, run(data.chunks(1)), "byte-at-a-time differs");
     let at = usize::from(data.first().copied().unwrap_or(0)) * 7 % (data.len() + 1);
