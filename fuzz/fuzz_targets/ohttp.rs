@@ -2,7 +2,13 @@
 //! `message/ohttp-req` bodies are refused without a panic. A request that
 //! the independent `ohttp` client encapsulates from the fuzz bytes comes out
 //! unchanged, and the sealed response opens to the same bytes.
+//!
+//! Speed: the gateway is made once per process, and the round trip (three
+//! X25519 operations) runs on the inputs whose length is a multiple of 8,
+//! so most executions go to decapsulating hostile bytes.
 #![no_main]
+
+use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use ohttp::ClientRequest;
@@ -14,11 +20,16 @@ const SK_R: [u8; 32] = [
     0x9f, 0x1c, 0x74, 0x16, 0x26, 0x48, 0x0b, 0xd4, 0xc6, 0x16, 0x2f, 0xc5, 0xb6, 0xa9, 0x8e, 0x1a,
 ];
 
+static GATEWAY: OnceLock<Gateway> = OnceLock::new();
+
 fuzz_target!(|data: &[u8]| {
-    let gw = Gateway::from_private_key(1, &SK_R).expect("RFC key");
+    let gw = GATEWAY.get_or_init(|| Gateway::from_private_key(1, &SK_R).expect("RFC key"));
     if let Ok((plain, _ctx)) = gw.decapsulate(data) {
         // Only a sender holding the public key can make this.
         assert!(plain.len() < data.len());
+    }
+    if data.len() % 8 != 0 {
+        return;
     }
     // Round trip through the other implementation (random per run, as the
     // ohttp crate takes its own randomness).
