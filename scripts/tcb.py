@@ -51,9 +51,11 @@ from dataclasses import dataclass, field
 # queue that never drains and an idle loop that spins (issue 14's finding);
 # 17,685 -> 17,699: request bodies reserved whole at their head or refused
 # with 503, instead of bytes granted as they came, which could leave every
-# connection holding part of a body and none able to finish (a 408 in CI).
+# connection holding part of a body and none able to finish (a 408 in CI);
+# 17,699 -> 17,708: `receive` stops after a head that declares a body, so
+# no body (one sent with its head, or pipelined) escapes that reservation.
 GOAL = 15_000
-BUDGET = 17_699
+BUDGET = 17_708
 ROOT_PACKAGE = "app"
 TARGET_SPEC = "x86_64-target.json"
 # cfg keys with a fixed value in the guest build (x86_64-target.json, release

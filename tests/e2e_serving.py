@@ -342,15 +342,17 @@ def serving_survives_a_client_that_leaves_mid_response():
 @test
 def serving_many_requests_at_the_body_limit_are_refused_not_fatal():
     """26 connections each announce a 2 MiB body (the serving body limit).
-    The guest reserves a body whole when its head arrives, within a 48 MiB
-    budget: the first 24 get `100 Continue`, the last 2 get 503 at once.
-    The 24 then send bodies that are not valid encapsulated requests, all
-    at once: each gets 400. The budget is free again afterwards (one more
-    2 MiB head gets 100); 8 connections announcing one byte over the limit
-    get 413 before their body. Nothing crashes, and an encrypted request is
-    answered afterwards. (Before reservation, bytes were granted as they
-    came and 26 bodies could each hold part of the budget with none able
-    to finish: CI saw a 408 after 10 s.)
+    The guest reserves a body over 64 KiB whole when its head arrives,
+    within a 48 MiB budget: the first 24 get `100 Continue`, the last 2 get
+    503 at once. A small body is still read while the budget is full (a
+    64 KiB POST gets 400, not 503). The 24 then send bodies that are not
+    valid encapsulated requests, all at once: each gets 400. The whole
+    budget is free again afterwards (24 more 2 MiB heads get 100); 8
+    connections announcing one byte over the limit get 413 before their
+    body. Nothing crashes, and an encrypted request is answered afterwards.
+    (Before reservation, bytes were granted as they came and 26 bodies
+    could each hold part of the budget with none able to finish: CI saw a
+    408 after 10 s.)
 
     The connections are opened one at a time and each head is answered
     before the next: QEMU's host-forward socket listens with a backlog of
@@ -403,6 +405,12 @@ def serving_many_requests_at_the_body_limit_are_refused_not_fatal():
         s.close()
     assert [st for _, st in conns] == [100] * 24 + [503] * 2, [st for _, st in conns]
     conns = conns[:24]
+    small, st = opened(64 << 10)
+    with small:
+        assert st == 100, f"a 64 KiB body refused while the budget is full: {st}"
+        small.sendall(os.urandom(64 << 10))
+        answer = small.recv(64)
+        assert answer.startswith(b"HTTP/1.1 400 "), answer
     start = threading.Barrier(len(conns))
     threads = [threading.Thread(target=post, args=(s, start)) for s, _ in conns]
     for t in threads:
@@ -414,9 +422,10 @@ def serving_many_requests_at_the_body_limit_are_refused_not_fatal():
     counts = {st: statuses.count(st) for st in set(statuses)}
     print(f"    24 bodies of 2 MiB sent at once, answers after {time.monotonic() - t0:.1f}s: {counts}")
     assert not details, "unexpected answers:\n" + "\n".join(details) + "\n" + a.log(40)
-    s, st = opened(limit)
-    with s:
-        assert st == 100, f"budget not released after the bodies were answered: {st}"
+    again = [opened(limit) for _ in range(24)]
+    for s, _ in again:
+        s.close()
+    assert [st for _, st in again] == [100] * 24, f"budget not all released: {[st for _, st in again]}"
     over = [opened(limit + 1) for _ in range(8)]
     for s, _ in over:
         s.close()

@@ -73,22 +73,35 @@ fn run<'a>(pieces: impl Iterator<Item = &'a [u8]>) -> Vec<ServerEvent> {
     log
 }
 
-/// Byte by byte, refusing every declared body over `BUDGET` as the guest's
-/// glue does when its body budget cannot hold it.
+/// In one piece, in turns like the guest's glue: admit the body in
+/// progress (refusing one over `BUDGET`, as when its body budget cannot
+/// hold it), then poll until the next request is answered.
 fn run_with_budget(data: &[u8]) {
     const BUDGET: usize = 300;
     let mut conn = ServerConn::new(CONFIG, 0);
-    let mut refused = false;
-    for byte in data.chunks(1) {
-        if conn.is_closed() {
-            return;
-        }
-        assert_eq!(conn.receive(byte, 0), 1, "server stopped taking bytes");
-        if conn.body_in_progress().is_some_and(|len| len > BUDGET) {
+    let (mut off, mut refused, mut admitted) = (0, false, None);
+    let admit = |conn: &mut ServerConn, refused: &mut bool, admitted: &mut Option<usize>| match conn
+        .body_in_progress()
+    {
+        Some(len) if len > BUDGET => {
             conn.refuse_busy();
-            refused = true;
+            *refused = true;
         }
-        loop {
+        Some(len) => *admitted = Some(len),
+        None => {}
+    };
+    loop {
+        // As the glue: admit before and after taking bytes (a pipelined
+        // head is parsed when the previous response goes).
+        admit(&mut conn, &mut refused, &mut admitted);
+        let n = match data.get(off..) {
+            Some(rest) if !rest.is_empty() => conn.receive(rest, 0),
+            _ => 0,
+        };
+        off += n;
+        admit(&mut conn, &mut refused, &mut admitted);
+        let mut answered = false;
+        while !answered {
             match conn.poll(0) {
                 ServerEvent::Pending => break,
                 ServerEvent::Request(req) => {
@@ -96,16 +109,25 @@ fn run_with_budget(data: &[u8]) {
                         !refused && req.body.len() <= BUDGET,
                         "a refused body was served"
                     );
+                    let seen = req.body.is_empty() || admitted == Some(req.body.len());
+                    assert!(seen, "a body was taken before it was seen in progress");
+                    admitted = None;
                     conn.respond(&Response::new(204, Vec::new()), 0)
                         .expect("valid response");
+                    answered = true;
                 }
                 ServerEvent::Send(_) => assert!(!refused, "100 Continue after a refusal"),
                 ServerEvent::Reject { error, .. } => {
                     assert_eq!(refused, error.status() == 503);
                     assert!(conn.is_closed());
+                    return;
                 }
                 ServerEvent::Close(_) => return,
             }
+        }
+        if n == 0 && !answered {
+            assert!(off >= data.len(), "server stopped taking bytes");
+            return;
         }
     }
 }

@@ -162,6 +162,39 @@ fn a_body_is_declared_until_read_and_can_be_refused_busy() {
 }
 
 #[test]
+fn receive_stops_after_a_head_that_declares_a_body() {
+    // Head and body in one piece: the head is taken, the body given back,
+    // and no `100 Continue` is owed (the body was on its way).
+    let head = b"POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n";
+    let wire = [&head[..], b"abcdeGET / HTTP/1.1\r\nHost: a\r\n\r\n"].concat();
+    let mut conn = ServerConn::new(common::config(), 0);
+    assert_eq!(conn.receive(&wire, 0), head.len());
+    assert_eq!(conn.body_in_progress(), Some(5));
+    assert!(matches!(conn.poll(0), ServerEvent::Pending));
+    let rest = conn.receive(&wire[head.len()..], 0);
+    assert_eq!(rest, wire.len() - head.len());
+    assert!(matches!(conn.poll(0), ServerEvent::Request(r) if r.body == b"abcde"));
+
+    // A pipelined request whose body is already buffered is in progress
+    // once the previous response went, and can still be refused.
+    let wire = [OK, &head[..], b"abcde"].concat();
+    let mut conn = ServerConn::new(common::config(), 0);
+    assert_eq!(conn.receive(&wire, 0), wire.len());
+    assert!(matches!(conn.poll(0), ServerEvent::Request(_)));
+    conn.respond(&Response::new(204, Vec::new()), 0)
+        .expect("valid");
+    assert_eq!(conn.body_in_progress(), Some(5));
+    conn.refuse_busy();
+    assert!(matches!(conn.poll(0), ServerEvent::Reject { error, .. } if error.status() == 503));
+
+    // Without a body nothing stops: two GETs in one piece are both taken.
+    let wire = [OK, OK].concat();
+    let mut conn = ServerConn::new(common::config(), 0);
+    assert_eq!(conn.receive(&wire, 0), wire.len());
+    assert_eq!(conn.body_in_progress(), None);
+}
+
+#[test]
 fn head_response_has_length_but_no_body() {
     let mut h = Harness::new();
     h.feed(b"HEAD / HTTP/1.1\r\nHost: a\r\n\r\n");

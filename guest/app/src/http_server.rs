@@ -17,13 +17,15 @@
 //! [`LINGER_MS`] (the kernel's linger time for dropped streams), and one that stops reading a response (no output moves
 //! for the idle timeout) is reset.
 //!
-//! Memory: request bodies are buffered by `ServerConn` until complete. All
-//! connections together may reserve at most [`BODY_BUDGET`] bytes of
-//! declared bodies. A body is reserved whole when its head arrives, or the
-//! request is refused with 503 at once (before `100 Continue`). Granting
-//! bytes as they arrive instead could leave every connection holding part
-//! of a body and none able to finish, until all time out with 408 (seen in
-//! CI with 26 bodies of 2 MiB against 48 MiB).
+//! Memory: request bodies are buffered by `ServerConn` until complete
+//! (`receive` stops after each head that declares a body, so the glue sees
+//! every body before taking it). A body over [`SMALL_BODY`] is reserved
+//! whole from [`BODY_BUDGET`], shared by all connections, or the request is
+//! refused with 503 at once (before `100 Continue`). Granting bytes as
+//! they arrive instead could leave every connection holding part of a body
+//! and none able to finish, until all time out with 408 (seen in CI with 26
+//! bodies of 2 MiB against 48 MiB). Small bodies (embeddings requests) are
+//! never refused for the budget: [`SOCKETS`] of them hold at most 2 MiB.
 //!
 //! Sockets held by connections that never send a request: a connection
 //! gets `ServerConfig::head_timeout_ms` (a few seconds) to complete its
@@ -54,8 +56,10 @@ const SOCKET: SocketOptions = SocketOptions {
     timeout_ms: 120_000,
     nagle: false,
 };
-/// Received bytes of unfinished requests, all connections together.
+/// Declared bodies over [`SMALL_BODY`] being read, all connections together.
 const BODY_BUDGET: usize = 48 << 20;
+/// Bodies up to this size are read without a reservation.
+const SMALL_BODY: usize = 64 << 10;
 #[cfg(feature = "test-image")]
 /// After `POST /quit`: how long to wait for the answer to be acknowledged.
 const QUIT_WAIT_MS: u64 = 2_000;
@@ -482,8 +486,8 @@ fn flush(net: &mut NetStack, stream: &TcpStream, out: &mut Output) -> bool {
 /// refuses the request with 503 when `budget` cannot hold it.
 fn admit_body(conn: &mut ServerConn, reserved: &mut usize, budget: usize) {
     match conn.body_in_progress() {
-        Some(len) if *reserved == 0 && len <= budget => *reserved = len,
-        Some(_) if *reserved == 0 => conn.refuse_busy(),
+        Some(len) if *reserved == 0 && len > SMALL_BODY && len <= budget => *reserved = len,
+        Some(len) if *reserved == 0 && len > SMALL_BODY => conn.refuse_busy(),
         _ => {}
     }
 }

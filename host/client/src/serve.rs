@@ -21,9 +21,13 @@ pub fn serve_connection(
     let mut buf = vec![0u8; 64 << 10];
     let mut peer_closed = false;
     loop {
-        if !pending.is_empty() {
+        // `receive` stops after a head that declares a body: call it again.
+        while !pending.is_empty() {
             let taken = conn.receive(&pending, now());
             pending.drain(..taken.min(pending.len()));
+            if taken == 0 {
+                break;
+            }
         }
         let mut answered = false;
         loop {

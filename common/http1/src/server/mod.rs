@@ -192,13 +192,19 @@ impl ServerConn {
 
     /// Takes received bytes; returns how many were taken (the rest must be
     /// offered again later). After a rejection or close, all bytes are taken
-    /// and dropped, so the glue can drain the socket before closing it.
+    /// and dropped, so the glue can drain the socket before closing it. It
+    /// stops at a head that declares a body, giving back what followed the
+    /// head, so that glue with a budget sees every body in progress before
+    /// taking it ([`body_in_progress`](Self::body_in_progress)).
     pub fn receive(&mut self, data: &[u8], now_ms: u64) -> usize {
         let mut used = 0;
         while let Some(rest) = data.get(used..).filter(|r| !r.is_empty()) {
+            let in_head = matches!(self.state, State::Head);
             let taken = match &mut self.state {
                 State::Body { head, body } => {
                     let n = (head.body_len - body.len()).min(rest.len());
+                    // One allocation of the declared size (admitted by then).
+                    body.reserve_exact(head.body_len - body.len());
                     body.extend_from_slice(rest.get(..n).unwrap_or(&[]));
                     n
                 }
@@ -215,6 +221,15 @@ impl ServerConn {
             };
             used += taken;
             let progressed = self.advance();
+            if let (true, State::Body { body, .. }) = (in_head, &mut self.state) {
+                // Bytes of this call past the head: the body, then the
+                // next request's (pipelined) bytes.
+                let back = taken.min(body.len() + self.buf.len());
+                let from_buf = back.min(self.buf.len());
+                self.buf.truncate(self.buf.len() - from_buf);
+                body.truncate(body.len() - (back - from_buf));
+                return used - back;
+            }
             if taken == 0 && !progressed {
                 break;
             }
@@ -398,7 +413,9 @@ impl ServerConn {
     /// The declared body length of the request being read, from the
     /// acceptance of its head until its last body byte; `None` otherwise.
     /// Glue with a memory budget reserves it whole at once, or calls
-    /// [`refuse_busy`](Self::refuse_busy).
+    /// [`refuse_busy`](Self::refuse_busy). Ask before each `receive` (a
+    /// pipelined head is parsed when the previous response goes) and after
+    /// it (`receive` stops after a head that declares a body).
     pub fn body_in_progress(&self) -> Option<usize> {
         match &self.state {
             State::Body { head, .. } => Some(head.body_len),
@@ -412,7 +429,6 @@ impl ServerConn {
     /// and the body bytes taken so far are dropped.
     pub fn refuse_busy(&mut self) {
         if matches!(self.state, State::Body { .. }) {
-            self.send_continue = false;
             self.state = State::Failed(RequestError::Busy);
         }
     }
@@ -480,7 +496,9 @@ impl ServerConn {
         let mut body = rest;
         self.buf = body.split_off(take);
         self.send_continue = head.expect_continue && body.is_empty();
-        if body.len() == head.body_len {
+        // A body, even one already here, is completed by the next
+        // `advance`, after the glue could see it in progress.
+        if head.body_len == 0 {
             self.complete(head, body);
         } else {
             self.state = State::Body { head, body };
