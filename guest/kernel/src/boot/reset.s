@@ -18,6 +18,25 @@
     .set TERM_VC_WITHOUT_SEV_ES, 0x00061100
     .set TERM_CPUID_DENIED_SEV,  0x00051100
 
+# Long mode on the boot page tables, with SSE usable before any compiled
+# code runs; then a far jump to `target` (the boot vCPU's and the APs' paths).
+    .macro enter_long_mode target
+    movl %cr4, %eax
+    orl $0x620, %eax                # PAE | OSFXSR | OSXMMEXCPT
+    movl %eax, %cr4
+    movl $boot_pml4, %eax
+    movl %eax, %cr3
+    movl $MSR_EFER, %ecx
+    rdmsr
+    orl $0x100, %eax                # LME
+    wrmsr
+    movl %cr0, %eax
+    andl $0xFFFFFFFB, %eax          # clear EM
+    orl $0x80010023, %eax           # PG | WP | NE | MP | PE
+    movl %eax, %cr0
+    ljmpl $SEL_CODE64, $\target
+    .endm
+
 # ---------------------------------------------------------------------------
     .section .rom.text16, "ax"
     .code16
@@ -73,20 +92,7 @@ ap_protected32:
     movw %ax, %ss
     movw %ax, %fs
     movw %ax, %gs
-    movl %cr4, %eax
-    orl $0x620, %eax                # PAE | OSFXSR | OSXMMEXCPT
-    movl %eax, %cr4
-    movl $boot_pml4, %eax
-    movl %eax, %cr3
-    movl $MSR_EFER, %ecx
-    rdmsr
-    orl $0x100, %eax                # LME
-    wrmsr
-    movl %cr0, %eax
-    andl $0xFFFFFFFB, %eax          # clear EM
-    orl $0x80010023, %eax           # PG | WP | NE | MP | PE
-    movl %eax, %cr0
-    ljmpl $SEL_CODE64, $ap_entry64
+    enter_long_mode ap_entry64
 
 protected_entry32:
     movl $SEL_DATA, %eax
@@ -225,21 +231,8 @@ copy_kernel:
     cmpl $2048, %ecx
     jb 6b
 
-    # --- Long mode, with SSE usable before any compiled code runs.
-    movl %cr4, %eax
-    orl $0x620, %eax                # PAE | OSFXSR | OSXMMEXCPT
-    movl %eax, %cr4
-    movl $boot_pml4, %eax
-    movl %eax, %cr3
-    movl $MSR_EFER, %ecx
-    rdmsr
-    orl $0x100, %eax                # LME
-    wrmsr
-    movl %cr0, %eax
-    andl $0xFFFFFFFB, %eax          # clear EM
-    orl $0x80010023, %eax           # PG | WP | NE | MP | PE
-    movl %eax, %cr0
-    ljmpl $SEL_CODE64, $entry64
+    # --- Long mode.
+    enter_long_mode entry64
 
 halt_forever:
     cli
