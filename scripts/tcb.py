@@ -55,9 +55,11 @@ from dataclasses import dataclass, field
 # 17,699 -> 17,708: `receive` stops after a head that declares a body, so
 # no body (one sent with its head, or pipelined) escapes that reservation;
 # 17,708 -> 17,698: one `enter_long_mode` macro for the boot vCPU's and the
-# APs' switch to long mode (the image's bytes are unchanged).
+# APs' switch to long mode (the image's bytes are unchanged); 17,698 ->
+# 17,658: the one-intrinsic methods of the AVX2 / AVX-512 float vectors
+# written by one macro (the image's bytes are unchanged).
 GOAL = 15_000
-BUDGET = 17_698
+BUDGET = 17_658
 ROOT_PACKAGE = "app"
 TARGET_SPEC = "x86_64-target.json"
 # cfg keys with a fixed value in the guest build (x86_64-target.json, release

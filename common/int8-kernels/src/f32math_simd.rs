@@ -45,11 +45,25 @@ struct V8(__m256);
 #[derive(Clone, Copy)]
 struct V16(__m512);
 
+/// Two-operand methods of [`Vf`] that are one intrinsic each.
+macro_rules! lane_ops {
+    ($v:ident: $($name:ident $intrinsic:ident),* $(,)?) => {$(
+        #[inline(always)]
+        fn $name(self, o: Self) -> Self {
+            // SAFETY: only reached from functions that enable this vector
+            // width (see the comment on the impls).
+            $v(unsafe { $intrinsic(self.0, o.0) })
+        }
+    )*};
+}
+
 // The trait methods are plain (non-target-feature) fns; they are `#[inline(always)]` and only
 // called from `#[target_feature]` functions of the matching width (AVX2 ones also enable FMA),
 // where they inline.
 impl Vf for V8 {
     const W: usize = 8;
+    lane_ops!(V8: add _mm256_add_ps, sub _mm256_sub_ps, mul _mm256_mul_ps, div _mm256_div_ps,
+        max _mm256_max_ps, min _mm256_min_ps, or _mm256_or_ps);
     /// # Safety
     /// As [`Vf::load`].
     #[inline(always)]
@@ -70,26 +84,6 @@ impl Vf for V8 {
         V8(unsafe { _mm256_set1_ps(v) })
     }
     #[inline(always)]
-    fn add(self, o: Self) -> Self {
-        // SAFETY: only reached from AVX2 functions.
-        V8(unsafe { _mm256_add_ps(self.0, o.0) })
-    }
-    #[inline(always)]
-    fn sub(self, o: Self) -> Self {
-        // SAFETY: only reached from AVX2 functions.
-        V8(unsafe { _mm256_sub_ps(self.0, o.0) })
-    }
-    #[inline(always)]
-    fn mul(self, o: Self) -> Self {
-        // SAFETY: only reached from AVX2 functions.
-        V8(unsafe { _mm256_mul_ps(self.0, o.0) })
-    }
-    #[inline(always)]
-    fn div(self, o: Self) -> Self {
-        // SAFETY: only reached from AVX2 functions.
-        V8(unsafe { _mm256_div_ps(self.0, o.0) })
-    }
-    #[inline(always)]
     fn fma(self, b: Self, c: Self) -> Self {
         // SAFETY: only reached from AVX2 + FMA functions.
         V8(unsafe { _mm256_fmadd_ps(self.0, b.0, c.0) })
@@ -100,24 +94,9 @@ impl Vf for V8 {
         V8(unsafe { _mm256_xor_ps(self.0, _mm256_set1_ps(-0.0)) })
     }
     #[inline(always)]
-    fn max(self, o: Self) -> Self {
-        // SAFETY: only reached from AVX2 functions.
-        V8(unsafe { _mm256_max_ps(self.0, o.0) })
-    }
-    #[inline(always)]
-    fn min(self, o: Self) -> Self {
-        // SAFETY: only reached from AVX2 functions.
-        V8(unsafe { _mm256_min_ps(self.0, o.0) })
-    }
-    #[inline(always)]
     fn and_bits(self, mask: u32) -> Self {
         // SAFETY: only reached from AVX2 functions.
         V8(unsafe { _mm256_and_ps(self.0, _mm256_castsi256_ps(_mm256_set1_epi32(mask as i32))) })
-    }
-    #[inline(always)]
-    fn or(self, o: Self) -> Self {
-        // SAFETY: only reached from AVX2 functions.
-        V8(unsafe { _mm256_or_ps(self.0, o.0) })
     }
     #[inline(always)]
     fn pow2_from_magic(self, magic: f32) -> Self {
@@ -135,6 +114,8 @@ impl Vf for V8 {
 
 impl Vf for V16 {
     const W: usize = 16;
+    lane_ops!(V16: add _mm512_add_ps, sub _mm512_sub_ps, mul _mm512_mul_ps, div _mm512_div_ps,
+        max _mm512_max_ps, min _mm512_min_ps);
     /// # Safety
     /// As [`Vf::load`].
     #[inline(always)]
@@ -155,26 +136,6 @@ impl Vf for V16 {
         V16(unsafe { _mm512_set1_ps(v) })
     }
     #[inline(always)]
-    fn add(self, o: Self) -> Self {
-        // SAFETY: only reached from AVX-512F functions.
-        V16(unsafe { _mm512_add_ps(self.0, o.0) })
-    }
-    #[inline(always)]
-    fn sub(self, o: Self) -> Self {
-        // SAFETY: only reached from AVX-512F functions.
-        V16(unsafe { _mm512_sub_ps(self.0, o.0) })
-    }
-    #[inline(always)]
-    fn mul(self, o: Self) -> Self {
-        // SAFETY: only reached from AVX-512F functions.
-        V16(unsafe { _mm512_mul_ps(self.0, o.0) })
-    }
-    #[inline(always)]
-    fn div(self, o: Self) -> Self {
-        // SAFETY: only reached from AVX-512F functions.
-        V16(unsafe { _mm512_div_ps(self.0, o.0) })
-    }
-    #[inline(always)]
     fn fma(self, b: Self, c: Self) -> Self {
         // SAFETY: only reached from AVX-512F functions.
         V16(unsafe { _mm512_fmadd_ps(self.0, b.0, c.0) })
@@ -188,16 +149,6 @@ impl Vf for V16 {
                 _mm512_set1_epi32(i32::MIN),
             ))
         })
-    }
-    #[inline(always)]
-    fn max(self, o: Self) -> Self {
-        // SAFETY: only reached from AVX-512F functions.
-        V16(unsafe { _mm512_max_ps(self.0, o.0) })
-    }
-    #[inline(always)]
-    fn min(self, o: Self) -> Self {
-        // SAFETY: only reached from AVX-512F functions.
-        V16(unsafe { _mm512_min_ps(self.0, o.0) })
     }
     #[inline(always)]
     fn and_bits(self, mask: u32) -> Self {
