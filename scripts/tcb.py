@@ -57,9 +57,11 @@ from dataclasses import dataclass, field
 # 17,708 -> 17,698: one `enter_long_mode` macro for the boot vCPU's and the
 # APs' switch to long mode (the image's bytes are unchanged); 17,698 ->
 # 17,658: the one-intrinsic methods of the AVX2 / AVX-512 float vectors
-# written by one macro (the image's bytes are unchanged).
+# written by one macro (the image's bytes are unchanged); 17,658 -> 17,660:
+# the guest's 503s say `Retry-After: 1`, so a client tells a full appliance
+# from a dead one (the fleet proxy no longer marks a busy node down).
 GOAL = 15_000
-BUDGET = 17_658
+BUDGET = 17_660
 ROOT_PACKAGE = "app"
 TARGET_SPEC = "x86_64-target.json"
 # cfg keys with a fixed value in the guest build (x86_64-target.json, release

@@ -138,6 +138,7 @@ fn a_body_is_declared_until_read_and_can_be_refused_busy() {
         ServerEvent::Reject { error, response } => {
             assert_eq!(error.status(), 503);
             assert!(response.starts_with(b"HTTP/1.1 503 Service Unavailable\r\n"));
+            assert!(contains(&response, b"Retry-After: 1\r\n"));
             assert!(contains(&response, b"Connection: close\r\n"));
         }
         other => panic!("{other:?}"),

@@ -65,8 +65,7 @@ const SMALL_BODY: usize = 64 << 10;
 const QUIT_WAIT_MS: u64 = 2_000;
 const DHCP_TIMEOUT_MS: u64 = 20_000;
 /// The answer of a connection turned away to keep a socket listening.
-const BUSY: &[u8] =
-    b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
 /// Longest idle sleep: connection timeouts and the counter line are checked
 /// this often.
 const IDLE_WAKE_MS: u64 = 250;

@@ -116,6 +116,10 @@ pub enum ClientError {
     KeyRejected,
     /// The gateway refused the request outside the encapsulation.
     Gateway { status: u16, detail: String },
+    /// The appliance is up but cannot take the request now (503 with
+    /// `Retry-After`, as the guest answers when its body budget or its
+    /// sockets are full): worth a retry, elsewhere or later.
+    Busy(String),
     /// Encapsulation, decapsulation or the inner message failed.
     Protocol(String),
     /// The appliance answered an OpenAI error.
@@ -128,6 +132,7 @@ impl fmt::Display for ClientError {
             Self::Connection(d) => write!(f, "connection: {d}"),
             Self::KeyRejected => f.write_str("the appliance no longer accepts the verified key"),
             Self::Gateway { status, detail } => write!(f, "gateway answered {status}: {detail}"),
+            Self::Busy(d) => write!(f, "appliance busy (503, retry later): {d}"),
             Self::Protocol(d) => write!(f, "protocol: {d}"),
             Self::Api(a) => write!(f, "{} {}", a.status, a.message),
         }

@@ -128,6 +128,9 @@ impl VerifiedAppliance {
         if is_key_problem(&response) {
             return Err(ClientError::KeyRejected);
         }
+        if response.status == 503 && response.header("retry-after").is_some() {
+            return Err(ClientError::Busy(excerpt(&response.body)));
+        }
         if response.status != 200 || !has_media_type(&response, "message/ohttp-res") {
             return Err(ClientError::Gateway {
                 status: response.status,

@@ -284,6 +284,16 @@ fn proxy_round_trip_and_key_rotation() {
     let (status, _) = proxy.request("GET", "/v1/chat/completions", "");
     assert_eq!(status, 404);
 
+    // A full appliance (503 with Retry-After): 503 to the SDK, so it
+    // retries, and the next request goes through.
+    fake.state().gateway_busy = true;
+    let (status, err) = proxy.request("POST", "/v1/embeddings", SDK_BODY);
+    assert_eq!(status, 503, "{err}");
+    assert_eq!(err["error"]["code"], "appliance_busy");
+    fake.state().gateway_busy = false;
+    let (status, body) = proxy.request("POST", "/v1/embeddings", SDK_BODY);
+    assert_eq!(status, 200, "{body}");
+
     // A reboot: new key, new evidence. The proxy re-verifies and retries.
     fake.rotate(2);
     let (status, body) = proxy.request("POST", "/v1/embeddings", SDK_BODY);

@@ -260,6 +260,33 @@ fn a_stopped_node_is_skipped_and_followed_when_it_returns_with_a_new_key() {
 }
 
 #[test]
+fn a_busy_node_stays_in_use_and_its_request_goes_to_another() {
+    let (a, b) = (Fake::start(MEASUREMENT), Fake::start(MEASUREMENT));
+    let pool = pool(vec![node("a", &a), node("b", &b)]);
+    a.state().gateway_busy = true;
+    // a's turn: it answers 503 with Retry-After; b answers the request.
+    let f = pool.forward(BODY);
+    assert_eq!(f.result.map(|r| r.status), Ok(200));
+    assert_eq!(f.via.as_deref(), Some("b"));
+    assert_eq!(a.posts(), 1);
+    assert!(matches!(status(&pool, "a"), NodeStatus::Verified { .. }));
+    // Not marked down: once it has room it answers its turns again.
+    a.state().gateway_busy = false;
+    let vias: Vec<_> = (0..2).map(|_| pool.forward(BODY).via).collect();
+    assert!(vias.contains(&Some("a".into())), "{vias:?}");
+    // Both full: the request fails as busy (the proxy answers 503, so
+    // SDKs retry), and neither node is marked down.
+    a.state().gateway_busy = true;
+    b.state().gateway_busy = true;
+    assert!(matches!(
+        pool.forward(BODY).result,
+        Err(Failure::Client(appliance_client::ClientError::Busy(_)))
+    ));
+    assert!(matches!(status(&pool, "a"), NodeStatus::Verified { .. }));
+    assert!(matches!(status(&pool, "b"), NodeStatus::Verified { .. }));
+}
+
+#[test]
 fn a_key_rejection_reverifies_that_node_and_retries_on_it() {
     let a = Fake::start(MEASUREMENT);
     let pool = pool(vec![node("a", &a)]);

@@ -81,13 +81,17 @@ fn encode_head(
 }
 
 /// The response for a rejected request: its status, a fixed plain-text
-/// reason, `Connection: close`.
+/// reason, `Connection: close`; a 503 also says when to retry (clients
+/// tell a busy server from a dead one by it).
 pub(crate) fn error_response(err: &RequestError) -> Vec<u8> {
     let mut body = err.to_string().into_bytes();
     body.push(b'\n');
     let mut out = Vec::with_capacity(128 + body.len());
     status_line(&mut out, err.status());
     push_header(&mut out, "Content-Type", b"text/plain");
+    if err.status() == 503 {
+        push_header(&mut out, "Retry-After", b"1");
+    }
     let len = body.len().to_string();
     push_header(&mut out, "Content-Length", len.as_bytes());
     push_header(&mut out, "Connection", b"close");

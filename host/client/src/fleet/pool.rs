@@ -10,8 +10,10 @@
 //! - Embeddings requests are idempotent (the same input gives the same
 //!   vectors, nothing is stored), so a request whose node failed
 //!   (connection error, timeout, or the balancer's 502/503/504) is sent once
-//!   more, to another verified node, and the failed node is marked down. On
-//!   a key rejection (the node rebooted) the node is verified again and the
+//!   more, to another verified node, and the failed node is marked down. A
+//!   node that says it is busy (503 with `Retry-After`: its body budget or
+//!   sockets are full) is not down: the request goes once to another node
+//!   and the busy one stays in use. On a key rejection (the node rebooted) the node is verified again and the
 //!   request retried once on it, or on another node if that fails.
 //! - [`Pool::refresh`] (every `--refresh-secs` from a background thread)
 //!   takes a fresh listing: nodes no longer listed are dropped, new and down
@@ -330,6 +332,8 @@ impl Pool {
                 self.mark_down(picked.id, appliance, e.to_string());
                 Attempt::RetryOther(Failure::Client(e))
             }
+            // Up but full: another node may take it; this one stays in use.
+            Err(e @ ClientError::Busy(_)) => Attempt::RetryOther(Failure::Client(e)),
             Err(e) => Attempt::Done(Err(Failure::Client(e))),
         }
     }

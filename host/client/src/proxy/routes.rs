@@ -10,6 +10,7 @@ use serving_api::{EMBEDDINGS_PATH, MODEL_ID};
 
 use super::upstream::Failure;
 use super::Relay;
+use crate::error::ClientError;
 use crate::serve::typed;
 
 fn json(status: u16, body: Vec<u8>) -> Response {
@@ -64,6 +65,14 @@ fn respond(result: Result<crate::exchange::InnerResponse, Failure>) -> Response 
             format!("The appliance could not be re-verified: {d}"),
             "appliance_unreachable",
         ),
+        // 503, so SDKs retry: the appliance said it is full, not broken.
+        Err(Failure::Client(e @ ClientError::Busy(_))) => api_error(&ApiError {
+            status: 503,
+            message: Cow::Owned(format!("Encrypted request not taken: {e}.")),
+            kind: "server_error",
+            param: None,
+            code: Some("appliance_busy"),
+        }),
         Err(Failure::Client(e)) => bad_gateway(format!("Encrypted request failed: {e}"), "appliance_error"),
         // 503, so SDKs retry later: a node may come back at the next refresh.
         Err(Failure::Unavailable(d)) => api_error(&ApiError {

@@ -32,6 +32,9 @@ pub struct State {
     pub last_inner: Option<[String; 4]>,
     /// Answer every gateway request with a plain 400 (outside the encapsulation).
     pub gateway_400: bool,
+    /// Answer every gateway request as the guest does when full: 503 with
+    /// `Retry-After`.
+    pub gateway_busy: bool,
     /// Stopped: every connection is closed without an answer.
     pub down: bool,
     /// How long each gateway request takes (outside the lock).
@@ -113,6 +116,7 @@ impl Fake {
             seen: Vec::new(),
             last_inner: None,
             gateway_400: false,
+            gateway_busy: false,
             down: false,
             delay: std::time::Duration::ZERO,
         };
@@ -184,6 +188,9 @@ fn handle(state: &Mutex<State>, r: &Request) -> Response {
 fn gateway(s: &mut State, body: &[u8]) -> Response {
     if s.gateway_400 {
         return text(400, "bad request\n");
+    }
+    if s.gateway_busy {
+        return text(503, "server busy; retry later\n").with_header("Retry-After", b"1");
     }
     let (plain, pending) = match s.server.decapsulate(body) {
         Ok(d) => d,
