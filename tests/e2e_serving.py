@@ -345,7 +345,9 @@ def serving_many_requests_at_the_body_limit_are_refused_not_fatal():
     The guest reserves a body over 64 KiB whole when its head arrives,
     within a 48 MiB budget: the first 24 get `100 Continue`, the last 2 get
     503 at once. A small body is still read while the budget is full (a
-    64 KiB POST gets 400, not 503). The 24 then send bodies that are not
+    64 KiB POST gets 400, not 503), and when 8 silent connections fill
+    the 32 sockets the oldest silent one is turned away with 503 and
+    `Retry-After`. The 24 then send bodies that are not
     valid encapsulated requests, all at once: each gets 400. The whole
     budget is free again afterwards (24 more 2 MiB heads get 100); 8
     connections announcing one byte over the limit get 413 before their
@@ -411,6 +413,21 @@ def serving_many_requests_at_the_body_limit_are_refused_not_fatal():
         small.sendall(os.urandom(64 << 10))
         answer = small.recv(64)
         assert answer.startswith(b"HTTP/1.1 400 "), answer
+    # 8 silent connections fill the guest's 32 sockets with the 24 held
+    # ones: the oldest silent one is turned away with 503 (to keep a socket
+    # listening), never one holding a reservation.
+    silent = []
+    for _ in range(8):
+        silent.append(socket.create_connection(("127.0.0.1", port), timeout=10))
+        time.sleep(0.1)
+    time.sleep(0.5)
+    with silent[0] as s:
+        got = s.recv(200)
+    assert got == (b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n"
+                   b"Connection: close\r\nContent-Length: 0\r\n\r\n"), got
+    for s in silent[1:]:
+        s.close()
+    print(f"    bodies start {time.monotonic() - t0:.1f}s after the first head (read timeout 10 s)")
     start = threading.Barrier(len(conns))
     threads = [threading.Thread(target=post, args=(s, start)) for s, _ in conns]
     for t in threads:
