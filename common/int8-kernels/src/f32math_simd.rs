@@ -50,8 +50,7 @@ macro_rules! lane_ops {
     ($v:ident: $($name:ident $intrinsic:ident),* $(,)?) => {$(
         #[inline(always)]
         fn $name(self, o: Self) -> Self {
-            // SAFETY: only reached from functions that enable this vector
-            // width (see the comment on the impls).
+            // SAFETY: only reached from functions that enable this vector width.
             $v(unsafe { $intrinsic(self.0, o.0) })
         }
     )*};
