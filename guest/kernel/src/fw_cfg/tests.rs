@@ -190,3 +190,42 @@ fn stream_delivers_every_byte_once_at_every_chunk_boundary() {
         assert_eq!(mock.state.borrow().fw_bytes_read - before, size);
     }
 }
+
+/// The mock's one-copy read of the data port gives what byte-by-byte reads
+/// give, past the item's end too, and counts the same bytes.
+#[test]
+fn the_mocks_bulk_data_read_matches_byte_reads() {
+    use crate::platform::{PlatformIo, Width};
+    let data = pattern(100);
+    for (start, len) in [(0, 40), (90, 20), (100, 5), (150, 3), (0, 0)] {
+        let bulk = MockPlatform::new();
+        let bytewise = MockPlatform::new();
+        let mut got = [vec![0xAAu8; len], vec![0x55u8; len]];
+        for (mock, out) in [(&bulk, 0), (&bytewise, 1)] {
+            mock.set_fw_item(0x20, data.clone());
+            mock.port_write(0x510, 0x20, Width::Word);
+            for _ in 0..start {
+                mock.port_read(0x511, Width::Byte);
+            }
+            if out == 0 {
+                mock.port_read_bytes(0x511, &mut got[0]);
+            } else {
+                for b in got[1].iter_mut() {
+                    *b = mock.port_read(0x511, Width::Byte) as u8;
+                }
+            }
+        }
+        assert_eq!(got[0], got[1], "start {start}, len {len}");
+        let (b, w) = (bulk.state.borrow(), bytewise.state.borrow());
+        assert_eq!(
+            (b.fw_bytes_read, b.fw_offset, b.port_reads),
+            (w.fw_bytes_read, w.fw_offset, w.port_reads)
+        );
+        // One more byte continues where both left off.
+        drop((b, w));
+        assert_eq!(
+            bulk.port_read(0x511, Width::Byte),
+            bytewise.port_read(0x511, Width::Byte)
+        );
+    }
+}
