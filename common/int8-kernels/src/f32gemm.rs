@@ -59,41 +59,51 @@ fn check_span(data_len: usize, rows: usize, cols: usize, stride: usize) -> Resul
     Ok(())
 }
 
-impl<'a> F32Mat<'a> {
-    /// `rows x cols` at the start of `data`, rows `stride` elements apart. `data` must hold
-    /// at least `(rows - 1) * stride + cols` elements and `stride >= cols` (for rows > 1).
-    pub fn new(
-        data: &'a [f32],
-        rows: usize,
-        cols: usize,
-        stride: usize,
-    ) -> Result<Self, KernelError> {
-        check_span(data.len(), rows, cols, stride)?;
-        Ok(Self {
-            data,
-            rows,
-            cols,
-            stride,
-        })
-    }
+/// The constructors and shape of a matrix view over `$slice` (shared or mutable).
+macro_rules! matrix_view {
+    ($name:ident, $slice:ty) => {
+        impl<'a> $name<'a> {
+            /// `rows x cols` at the start of `data`, rows `stride` elements apart. `data`
+            /// must hold at least `(rows - 1) * stride + cols` elements and `stride >= cols`
+            /// (for rows > 1).
+            pub fn new(
+                data: $slice,
+                rows: usize,
+                cols: usize,
+                stride: usize,
+            ) -> Result<Self, KernelError> {
+                check_span(data.len(), rows, cols, stride)?;
+                Ok(Self {
+                    data,
+                    rows,
+                    cols,
+                    stride,
+                })
+            }
 
-    /// A dense `rows x cols` matrix (`stride == cols`).
-    pub fn dense(data: &'a [f32], rows: usize, cols: usize) -> Result<Self, KernelError> {
-        Self::new(data, rows, cols, cols)
-    }
+            /// A dense `rows x cols` matrix (`stride == cols`).
+            pub fn dense(data: $slice, rows: usize, cols: usize) -> Result<Self, KernelError> {
+                Self::new(data, rows, cols, cols)
+            }
 
-    pub fn rows(&self) -> usize {
-        self.rows
-    }
+            pub fn rows(&self) -> usize {
+                self.rows
+            }
 
-    pub fn cols(&self) -> usize {
-        self.cols
-    }
+            pub fn cols(&self) -> usize {
+                self.cols
+            }
 
-    pub fn stride(&self) -> usize {
-        self.stride
-    }
+            pub fn stride(&self) -> usize {
+                self.stride
+            }
+        }
+    };
+}
+matrix_view!(F32Mat, &'a [f32]);
+matrix_view!(F32MatMut, &'a mut [f32]);
 
+impl F32Mat<'_> {
     /// Element (r, c); `r < rows`, `c < cols`.
     #[inline(always)]
     fn at(&self, r: usize, c: usize) -> f32 {
@@ -102,39 +112,6 @@ impl<'a> F32Mat<'a> {
 }
 
 impl<'a> F32MatMut<'a> {
-    /// As [`F32Mat::new`], for an output.
-    pub fn new(
-        data: &'a mut [f32],
-        rows: usize,
-        cols: usize,
-        stride: usize,
-    ) -> Result<Self, KernelError> {
-        check_span(data.len(), rows, cols, stride)?;
-        Ok(Self {
-            data,
-            rows,
-            cols,
-            stride,
-        })
-    }
-
-    /// A dense `rows x cols` output (`stride == cols`).
-    pub fn dense(data: &'a mut [f32], rows: usize, cols: usize) -> Result<Self, KernelError> {
-        Self::new(data, rows, cols, cols)
-    }
-
-    pub fn rows(&self) -> usize {
-        self.rows
-    }
-
-    pub fn cols(&self) -> usize {
-        self.cols
-    }
-
-    pub fn stride(&self) -> usize {
-        self.stride
-    }
-
     /// The underlying slice (element (r, c) at `r * stride + c`).
     pub(crate) fn into_slice(self) -> &'a mut [f32] {
         self.data

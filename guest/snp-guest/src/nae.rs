@@ -44,10 +44,11 @@ use core::ops::Range;
 
 use crate::ghcb::{Ghcb, OFF_RAX, OFF_RBX, OFF_RCX, OFF_RDX, OFF_SHARED_BUFFER};
 use crate::ghcb_copy::GhcbCopy;
-use crate::msr_protocol::PscOp;
-use crate::{PageSize, SnpError, SnpHardware, PAGE_SIZE_4K};
+use crate::{SnpError, SnpHardware, PAGE_SIZE_4K};
 
+pub mod psc;
 mod string_io;
+pub use psc::PscEntry;
 pub use string_io::{string_exit_info1, string_io_exits, STRING_IO_MAX_BYTES};
 
 /// SVM exit code of XSETBV. Not a NAE this crate issues (see the module
@@ -90,17 +91,6 @@ pub mod ghcb_err {
     pub const MISSING_INPUT: u64 = 4;
     pub const INVALID_INPUT: u64 = 5;
     pub const INVALID_EVENT: u64 = 6;
-}
-
-/// Page state change NAE limits and errors (GHCB spec; Linux sev-common.h).
-pub mod psc {
-    /// Header (8 bytes) + 253 entries (8 bytes) = 2032 = the shared buffer.
-    pub const MAX_ENTRIES: usize = 253;
-    pub const HEADER_LEN: usize = 8;
-    pub const ENTRY_LEN: usize = 8;
-    pub const ERROR_GENERIC: u64 = 0x100 << 32;
-    pub const ERROR_INVALID_HDR: u64 = (1 << 32) | 1;
-    pub const ERROR_INVALID_ENTRY: u64 = (1 << 32) | 2;
 }
 
 /// SNP guest request VMM errors, SW_EXITINFO2[63:32] (GHCB spec §4.1.8).
@@ -148,45 +138,6 @@ pub fn ioio_exit_info1(port: u16, size: IoSize, is_in: bool) -> u64 {
         | ioio::A16
         | size.info_bit()
         | if is_in { ioio::TYPE_IN } else { 0 }
-}
-
-/// One entry of a page state change request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PscEntry {
-    pub gpa: u64,
-    pub op: PscOp,
-    pub size: PageSize,
-}
-
-impl PscEntry {
-    /// [11:0] cur_page, [51:12] GFN, [55:52] operation, [56] page size.
-    pub fn encode(&self, cur_page: u16) -> u64 {
-        (cur_page as u64 & 0xFFF)
-            | ((self.gpa >> 12) & 0xFF_FFFF_FFFF) << 12
-            | (self.op as u64) << 52
-            | match self.size {
-                PageSize::Size4K => 0,
-                PageSize::Size2M => 1 << 56,
-            }
-    }
-
-    /// Number of 4 KiB pages (the unit of cur_page).
-    pub fn pages(&self) -> u16 {
-        match self.size {
-            PageSize::Size4K => 1,
-            PageSize::Size2M => 512,
-        }
-    }
-
-    fn check(&self) -> Result<(), SnpError> {
-        if !self.gpa.is_multiple_of(self.size.bytes()) || self.gpa >> 52 != 0 {
-            return Err(SnpError::InvalidArgument {
-                what: "PSC entry GPA not aligned to its page size or above 52 bits",
-                value: self.gpa,
-            });
-        }
-        Ok(())
-    }
 }
 
 /// Decodes SW_EXITINFO2 of an SNP guest request.
@@ -241,13 +192,9 @@ impl<H: SnpHardware> GhcbChannel<H> {
         &mut self.hw
     }
 
+    #[cfg(test)]
     pub fn into_hardware(self) -> H {
         self.hw
-    }
-
-    /// The private GHCB copy after the last exit (diagnostics).
-    pub fn last_ghcb(&self) -> &Ghcb {
-        &self.ghcb
     }
 
     /// Records the XCR0 the kernel has set with XSETBV (see the module docs);
@@ -465,11 +412,6 @@ impl<H: SnpHardware> GhcbChannel<H> {
         self.mmio_read(gpa, &mut b)?;
         Ok(u32::from_le_bytes(b))
     }
-    pub fn mmio_read_u64(&mut self, gpa: u64) -> Result<u64, SnpError> {
-        let mut b = [0u8; 8];
-        self.mmio_read(gpa, &mut b)?;
-        Ok(u64::from_le_bytes(b))
-    }
     pub fn mmio_write_u8(&mut self, gpa: u64, v: u8) -> Result<(), SnpError> {
         self.mmio_write(gpa, &[v])
     }
@@ -479,13 +421,12 @@ impl<H: SnpHardware> GhcbChannel<H> {
     pub fn mmio_write_u32(&mut self, gpa: u64, v: u32) -> Result<(), SnpError> {
         self.mmio_write(gpa, &v.to_le_bytes())
     }
-    pub fn mmio_write_u64(&mut self, gpa: u64, v: u64) -> Result<(), SnpError> {
-        self.mmio_write(gpa, &v.to_le_bytes())
-    }
 
     // ---- hypervisor features ----
 
-    /// Hypervisor feature bitmap from SW_EXITINFO2.
+    /// Hypervisor feature bitmap from SW_EXITINFO2. The guest reads it with
+    /// the MSR protocol (`setup`); the tests use this NAE as a plain exit.
+    #[cfg(test)]
     pub fn hv_features(&mut self) -> Result<u64, SnpError> {
         self.ghcb.reset();
         self.exit(EXIT_HV_FEATURES, 0, 0)?;
@@ -537,128 +478,6 @@ impl<H: SnpHardware> GhcbChannel<H> {
         self.exit(EXIT_GUEST_REQUEST, req_gpa, resp_gpa)?;
         decode_guest_request_result(self.ghcb.sw_exit_info2())
     }
-
-    /// [`Self::guest_request`], resending up to `attempts` times while BUSY.
-    pub fn guest_request_retry_busy(
-        &mut self,
-        req_gpa: u64,
-        resp_gpa: u64,
-        attempts: u32,
-    ) -> Result<(), SnpError> {
-        let mut last = Err(SnpError::GuestRequestBusy);
-        for _ in 0..attempts.max(1) {
-            last = self.guest_request(req_gpa, resp_gpa);
-            if last != Err(SnpError::GuestRequestBusy) {
-                break;
-            }
-        }
-        last
-    }
-
-    // ---- page state change ----
-
-    fn write_psc(&mut self, entries: &[PscEntry], cur: u16, cur_page: u16, end: u16) {
-        let buf = self.ghcb.shared_buffer_mut();
-        if let Some(h) = buf.get_mut(0..psc::HEADER_LEN) {
-            h[0..2].copy_from_slice(&cur.to_le_bytes());
-            h[2..4].copy_from_slice(&end.to_le_bytes());
-            h[4..8].copy_from_slice(&0u32.to_le_bytes());
-        }
-        for (i, e) in entries.iter().enumerate() {
-            // Entries before cur_entry are done; the current one keeps the
-            // hypervisor's progress; later ones start at 0.
-            let page = match (i as u16).cmp(&cur) {
-                core::cmp::Ordering::Less => e.pages(),
-                core::cmp::Ordering::Equal => cur_page,
-                core::cmp::Ordering::Greater => 0,
-            };
-            let off = psc::HEADER_LEN + i * psc::ENTRY_LEN;
-            if let Some(d) = buf.get_mut(off..off + psc::ENTRY_LEN) {
-                d.copy_from_slice(&e.encode(page).to_le_bytes());
-            }
-        }
-    }
-
-    /// Page state change of up to 253 entries. Repeats the exit while the
-    /// hypervisor makes progress (cur_entry, or cur_page of the current
-    /// entry, advances); fails if it makes none, reports an error in
-    /// SW_EXITINFO2, or returns an inconsistent header. The entries are
-    /// rewritten from the caller's slice each round, so the hypervisor can't
-    /// change what is requested. The RMP is the real check: PVALIDATE fails on
-    /// pages the hypervisor did not really assign.
-    pub fn page_state_change(&mut self, entries: &[PscEntry]) -> Result<(), SnpError> {
-        if entries.is_empty() {
-            return Ok(());
-        }
-        if entries.len() > psc::MAX_ENTRIES {
-            return Err(SnpError::InvalidArgument {
-                what: "more than 253 PSC entries",
-                value: entries.len() as u64,
-            });
-        }
-        for e in entries {
-            e.check()?;
-        }
-        let end = (entries.len() - 1) as u16;
-        let (mut cur, mut cur_page) = (0u16, 0u16);
-        self.ghcb.reset();
-        loop {
-            self.ghcb.reset_save_area();
-            self.write_psc(entries, cur, cur_page, end);
-            self.ghcb.set_sw_scratch(self.scratch_gpa());
-            let used = OFF_SHARED_BUFFER
-                ..OFF_SHARED_BUFFER + psc::HEADER_LEN + entries.len() * psc::ENTRY_LEN;
-            // SW_EXITINFO1 = SW_EXITINFO2 = 0 (GHCB spec; Linux `vmgexit_psc`).
-            // Released KVM (v6.11 on) takes SW_EXITINFO2 as the scratch length,
-            // and 0 passes its check since the buffer lies in the shared buffer;
-            // KVM with the 2026 fix ignores it (header length, entries up to
-            // the end of the shared buffer). The mock models both.
-            self.exit_scratch(EXIT_PSC, 0, 0, Some(used.clone()), Some(used))?;
-            let info2 = self.ghcb.sw_exit_info2();
-            if info2 != 0 {
-                return Err(SnpError::PscFailed { error: info2 });
-            }
-            let buf = self.ghcb.shared_buffer();
-            let rd16 = |o: usize| {
-                buf.get(o..o + 2)
-                    .map_or(0, |s| u16::from_le_bytes([s[0], s[1]]))
-            };
-            let new_cur = rd16(0);
-            let new_end = rd16(2);
-            let reserved = buf
-                .get(4..8)
-                .map_or(1, |s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]));
-            let bad = SnpError::PscBadResponse {
-                cur_entry: new_cur,
-                end_entry: new_end,
-            };
-            if new_end != end || reserved != 0 || new_cur < cur || new_cur > end + 1 {
-                return Err(bad);
-            }
-            if new_cur > end {
-                return Ok(());
-            }
-            let off = psc::HEADER_LEN + new_cur as usize * psc::ENTRY_LEN;
-            let raw = buf
-                .get(off..off + psc::ENTRY_LEN)
-                .and_then(|s| s.try_into().ok())
-                .map_or(0, u64::from_le_bytes);
-            let new_page = (raw & 0xFFF) as u16;
-            let pages = entries.get(new_cur as usize).map_or(0, |e| e.pages());
-            if new_page > pages {
-                return Err(bad);
-            }
-            let progressed = new_cur > cur || new_page > cur_page;
-            if !progressed {
-                return Err(SnpError::PscNoProgress {
-                    cur_entry: new_cur,
-                    end_entry: new_end,
-                });
-            }
-            cur = new_cur;
-            cur_page = new_page;
-        }
-    }
 }
 
 #[cfg(test)]
@@ -672,22 +491,6 @@ mod tests {
         // IN word from 0x510 (fw_cfg): | TYPE_IN.
         assert_eq!(ioio_exit_info1(0x510, IoSize::Word, true), 0x0510_00A1);
         assert_eq!(ioio_exit_info1(0xCFC, IoSize::Dword, true), 0x0CFC_00C1);
-    }
-
-    #[test]
-    fn psc_entry_encoding() {
-        let e = PscEntry {
-            gpa: 0x20_0000,
-            op: PscOp::Private,
-            size: PageSize::Size2M,
-        };
-        assert_eq!(e.encode(0), 1 << 56 | 1 << 52 | 0x200 << 12);
-        let e = PscEntry {
-            gpa: 0xFFFF_F000,
-            op: PscOp::Shared,
-            size: PageSize::Size4K,
-        };
-        assert_eq!(e.encode(1), 2 << 52 | 0xF_FFFF << 12 | 1);
     }
 
     #[test]

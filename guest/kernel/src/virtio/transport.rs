@@ -13,7 +13,21 @@
 //! BAR is a typed error when the transport is built, and a queue the device
 //! describes impossibly marks the device FAILED instead of being set up.
 
-use crate::pci::{self, Function, MemoryBar, MmioWindow, PciError};
+mod error;
+mod notify;
+mod status;
+mod structures;
+
+pub use error::TransportError;
+#[cfg(test)]
+use notify::need_event;
+use notify::RingState;
+use status::read_features;
+pub(crate) use status::StatusView;
+pub(crate) use structures::find;
+use structures::find_structures;
+
+use crate::pci::{self, Function, MmioWindow};
 use crate::platform::{HwIo, MmioError, MmioRegion, PlatformIo};
 use virtio_drivers::transport::{DeviceStatus, DeviceType, InterruptStatus, Transport};
 use virtio_drivers::{Error as VirtioError, PhysAddr};
@@ -28,17 +42,6 @@ pub const F_VERSION_1: u64 = 1 << 32;
 pub const F_ACCESS_PLATFORM: u64 = 1 << 33;
 /// VIRTIO_F_EVENT_IDX (virtio 1.2, 6): the rings carry used_event/avail_event.
 pub const F_EVENT_IDX: u64 = 1 << 29;
-
-// virtio_pci_cap (virtio 1.2, 4.1.4): cap_vndr, cap_next, cap_len,
-// cfg_type, bar, id, padding[2], le32 offset, le32 length; the notify
-// capability adds le32 notify_off_multiplier.
-const PCI_CAP_VENDOR: u8 = 0x09;
-const CAP_LEN: usize = 16;
-const NOTIFY_CAP_LEN: usize = 20;
-const CFG_COMMON: u8 = 1;
-const CFG_NOTIFY: u8 = 2;
-const CFG_ISR: u8 = 3;
-const CFG_DEVICE: u8 = 4;
 
 // virtio_pci_common_cfg field offsets (virtio 1.2, 4.1.4.3).
 const DEVICE_FEATURE_SELECT: u64 = 0x00;
@@ -59,206 +62,13 @@ const COMMON_CFG_LEN: u64 = 0x38;
 /// "No interrupt" in the MSI-X vector fields (4.1.4.3).
 const NO_VECTOR: u16 = 0xFFFF;
 
-// MSI-X (PCI 3.0, 6.8.2): capability id, Message Control (table size - 1
-// in bits 10:0, function mask, enable), table BIR and offset; 16-byte
-// table entries: address low, address high, data, vector control.
-const PCI_CAP_MSIX: u8 = 0x11;
+// MSI-X Message Control (PCI 3.0, 6.8.2.3): enable, function mask.
 const MSIX_ENABLE: u16 = 1 << 15;
 const MSIX_FUNCTION_MASK: u16 = 1 << 14;
-const MSIX_ENTRY_LEN: u64 = 16;
 /// The x86 MSI address window; the destination APIC ID goes in bits 19:12.
 const MSI_ADDRESS: u32 = 0xFEE0_0000;
 /// Queues whose notify address is cached (virtio-net uses 2, 3 with control).
 const MAX_CACHED_QUEUES: usize = 8;
-
-#[derive(Debug, Clone, Copy, thiserror::Error)]
-pub enum TransportError {
-    /// Not a modern virtio-pci function.
-    #[error("PCI {vendor:04x}:{device:04x} is not a modern virtio device")]
-    NotModernVirtio { vendor: u16, device: u16 },
-    /// A virtio device id the crate does not know.
-    #[error("unknown virtio device type {0}")]
-    UnknownDeviceType(u16),
-    /// A required virtio capability is missing.
-    #[error("virtio capability missing: {0}")]
-    MissingCapability(&'static str),
-    /// A capability points outside its BAR or at an unassigned BAR, or is
-    /// too small for its structure.
-    #[error("virtio capability type {cfg_type} out of bounds (BAR{bar} +{offset:#x}, {length:#x} bytes)")]
-    BadCapability {
-        cfg_type: u8,
-        bar: u8,
-        offset: u32,
-        length: u32,
-    },
-    /// A capability shorter than its structure, or one running past the
-    /// 256-byte configuration space.
-    #[error("virtio capability at {at:#x} too short ({len} bytes)")]
-    ShortCapability { at: u8, len: u8 },
-    #[error("PCI: {0}")]
-    Pci(PciError),
-    #[error("paging: {0}")]
-    Paging(crate::paging::PagingError),
-    /// The function has no usable MSI-X table (missing, empty, or outside
-    /// its BAR).
-    #[error("no usable MSI-X table")]
-    NoMsix,
-    /// An APIC ID an MSI message cannot name (over 255).
-    #[error("APIC ID {0} cannot receive MSI")]
-    MsiDestination(u32),
-}
-
-/// The first modern virtio function of `device_type` on bus 0.
-pub(crate) fn find<I: PlatformIo + Copy>(io: I, device_type: DeviceType) -> Option<Function<I>> {
-    let id = MODERN_DEVICE_ID_BASE + device_type as u16;
-    pci::bus0_functions(io).find(|f| f.vendor_id() == VIRTIO_VENDOR_ID && f.device_id() == id)
-}
-
-/// The whole of an assigned memory BAR as device memory.
-fn bar_region<I: PlatformIo>(io: I, bar: MemoryBar) -> MmioRegion<I> {
-    // SAFETY: `bar` was placed by `pci::assign_memory_bars` inside an `MmioWindow`, whose (unsafe) constructor promised device address space disjoint from RAM (in the guest the q35 PCI hole, kept apart from RAM by the memory plan); BARs get disjoint whole pages of it, identity-mapped uncached by `PciTransport::new` before this runs, and the transport built from this function is their only user.
-    unsafe { MmioRegion::new(io, bar.base, bar.size) }
-}
-
-/// One virtio structure as its capability describes it.
-struct CapInfo {
-    cfg_type: u8,
-    bar: u8,
-    offset: u32,
-    length: u32,
-    multiplier: u32,
-}
-
-/// Reads the virtio capability at config offset `at`, refusing one too
-/// short for its structure or running off the configuration space. `None`
-/// for capability types the transport does not use.
-fn read_cap<I: PlatformIo>(f: &Function<I>, at: u8) -> Result<Option<CapInfo>, TransportError> {
-    let short = TransportError::ShortCapability {
-        at,
-        len: f.read8(at.saturating_add(2)),
-    };
-    if usize::from(at) + CAP_LEN > 256 {
-        return Err(short);
-    }
-    let cap_len = usize::from(f.read8(at + 2));
-    let cfg_type = f.read8(at + 3);
-    let need = match cfg_type {
-        CFG_NOTIFY => NOTIFY_CAP_LEN,
-        CFG_COMMON | CFG_ISR | CFG_DEVICE => CAP_LEN,
-        _ => return Ok(None), // PCI config access and shared memory: unused
-    };
-    if cap_len < need || usize::from(at) + need > 256 {
-        return Err(short);
-    }
-    Ok(Some(CapInfo {
-        cfg_type,
-        bar: f.read8(at + 4),
-        offset: f.read32(at + 8),
-        length: f.read32(at + 12),
-        multiplier: if cfg_type == CFG_NOTIFY {
-            f.read32(at + 16)
-        } else {
-            0
-        },
-    }))
-}
-
-/// The virtio structures of a function, each cut from its BAR.
-struct Structures<I: PlatformIo> {
-    common: MmioRegion<I>,
-    notify: MmioRegion<I>,
-    notify_multiplier: u32,
-    isr: MmioRegion<I>,
-    device_cfg: Option<MmioRegion<I>>,
-    /// The MSI-X capability's offset and its table's first entry.
-    msix: Option<(u8, MmioRegion<I>)>,
-}
-
-/// The first entry of the function's MSI-X table, when the capability at
-/// `at` describes one inside an assigned BAR.
-fn msix_entry<I: PlatformIo + Copy>(
-    f: &Function<I>,
-    at: u8,
-    bars: &[Option<MemoryBar>; 6],
-) -> Option<MmioRegion<I>> {
-    if usize::from(at) + 8 > 256 {
-        return None;
-    }
-    let table = f.read32(at + 4);
-    let bar = bars.get((table & 7) as usize).copied().flatten()?;
-    bar_region(f.io(), bar)
-        .subregion(u64::from(table & !7), MSIX_ENTRY_LEN)
-        .ok()
-}
-
-fn find_structures<I: PlatformIo + Copy>(
-    f: &Function<I>,
-    io: I,
-    bars: &[Option<MemoryBar>; 6],
-) -> Result<Structures<I>, TransportError> {
-    let mut common = None;
-    let mut notify = None;
-    let mut isr = None;
-    let mut device_cfg = None;
-    let mut msix = None;
-    for (id, at) in f.capabilities() {
-        if id == PCI_CAP_MSIX && msix.is_none() {
-            msix = msix_entry(f, at, bars).map(|entry| (at, entry));
-        }
-        if id != PCI_CAP_VENDOR {
-            continue;
-        }
-        let Some(cap) = read_cap(f, at)? else {
-            continue;
-        };
-        let slot = match cap.cfg_type {
-            CFG_COMMON => &mut common,
-            CFG_NOTIFY => &mut notify,
-            CFG_ISR => &mut isr,
-            _ => &mut device_cfg,
-        };
-        if slot.is_some() {
-            continue; // the first of each type is the one to use (4.1.4.1)
-        }
-        let bad = TransportError::BadCapability {
-            cfg_type: cap.cfg_type,
-            bar: cap.bar,
-            offset: cap.offset,
-            length: cap.length,
-        };
-        let bar = bars
-            .get(usize::from(cap.bar))
-            .copied()
-            .flatten()
-            .ok_or(bad)?;
-        let region = bar_region(io, bar)
-            .subregion(u64::from(cap.offset), u64::from(cap.length))
-            .map_err(|_: MmioError| bad)?;
-        *slot = Some((region, cap.multiplier, bad));
-    }
-    let (common, _, bad) =
-        common.ok_or(TransportError::MissingCapability("common configuration"))?;
-    if common.size() < COMMON_CFG_LEN {
-        return Err(bad);
-    }
-    let (notify, notify_multiplier, bad) =
-        notify.ok_or(TransportError::MissingCapability("notification"))?;
-    if notify.size() < 2 {
-        return Err(bad);
-    }
-    let (isr, _, bad) = isr.ok_or(TransportError::MissingCapability("ISR status"))?;
-    if isr.size() == 0 {
-        return Err(bad);
-    }
-    Ok(Structures {
-        common,
-        notify,
-        notify_multiplier,
-        isr,
-        device_cfg: device_cfg.map(|(r, _, _)| r),
-        msix,
-    })
-}
 
 pub(crate) struct PciTransport<I: PlatformIo + Copy = HwIo> {
     device_type: DeviceType,
@@ -422,103 +232,6 @@ impl<I: PlatformIo + Copy> PciTransport<I> {
     fn write32(&self, offset: u64, value: u32) {
         let _ = self.common.write32(offset, value);
     }
-}
-
-/// Where a split virtqueue's rings are, and the available index at the
-/// last notification decision.
-#[derive(Clone, Copy, Debug)]
-struct RingState {
-    /// `idx` of the available ring (virtio 1.2, 2.7.6: flags, idx, ring).
-    avail_idx: u64,
-    /// `avail_event` of the used ring: after flags, idx and `size`
-    /// 8-byte elements (2.7.8).
-    avail_event: u64,
-    /// Available index when the driver last decided whether to notify.
-    old_idx: u16,
-}
-
-/// The driver must notify iff the device's event index lies in the entries
-/// published since the last decision (virtio 1.2, 2.7.10;
-/// `vring_need_event`): `new - event - 1 < new - old`, modulo 2^16.
-pub fn need_event(event: u16, new: u16, old: u16) -> bool {
-    new.wrapping_sub(event).wrapping_sub(1) < new.wrapping_sub(old)
-}
-
-impl<I: PlatformIo + Copy> PciTransport<I> {
-    /// With VIRTIO_F_EVENT_IDX, whether the device asked to be notified of
-    /// the entries added since the last decision (its avail_event). The
-    /// driver crate calls `notify` whenever the available index has passed
-    /// avail_event at all, also when the device was already told about that
-    /// entry; this is the spec's exact rule. Without EVENT_IDX the crate
-    /// already honours VIRTQ_USED_F_NO_NOTIFY (2.7.7). Anything unreadable:
-    /// notify.
-    fn device_wants_notify(&mut self, queue: u16) -> bool {
-        if !self.event_idx {
-            return true;
-        }
-        let Some(ring) = self
-            .rings
-            .get_mut(usize::from(queue))
-            .and_then(Option::as_mut)
-        else {
-            return true;
-        };
-        // The new index must be visible before avail_event is read (the
-        // device orders the other way round): a full fence, as Linux's
-        // virtio_mb before vring_need_event.
-        core::sync::atomic::fence(core::sync::atomic::Ordering::SeqCst);
-        let (Some(new), Some(event)) = (
-            crate::virtio::hal::read_ring_u16(ring.avail_idx),
-            crate::virtio::hal::read_ring_u16(ring.avail_event),
-        ) else {
-            return true;
-        };
-        let old = core::mem::replace(&mut ring.old_idx, new);
-        need_event(event, new, old)
-    }
-}
-
-/// Device status and accepted features, read from the common configuration.
-pub(crate) struct StatusView<I: PlatformIo = HwIo> {
-    /// `None` only if the common region could not be cut again (it can).
-    common: Option<MmioRegion<I>>,
-}
-
-impl<I: PlatformIo + Clone> StatusView<I> {
-    pub(crate) fn status(&self) -> DeviceStatus {
-        let status = self
-            .common
-            .as_ref()
-            .and_then(|c| c.read8(DEVICE_STATUS).ok());
-        // Unreadable: report the device as failed.
-        DeviceStatus::from_bits_truncate(u32::from(status.unwrap_or(0x80)))
-    }
-
-    /// The MSI-X vector of `queue` (NO_VECTOR when the device could not map
-    /// the one the driver wrote, 4.1.4.3). Selects the queue.
-    pub(crate) fn queue_vector(&self, queue: u16) -> u16 {
-        let Some(common) = self.common.as_ref() else {
-            return NO_VECTOR;
-        };
-        let _ = common.write16(QUEUE_SELECT, queue);
-        common.read16(QUEUE_MSIX_VECTOR).unwrap_or(NO_VECTOR)
-    }
-
-    /// Feature bits the driver wrote (the register reads back as written).
-    pub(crate) fn driver_features(&self) -> u64 {
-        let read = |c: &MmioRegion<I>| read_features(c, DRIVER_FEATURE_SELECT, DRIVER_FEATURE);
-        self.common.as_ref().map_or(0, read)
-    }
-}
-
-/// A 64-bit feature register of the common configuration, read as two
-/// 32-bit halves chosen through its select register (4.1.4.3).
-fn read_features<I: PlatformIo>(common: &MmioRegion<I>, select: u64, value: u64) -> u64 {
-    let half = |n: u32| {
-        let _ = common.write32(select, n);
-        u64::from(common.read32(value).unwrap_or(0))
-    };
-    half(0) | (half(1) << 32)
 }
 
 impl<I: PlatformIo + Copy> Transport for PciTransport<I> {
