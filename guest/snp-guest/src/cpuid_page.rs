@@ -196,6 +196,7 @@ pub struct CpuidRegs {
     pub edx: u32,
 }
 
+#[cfg(test)]
 impl CpuidRegs {
     /// `[eax, ebx, ecx, edx]`.
     pub fn to_array(self) -> [u32; 4] {
@@ -330,7 +331,8 @@ pub fn check_c_bit(position: u32) -> Result<u32, SnpError> {
     }
 }
 
-/// Builds a CPUID page image (tests, mock and tools).
+/// Builds a CPUID page image (the known-answer tests).
+#[cfg(test)]
 pub fn build_page(entries: &[CpuidEntry]) -> [u8; CPUID_PAGE_SIZE] {
     let mut page = [0u8; CPUID_PAGE_SIZE];
     let n = entries.len().min(MAX_ENTRIES as usize);

@@ -156,6 +156,7 @@ impl Ghcb {
         }
     }
 
+    #[cfg(test)]
     pub fn clear_valid_bitmap(&mut self) {
         self.set_valid_bitmap(0)
     }
@@ -175,9 +176,6 @@ impl Ghcb {
 
     pub fn set_rax(&mut self, v: u64) {
         self.set_field(OFF_RAX, v)
-    }
-    pub fn set_rbx(&mut self, v: u64) {
-        self.set_field(OFF_RBX, v)
     }
     pub fn set_rcx(&mut self, v: u64) {
         self.set_field(OFF_RCX, v)
@@ -199,11 +197,6 @@ impl Ghcb {
     }
     pub fn set_xcr0(&mut self, v: u64) {
         self.set_field(OFF_XCR0, v)
-    }
-    /// CPL is a byte field; its valid bit is that of its quadword (0xC8 / 8).
-    pub fn set_cpl(&mut self, v: u8) {
-        self.write(OFF_CPL, &[v]);
-        self.mark_valid(OFF_CPL);
     }
 
     pub fn rax(&self) -> u64 {
@@ -227,12 +220,10 @@ impl Ghcb {
     pub fn sw_exit_info2(&self) -> u64 {
         self.read_u64(OFF_SW_EXIT_INFO2)
     }
-    pub fn sw_scratch(&self) -> u64 {
-        self.read_u64(OFF_SW_SCRATCH)
-    }
     pub fn xcr0(&self) -> u64 {
         self.read_u64(OFF_XCR0)
     }
+    #[cfg(test)]
     pub fn protocol_version(&self) -> u16 {
         self.read_u16(OFF_PROTOCOL_VERSION)
     }
@@ -267,13 +258,13 @@ mod tests {
         assert_eq!(g.as_bytes()[0x1FF], 0x11);
         g.set_rcx(1);
         g.set_rdx(2);
-        g.set_rbx(3);
+        g.set_field(OFF_RBX, 3);
         g.set_sw_exit_code(0x7B);
         g.set_sw_exit_info1(4);
         g.set_sw_exit_info2(5);
         g.set_sw_scratch(6);
         g.set_xcr0(7);
-        g.set_cpl(0);
+        g.mark_valid(OFF_CPL); // CPL: the valid bit of its quadword (0xC8 / 8)
         let want: u128 = [63u32, 97, 98, 99, 114, 115, 116, 117, 125, 25]
             .iter()
             .fold(0, |acc, b| acc | 1u128 << b);

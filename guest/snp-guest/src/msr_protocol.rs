@@ -14,10 +14,6 @@ pub const SEV_INFO_REQ: u64 = 0x002;
 pub const SEV_INFO_RESP: u64 = 0x001;
 pub const CPUID_REQ: u64 = 0x004;
 pub const CPUID_RESP: u64 = 0x005;
-pub const AP_RESET_HOLD_REQ: u64 = 0x006;
-pub const AP_RESET_HOLD_RESP: u64 = 0x007;
-pub const PREFERRED_GHCB_REQ: u64 = 0x010;
-pub const PREFERRED_GHCB_RESP: u64 = 0x011;
 pub const REGISTER_GHCB_REQ: u64 = 0x012;
 pub const REGISTER_GHCB_RESP: u64 = 0x013;
 pub const PSC_REQ: u64 = 0x014;
@@ -113,14 +109,6 @@ pub const fn cpuid_request(leaf: u32, reg: CpuidReg) -> u64 {
     CPUID_REQ | (reg as u64) << 30 | (leaf as u64) << 32
 }
 
-pub const fn ap_reset_hold_request() -> u64 {
-    AP_RESET_HOLD_REQ
-}
-
-pub const fn preferred_ghcb_request() -> u64 {
-    PREFERRED_GHCB_REQ
-}
-
 /// GPA must be 4 KiB aligned; the caller checks.
 pub const fn register_ghcb_request(gpa: u64) -> u64 {
     ((gpa >> 12) & GFN_MASK) << 12 | REGISTER_GHCB_REQ
@@ -156,16 +144,6 @@ pub fn decode_cpuid(request: u64, response: u64) -> Result<u32, SnpError> {
         return Err(SnpError::MsrUnexpectedResponse { request, response });
     }
     Ok((r >> 32) as u32)
-}
-
-/// Non-zero [63:12] means "wake up".
-pub fn decode_ap_reset_hold(response: u64) -> Result<u64, SnpError> {
-    expect(AP_RESET_HOLD_REQ, response, AP_RESET_HOLD_RESP).map(|r| r >> 12)
-}
-
-/// Preferred GHCB GFN.
-pub fn decode_preferred_ghcb(response: u64) -> Result<u64, SnpError> {
-    expect(PREFERRED_GHCB_REQ, response, PREFERRED_GHCB_RESP).map(|r| r >> 12)
 }
 
 pub fn decode_register_ghcb(gpa: u64, response: u64) -> Result<(), SnpError> {
@@ -218,17 +196,6 @@ pub fn cpuid<H: SnpHardware + ?Sized>(hw: &mut H, leaf: u32) -> Result<[u32; 4],
     Ok(out)
 }
 
-/// AP reset hold: returns once the hypervisor answers non-zero; `Ok(false)`
-/// means a spurious wake-up (call again).
-pub fn ap_reset_hold<H: SnpHardware + ?Sized>(hw: &mut H) -> Result<bool, SnpError> {
-    decode_ap_reset_hold(hw.msr_protocol(ap_reset_hold_request())).map(|v| v != 0)
-}
-
-/// The hypervisor's preferred GHCB GPA.
-pub fn preferred_ghcb_gpa<H: SnpHardware + ?Sized>(hw: &mut H) -> Result<u64, SnpError> {
-    decode_preferred_ghcb(hw.msr_protocol(preferred_ghcb_request())).map(|gfn| gfn << 12)
-}
-
 /// Registers `gpa` as this vCPU's GHCB (required under SNP before any NAE exit).
 pub fn register_ghcb_gpa<H: SnpHardware + ?Sized>(hw: &mut H, gpa: u64) -> Result<(), SnpError> {
     if !gpa.is_multiple_of(crate::PAGE_SIZE_4K) || gpa >> 12 > GFN_MASK {
@@ -260,8 +227,9 @@ pub fn hv_features<H: SnpHardware + ?Sized>(hw: &mut H) -> Result<u64, SnpError>
     decode_hv_features(hw.msr_protocol(hv_features_request()))
 }
 
-/// Asks the hypervisor to terminate the guest. On hardware this does not
-/// return; if it does, the kernel must halt forever.
+/// Asks the hypervisor to terminate the guest (the kernel sends
+/// [`termination_request`] itself, then halts).
+#[cfg(test)]
 pub fn request_termination<H: SnpHardware + ?Sized>(hw: &mut H, reason: TerminationReason) {
     let _ = hw.msr_protocol(termination_request(reason));
 }
@@ -278,8 +246,6 @@ mod tests {
             0x8000_001F_4000_0004
         );
         assert_eq!(cpuid_request(1, CpuidReg::Edx), 0x0000_0001_C000_0004);
-        assert_eq!(ap_reset_hold_request(), 0x006);
-        assert_eq!(preferred_ghcb_request(), 0x010);
         assert_eq!(register_ghcb_request(0x7_F000), 0x7_F012);
         assert_eq!(
             psc_request(0x12_3000, PscOp::Private),
@@ -318,10 +284,6 @@ mod tests {
         assert_eq!(decode_cpuid(req, 0x0000_0173_4000_0005), Ok(0x173));
         // Wrong register echoed.
         assert!(decode_cpuid(req, 0x0000_0173_8000_0005).is_err());
-
-        assert_eq!(decode_ap_reset_hold(0x1007), Ok(1));
-        assert_eq!(decode_ap_reset_hold(0x007), Ok(0));
-        assert_eq!(decode_preferred_ghcb(0x5_5011), Ok(0x55));
 
         assert_eq!(decode_register_ghcb(0x7_F000, 0x7_F013), Ok(()));
         assert_eq!(
