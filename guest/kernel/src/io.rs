@@ -130,15 +130,13 @@ pub(crate) fn cpuid(leaf: u32, subleaf: u32) -> Cpuid {
 }
 
 /// Loads XCR0 (XSETBV runs natively on both platforms: it is not
-/// intercepted for SEV-ES/SNP guests; under SNP the GHCB channel also
-/// records the value, which CPUID exits pass to the hypervisor).
+/// intercepted for SEV-ES/SNP guests). Nothing else needs it: under SNP,
+/// CPUID is answered from the CPUID page with the XCR0 read back from the
+/// CPU (`snp::cpuid`), never by a CPUID exit that would carry it.
 ///
 /// # Safety
 /// As `arch::xsetbv`.
 pub(crate) unsafe fn set_xcr0(value: u64) {
     // SAFETY: forwarded from the caller.
     unsafe { arch::xsetbv(value) };
-    if platform::kind() == Kind::Snp {
-        crate::snp::record_xcr0(value);
-    }
 }

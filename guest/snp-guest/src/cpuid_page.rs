@@ -115,6 +115,7 @@ impl<'a> CpuidPage<'a> {
         Ok(Self { page, count })
     }
 
+    #[cfg(any(test, feature = "mock"))]
     pub fn count(&self) -> u32 {
         self.count
     }
@@ -146,6 +147,7 @@ impl<'a> CpuidPage<'a> {
     /// Leaf 0xD lookup. Subleaves 0 and 1 report XSAVE area sizes for the
     /// features enabled in XCR0 (and XSS), so they also match `xcr0_in`/`xss_in`
     /// (QEMU writes xcr0_in = 1 for them); other subleaves match like `lookup`.
+    #[cfg(any(test, feature = "mock"))]
     pub fn lookup_xsave(&self, subleaf: u32, xcr0: u64, xss: u64) -> Result<CpuidEntry, SnpError> {
         self.entries()
             .find(|e| {

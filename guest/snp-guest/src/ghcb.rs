@@ -5,8 +5,11 @@
 pub const GHCB_SIZE: usize = 4096;
 
 // Save-area offsets used by this crate.
+#[cfg(any(test, feature = "mock"))]
 pub const OFF_CPL: usize = 0x0CB;
+#[cfg(any(test, feature = "mock"))]
 pub const OFF_XSS: usize = 0x140;
+#[cfg(any(test, feature = "mock"))]
 pub const OFF_DR7: usize = 0x160;
 pub const OFF_RAX: usize = 0x1F8;
 pub const OFF_RCX: usize = 0x308;
@@ -36,6 +39,7 @@ pub struct Ghcb {
     bytes: [u8; GHCB_SIZE],
 }
 
+#[cfg(any(test, feature = "mock"))]
 impl core::fmt::Debug for Ghcb {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Ghcb")
@@ -195,6 +199,7 @@ impl Ghcb {
     pub fn set_sw_scratch(&mut self, v: u64) {
         self.set_field(OFF_SW_SCRATCH, v)
     }
+    #[cfg(any(test, feature = "mock"))]
     pub fn set_xcr0(&mut self, v: u64) {
         self.set_field(OFF_XCR0, v)
     }
@@ -202,6 +207,7 @@ impl Ghcb {
     pub fn rax(&self) -> u64 {
         self.read_u64(OFF_RAX)
     }
+    #[cfg(any(test, feature = "mock"))]
     pub fn rbx(&self) -> u64 {
         self.read_u64(OFF_RBX)
     }
@@ -211,6 +217,7 @@ impl Ghcb {
     pub fn rdx(&self) -> u64 {
         self.read_u64(OFF_RDX)
     }
+    #[cfg(any(test, feature = "mock"))]
     pub fn sw_exit_code(&self) -> u64 {
         self.read_u64(OFF_SW_EXIT_CODE)
     }
@@ -220,6 +227,7 @@ impl Ghcb {
     pub fn sw_exit_info2(&self) -> u64 {
         self.read_u64(OFF_SW_EXIT_INFO2)
     }
+    #[cfg(any(test, feature = "mock"))]
     pub fn xcr0(&self) -> u64 {
         self.read_u64(OFF_XCR0)
     }

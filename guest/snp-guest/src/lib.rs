@@ -84,7 +84,9 @@ impl PageSize {
 /// arch/x86/include/asm/sev.h).
 pub mod pvalidate_rc {
     pub const SUCCESS: u32 = 0;
+    #[cfg(any(test, feature = "mock"))]
     pub const FAIL_INPUT: u32 = 1;
+    #[cfg(any(test, feature = "mock"))]
     pub const FAIL_PERMISSION: u32 = 2;
     pub const FAIL_SIZEMISMATCH: u32 = 6;
 }
@@ -114,6 +116,7 @@ pub trait SnpHardware {
 }
 
 /// Lets a [`GhcbChannel`] borrow the hardware instead of owning it.
+#[cfg(any(test, feature = "mock"))]
 impl<T: SnpHardware + ?Sized> SnpHardware for &mut T {
     fn msr_protocol(&mut self, value: u64) -> u64 {
         (**self).msr_protocol(value)

@@ -12,7 +12,9 @@ const CODE_MASK: u64 = 0xFFF;
 
 pub const SEV_INFO_REQ: u64 = 0x002;
 pub const SEV_INFO_RESP: u64 = 0x001;
+#[cfg(any(test, feature = "mock"))]
 pub const CPUID_REQ: u64 = 0x004;
+#[cfg(any(test, feature = "mock"))]
 pub const CPUID_RESP: u64 = 0x005;
 pub const REGISTER_GHCB_REQ: u64 = 0x012;
 pub const REGISTER_GHCB_RESP: u64 = 0x013;
@@ -29,7 +31,9 @@ pub const GHCB_PROTOCOL_VERSION: u16 = 2;
 /// Hypervisor feature bit 0: SEV-SNP supported (GHCB spec §2.3.1 "HV features").
 pub const HV_FEATURE_SNP: u64 = 1 << 0;
 pub const HV_FEATURE_AP_CREATION: u64 = 1 << 1;
+#[cfg(any(test, feature = "mock"))]
 pub const HV_FEATURE_RESTRICTED_INJECTION: u64 = 1 << 2;
+#[cfg(any(test, feature = "mock"))]
 pub const HV_FEATURE_RESTRICTED_INJECTION_TIMER: u64 = 1 << 3;
 
 /// GFN field [51:12] of a GPA.
@@ -63,6 +67,7 @@ impl SevInfo {
 }
 
 /// Register selector of the MSR CPUID request, bits [31:30].
+#[cfg(any(test, feature = "mock"))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CpuidReg {
     Eax = 0,
@@ -105,6 +110,7 @@ pub const fn sev_info_request() -> u64 {
     SEV_INFO_REQ
 }
 
+#[cfg(any(test, feature = "mock"))]
 pub const fn cpuid_request(leaf: u32, reg: CpuidReg) -> u64 {
     CPUID_REQ | (reg as u64) << 30 | (leaf as u64) << 32
 }
@@ -138,6 +144,7 @@ pub fn decode_sev_info(response: u64) -> Result<SevInfo, SnpError> {
 }
 
 /// Checks the response code and that the echoed register matches.
+#[cfg(any(test, feature = "mock"))]
 pub fn decode_cpuid(request: u64, response: u64) -> Result<u32, SnpError> {
     let r = expect(request, response, CPUID_RESP)?;
     if (r >> 30) & 3 != (request >> 30) & 3 {
@@ -184,6 +191,7 @@ pub fn sev_info<H: SnpHardware + ?Sized>(hw: &mut H) -> Result<SevInfo, SnpError
 /// CPUID through the MSR protocol: subleaf 0 only, one round trip per
 /// register. The answers come from the hypervisor (untrusted); prefer the
 /// CPUID page.
+#[cfg(any(test, feature = "mock"))]
 pub fn cpuid<H: SnpHardware + ?Sized>(hw: &mut H, leaf: u32) -> Result<[u32; 4], SnpError> {
     let mut out = [0u32; 4];
     for (slot, reg) in

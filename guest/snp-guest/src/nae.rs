@@ -42,7 +42,7 @@
 
 use core::ops::Range;
 
-use crate::ghcb::{Ghcb, OFF_RAX, OFF_RBX, OFF_RCX, OFF_RDX, OFF_SHARED_BUFFER};
+use crate::ghcb::{Ghcb, OFF_RAX, OFF_RCX, OFF_RDX, OFF_SHARED_BUFFER};
 use crate::ghcb_copy::GhcbCopy;
 use crate::{SnpError, SnpHardware, PAGE_SIZE_4K};
 
@@ -53,6 +53,7 @@ pub use string_io::{string_exit_info1, string_io_exits, STRING_IO_MAX_BYTES};
 
 /// SVM exit code of XSETBV. Not a NAE this crate issues (see the module
 /// docs); kept so the value is written down once, checked by a test.
+#[cfg(any(test, feature = "mock"))]
 pub const EXIT_XSETBV: u64 = 0x8D;
 pub const EXIT_RDTSC: u64 = 0x6E;
 pub const EXIT_RDTSCP: u64 = 0x87;
@@ -63,9 +64,12 @@ pub const EXIT_MMIO_READ: u64 = 0x8000_0001;
 pub const EXIT_MMIO_WRITE: u64 = 0x8000_0002;
 pub const EXIT_PSC: u64 = 0x8000_0010;
 pub const EXIT_GUEST_REQUEST: u64 = 0x8000_0011;
+#[cfg(any(test, feature = "mock"))]
 pub const EXIT_EXT_GUEST_REQUEST: u64 = 0x8000_0012;
 pub const EXIT_AP_CREATION: u64 = 0x8000_0013;
+#[cfg(any(test, feature = "mock"))]
 pub const EXIT_HV_FEATURES: u64 = 0x8000_FFFD;
+#[cfg(any(test, feature = "mock"))]
 pub const EXIT_TERMINATION: u64 = 0x8000_FFFE;
 
 /// IOIO SW_EXITINFO1 bits (APM vol. 2 §15.10.2 "IOIO intercept information").
@@ -77,6 +81,7 @@ pub mod ioio {
     pub const SZ16: u64 = 1 << 5;
     pub const SZ32: u64 = 1 << 6;
     pub const A16: u64 = 1 << 7;
+    #[cfg(any(test, feature = "mock"))]
     pub const A32: u64 = 1 << 8;
     pub const A64: u64 = 1 << 9;
     pub const PORT_SHIFT: u32 = 16;
@@ -84,6 +89,7 @@ pub mod ioio {
 
 /// GHCB error reasons in SW_EXITINFO2 when SW_EXITINFO1 = 2 (GHCB spec;
 /// Linux sev-common.h `GHCB_ERR_*`).
+#[cfg(any(test, feature = "mock"))]
 pub mod ghcb_err {
     pub const NOT_REGISTERED: u64 = 1;
     pub const INVALID_USAGE: u64 = 2;
@@ -102,8 +108,10 @@ pub mod guest_request_err {
 /// AP creation requests, SW_EXITINFO1[31:0] (GHCB spec §4.1.9; Linux
 /// `SVM_VMGEXIT_AP_CREATE*`).
 pub mod ap_creation {
+    #[cfg(any(test, feature = "mock"))]
     pub const CREATE_ON_INIT: u64 = 0;
     pub const CREATE: u64 = 1;
+    #[cfg(any(test, feature = "mock"))]
     pub const DESTROY: u64 = 2;
 }
 
@@ -159,6 +167,7 @@ pub struct GhcbChannel<H: SnpHardware> {
     hw: H,
     ghcb_gpa: u64,
     ghcb: Ghcb,
+    #[cfg(any(test, feature = "mock"))]
     xcr0: u64,
     /// CPUID 0x8000_001F `EBX[31]` (COHERENCY_SFW_NO) from the CPUID page:
     /// the CPU needs no cache eviction after validating a page.
@@ -175,15 +184,18 @@ impl<H: SnpHardware> GhcbChannel<H> {
             hw,
             ghcb_gpa,
             ghcb: Ghcb::new(),
+            #[cfg(any(test, feature = "mock"))]
             xcr0: 1,
             coherency_sfw_no: false,
         }
     }
 
+    #[cfg(any(test, feature = "mock"))]
     pub fn ghcb_gpa(&self) -> u64 {
         self.ghcb_gpa
     }
 
+    #[cfg(any(test, feature = "mock"))]
     pub fn hw(&self) -> &H {
         &self.hw
     }
@@ -199,10 +211,12 @@ impl<H: SnpHardware> GhcbChannel<H> {
 
     /// Records the XCR0 the kernel has set with XSETBV (see the module docs);
     /// CPUID exits pass it to the hypervisor.
+    #[cfg(any(test, feature = "mock"))]
     pub fn set_xcr0(&mut self, xcr0: u64) {
         self.xcr0 = xcr0;
     }
 
+    #[cfg(any(test, feature = "mock"))]
     pub fn xcr0(&self) -> u64 {
         self.xcr0
     }
@@ -273,25 +287,6 @@ impl<H: SnpHardware> GhcbChannel<H> {
         Ok((self.output(EXIT_IOIO, OFF_RAX)? & size.mask()) as u32)
     }
 
-    pub fn outb(&mut self, port: u16, v: u8) -> Result<(), SnpError> {
-        self.io_out(port, IoSize::Byte, v as u32)
-    }
-    pub fn outw(&mut self, port: u16, v: u16) -> Result<(), SnpError> {
-        self.io_out(port, IoSize::Word, v as u32)
-    }
-    pub fn outl(&mut self, port: u16, v: u32) -> Result<(), SnpError> {
-        self.io_out(port, IoSize::Dword, v)
-    }
-    pub fn inb(&mut self, port: u16) -> Result<u8, SnpError> {
-        self.io_in(port, IoSize::Byte).map(|v| v as u8)
-    }
-    pub fn inw(&mut self, port: u16) -> Result<u16, SnpError> {
-        self.io_in(port, IoSize::Word).map(|v| v as u16)
-    }
-    pub fn inl(&mut self, port: u16) -> Result<u32, SnpError> {
-        self.io_in(port, IoSize::Dword)
-    }
-
     // ---- MSR ----
 
     pub fn rdmsr(&mut self, msr: u32) -> Result<u64, SnpError> {
@@ -315,6 +310,7 @@ impl<H: SnpHardware> GhcbChannel<H> {
 
     /// CPUID answered by the hypervisor (untrusted: use the CPUID page for
     /// anything security-relevant). Returns [EAX, EBX, ECX, EDX].
+    #[cfg(any(test, feature = "mock"))]
     pub fn cpuid(&mut self, leaf: u32, subleaf: u32) -> Result<[u32; 4], SnpError> {
         self.ghcb.reset();
         self.ghcb.set_rax(leaf as u64);
@@ -322,7 +318,10 @@ impl<H: SnpHardware> GhcbChannel<H> {
         self.ghcb.set_xcr0(self.xcr0);
         self.exit(EXIT_CPUID, 0, 0)?;
         let mut out = [0u32; 4];
-        for (slot, off) in out.iter_mut().zip([OFF_RAX, OFF_RBX, OFF_RCX, OFF_RDX]) {
+        for (slot, off) in out
+            .iter_mut()
+            .zip([OFF_RAX, crate::ghcb::OFF_RBX, OFF_RCX, OFF_RDX])
+        {
             *slot = self.output(EXIT_CPUID, off)? as u32;
         }
         Ok(out)
@@ -477,6 +476,30 @@ impl<H: SnpHardware> GhcbChannel<H> {
         self.ghcb.reset();
         self.exit(EXIT_GUEST_REQUEST, req_gpa, resp_gpa)?;
         decode_guest_request_result(self.ghcb.sw_exit_info2())
+    }
+}
+
+/// Typed port helpers over [`GhcbChannel::io_in`] / [`GhcbChannel::io_out`]
+/// (the tests' and the mock users'; the kernel passes its own widths).
+#[cfg(any(test, feature = "mock"))]
+impl<H: SnpHardware> GhcbChannel<H> {
+    pub fn outb(&mut self, port: u16, v: u8) -> Result<(), SnpError> {
+        self.io_out(port, IoSize::Byte, v as u32)
+    }
+    pub fn outw(&mut self, port: u16, v: u16) -> Result<(), SnpError> {
+        self.io_out(port, IoSize::Word, v as u32)
+    }
+    pub fn outl(&mut self, port: u16, v: u32) -> Result<(), SnpError> {
+        self.io_out(port, IoSize::Dword, v)
+    }
+    pub fn inb(&mut self, port: u16) -> Result<u8, SnpError> {
+        self.io_in(port, IoSize::Byte).map(|v| v as u8)
+    }
+    pub fn inw(&mut self, port: u16) -> Result<u16, SnpError> {
+        self.io_in(port, IoSize::Word).map(|v| v as u16)
+    }
+    pub fn inl(&mut self, port: u16) -> Result<u32, SnpError> {
+        self.io_in(port, IoSize::Dword)
     }
 }
 

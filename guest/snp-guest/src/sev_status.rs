@@ -7,12 +7,14 @@ use crate::SnpError;
 
 /// SEV_STATUS MSR number. Read it only when [`should_read_sev_status`] says so:
 /// on hosts without SEV (and under TCG) RDMSR of it raises #GP.
+#[cfg(any(test, feature = "mock"))]
 pub const SEV_STATUS_MSR: u32 = 0xC001_0131;
 
 /// CPUID leaf with the memory-encryption capabilities.
 pub const CPUID_LEAF_MEM_ENCRYPT: u32 = 0x8000_001F;
 
 /// CPUID 0x8000_001F EAX bit 1: SEV supported.
+#[cfg(any(test, feature = "mock"))]
 const CPUID_EAX_SEV: u32 = 1 << 1;
 
 /// Decoded SEV_STATUS MSR (bit positions: APM vol. 2 table "SEV_STATUS MSR").
@@ -58,9 +60,24 @@ impl SevStatus {
     pub const fn snp(self) -> bool {
         self.has(Self::SNP)
     }
+
+    /// The SNP guest's check (the boot code found SNP active): refuses the
+    /// [`Self::UNSUPPORTED`] features with their bits.
+    pub fn check_supported(self) -> Result<(), SnpError> {
+        match self.bits() & Self::UNSUPPORTED {
+            0 => Ok(()),
+            bits => Err(SnpError::UnsupportedSnpFeatures {
+                status: self.bits(),
+                bits,
+            }),
+        }
+    }
 }
 
-/// What the guest runs as.
+/// What the guest runs as: the model of the boot code's detection
+/// (`reset.s` reads CPUID and SEV_STATUS itself; the kernel then calls
+/// [`SevStatus::check_supported`]), kept for the tests and the mock.
+#[cfg(any(test, feature = "mock"))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SevMode {
     /// No memory encryption (plain QEMU/KVM): the "Native" platform.
@@ -73,6 +90,7 @@ pub enum SevMode {
     Snp(SevStatus),
 }
 
+#[cfg(any(test, feature = "mock"))]
 impl SevMode {
     /// The product's policy: native or SNP only. `Ok(None)` = native,
     /// `Ok(Some(status))` = SNP, `Err` = stop with this reason.
@@ -81,17 +99,7 @@ impl SevMode {
             SevMode::None => Ok(None),
             SevMode::Sev => Err(SnpError::UnsupportedSev),
             SevMode::SevEs => Err(SnpError::UnsupportedSevEs),
-            SevMode::Snp(status) => {
-                let bits = status.bits() & SevStatus::UNSUPPORTED;
-                if bits != 0 {
-                    Err(SnpError::UnsupportedSnpFeatures {
-                        status: status.bits(),
-                        bits,
-                    })
-                } else {
-                    Ok(Some(status))
-                }
-            }
+            SevMode::Snp(status) => status.check_supported().map(|()| Some(status)),
         }
     }
 }
@@ -100,6 +108,7 @@ impl SevMode {
 /// 0x8000_0000 EAX; `leaf_8000001f_eax` is only looked at when that leaf is in
 /// range, because out-of-range leaves return garbage (QEMU TCG repeats the
 /// highest basic leaf; Intel does the same).
+#[cfg(any(test, feature = "mock"))]
 pub fn should_read_sev_status(max_ext_leaf: u32, leaf_8000001f_eax: u32) -> bool {
     max_ext_leaf >= CPUID_LEAF_MEM_ENCRYPT && leaf_8000001f_eax & CPUID_EAX_SEV != 0
 }
@@ -110,6 +119,7 @@ pub fn should_read_sev_status(max_ext_leaf: u32, leaf_8000001f_eax: u32) -> bool
 /// A hypervisor can hide SEV by editing CPUID: the guest then runs as native,
 /// cannot produce an SNP attestation report and so never receives the model
 /// key; it fails closed.
+#[cfg(any(test, feature = "mock"))]
 pub fn detect(max_ext_leaf: u32, leaf_8000001f_eax: u32, sev_status: Option<u64>) -> SevMode {
     if !should_read_sev_status(max_ext_leaf, leaf_8000001f_eax) {
         return SevMode::None;

@@ -16,10 +16,7 @@
 //! and the opcode must agree (Linux decodes the instruction too): a #VC whose
 //! bytes at RIP are not the instruction the exit code names is refused.
 
-/// SVM exit codes (AMD APM vol. 2, appendix C; GHCB spec table 7).
-const EXIT_RDTSC: u64 = 0x6E;
-const EXIT_CPUID: u64 = 0x72;
-const EXIT_RDTSCP: u64 = 0x87;
+use crate::nae::{EXIT_CPUID, EXIT_RDTSC, EXIT_RDTSCP};
 
 /// An instruction the #VC handler emulates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -10,7 +10,7 @@ use crate::arch::Cpuid;
 use crate::platform::Width;
 use snp_guest::cpuid_page::{CpuidContext, CpuidPage, CPUID_PAGE_SIZE};
 use snp_guest::nae::IoSize;
-use snp_guest::sev_status::{SevMode, SevStatus};
+use snp_guest::sev_status::SevStatus;
 use snp_guest::{AcceptedMemory, GhcbChannel, SnpError, SnpHardware, PAGE_SIZE_4K};
 
 /// The GHCB channel and the accepted-memory record, which every page-state
@@ -52,7 +52,7 @@ impl<H: SnpHardware, const N: usize> SnpGlue<H, N> {
         launch: &[(u64, u64)],
         ghcb_gpa: u64,
     ) -> Result<Self, SnpError> {
-        SevMode::Snp(SevStatus(sev_status)).supported()?;
+        SevStatus(sev_status).check_supported()?;
         check_c_bit(cpuid_page, c_bit_mask)?;
         let coherency_sfw_no = CpuidPage::parse(cpuid_page)?.coherency_sfw_no();
         let mut accepted = AcceptedMemory::new();
@@ -130,12 +130,6 @@ impl<H: SnpHardware, const N: usize> SnpGlue<H, N> {
             Width::Word => self.channel.mmio_write_u16(gpa, value as u16),
             Width::Dword => self.channel.mmio_write_u32(gpa, value as u32),
         }
-    }
-
-    /// Records the XCR0 the kernel loaded with XSETBV (not intercepted for
-    /// SEV-ES/SNP guests); CPUID exits pass it to the hypervisor.
-    pub fn set_xcr0(&mut self, value: u64) {
-        self.channel.set_xcr0(value);
     }
 
     /// Make the RAM range [start, end) private and validated (PSC +

@@ -269,15 +269,6 @@ pub(crate) fn wrmsr(msr: u32, value: u64) {
     with_glue(|g| g.wrmsr(msr, value));
 }
 
-/// Records the XCR0 the kernel loaded (`io::set_xcr0`): the GHCB channel
-/// passes it with every CPUID exit.
-pub(crate) fn record_xcr0(value: u64) {
-    with_glue(|g| {
-        g.set_xcr0(value);
-        Ok(())
-    });
-}
-
 /// Make a RAM range private and validated (PSC + PVALIDATE). Any page of it
 /// already accepted (launch memory, or an earlier call) is refused with
 /// `SnpError::AlreadyAccepted` before anything is asked of the hypervisor.

@@ -11,8 +11,11 @@ use crate::{PageSize, SnpError, SnpHardware};
 pub const MAX_ENTRIES: usize = 253;
 pub const HEADER_LEN: usize = 8;
 pub const ENTRY_LEN: usize = 8;
+#[cfg(any(test, feature = "mock"))]
 pub const ERROR_GENERIC: u64 = 0x100 << 32;
+#[cfg(any(test, feature = "mock"))]
 pub const ERROR_INVALID_HDR: u64 = (1 << 32) | 1;
+#[cfg(any(test, feature = "mock"))]
 pub const ERROR_INVALID_ENTRY: u64 = (1 << 32) | 2;
 
 /// One entry of a page state change request.
