@@ -35,10 +35,12 @@
 //!   of CPUID 0xD follow the guest's XCR0. The CPUID exit (0x72) is refused
 //!   when RAX = 0xD and XCR0 is not valid.
 //!
-//! What the kernel does: set CR4.OSXSAVE, execute XSETBV itself, then call
-//! [`GhcbChannel::set_xcr0`] with the same value; every CPUID exit then passes
-//! it in the XCR0 field. (For trusted XSAVE sizes use the CPUID page's
-//! `lookup_xsave` with the same XCR0.)
+//! What the kernel does: set CR4.OSXSAVE and execute XSETBV itself. It never
+//! makes a CPUID exit: CPUID is answered from the launch-checked CPUID page
+//! (`CpuidPage::answer`, XSAVE sizes recomputed for the CPU's XCR0). The
+//! CPUID exit below, with its XCR0 field, is built only for the tests and
+//! the mock hypervisor (`cfg(any(test, feature = "mock"))`), which model
+//! KVM's rule.
 
 use core::ops::Range;
 
