@@ -71,9 +71,10 @@ from dataclasses import dataclass, field
 # also the XCR0 the kernel recorded for those exits; the model of the boot
 # code's SEV detection (`SevMode`; the kernel checks SEV_STATUS with
 # `SevStatus::check_supported`); typed port helpers, GHCB fields and error
-# codes no guest path reads; `SnpHardware for &mut T`.
+# codes no guest path reads; `SnpHardware for &mut T`; 17,358 -> 17,314:
+# the exit counts are one array (same console text, checked by its test).
 GOAL = 15_000
-BUDGET = 17_358
+BUDGET = 17_314
 ROOT_PACKAGE = "app"
 TARGET_SPEC = "x86_64-target.json"
 # cfg keys with a fixed value in the guest build (x86_64-target.json, release

@@ -28,73 +28,33 @@ pub(super) fn string_exits(bytes: usize) -> u64 {
     snp_guest::nae::string_io_exits(bytes) as u64
 }
 
-/// Operations that are host exits under SEV-SNP, by kind, since boot.
+/// Operations that are host exits under SEV-SNP, by kind (in `Kind`'s
+/// order), since boot.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ExitCounts {
-    pub port_in: u64,
-    pub port_out: u64,
-    pub mmio_read: u64,
-    pub mmio_write: u64,
-    pub msr_read: u64,
-    pub msr_write: u64,
-    pub cpuid: u64,
-}
+pub struct ExitCounts([u64; 7]);
 
 /// The counts so far.
 pub fn exit_counts() -> ExitCounts {
-    let get = |k: Kind| COUNTS[k as usize].load(Ordering::Relaxed);
-    ExitCounts {
-        port_in: get(Kind::PortIn),
-        port_out: get(Kind::PortOut),
-        mmio_read: get(Kind::MmioRead),
-        mmio_write: get(Kind::MmioWrite),
-        msr_read: get(Kind::MsrRead),
-        msr_write: get(Kind::MsrWrite),
-        cpuid: get(Kind::Cpuid),
-    }
+    ExitCounts(core::array::from_fn(|i| COUNTS[i].load(Ordering::Relaxed)))
 }
 
 impl ExitCounts {
-    pub fn port(&self) -> u64 {
-        self.port_in + self.port_out
-    }
-
-    pub fn mmio(&self) -> u64 {
-        self.mmio_read + self.mmio_write
-    }
-
-    pub fn msr(&self) -> u64 {
-        self.msr_read + self.msr_write
-    }
-
     pub fn total(&self) -> u64 {
-        self.port() + self.mmio() + self.msr() + self.cpuid
+        self.0.iter().sum()
     }
 
     /// Kind by kind `self + other`.
     pub fn plus(&self, other: &ExitCounts) -> ExitCounts {
-        ExitCounts {
-            port_in: self.port_in.saturating_add(other.port_in),
-            port_out: self.port_out.saturating_add(other.port_out),
-            mmio_read: self.mmio_read.saturating_add(other.mmio_read),
-            mmio_write: self.mmio_write.saturating_add(other.mmio_write),
-            msr_read: self.msr_read.saturating_add(other.msr_read),
-            msr_write: self.msr_write.saturating_add(other.msr_write),
-            cpuid: self.cpuid.saturating_add(other.cpuid),
-        }
+        ExitCounts(core::array::from_fn(|i| {
+            self.0[i].saturating_add(other.0[i])
+        }))
     }
 
     /// Kind by kind `self - earlier` (zero where `earlier` is larger).
     pub fn since(&self, earlier: &ExitCounts) -> ExitCounts {
-        ExitCounts {
-            port_in: self.port_in.saturating_sub(earlier.port_in),
-            port_out: self.port_out.saturating_sub(earlier.port_out),
-            mmio_read: self.mmio_read.saturating_sub(earlier.mmio_read),
-            mmio_write: self.mmio_write.saturating_sub(earlier.mmio_write),
-            msr_read: self.msr_read.saturating_sub(earlier.msr_read),
-            msr_write: self.msr_write.saturating_sub(earlier.msr_write),
-            cpuid: self.cpuid.saturating_sub(earlier.cpuid),
-        }
+        ExitCounts(core::array::from_fn(|i| {
+            self.0[i].saturating_sub(earlier.0[i])
+        }))
     }
 }
 
@@ -102,20 +62,14 @@ impl ExitCounts {
 /// N, msr read N write N)`: the summary, then the split by direction.
 impl core::fmt::Display for ExitCounts {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let [port_in, port_out, mmio_read, mmio_write, cpuid, msr_read, msr_write] = self.0;
         write!(
             f,
-            "port {} mmio {} msr {} cpuid {} total {} (port in {} out {}, mmio read {} write {}, msr read {} write {})",
-            self.port(),
-            self.mmio(),
-            self.msr(),
-            self.cpuid,
+            "port {} mmio {} msr {} cpuid {cpuid} total {} (port in {port_in} out {port_out}, mmio read {mmio_read} write {mmio_write}, msr read {msr_read} write {msr_write})",
+            port_in + port_out,
+            mmio_read + mmio_write,
+            msr_read + msr_write,
             self.total(),
-            self.port_in,
-            self.port_out,
-            self.mmio_read,
-            self.mmio_write,
-            self.msr_read,
-            self.msr_write
         )
     }
 }
@@ -126,19 +80,16 @@ mod tests {
 
     #[test]
     fn sums_differences_and_the_console_form() {
-        let a = ExitCounts {
-            port_in: 10,
-            port_out: 20,
-            mmio_read: 3,
-            mmio_write: 4,
-            msr_read: 1,
-            msr_write: 2,
-            cpuid: 5,
-        };
+        // port in, out, MMIO read, write, CPUID, MSR read, write (`Kind`).
+        let a = ExitCounts([10, 20, 3, 4, 5, 1, 2]);
         let b = a.plus(&a);
         assert_eq!(b.since(&a), a);
         assert_eq!(a.since(&b), ExitCounts::default());
-        assert_eq!((b.port(), b.mmio(), b.msr(), b.total()), (60, 14, 6, 90));
+        assert_eq!(b.total(), 90);
+        assert_eq!(
+            std::format!("{b}"),
+            "port 60 mmio 14 msr 6 cpuid 10 total 90 (port in 20 out 40, mmio read 6 write 8, msr read 2 write 4)"
+        );
         assert_eq!(
             std::format!("{a}"),
             "port 30 mmio 7 msr 3 cpuid 5 total 45 (port in 10 out 20, mmio read 3 write 4, msr read 1 write 2)"
