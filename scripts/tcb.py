@@ -72,9 +72,12 @@ from dataclasses import dataclass, field
 # code's SEV detection (`SevMode`; the kernel checks SEV_STATUS with
 # `SevStatus::check_supported`); typed port helpers, GHCB fields and error
 # codes no guest path reads; `SnpHardware for &mut T`; 17,358 -> 17,314:
-# the exit counts are one array (same console text, checked by its test).
+# the exit counts are one array (same console text, checked by its test);
+# 17,314 -> 17,263: fw_cfg uses DMA only to stream the model; the directory
+# and the small files (memory map, configuration, VCEK) are read through the
+# ports, so the second, DMA-only directory walk is gone.
 GOAL = 15_000
-BUDGET = 17_314
+BUDGET = 17_263
 ROOT_PACKAGE = "app"
 TARGET_SPEC = "x86_64-target.json"
 # cfg keys with a fixed value in the guest build (x86_64-target.json, release

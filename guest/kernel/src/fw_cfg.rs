@@ -1,10 +1,10 @@
-//! QEMU fw_cfg: the file directory and file reads through the DMA interface
-//! (address register 0x514) with its control block and data in shared pages
-//! (so it works under SNP), large files streamed in bounded chunks. Under
-//! SNP each port access is a host exit, and a DMA transfer costs two (the
-//! address register write) whatever its length. Before the frame allocator
-//! exists (the E820 read) there are no shared pages: then the I/O ports
-//! (selector 0x510, data 0x511), one string read per directory entry.
+//! QEMU fw_cfg. The directory and small files (the memory map, the
+//! configuration, the VCEK) are read through the I/O ports (selector 0x510,
+//! data 0x511), one string read per directory entry or file: under SNP a
+//! GHCB exit per shared buffer's worth. Large files (the sealed model) are
+//! streamed through the DMA interface (address register 0x514), control
+//! block and data in shared pages, 64 KiB per transfer at two host exits
+//! each, or through the ports when the device has no DMA.
 //!
 //! Every port access goes through a `PlatformIo` (`HwIo` in the guest, a
 //! mock host in the unit tests, `fw_cfg/tests.rs`).
@@ -166,12 +166,11 @@ impl<I: PlatformIo> Driver<I> {
         Ok(())
     }
 
+    /// The directory entry named `name`, through the ports: one string
+    /// read per 64-byte entry (under SNP one GHCB exit each; QEMU's
+    /// directory has a few dozen). DMA pays only for the model's stream.
     pub(crate) fn find(&self, name: &str) -> Result<FileRef, FwCfgError> {
-        let found = self.with_dma(|dma| find_by_dma(&self.io, dma, name));
-        match found {
-            Some(r) => r,
-            None => find_by_ports(&self.io, name),
-        }
+        find_by_ports(&self.io, name)
     }
 
     /// Read a whole file into `buf`; returns its length.
@@ -180,41 +179,8 @@ impl<I: PlatformIo> Driver<I> {
         let dst = buf
             .get_mut(..size)
             .ok_or(FwCfgError::TooLarge { size: file.size })?;
-        self.read_into(file.select, dst)?;
+        read_item(&self.io, file.select, dst);
         Ok(size)
-    }
-
-    /// `f` with the DMA pages: allocated on first use, once the frame
-    /// allocator exists. `None` without DMA, before frames exist, or while
-    /// a stream holds the pages (the caller then uses the ports).
-    fn with_dma<R>(&self, f: impl FnOnce(&Dma) -> R) -> Option<R> {
-        if !self.dma_supported {
-            return None;
-        }
-        let mut guard = self.dma.try_lock()?;
-        if guard.is_none() {
-            *guard = (self.dma_pages)();
-        }
-        guard.as_ref().map(f)
-    }
-
-    /// Item `key` from offset 0 into `dst`: DMA when possible, ports otherwise.
-    fn read_into(&self, key: u16, dst: &mut [u8]) -> Result<(), FwCfgError> {
-        let by_dma = self.with_dma(|dma| {
-            let mut first = true;
-            for piece in dst.chunks_mut(dma.data.size()) {
-                dma.read(&self.io, first.then_some(key), piece)?;
-                first = false;
-            }
-            Ok(())
-        });
-        match by_dma {
-            Some(r) => r,
-            None => {
-                read_item(&self.io, key, dst);
-                Ok(())
-            }
-        }
     }
 }
 
@@ -278,30 +244,6 @@ fn find_by_ports(io: &impl PlatformIo, name: &str) -> Result<FileRef, FwCfgError
     search.result()
 }
 
-/// The directory by DMA: the count, then the entries a data area at a time
-/// (two transfers for any directory QEMU builds). Each entry is copied out
-/// of the shared pages once before it is looked at.
-fn find_by_dma(io: &impl PlatformIo, dma: &Dma, name: &str) -> Result<FileRef, FwCfgError> {
-    let mut count = [0u8; 4];
-    dma.read(io, Some(KEY_FILE_DIR), &mut count)?;
-    let per_transfer = dma.data.size() / DIR_ENTRY_LEN;
-    let mut left = entry_count(count)?;
-    let mut search = Search::default();
-    while left > 0 {
-        let n = left.min(per_transfer);
-        dma.transfer(io, None, n * DIR_ENTRY_LEN)?;
-        for i in 0..n {
-            let mut entry = [0u8; DIR_ENTRY_LEN];
-            dma.data
-                .read(i * DIR_ENTRY_LEN, &mut entry)
-                .map_err(|_| FwCfgError::Dma)?;
-            search.visit(&entry, name)?;
-        }
-        left -= n;
-    }
-    search.result()
-}
-
 impl<I: PlatformIo> Driver<I> {
     /// Read a whole file into a new buffer, refusing files over `max` bytes
     /// (the host chooses the size).
@@ -314,7 +256,7 @@ impl<I: PlatformIo> Driver<I> {
         buf.try_reserve_exact(size)
             .map_err(|_| FwCfgError::TooLarge { size: file.size })?;
         buf.resize(size, 0);
-        self.read_into(file.select, &mut buf)?;
+        read_item(&self.io, file.select, &mut buf);
         Ok(buf)
     }
 }
