@@ -61,7 +61,7 @@ const NAMES: [&str; 5] = [
 const FW_RESERVED: [u16; 3] = [0x0000, 0x0001, 0x0019];
 /// Entries read at most per lookup (`fw_cfg::MAX_DIR_ENTRIES`), 64 bytes each.
 const FW_DIR_MAX_BYTES: usize = 4 + 4096 * 64;
-/// Largest file read whole or streamed (the mock moves one byte per call).
+/// Largest file read whole or streamed.
 const FW_READ_MAX: usize = 70_000;
 const FW_STREAM_MAX: usize = 140_000;
 

@@ -130,9 +130,10 @@ pub(crate) fn cpuid(leaf: u32, subleaf: u32) -> Cpuid {
 }
 
 /// Loads XCR0 (XSETBV runs natively on both platforms: it is not
-/// intercepted for SEV-ES/SNP guests). Nothing else needs it: under SNP,
-/// CPUID is answered from the CPUID page with the XCR0 read back from the
-/// CPU (`snp::cpuid`), never by a CPUID exit that would carry it.
+/// intercepted for SEV-ES/SNP guests). The hypervisor is never told: under
+/// SNP, CPUID is answered from the CPUID page with the kernel's record of
+/// the XCR0 it loaded (`cpu::xcr0`, in `snp::cpuid`), never by a CPUID exit
+/// that would carry it.
 ///
 /// # Safety
 /// As `arch::xsetbv`.

@@ -129,13 +129,14 @@ impl<'a> CpuidPage<'a> {
         })
     }
 
-    /// Entry for (leaf, subleaf), matching both exactly. For leaf 0xD
-    /// subleaves 0 and 1 use [`Self::lookup_xsave`], whose answers depend on
-    /// XCR0/XSS; this function refuses them so no wrong XSAVE size is used.
+    /// Entry for (leaf, subleaf), matching both exactly. Leaf 0xD subleaves
+    /// 0 and 1 report XSAVE sizes that depend on XCR0/XSS, which
+    /// [`Self::answer`] computes; this function refuses them so no wrong
+    /// XSAVE size is used.
     pub fn lookup(&self, leaf: u32, subleaf: u32) -> Result<CpuidEntry, SnpError> {
         if leaf == 0xD && subleaf <= 1 {
             return Err(SnpError::InvalidArgument {
-                what: "CPUID 0xD subleaf 0/1 needs lookup_xsave",
+                what: "CPUID 0xD subleaf 0/1 is computed from XCR0, not looked up",
                 value: subleaf as u64,
             });
         }

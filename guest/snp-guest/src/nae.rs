@@ -35,9 +35,11 @@
 //!   of CPUID 0xD follow the guest's XCR0. The CPUID exit (0x72) is refused
 //!   when RAX = 0xD and XCR0 is not valid.
 //!
-//! What the kernel does: set CR4.OSXSAVE and execute XSETBV itself. It never
-//! makes a CPUID exit: CPUID is answered from the launch-checked CPUID page
-//! (`CpuidPage::answer`, XSAVE sizes recomputed for the CPU's XCR0). The
+//! What the kernel does: set CR4.OSXSAVE and execute XSETBV itself. It makes
+//! no CPUID NAE: CPUID is answered from the launch-checked CPUID page
+//! (`CpuidPage::answer`, XSAVE sizes recomputed for the XCR0 the kernel
+//! loaded). (The boot code's two MSR-protocol CPUID requests, leaves
+//! 0x8000_0000 and 0x8000_001F, have no XCR0 field and need none.) The
 //! CPUID exit below, with its XCR0 field, is built only for the tests and
 //! the mock hypervisor (`cfg(any(test, feature = "mock"))`), which model
 //! KVM's rule.
@@ -178,14 +180,15 @@ pub struct GhcbChannel<H: SnpHardware> {
 
 impl<H: SnpHardware> GhcbChannel<H> {
     /// `ghcb_gpa` must already be shared and registered (see
-    /// [`crate::setup::init_ghcb`]). XCR0 starts at 1 (x87), the reset value;
-    /// the cache eviction after PVALIDATE starts on (see
+    /// [`crate::setup::init_ghcb`]). The cache eviction after PVALIDATE
+    /// starts on (see
     /// [`Self::set_coherency_sfw_no`]).
     pub fn new(hw: H, ghcb_gpa: u64) -> Self {
         Self {
             hw,
             ghcb_gpa,
             ghcb: Ghcb::new(),
+            // The reset value (x87); only the tests' CPUID exits carry it.
             #[cfg(any(test, feature = "mock"))]
             xcr0: 1,
             coherency_sfw_no: false,
@@ -211,8 +214,8 @@ impl<H: SnpHardware> GhcbChannel<H> {
         self.hw
     }
 
-    /// Records the XCR0 the kernel has set with XSETBV (see the module docs);
-    /// CPUID exits pass it to the hypervisor.
+    /// The XCR0 that CPUID exits pass to the hypervisor (tests and mock only;
+    /// see the module docs).
     #[cfg(any(test, feature = "mock"))]
     pub fn set_xcr0(&mut self, xcr0: u64) {
         self.xcr0 = xcr0;

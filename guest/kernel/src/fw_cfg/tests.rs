@@ -197,13 +197,21 @@ fn stream_delivers_every_byte_once_at_every_chunk_boundary() {
 fn the_mocks_bulk_data_read_matches_byte_reads() {
     use crate::platform::{PlatformIo, Width};
     let data = pattern(100);
-    for (start, len) in [(0, 40), (90, 20), (100, 5), (150, 3), (0, 0)] {
+    // (start, length, selected key): 0x20 holds the data, 0x99 is absent.
+    for (start, len, key) in [
+        (0, 40, 0x20),
+        (90, 20, 0x20),
+        (100, 5, 0x20),
+        (150, 3, 0x20),
+        (0, 0, 0x20),
+        (3, 9, 0x99),
+    ] {
         let bulk = MockPlatform::new();
         let bytewise = MockPlatform::new();
         let mut got = [vec![0xAAu8; len], vec![0x55u8; len]];
         for (mock, out) in [(&bulk, 0), (&bytewise, 1)] {
             mock.set_fw_item(0x20, data.clone());
-            mock.port_write(0x510, 0x20, Width::Word);
+            mock.port_write(0x510, key, Width::Word);
             for _ in 0..start {
                 mock.port_read(0x511, Width::Byte);
             }
@@ -215,7 +223,7 @@ fn the_mocks_bulk_data_read_matches_byte_reads() {
                 }
             }
         }
-        assert_eq!(got[0], got[1], "start {start}, len {len}");
+        assert_eq!(got[0], got[1], "start {start}, len {len}, key {key:#x}");
         let (b, w) = (bulk.state.borrow(), bytewise.state.borrow());
         assert_eq!(
             (b.fw_bytes_read, b.fw_offset, b.port_reads),
