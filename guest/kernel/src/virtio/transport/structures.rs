@@ -32,13 +32,13 @@ pub(crate) fn find<I: PlatformIo + Copy>(io: I, device_type: DeviceType) -> Opti
 }
 
 /// The whole of an assigned memory BAR as device memory.
-pub(super) fn bar_region<I: PlatformIo>(io: I, bar: MemoryBar) -> MmioRegion<I> {
+fn bar_region<I: PlatformIo>(io: I, bar: MemoryBar) -> MmioRegion<I> {
     // SAFETY: `bar` was placed by `pci::assign_memory_bars` inside an `MmioWindow`, whose (unsafe) constructor promised device address space disjoint from RAM (in the guest the q35 PCI hole, kept apart from RAM by the memory plan); BARs get disjoint whole pages of it, identity-mapped uncached by `PciTransport::new` before this runs, and the transport built from this function is their only user.
     unsafe { MmioRegion::new(io, bar.base, bar.size) }
 }
 
 /// One virtio structure as its capability describes it.
-pub(super) struct CapInfo {
+struct CapInfo {
     cfg_type: u8,
     bar: u8,
     offset: u32,
@@ -49,10 +49,7 @@ pub(super) struct CapInfo {
 /// Reads the virtio capability at config offset `at`, refusing one too
 /// short for its structure or running off the configuration space. `None`
 /// for capability types the transport does not use.
-pub(super) fn read_cap<I: PlatformIo>(
-    f: &Function<I>,
-    at: u8,
-) -> Result<Option<CapInfo>, TransportError> {
+fn read_cap<I: PlatformIo>(f: &Function<I>, at: u8) -> Result<Option<CapInfo>, TransportError> {
     let short = TransportError::ShortCapability {
         at,
         len: f.read8(at.saturating_add(2)),
@@ -96,7 +93,7 @@ pub(super) struct Structures<I: PlatformIo> {
 
 /// The first entry of the function's MSI-X table, when the capability at
 /// `at` describes one inside an assigned BAR.
-pub(super) fn msix_entry<I: PlatformIo + Copy>(
+fn msix_entry<I: PlatformIo + Copy>(
     f: &Function<I>,
     at: u8,
     bars: &[Option<MemoryBar>; 6],
