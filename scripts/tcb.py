@@ -75,9 +75,10 @@ from dataclasses import dataclass, field
 # the exit counts are one array (same console text, checked by its test);
 # 17,314 -> 17,263: fw_cfg uses DMA only to stream the model; the directory
 # and the small files (memory map, configuration, VCEK) are read through the
-# ports, so the second, DMA-only directory walk is gone.
+# ports, so the second, DMA-only directory walk is gone; 17,263 -> 17,260:
+# three capability helpers private to their file fit on fewer lines.
 GOAL = 15_000
-BUDGET = 17_263
+BUDGET = 17_260
 ROOT_PACKAGE = "app"
 TARGET_SPEC = "x86_64-target.json"
 # cfg keys with a fixed value in the guest build (x86_64-target.json, release
