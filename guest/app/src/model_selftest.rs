@@ -31,7 +31,10 @@ fn read(info: &BootInfo, name: &str, max: usize) -> Vec<u8> {
         fail(name, &"larger than the self-test reads");
     }
     // Streamed: DMA when the device has it (the model is tens of MiB).
-    let mut data = Vec::with_capacity(size);
+    let mut data = Vec::new();
+    if data.try_reserve_exact(size).is_err() {
+        fail(name, &"no room in the heap");
+    }
     fw.stream_file(file, |piece| data.extend_from_slice(piece))
         .unwrap_or_else(|e| fail(name, &e));
     data

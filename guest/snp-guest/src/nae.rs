@@ -195,16 +195,6 @@ impl<H: SnpHardware> GhcbChannel<H> {
         }
     }
 
-    #[cfg(any(test, feature = "mock"))]
-    pub fn ghcb_gpa(&self) -> u64 {
-        self.ghcb_gpa
-    }
-
-    #[cfg(any(test, feature = "mock"))]
-    pub fn hw(&self) -> &H {
-        &self.hw
-    }
-
     pub fn hw_mut(&mut self) -> &mut H {
         &mut self.hw
     }
@@ -212,18 +202,6 @@ impl<H: SnpHardware> GhcbChannel<H> {
     #[cfg(test)]
     pub fn into_hardware(self) -> H {
         self.hw
-    }
-
-    /// The XCR0 that CPUID exits pass to the hypervisor (tests and mock only;
-    /// see the module docs).
-    #[cfg(any(test, feature = "mock"))]
-    pub fn set_xcr0(&mut self, xcr0: u64) {
-        self.xcr0 = xcr0;
-    }
-
-    #[cfg(any(test, feature = "mock"))]
-    pub fn xcr0(&self) -> u64 {
-        self.xcr0
     }
 
     /// Records CPUID 0x8000_001F `EBX[31]` (COHERENCY_SFW_NO) as the CPUID
@@ -309,27 +287,6 @@ impl<H: SnpHardware> GhcbChannel<H> {
         self.ghcb.set_rax(value & 0xFFFF_FFFF);
         self.ghcb.set_rdx(value >> 32);
         self.exit(EXIT_MSR, 1, 0)
-    }
-
-    // ---- CPUID ----
-
-    /// CPUID answered by the hypervisor (untrusted: use the CPUID page for
-    /// anything security-relevant). Returns [EAX, EBX, ECX, EDX].
-    #[cfg(any(test, feature = "mock"))]
-    pub fn cpuid(&mut self, leaf: u32, subleaf: u32) -> Result<[u32; 4], SnpError> {
-        self.ghcb.reset();
-        self.ghcb.set_rax(leaf as u64);
-        self.ghcb.set_rcx(subleaf as u64);
-        self.ghcb.set_xcr0(self.xcr0);
-        self.exit(EXIT_CPUID, 0, 0)?;
-        let mut out = [0u32; 4];
-        for (slot, off) in out
-            .iter_mut()
-            .zip([OFF_RAX, crate::ghcb::OFF_RBX, OFF_RCX, OFF_RDX])
-        {
-            *slot = self.output(EXIT_CPUID, off)? as u32;
-        }
-        Ok(out)
     }
 
     // ---- RDTSC / RDTSCP (see the module docs) ----
@@ -484,10 +441,48 @@ impl<H: SnpHardware> GhcbChannel<H> {
     }
 }
 
-/// Typed port helpers over [`GhcbChannel::io_in`] / [`GhcbChannel::io_out`]
-/// (the tests' and the mock users'; the kernel passes its own widths).
+/// What only the tests and the mock's users call: accessors, the CPUID exit
+/// (the guest answers CPUID from the CPUID page) with the XCR0 it carries,
+/// and typed port helpers over [`GhcbChannel::io_in`] /
+/// [`GhcbChannel::io_out`] (the kernel passes its own widths).
 #[cfg(any(test, feature = "mock"))]
 impl<H: SnpHardware> GhcbChannel<H> {
+    pub fn ghcb_gpa(&self) -> u64 {
+        self.ghcb_gpa
+    }
+
+    pub fn hw(&self) -> &H {
+        &self.hw
+    }
+
+    /// The XCR0 that CPUID exits pass to the hypervisor (tests and mock only;
+    /// see the module docs).
+    pub fn set_xcr0(&mut self, xcr0: u64) {
+        self.xcr0 = xcr0;
+    }
+
+    pub fn xcr0(&self) -> u64 {
+        self.xcr0
+    }
+
+    /// CPUID answered by the hypervisor (untrusted: use the CPUID page for
+    /// anything security-relevant). Returns [EAX, EBX, ECX, EDX].
+    pub fn cpuid(&mut self, leaf: u32, subleaf: u32) -> Result<[u32; 4], SnpError> {
+        self.ghcb.reset();
+        self.ghcb.set_rax(leaf as u64);
+        self.ghcb.set_rcx(subleaf as u64);
+        self.ghcb.set_xcr0(self.xcr0);
+        self.exit(EXIT_CPUID, 0, 0)?;
+        let mut out = [0u32; 4];
+        for (slot, off) in out
+            .iter_mut()
+            .zip([OFF_RAX, crate::ghcb::OFF_RBX, OFF_RCX, OFF_RDX])
+        {
+            *slot = self.output(EXIT_CPUID, off)? as u32;
+        }
+        Ok(out)
+    }
+
     pub fn outb(&mut self, port: u16, v: u8) -> Result<(), SnpError> {
         self.io_out(port, IoSize::Byte, v as u32)
     }
