@@ -358,31 +358,6 @@ impl<H: SnpHardware> GhcbChannel<H> {
         self.exit_scratch(EXIT_MMIO_WRITE, gpa, data.len() as u64, Some(scratch), None)
     }
 
-    pub fn mmio_read_u8(&mut self, gpa: u64) -> Result<u8, SnpError> {
-        let mut b = [0u8; 1];
-        self.mmio_read(gpa, &mut b)?;
-        Ok(b[0])
-    }
-    pub fn mmio_read_u16(&mut self, gpa: u64) -> Result<u16, SnpError> {
-        let mut b = [0u8; 2];
-        self.mmio_read(gpa, &mut b)?;
-        Ok(u16::from_le_bytes(b))
-    }
-    pub fn mmio_read_u32(&mut self, gpa: u64) -> Result<u32, SnpError> {
-        let mut b = [0u8; 4];
-        self.mmio_read(gpa, &mut b)?;
-        Ok(u32::from_le_bytes(b))
-    }
-    pub fn mmio_write_u8(&mut self, gpa: u64, v: u8) -> Result<(), SnpError> {
-        self.mmio_write(gpa, &[v])
-    }
-    pub fn mmio_write_u16(&mut self, gpa: u64, v: u16) -> Result<(), SnpError> {
-        self.mmio_write(gpa, &v.to_le_bytes())
-    }
-    pub fn mmio_write_u32(&mut self, gpa: u64, v: u32) -> Result<(), SnpError> {
-        self.mmio_write(gpa, &v.to_le_bytes())
-    }
-
     // ---- hypervisor features ----
 
     /// Hypervisor feature bitmap from SW_EXITINFO2. The guest reads it with
@@ -443,8 +418,9 @@ impl<H: SnpHardware> GhcbChannel<H> {
 
 /// What only the tests and the mock's users call: accessors, the CPUID exit
 /// (the guest answers CPUID from the CPUID page) with the XCR0 it carries,
-/// and typed port helpers over [`GhcbChannel::io_in`] /
-/// [`GhcbChannel::io_out`] (the kernel passes its own widths).
+/// and typed port and MMIO helpers over [`GhcbChannel::io_in`] /
+/// [`GhcbChannel::io_out`] and [`GhcbChannel::mmio_read`] /
+/// [`GhcbChannel::mmio_write`] (the kernel passes its own widths).
 #[cfg(any(test, feature = "mock"))]
 impl<H: SnpHardware> GhcbChannel<H> {
     pub fn ghcb_gpa(&self) -> u64 {
@@ -500,6 +476,31 @@ impl<H: SnpHardware> GhcbChannel<H> {
     }
     pub fn inl(&mut self, port: u16) -> Result<u32, SnpError> {
         self.io_in(port, IoSize::Dword)
+    }
+
+    pub fn mmio_read_u8(&mut self, gpa: u64) -> Result<u8, SnpError> {
+        let mut b = [0u8; 1];
+        self.mmio_read(gpa, &mut b)?;
+        Ok(b[0])
+    }
+    pub fn mmio_read_u16(&mut self, gpa: u64) -> Result<u16, SnpError> {
+        let mut b = [0u8; 2];
+        self.mmio_read(gpa, &mut b)?;
+        Ok(u16::from_le_bytes(b))
+    }
+    pub fn mmio_read_u32(&mut self, gpa: u64) -> Result<u32, SnpError> {
+        let mut b = [0u8; 4];
+        self.mmio_read(gpa, &mut b)?;
+        Ok(u32::from_le_bytes(b))
+    }
+    pub fn mmio_write_u8(&mut self, gpa: u64, v: u8) -> Result<(), SnpError> {
+        self.mmio_write(gpa, &[v])
+    }
+    pub fn mmio_write_u16(&mut self, gpa: u64, v: u16) -> Result<(), SnpError> {
+        self.mmio_write(gpa, &v.to_le_bytes())
+    }
+    pub fn mmio_write_u32(&mut self, gpa: u64, v: u32) -> Result<(), SnpError> {
+        self.mmio_write(gpa, &v.to_le_bytes())
     }
 }
 

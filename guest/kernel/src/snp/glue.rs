@@ -16,7 +16,7 @@ use snp_guest::{AcceptedMemory, GhcbChannel, SnpError, SnpHardware, PAGE_SIZE_4K
 /// The GHCB channel and the accepted-memory record, which every page-state
 /// operation needs together. Exists only once the GHCB is registered.
 pub struct SnpGlue<H: SnpHardware, const N: usize> {
-    pub(super) channel: GhcbChannel<H>,
+    pub(crate) channel: GhcbChannel<H>,
     /// Everything this guest has accepted (private and validated): a page in
     /// it is never PVALIDATEd again (see `snp_guest::accepted`).
     pub(super) accepted: AcceptedMemory<N>,
@@ -87,49 +87,17 @@ impl<H: SnpHardware, const N: usize> SnpGlue<H, N> {
         self.channel.hw_mut()
     }
 
-    pub fn port_write(&mut self, port: u16, value: u32, width: Width) -> Result<(), SnpError> {
-        self.channel.io_out(port, io_size(width), value)
-    }
-
-    pub fn port_read(&mut self, port: u16, width: Width) -> Result<u32, SnpError> {
-        self.channel.io_in(port, io_size(width))
-    }
-
-    /// `rep outsb` through the GHCB scratch area (a shared buffer per exit).
-    pub fn port_write_bytes(&mut self, port: u16, bytes: &[u8]) -> Result<(), SnpError> {
-        self.channel.outs_bytes(port, bytes)
-    }
-
-    /// `rep insb` through the GHCB scratch area (a shared buffer per exit).
-    pub fn port_read_bytes(&mut self, port: u16, buf: &mut [u8]) -> Result<(), SnpError> {
-        self.channel.ins_bytes(port, buf)
-    }
-
-    /// RDMSR as an MSR exit (the x2APIC's registers).
-    pub fn rdmsr(&mut self, msr: u32) -> Result<u64, SnpError> {
-        self.channel.rdmsr(msr)
-    }
-
-    /// WRMSR as an MSR exit.
-    pub fn wrmsr(&mut self, msr: u32, value: u64) -> Result<(), SnpError> {
-        self.channel.wrmsr(msr, value)
-    }
-
+    /// Reads `width` bytes (one MMIO exit of that length), zero-extended.
     pub fn mmio_read(&mut self, gpa: u64, width: Width) -> Result<u64, SnpError> {
-        match width {
-            Width::Byte => self.channel.mmio_read_u8(gpa).map(u64::from),
-            Width::Word => self.channel.mmio_read_u16(gpa).map(u64::from),
-            Width::Dword => self.channel.mmio_read_u32(gpa).map(u64::from),
-        }
+        let mut bytes = [0u8; 8];
+        self.channel.mmio_read(gpa, &mut bytes[..width as usize])?;
+        Ok(u64::from_le_bytes(bytes))
     }
 
     /// Writes the low `width` bytes of `value`.
     pub fn mmio_write(&mut self, gpa: u64, value: u64, width: Width) -> Result<(), SnpError> {
-        match width {
-            Width::Byte => self.channel.mmio_write_u8(gpa, value as u8),
-            Width::Word => self.channel.mmio_write_u16(gpa, value as u16),
-            Width::Dword => self.channel.mmio_write_u32(gpa, value as u32),
-        }
+        self.channel
+            .mmio_write(gpa, &value.to_le_bytes()[..width as usize])
     }
 
     /// Make the RAM range [start, end) private and validated (PSC +
@@ -148,13 +116,6 @@ impl<H: SnpHardware, const N: usize> SnpGlue<H, N> {
     /// Take a shared page back (it rejoins the record).
     pub fn unshare_page(&mut self, va: u64) -> Result<(), SnpError> {
         snp_guest::unshare_page(&mut self.channel, &mut self.accepted, va)
-    }
-
-    /// One SNP guest request (MSG_REPORT_REQ etc.) with request and response
-    /// in the given shared pages. BUSY comes back as
-    /// `SnpError::GuestRequestBusy` (resend the same bytes).
-    pub fn guest_request(&mut self, req_gpa: u64, resp_gpa: u64) -> Result<(), SnpError> {
-        self.channel.guest_request(req_gpa, resp_gpa)
     }
 
     /// Starts the AP with `apic_id` from the VMSA at `vmsa_gpa`
@@ -181,7 +142,8 @@ impl<H: SnpHardware, const N: usize> SnpGlue<H, N> {
     }
 }
 
-fn io_size(width: Width) -> IoSize {
+/// The GHCB IOIO operand size of a port access of `width`.
+pub(super) fn io_size(width: Width) -> IoSize {
     match width {
         Width::Byte => IoSize::Byte,
         Width::Word => IoSize::Word,

@@ -44,7 +44,7 @@ pub(crate) fn channel_busy() -> bool {
 }
 
 /// Real instructions behind the protocol logic.
-pub(crate) struct KernelHw;
+struct KernelHw;
 
 /// The GHCB MSR protocol's register write, exit and read back.
 fn msr_exchange(value: u64) -> u64 {
@@ -212,21 +212,21 @@ fn try_with_glue<T>(
 }
 
 pub(crate) fn port_write(port: u16, value: u32, width: Width) {
-    with_glue(|g| g.port_write(port, value, width));
+    with_glue(|g| g.channel.io_out(port, glue::io_size(width), value));
 }
 
 pub(crate) fn port_read(port: u16, width: Width) -> u32 {
-    with_glue(|g| g.port_read(port, width))
+    with_glue(|g| g.channel.io_in(port, glue::io_size(width)))
 }
 
 /// `rep outsb` through the GHCB scratch area (a shared buffer per exit).
 pub(crate) fn port_write_bytes(port: u16, bytes: &[u8]) {
-    with_glue(|g| g.port_write_bytes(port, bytes));
+    with_glue(|g| g.channel.outs_bytes(port, bytes));
 }
 
 /// `rep insb` through the GHCB scratch area (a shared buffer per exit).
 pub(crate) fn port_read_bytes(port: u16, buf: &mut [u8]) {
-    with_glue(|g| g.port_read_bytes(port, buf));
+    with_glue(|g| g.channel.ins_bytes(port, buf));
 }
 
 /// CPUID, answered from the launch-validated CPUID page post-processed with
@@ -261,12 +261,12 @@ pub(crate) fn mmio_write(gpa: u64, value: u64, width: Width) {
 
 /// RDMSR through the GHCB (an MSR exit the hypervisor answers).
 pub(crate) fn rdmsr(msr: u32) -> u64 {
-    with_glue(|g| g.rdmsr(msr))
+    with_glue(|g| g.channel.rdmsr(msr))
 }
 
 /// WRMSR through the GHCB.
 pub(crate) fn wrmsr(msr: u32, value: u64) {
-    with_glue(|g| g.wrmsr(msr, value));
+    with_glue(|g| g.channel.wrmsr(msr, value));
 }
 
 /// Make a RAM range private and validated (PSC + PVALIDATE). Any page of it
@@ -302,7 +302,7 @@ pub(crate) unsafe fn unshare_page(va: u64) -> Result<(), SnpError> {
 /// One SNP guest request (MSG_REPORT_REQ etc.) with request and response in
 /// the given shared pages. BUSY comes back as `SnpError::GuestRequestBusy`.
 pub(crate) fn guest_request(req_gpa: u64, resp_gpa: u64) -> Result<(), SnpError> {
-    try_with_glue(|g| g.guest_request(req_gpa, resp_gpa))
+    try_with_glue(|g| g.channel.guest_request(req_gpa, resp_gpa))
 }
 
 /// Starts the AP with `apic_id` from the VMSA page at `vmsa_gpa` (AP

@@ -11,17 +11,26 @@ fn port_io_through_the_ghcb() {
     m.script_io_in(0xCFC, &[0x1234_5678]);
     m.script_io_in(0x3F9, &[0x1234_5678]);
     let mut g = ready(&mut m);
-    assert_eq!(g.port_read(0x3FD, Width::Byte), Ok(0x60));
-    assert_eq!(g.port_read(0x510, Width::Word), Ok(0xBEEF));
-    assert_eq!(g.port_read(0xCFC, Width::Dword), Ok(0x1234_5678));
+    assert_eq!(g.channel.io_in(0x3FD, io_size(Width::Byte)), Ok(0x60));
+    assert_eq!(g.channel.io_in(0x510, io_size(Width::Word)), Ok(0xBEEF));
+    assert_eq!(
+        g.channel.io_in(0xCFC, io_size(Width::Dword)),
+        Ok(0x1234_5678)
+    );
     // Only the width's bytes come in.
-    assert_eq!(g.port_read(0x3F9, Width::Byte), Ok(0x78));
+    assert_eq!(g.channel.io_in(0x3F9, io_size(Width::Byte)), Ok(0x78));
     // Nothing scripted: a floating bus, masked to the width.
-    assert_eq!(g.port_read(0x3FD, Width::Byte), Ok(0xFF));
-    g.port_write(0x3F8, 0x41, Width::Byte).unwrap();
-    g.port_write(0x511, 0xAABB_0102, Width::Word).unwrap();
-    g.port_write(0x3F9, 0xAABB_CC03, Width::Byte).unwrap();
-    g.port_write(0xCF8, 0x8000_0000, Width::Dword).unwrap();
+    assert_eq!(g.channel.io_in(0x3FD, io_size(Width::Byte)), Ok(0xFF));
+    g.channel.io_out(0x3F8, io_size(Width::Byte), 0x41).unwrap();
+    g.channel
+        .io_out(0x511, io_size(Width::Word), 0xAABB_0102)
+        .unwrap();
+    g.channel
+        .io_out(0x3F9, io_size(Width::Byte), 0xAABB_CC03)
+        .unwrap();
+    g.channel
+        .io_out(0xCF8, io_size(Width::Dword), 0x8000_0000)
+        .unwrap();
     let outs: Vec<(u16, u32)> = g
         .hw()
         .events()
@@ -47,9 +56,9 @@ fn string_port_io_through_the_ghcb() {
     let mut m = launched(MockConfig::default());
     m.script_io_in(0x510, &[0x51, 0x45, 0x4D]);
     let mut g = ready(&mut m);
-    g.port_write_bytes(0x3F8, b"ok\n").unwrap();
+    g.channel.outs_bytes(0x3F8, b"ok\n").unwrap();
     let mut buf = [0u8; 3];
-    g.port_read_bytes(0x510, &mut buf).unwrap();
+    g.channel.ins_bytes(0x510, &mut buf).unwrap();
     assert_eq!(&buf, b"QEM");
     let outs: Vec<(u16, u32)> = g
         .hw()
@@ -68,13 +77,13 @@ fn msr_access_through_the_ghcb() {
     let mut m = launched(MockConfig::default());
     m.set_msr(0x1B, 0xFEE0_0900);
     let mut g = ready(&mut m);
-    assert_eq!(g.rdmsr(0x1B), Ok(0xFEE0_0900));
-    g.wrmsr(0x277, 0x0007_0406_0007_0406).unwrap();
+    assert_eq!(g.channel.rdmsr(0x1B), Ok(0xFEE0_0900));
+    g.channel.wrmsr(0x277, 0x0007_0406_0007_0406).unwrap();
     assert_eq!(g.hw().msr(0x277), Some(0x0007_0406_0007_0406));
-    assert_eq!(g.rdmsr(0x277), Ok(0x0007_0406_0007_0406));
+    assert_eq!(g.channel.rdmsr(0x277), Ok(0x0007_0406_0007_0406));
     // An MSR KVM does not know: #GP injected (SW_EXITINFO1 = 1, EVENTINJ
     // of #GP(0) in SW_EXITINFO2), an error for the glue's caller to stop on.
-    let err = g.rdmsr(0xC001_DEAD).unwrap_err();
+    let err = g.channel.rdmsr(0xC001_DEAD).unwrap_err();
     assert_eq!(
         err,
         SnpError::GhcbExitFailed {
@@ -154,5 +163,5 @@ fn a_hypervisor_error_answer_comes_back_as_an_error() {
         }
     );
     // The next exit works again.
-    assert!(g.port_write(0x80, 0, Width::Byte).is_ok());
+    assert!(g.channel.io_out(0x80, io_size(Width::Byte), 0).is_ok());
 }

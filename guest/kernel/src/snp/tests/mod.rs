@@ -5,7 +5,7 @@
 //! specifications, QEMU's CPUID page), not taken from the kernel.
 #![allow(clippy::unwrap_used)]
 
-use super::glue;
+use super::glue::{self, io_size};
 use super::SnpGlue;
 use crate::arch::Cpuid;
 use crate::platform::Width;
