@@ -96,10 +96,6 @@ impl Ghcb {
         &mut self.bytes
     }
 
-    pub fn from_bytes(bytes: [u8; GHCB_SIZE]) -> Self {
-        Self { bytes }
-    }
-
     // ---- raw little-endian access; offsets are this crate's constants ----
 
     /// Reads `N` bytes at `off`, zeros if out of range (never panics).
@@ -117,9 +113,11 @@ impl Ghcb {
         }
     }
 
+    #[cfg(any(test, feature = "mock"))]
     pub fn read_u16(&self, off: usize) -> u16 {
         u16::from_le_bytes(self.read(off))
     }
+    #[cfg(any(test, feature = "mock"))]
     pub fn read_u32(&self, off: usize) -> u32 {
         u32::from_le_bytes(self.read(off))
     }
@@ -204,6 +202,7 @@ impl Ghcb {
         self.set_field(OFF_XCR0, v)
     }
 
+    #[cfg(any(test, feature = "mock"))]
     pub fn rax(&self) -> u64 {
         self.read_u64(OFF_RAX)
     }
@@ -211,9 +210,11 @@ impl Ghcb {
     pub fn rbx(&self) -> u64 {
         self.read_u64(OFF_RBX)
     }
+    #[cfg(any(test, feature = "mock"))]
     pub fn rcx(&self) -> u64 {
         self.read_u64(OFF_RCX)
     }
+    #[cfg(any(test, feature = "mock"))]
     pub fn rdx(&self) -> u64 {
         self.read_u64(OFF_RDX)
     }
@@ -235,6 +236,7 @@ impl Ghcb {
     pub fn protocol_version(&self) -> u16 {
         self.read_u16(OFF_PROTOCOL_VERSION)
     }
+    #[cfg(any(test, feature = "mock"))]
     pub fn usage(&self) -> u32 {
         self.read_u32(OFF_USAGE)
     }
