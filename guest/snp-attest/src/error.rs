@@ -36,12 +36,6 @@ pub enum AttestError {
     /// The key was wiped after a failure; no more requests.
     #[error("VMPCK0 was wiped after an earlier failure")]
     KeyWiped,
-    /// A request is outstanding; finish it (response or failure) first.
-    #[error("a guest request is already outstanding")]
-    RequestPending,
-    /// A response arrived with no request outstanding.
-    #[error("response without an outstanding request")]
-    NoPendingRequest,
     /// The 32-bit sequence counter would overflow.
     #[error("message sequence number exhausted")]
     SequenceExhausted,

@@ -5,7 +5,6 @@
 //! firmware may or may not have consumed the number, and guessing could
 //! reuse an IV.
 
-use alloc::boxed::Box;
 use core::fmt;
 use zeroize::Zeroizing;
 
@@ -24,17 +23,11 @@ pub trait GuestRequestTransport {
     fn exchange(&mut self, request: &Page, response: &mut Page) -> Result<(), TransportError>;
 }
 
-struct Pending {
-    seqno: u64,
-    report_data: [u8; 64],
-}
-
 /// Holds VMPCK0 (zeroized on drop and on any fatal error) and the sequence
 /// number of the next request.
 pub struct GuestMessenger {
     key: Option<Zeroizing<[u8; 32]>>,
     next_seqno: u64,
-    pending: Option<Pending>,
 }
 
 impl GuestMessenger {
@@ -42,7 +35,6 @@ impl GuestMessenger {
         Self {
             key: Some(Zeroizing::new(*secrets.vmpck0())),
             next_seqno: u64::from(secrets.msg_seqno_0()) + 1,
-            pending: None,
         }
     }
 
@@ -58,61 +50,19 @@ impl GuestMessenger {
     /// Zeroizes the key; every later call fails with [`AttestError::KeyWiped`].
     pub fn wipe(&mut self) {
         self.key = None;
-        self.pending = None;
     }
 
     fn key(&self) -> Result<&[u8; 32], AttestError> {
         self.key.as_deref().ok_or(AttestError::KeyWiped)
     }
 
-    /// Builds the encrypted MSG_REPORT_REQ page (VMPL 0, key_sel 0). Keep the
-    /// bytes: on BUSY resend exactly them. The request stays outstanding until
-    /// [`Self::report_response`] or [`Self::transport_failed`].
-    pub fn report_request(&mut self, report_data: [u8; 64]) -> Result<Box<Page>, AttestError> {
-        let key = self.key()?;
-        if self.pending.is_some() {
-            return Err(AttestError::RequestPending);
-        }
-        let seqno = self.next_seqno;
-        // The OS area keeps 32 bits; Linux stops at the same bound.
-        if seqno >= u64::from(u32::MAX) {
-            return Err(AttestError::SequenceExhausted);
-        }
-        let mut plaintext = [0u8; REPORT_REQ_LEN];
-        plaintext[..64].copy_from_slice(&report_data);
-        // vmpl (0x40) and key_sel (0x44) stay 0: VMPL0, VLEK if installed else VCEK.
-        let header = Header::new(MSG_REPORT_REQ, REPORT_REQ_LEN as u16, seqno);
-        let page = message::seal(key, &header, &plaintext);
-        self.pending = Some(Pending { seqno, report_data });
-        Ok(page)
-    }
-
-    /// The exchange failed with something other than BUSY: wipe the key.
-    pub fn transport_failed(&mut self) {
-        self.wipe();
-    }
-
-    /// Checks and decrypts the response (a private copy of the shared page)
-    /// to the outstanding request and returns the 1184-byte report. Any
-    /// failure wipes the key.
-    pub fn report_response(&mut self, response: &[u8]) -> Result<[u8; REPORT_LEN], AttestError> {
-        self.key()?;
-        let pending = self.pending.take().ok_or(AttestError::NoPendingRequest)?;
-        match self.check_response(&pending, response) {
-            Ok(report) => {
-                self.next_seqno = pending.seqno + 2;
-                Ok(report)
-            }
-            Err(e) => {
-                self.wipe();
-                Err(e)
-            }
-        }
-    }
-
-    fn check_response(
+    /// Checks and decrypts `response` (a private copy of the shared page),
+    /// the answer to the request with `seqno` and `report_data`, and returns
+    /// the 1184-byte report.
+    pub(crate) fn check_response(
         &self,
-        pending: &Pending,
+        seqno: u64,
+        report_data: &[u8; 64],
         response: &[u8],
     ) -> Result<[u8; REPORT_LEN], AttestError> {
         let truncated = AttestError::Truncated {
@@ -142,7 +92,7 @@ impl GuestMessenger {
         if h.msg_vmpck != 0 {
             return bad(HeaderField::Vmpck, h.msg_vmpck.into());
         }
-        let expected = pending.seqno + 1;
+        let expected = seqno + 1;
         if h.seqno != expected {
             return Err(AttestError::BadSequence {
                 expected,
@@ -179,34 +129,52 @@ impl GuestMessenger {
         }
         let mut report = [0u8; REPORT_LEN];
         report.copy_from_slice(&payload[REPORT_RSP_HEADER..REPORT_RSP_LEN]);
-        if report[REPORT_DATA_AT..REPORT_DATA_AT + 64] != pending.report_data {
+        if report[REPORT_DATA_AT..REPORT_DATA_AT + 64] != *report_data {
             return Err(AttestError::ReportDataMismatch);
         }
         Ok(report)
     }
 
-    /// One whole report round trip over `transport`, resending the same bytes
-    /// up to `busy_retries` times on BUSY. Running out of retries counts as a
-    /// failure (the key is wiped), as in Linux.
+    /// One report round trip over `transport`: builds the encrypted
+    /// MSG_REPORT_REQ page (VMPL 0, key_sel 0), resends exactly those bytes
+    /// up to `busy_retries` times on BUSY, then checks and decrypts the
+    /// response. The sequence number advances (by 2) only after a response
+    /// that checked good; every other outcome once the request is built
+    /// wipes the key, running out of BUSY retries too (as in Linux), so no
+    /// sequence number is ever used for a second plaintext. The request
+    /// lives only inside this call (`&mut self`), so no second one can be
+    /// built while it is outstanding.
     pub fn request_report<T: GuestRequestTransport>(
         &mut self,
         transport: &mut T,
         report_data: [u8; 64],
         busy_retries: u32,
     ) -> Result<[u8; REPORT_LEN], AttestError> {
-        let request = self.report_request(report_data)?;
+        let key = self.key()?;
+        let seqno = self.next_seqno;
+        // The OS area keeps 32 bits; Linux stops at the same bound.
+        if seqno >= u64::from(u32::MAX) {
+            return Err(AttestError::SequenceExhausted);
+        }
+        let mut plaintext = [0u8; REPORT_REQ_LEN];
+        plaintext[..64].copy_from_slice(&report_data);
+        // vmpl (0x40) and key_sel (0x44) stay 0: VMPL0, VLEK if installed else VCEK.
+        let header = Header::new(MSG_REPORT_REQ, REPORT_REQ_LEN as u16, seqno);
+        let request = message::seal(key, &header, &plaintext);
         let mut response = message::zero_page();
         let mut busy = 0;
-        loop {
+        let result = loop {
             match transport.exchange(&request, &mut response) {
-                Ok(()) => return self.report_response(&response[..]),
+                Ok(()) => break self.check_response(seqno, &report_data, &response[..]),
                 Err(TransportError::Busy) if busy < busy_retries => busy += 1,
-                Err(e) => {
-                    self.transport_failed();
-                    return Err(AttestError::Transport(e));
-                }
+                Err(e) => break Err(AttestError::Transport(e)),
             }
+        };
+        match result {
+            Ok(_) => self.next_seqno = seqno + 2,
+            Err(_) => self.wipe(),
         }
+        result
     }
 }
 
@@ -215,7 +183,6 @@ impl fmt::Debug for GuestMessenger {
         f.debug_struct("GuestMessenger")
             .field("wiped", &self.is_wiped())
             .field("next_seqno", &self.next_seqno)
-            .field("pending", &self.pending.as_ref().map(|p| p.seqno))
             .finish()
     }
 }

@@ -51,8 +51,11 @@ fn first_seqno_follows_secrets_page() {
 
 #[test]
 fn request_header_fields() {
-    let (mut guest, _) = pair();
-    let page = guest.report_request(report_data(0)).expect("request");
+    let (mut guest, mut sp) = pair();
+    guest
+        .request_report(&mut sp, report_data(0), 0)
+        .expect("report");
+    let page = &sp.received()[0];
     assert_eq!(header_of(&page[..]), Header::new(MSG_REPORT_REQ, 96, 1));
     assert!(page[0x10..0x20].iter().all(|&b| b == 0), "authtag[16..32]");
     assert!(page[HEADER_LEN + 96..].iter().all(|&b| b == 0));
@@ -80,52 +83,27 @@ fn busy_resends_identical_bytes_without_advancing() {
 }
 
 #[test]
-fn manual_flow_keeps_the_request_for_busy() {
-    let (mut guest, mut sp) = pair();
-    let request = guest.report_request(report_data(3)).expect("request");
-    // Outstanding: no second plaintext may be built yet.
-    assert_eq!(
-        guest.report_request(report_data(4)).map(|_| ()),
-        Err(AttestError::RequestPending)
-    );
-    let mut response = Box::new([0u8; PAGE_SIZE]);
-    sp.inject(Fault::Busy);
-    assert_eq!(
-        sp.exchange(&request, &mut response),
-        Err(TransportError::Busy)
-    );
-    sp.exchange(&request, &mut response).expect("ok");
-    let report = guest.report_response(&response[..]).expect("report");
-    assert_eq!(report[REPORT_DATA_AT..REPORT_DATA_AT + 64], report_data(3));
-    // No request outstanding: refused, but not fatal.
-    assert_eq!(
-        guest.report_response(&response[..]),
-        Err(AttestError::NoPendingRequest)
-    );
-    assert!(!guest.is_wiped());
-    guest
-        .request_report(&mut sp, report_data(5), 0)
-        .expect("still works");
-}
-
-#[test]
 fn mock_refuses_stale_or_foreign_requests() {
     let (mut guest, mut sp) = pair();
-    let old = guest.report_request(report_data(1)).expect("request");
+    guest
+        .request_report(&mut sp, report_data(1), 0)
+        .expect("report");
+    let old = sp.received()[0].clone();
     let mut response = Box::new([0u8; PAGE_SIZE]);
-    sp.exchange(&old, &mut response).expect("ok");
-    guest.report_response(&response[..]).expect("report");
     // A replayed request (old seqno) is refused by the secure processor.
     assert!(matches!(
         sp.exchange(&old, &mut response),
         Err(TransportError::Failed { .. })
     ));
-    // So is one under another key.
+    // So is one under another key (with the sequence number `sp` expects).
     let other = SecretsPage::parse(&secrets_page(2, &[7; 32], 2)).expect("valid");
-    let forged = GuestMessenger::new(&other)
-        .report_request(report_data(1))
-        .expect("request");
-    assert!(sp.exchange(&forged, &mut response).is_err());
+    let mut other_sp = MockSecureProcessor::new([7; 32], 2);
+    GuestMessenger::new(&other)
+        .request_report(&mut other_sp, report_data(1), 0)
+        .expect("report");
+    let forged = &other_sp.received()[0];
+    assert_eq!(header_of(&forged[..]).seqno, sp.expected_seqno());
+    assert!(sp.exchange(forged, &mut response).is_err());
 }
 
 #[test]

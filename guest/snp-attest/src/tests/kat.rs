@@ -33,8 +33,10 @@ fn request_encryption_known_answer() {
     let key: [u8; 32] = core::array::from_fn(|i| i as u8);
     let secrets = SecretsPage::parse(&secrets_page(2, &key, 0x0102_0304)).expect("valid");
     let mut guest = GuestMessenger::new(&secrets);
+    let mut sp = MockSecureProcessor::new(key, 0x0102_0304);
     let rd: [u8; 64] = core::array::from_fn(|i| 0x40 + i as u8);
-    let page = guest.report_request(rd).expect("request");
+    guest.request_report(&mut sp, rd, 0).expect("report");
+    let page = &sp.received()[0];
     assert_eq!(page[0x20..0x28], 0x0102_0305u64.to_le_bytes());
     assert_eq!(page[HEADER_LEN..HEADER_LEN + 96], unhex(CIPHERTEXT)[..]);
     assert_eq!(page[..16], unhex(TAG)[..]);
