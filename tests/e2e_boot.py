@@ -411,7 +411,7 @@ def runtime_config_is_parsed_and_measured():
 def runtime_config_errors_stop_boot_with_a_clear_message():
     cases = {
         b'{"listen_port": 8080, "kbs": {"host": "10.0.2.2", "port": 8081}, '
-        b'"resource_path": "a/b/c", "colour": "blue"}': 'unknown key "colour"',
+        b'"resource_path": "a/b/c", "colour": "blue"}': "unknown field `colour`",
         b'{"listen_port": 0, "kbs": {"host": "10.0.2.2", "port": 8081}, "resource_path": "a/b/c"}': "listen_port",
         b'{"listen_port": 8080, "kbs": {"host": "10.0.2", "port": 8081}, "resource_path": "a/b/c"}': "host",
         b'{"listen_port": 8080, "kbs": {"host": "10.0.2.2", "port": 8081}, "resource_path": "a/../c"}': "resource_path",

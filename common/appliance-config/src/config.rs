@@ -74,8 +74,6 @@ pub enum LogLevel {
 }
 
 impl LogLevel {
-    pub const NAMES: [&'static str; 4] = ["error", "warn", "info", "debug"];
-
     pub fn as_str(self) -> &'static str {
         match self {
             LogLevel::Error => "error",
@@ -86,12 +84,8 @@ impl LogLevel {
     }
 
     pub(crate) fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "error" => Some(LogLevel::Error),
-            "warn" => Some(LogLevel::Warn),
-            "info" => Some(LogLevel::Info),
-            "debug" => Some(LogLevel::Debug),
-            _ => None,
-        }
+        [Self::Error, Self::Warn, Self::Info, Self::Debug]
+            .into_iter()
+            .find(|level| level.as_str() == name)
     }
 }

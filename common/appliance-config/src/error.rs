@@ -13,25 +13,13 @@ pub enum ConfigError {
         crate::MAX_CONFIG_BYTES
     )]
     TooLarge { len: usize },
-    /// Not valid JSON (or not UTF-8, or data after the object).
-    #[error("appliance config: invalid JSON at line {line} column {column}: {}", Clean(.message))]
-    Json {
-        message: String,
-        line: usize,
-        column: usize,
-    },
-    /// A key the schema does not have.
-    #[error("appliance config: unknown key \"{}\" (expected {})", Clean(.key), Clean(.expected))]
-    UnknownKey { key: String, expected: String },
-    /// A required key is absent.
-    #[error("appliance config: missing key \"{}\"", Clean(.key))]
-    MissingKey { key: String },
-    /// A key appears twice in the same object.
-    #[error("appliance config: key \"{}\" appears more than once", Clean(.key))]
-    DuplicateKey { key: String },
-    /// A JSON value of the wrong kind where an object is required.
-    #[error("appliance config: {}", Clean(.message))]
-    NotAnObject { message: String },
+    /// Not valid JSON (or not UTF-8, or data after the object), or a shape
+    /// the schema refuses: an unknown, missing or repeated key, or another
+    /// value where an object belongs. serde's message, which names the key
+    /// ("unknown field `k`, expected ...", "missing field `k`", "duplicate
+    /// field `k`"), ends with the line and column.
+    #[error("appliance config: {}", Clean(.0))]
+    Json(String),
     /// A key with a value outside its rule.
     #[error("appliance config: bad value for \"{key}\": {reason}")]
     BadValue {
@@ -47,52 +35,13 @@ pub enum ConfigError {
 }
 
 impl ConfigError {
-    /// Turns serde's structural errors into typed ones. serde words them
-    /// as "unknown field `k`, expected ...", "missing field `k`" and
-    /// "duplicate field `k`" (serde::de::Error defaults); anything else
-    /// stays a JSON error with its position.
     pub(crate) fn from_json(e: serde_json::Error) -> Self {
-        let (line, column) = (e.line(), e.column());
-        let full = e.to_string();
-        // serde_json appends the position; strip it, it is kept separately.
-        let message = match full.rfind(" at line ") {
-            Some(at) if e.line() > 0 => full.get(..at).unwrap_or(&full).to_string(),
-            _ => full.clone(),
-        };
-        if e.is_data() {
-            if let Some(rest) = message.strip_prefix("unknown field `") {
-                // The key is input and may hold anything; serde's list of
-                // expected names after it never holds "`, expected ".
-                if let Some((key, expected)) = rest.rsplit_once("`, expected ") {
-                    return ConfigError::UnknownKey {
-                        key: key.to_string(),
-                        expected: expected.to_string(),
-                    };
-                }
-            }
-            if let Some(key) = quoted(&message, "missing field `") {
-                return ConfigError::MissingKey { key };
-            }
-            if let Some(key) = quoted(&message, "duplicate field `") {
-                return ConfigError::DuplicateKey { key };
-            }
-            if message.starts_with("invalid type") {
-                return ConfigError::NotAnObject { message };
-            }
-        }
-        ConfigError::Json {
-            message,
-            line,
-            column,
-        }
+        ConfigError::Json(if e.is_data() {
+            e.to_string()
+        } else {
+            alloc::format!("invalid JSON: {e}")
+        })
     }
-}
-
-fn quoted(message: &str, prefix: &str) -> Option<String> {
-    message
-        .strip_prefix(prefix)?
-        .strip_suffix('`')
-        .map(ToString::to_string)
 }
 
 /// Shows input text with control characters escaped (no terminal escape

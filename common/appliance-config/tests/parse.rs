@@ -36,6 +36,14 @@ fn err(text: &str) -> ConfigError {
     parse(text.as_bytes()).expect_err(text)
 }
 
+/// A refusal of the file's JSON or shape: the console message.
+fn json_err(text: &str) -> String {
+    match err(text) {
+        e @ ConfigError::Json(_) => e.to_string(),
+        other => panic!("{text}: {other:?}"),
+    }
+}
+
 fn bad_value(key: &str, value: &str) {
     match err(&with(key, value)) {
         e @ ConfigError::BadValue { key: k, .. } => {
@@ -123,33 +131,23 @@ fn bad_log_levels() {
 #[test]
 fn unknown_top_level_key_is_named() {
     let text = GOOD.replacen("\"listen_port\"", "\"foo\": 1, \"listen_port\"", 1);
-    let e = err(&text);
-    assert!(
-        matches!(&e, ConfigError::UnknownKey { key, .. } if key == "foo"),
-        "{e:?}"
-    );
-    let msg = e.to_string();
-    assert!(msg.contains("unknown key \"foo\""), "{msg}");
+    let msg = json_err(&text);
+    assert!(msg.contains("unknown field `foo`"), "{msg}");
     assert!(msg.contains("listen_port"), "lists the allowed keys: {msg}");
 }
 
 #[test]
 fn unknown_kbs_key_is_named() {
-    let e = err(&with(
+    let msg = json_err(&with(
         "kbs",
         r#"{"host": "10.0.2.2", "port": 1, "tls": true}"#,
     ));
-    assert!(
-        matches!(&e, ConfigError::UnknownKey { key, .. } if key == "tls"),
-        "{e:?}"
-    );
-    assert!(e.to_string().contains("\"tls\""), "{e}");
+    assert!(msg.contains("unknown field `tls`"), "{msg}");
 }
 
 #[test]
 fn unknown_key_text_is_escaped() {
-    let e = err(r#"{"\u001b[2Jx": 1}"#);
-    let msg = e.to_string();
+    let msg = json_err(r#"{"\u001b[2Jx": 1}"#);
     assert!(!msg.contains('\u{1b}'), "{msg:?}");
     assert!(msg.contains("\\u{1b}[2Jx"), "{msg}");
 }
@@ -163,16 +161,9 @@ fn missing_keys_are_named() {
         "kbs.host",
         "kbs.port",
     ] {
-        let e = err(&without(key));
+        let msg = json_err(&without(key));
         let leaf = key.rsplit('.').next().expect("name");
-        assert!(
-            matches!(&e, ConfigError::MissingKey { key: k } if k == leaf),
-            "{key}: {e:?}"
-        );
-        assert!(
-            e.to_string().contains(&format!("missing key \"{leaf}\"")),
-            "{e}"
-        );
+        assert!(msg.contains(&format!("missing field `{leaf}`")), "{msg}");
     }
 }
 
@@ -183,13 +174,10 @@ fn duplicate_keys_are_refused() {
         "\"listen_port\": 8080, \"listen_port\": 9090",
         1,
     );
-    let e = err(&text);
-    assert!(
-        matches!(&e, ConfigError::DuplicateKey { key } if key == "listen_port"),
-        "{e:?}"
-    );
+    let msg = json_err(&text);
+    assert!(msg.contains("duplicate field `listen_port`"), "{msg}");
     let text = GOOD.replacen("\"port\": 8081", "\"port\": 8081, \"port\": 8082", 1);
-    assert!(matches!(err(&text), ConfigError::DuplicateKey { key } if key == "port"));
+    assert!(json_err(&text).contains("duplicate field `port`"));
 }
 
 #[test]
@@ -305,26 +293,29 @@ fn resource_path_rules() {
 #[test]
 fn kbs_must_be_an_object() {
     for v in ["\"10.0.2.2:8081\"", "5", "null", "[]"] {
-        let e = err(&with("kbs", v));
-        assert!(matches!(e, ConfigError::NotAnObject { .. }), "{v}: {e:?}");
-        assert!(e.to_string().contains("\"kbs\""), "{e}");
+        let msg = json_err(&with("kbs", v));
+        assert!(msg.contains("invalid type"), "{v}: {msg}");
+        assert!(msg.contains("for key \"kbs\""), "{msg}");
     }
 }
 
 #[test]
 fn arrays_in_place_of_objects_are_refused() {
     // serde's derived structs would take the values in field order.
-    let e = err(r#"[8080, {"host": "10.0.2.2", "port": 8081}, "a/b/c"]"#);
-    assert!(matches!(e, ConfigError::NotAnObject { .. }), "{e:?}");
-    let e = err(&with("kbs", r#"["10.0.2.2", 8081]"#));
-    assert!(matches!(e, ConfigError::NotAnObject { .. }), "{e:?}");
+    let msg = json_err(r#"[8080, {"host": "10.0.2.2", "port": 8081}, "a/b/c"]"#);
+    assert!(msg.contains("invalid type: sequence"), "{msg}");
+    let msg = json_err(&with("kbs", r#"["10.0.2.2", 8081]"#));
+    assert!(msg.contains("invalid type: sequence"), "{msg}");
 }
 
 #[test]
 fn top_level_must_be_an_object() {
     for v in ["[]", "42", "\"x\"", "null"] {
-        let e = err(v);
-        assert!(matches!(e, ConfigError::NotAnObject { .. }), "{v}: {e:?}");
+        let msg = json_err(v);
+        assert!(
+            msg.contains("invalid type") && msg.contains("(the appliance config)"),
+            "{v}: {msg}"
+        );
     }
 }
 
@@ -338,20 +329,16 @@ fn invalid_json_has_position() {
         ("{'listen_port': 1}", 1),
         ("{\"listen_port\": 1 /* c */}", 1),
     ] {
-        match err(text) {
-            e @ ConfigError::Json { line: l, .. } => {
-                assert_eq!(l, line, "{text}: {e}");
-                assert!(e.to_string().contains("invalid JSON at line"), "{e}");
-            }
-            other => panic!("{text}: {other:?}"),
-        }
+        let msg = json_err(text);
+        assert!(msg.contains("invalid JSON: "), "{msg}");
+        assert!(msg.contains(&format!(" at line {line} column ")), "{msg}");
     }
 }
 
 #[test]
 fn trailing_data_is_refused() {
-    let e = err(&format!("{GOOD} {{}}"));
-    assert!(matches!(e, ConfigError::Json { .. }), "{e:?}");
+    let msg = json_err(&format!("{GOOD} {{}}"));
+    assert!(msg.contains("invalid JSON: trailing characters"), "{msg}");
     // Trailing whitespace (a newline from an editor) is fine.
     parse(format!("{GOOD}\n").as_bytes()).expect("valid");
 }
@@ -361,10 +348,10 @@ fn non_utf8_and_bom_are_refused() {
     let mut bytes = GOOD.as_bytes().to_vec();
     let at = bytes.iter().position(|&b| b == b'd').expect("a 'd'");
     bytes[at] = 0xff;
-    assert!(matches!(parse(&bytes), Err(ConfigError::Json { .. })));
+    assert!(matches!(parse(&bytes), Err(ConfigError::Json(_))));
     let mut bom = b"\xef\xbb\xbf".to_vec();
     bom.extend_from_slice(GOOD.as_bytes());
-    assert!(matches!(parse(&bom), Err(ConfigError::Json { .. })));
+    assert!(matches!(parse(&bom), Err(ConfigError::Json(_))));
 }
 
 #[test]

@@ -168,7 +168,7 @@ fn run_batch<'i>(
     let next = AtomicUsize::new(0);
     let mut outs: Vec<Vec<(usize, Embedding)>> = (0..tasks).map(|_| Vec::new()).collect();
     let (order, next, ids_of) = (&order, &next, &ids_of);
-    let mut work: Vec<_> = wss[..tasks]
+    let work: Vec<_> = wss[..tasks]
         .iter_mut()
         .zip(outs.iter_mut())
         .map(|(ws, out)| {
@@ -179,13 +179,7 @@ fn run_batch<'i>(
             }
         })
         .collect();
-    let mut refs: Vec<&mut (dyn FnMut() + Send)> = work
-        .iter_mut()
-        .map(|f| f as &mut (dyn FnMut() + Send))
-        .collect();
-    par.run(&mut refs);
-    drop(refs);
-    drop(work);
+    crate::parallel::run_all(par, work);
     let mut slots: Vec<Option<Embedding>> = (0..n).map(|_| None).collect();
     for (i, e) in outs.into_iter().flatten() {
         slots[i] = Some(e);

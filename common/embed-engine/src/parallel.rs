@@ -102,6 +102,16 @@ impl Parallel for StdThreads {
     }
 }
 
+/// Runs `tasks` with [`Parallel::run`] (which takes them as trait objects), then drops
+/// them, so the borrows they hold end here.
+pub(crate) fn run_all(par: &dyn Parallel, mut tasks: alloc::vec::Vec<impl FnMut() + Send>) {
+    let mut refs: alloc::vec::Vec<&mut (dyn FnMut() + Send)> = tasks
+        .iter_mut()
+        .map(|f| f as &mut (dyn FnMut() + Send))
+        .collect();
+    par.run(&mut refs);
+}
+
 /// Spins on `done` until it reaches `target` (returns true) or `failed` is set (false).
 pub(crate) fn wait_for(
     par: &dyn Parallel,

@@ -11,6 +11,7 @@ use zeroize::Zeroizing;
 use crate::{b64, JweError};
 
 /// A P-256 private key. The scalar is zeroized on drop (`SecretKey` does it).
+/// No `Debug`, so no `{:?}` can print it.
 #[derive(Clone)]
 pub struct EcPrivateKey(SecretKey);
 
@@ -44,12 +45,6 @@ impl EcPrivateKey {
     pub fn diffie_hellman(&self, peer: &EcPublicKey) -> Zeroizing<[u8; 32]> {
         let shared = p256::ecdh::diffie_hellman(self.0.to_nonzero_scalar(), peer.0.as_affine());
         Zeroizing::new((*shared.raw_secret_bytes()).into())
-    }
-}
-
-impl fmt::Debug for EcPrivateKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("EcPrivateKey(..)")
     }
 }
 

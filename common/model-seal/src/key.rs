@@ -1,7 +1,5 @@
 //! The 256-bit model key: the secret the broker releases to the guest.
 
-use core::fmt;
-
 #[cfg(feature = "seal")]
 use rand_core::CryptoRngCore;
 use zeroize::Zeroizing;
@@ -11,7 +9,7 @@ use crate::SealError;
 /// Length of a [`SealKey`] in bytes (also the key file size).
 pub const KEY_LEN: usize = 32;
 
-/// An AES-256 key, zeroized on drop.
+/// An AES-256 key, zeroized on drop. No `Debug`, so no `{:?}` can print it.
 #[derive(Clone)]
 pub struct SealKey(Zeroizing<[u8; KEY_LEN]>);
 
@@ -33,11 +31,5 @@ impl SealKey {
     /// The raw key bytes, as written to the broker's key file.
     pub fn as_bytes(&self) -> &[u8; KEY_LEN] {
         &self.0
-    }
-}
-
-impl fmt::Debug for SealKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SealKey(..)")
     }
 }

@@ -1,7 +1,6 @@
 //! The gateway's key pair and its RFC 9458 §3 key configuration.
 
 use alloc::vec::Vec;
-use core::fmt;
 
 use hpke::kem::X25519HkdfSha256;
 use hpke::{Kem, Serializable};
@@ -18,8 +17,8 @@ const KEY_CONFIG_LEN: usize = 1 + 2 + NPK + 2 + 4;
 /// An Oblivious Gateway with one X25519 key and one symmetric suite.
 ///
 /// The private key is hpke's X25519 key (an `x25519_dalek::StaticSecret`
-/// built with its `zeroize` feature), wiped on drop. `Debug` shows only
-/// public data.
+/// built with its `zeroize` feature), wiped on drop. No `Debug`, so no
+/// `{:?}` can print it.
 pub struct Gateway {
     key_id: u8,
     sk: <GatewayKem as Kem>::PrivateKey,
@@ -99,14 +98,5 @@ impl Gateway {
 
     pub(crate) fn private_key(&self) -> &<GatewayKem as Kem>::PrivateKey {
         &self.sk
-    }
-}
-
-impl fmt::Debug for Gateway {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Gateway")
-            .field("key_id", &self.key_id)
-            .field("public_key", &self.public_key())
-            .finish_non_exhaustive()
     }
 }

@@ -9,7 +9,6 @@
 //! ```
 
 use alloc::vec::Vec;
-use core::fmt;
 
 use aes_gcm::aead::Nonce;
 use aes_gcm::{AeadInOut, Aes128Gcm, KeyInit};
@@ -31,6 +30,7 @@ const TAG_LEN: usize = 16;
 /// What one request leaves for its response: the HPKE exporter secret
 /// (zeroized on drop) and the request's `enc`. Single use: `encapsulate`
 /// consumes it, so a nonce/key pair is never reused for two responses.
+/// No `Debug`, so no `{:?}` can print the secret.
 pub struct ResponseContext {
     secret: Zeroizing<[u8; SECRET_LEN]>,
     enc: [u8; NPK],
@@ -82,11 +82,5 @@ impl ResponseContext {
                 Err(GatewayError::Encrypt)
             }
         }
-    }
-}
-
-impl fmt::Debug for ResponseContext {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ResponseContext { .. }")
     }
 }

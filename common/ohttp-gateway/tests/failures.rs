@@ -1,5 +1,5 @@
 //! Refusals: truncation, bit flips, stale key configurations, and no
-//! secrets in Debug output.
+//! Debug output for what holds secrets.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -24,7 +24,7 @@ fn every_truncation_is_an_error() {
     let enc_request = encapsulated(&gw);
     assert!(gw.decapsulate(&enc_request).is_ok());
     for cut in 0..enc_request.len() {
-        let err = gw.decapsulate(&enc_request[..cut]).unwrap_err();
+        let err = gw.decapsulate(&enc_request[..cut]).err().expect("refused");
         // Header (7) + enc (32) + tag (16) is the shortest possible request.
         let want = if cut < 7 + 32 + 16 {
             GatewayError::Truncated
@@ -43,7 +43,7 @@ fn every_single_bit_flip_is_an_error() {
     for bit in 0..enc_request.len() * 8 {
         let mut bad = enc_request.clone();
         bad[bit / 8] ^= 1 << (bit % 8);
-        let err = gw.decapsulate(&bad).unwrap_err();
+        let err = gw.decapsulate(&bad).err().expect("refused");
         match bit / 8 {
             0 => assert_eq!(err, GatewayError::UnknownKeyId(bad[0])),
             1..=6 => assert!(
@@ -61,7 +61,7 @@ fn appended_bytes_are_an_error() {
     let mut enc_request = encapsulated(&gw);
     enc_request.push(0);
     assert_eq!(
-        gw.decapsulate(&enc_request).unwrap_err(),
+        gw.decapsulate(&enc_request).err().expect("refused"),
         GatewayError::Decrypt
     );
 }
@@ -69,7 +69,10 @@ fn appended_bytes_are_an_error() {
 #[test]
 fn unknown_key_id_is_a_key_config_problem() {
     let old = Gateway::from_ikm(6, &array(12));
-    let err = gateway().decapsulate(&encapsulated(&old)).unwrap_err();
+    let err = gateway()
+        .decapsulate(&encapsulated(&old))
+        .err()
+        .expect("refused");
     assert_eq!(err, GatewayError::UnknownKeyId(6));
     assert!(err.is_key_config_problem());
 }
@@ -77,7 +80,10 @@ fn unknown_key_id_is_a_key_config_problem() {
 #[test]
 fn same_key_id_other_key_is_a_decrypt_error() {
     let rotated = Gateway::from_ikm(7, &array(13));
-    let err = gateway().decapsulate(&encapsulated(&rotated)).unwrap_err();
+    let err = gateway()
+        .decapsulate(&encapsulated(&rotated))
+        .err()
+        .expect("refused");
     assert_eq!(err, GatewayError::Decrypt);
     assert!(!err.is_key_config_problem());
 }
@@ -90,7 +96,7 @@ fn unsupported_suite_from_a_real_client_is_a_key_config_problem() {
     config.extend_from_slice(&[0x00, 0x01, 0x00, 0x03]);
     let client = ClientRequest::from_encoded_config(&config).unwrap();
     let (enc_request, _) = client.encapsulate(b"\x00\x03GET\x00\x00\x01/").unwrap();
-    let err = gw.decapsulate(&enc_request).unwrap_err();
+    let err = gw.decapsulate(&enc_request).err().expect("refused");
     assert_eq!(
         err,
         GatewayError::UnsupportedSuite {
@@ -109,7 +115,7 @@ fn small_order_enc_is_refused() {
     // All-zero public key: the X25519 result is zero, which HPKE rejects.
     enc_request[7..39].fill(0);
     assert_eq!(
-        gw.decapsulate(&enc_request).unwrap_err(),
+        gw.decapsulate(&enc_request).err().expect("refused"),
         GatewayError::Decrypt
     );
 }
@@ -137,27 +143,8 @@ fn errors_display() {
     );
 }
 
-#[test]
-fn debug_output_has_no_secrets() {
-    let sk = [0x5au8; 32];
-    let gw = Gateway::from_private_key(1, &sk).unwrap();
-    let shown = format!("{gw:?}");
-    assert!(!shown.contains("90, 90, 90"), "{shown}");
-    let client = ClientRequest::from_encoded_config(gw.key_config()).unwrap();
-    let request = bhttp_request(
-        Mode::KnownLength,
-        "POST",
-        "/s",
-        &[("k", b"SECRET")],
-        b"SECRETBODY",
-    );
-    let (enc_request, _) = client.encapsulate(&request).unwrap();
-    let (plain, ctx) = gw.decapsulate(&enc_request).unwrap();
-    assert_eq!(format!("{ctx:?}"), "ResponseContext { .. }");
-    let req = ours::decode_request(&plain).unwrap();
-    let shown = format!("{req:?}");
-    assert!(
-        !shown.contains("SECRET") && !shown.contains("83, 69, 67"),
-        "{shown}"
-    );
-}
+// The private key, the response keys and the decrypted request have no
+// Debug at all, so no `{:?}` can print them.
+static_assertions::assert_not_impl_any!(Gateway: core::fmt::Debug);
+static_assertions::assert_not_impl_any!(ohttp_gateway::ResponseContext: core::fmt::Debug);
+static_assertions::assert_not_impl_any!(ours::Request: core::fmt::Debug);

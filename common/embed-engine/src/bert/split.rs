@@ -11,7 +11,7 @@ use super::attention::{attention, AttnIn};
 use super::forward::Workspace;
 use super::model::BertModel;
 use crate::error::EngineError;
-use crate::parallel::{wait_for, Finish, Parallel, SharedF32};
+use crate::parallel::{run_all, wait_for, Finish, Parallel, SharedF32};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use int8_kernels::Kernel;
@@ -70,7 +70,7 @@ impl BertModel<'_> {
         let bound = |i: usize| t * i / n;
         let mut results: Vec<Result<(), EngineError>> = alloc::vec![Ok(()); n];
         let pass = &pass;
-        let mut tasks: Vec<_> = wss
+        let tasks: Vec<_> = wss
             .iter_mut()
             .zip(results.iter_mut())
             .enumerate()
@@ -86,13 +86,7 @@ impl BertModel<'_> {
                 }
             })
             .collect();
-        let mut refs: Vec<&mut (dyn FnMut() + Send)> = tasks
-            .iter_mut()
-            .map(|f| f as &mut (dyn FnMut() + Send))
-            .collect();
-        par.run(&mut refs);
-        drop(refs);
-        drop(tasks);
+        run_all(par, tasks);
         for r in results {
             r?;
         }

@@ -34,7 +34,6 @@ mod reader;
 
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::fmt;
 
 use zeroize::Zeroizing;
 
@@ -64,8 +63,8 @@ impl Default for Limits {
     }
 }
 
-/// A decoded request. The content is zeroized on drop; `Debug` shows the
-/// method, header names and content length only.
+/// A decoded request. The content is zeroized on drop; no `Debug`, so no
+/// `{:?}` can print it.
 pub struct Request {
     /// Request method, an HTTP token (e.g. `GET`).
     pub method: String,
@@ -88,17 +87,6 @@ impl Request {
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_slice())
-    }
-}
-
-impl fmt::Debug for Request {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
-        f.debug_struct("Request")
-            .field("method", &self.method)
-            .field("header_names", &names)
-            .field("body_len", &self.body.len())
-            .finish_non_exhaustive()
     }
 }
 
