@@ -24,14 +24,19 @@ pub enum Syntax {
 }
 
 impl Syntax {
-    pub(crate) fn from_httparse(e: httparse::Error) -> Self {
-        match e {
-            httparse::Error::HeaderName => Syntax::HeaderName,
-            httparse::Error::HeaderValue => Syntax::HeaderValue,
-            httparse::Error::Version => Syntax::Version,
-            httparse::Error::Status | httparse::Error::Token => Syntax::StartLine,
-            httparse::Error::NewLine | httparse::Error::TooManyHeaders => Syntax::Line,
-        }
+    /// httparse's verdict on a head the scanner found complete (so it holds
+    /// the blank line): `Err(None)` for more than [`crate::MAX_HEADERS`]
+    /// fields, an oversized head.
+    pub(crate) fn check(parsed: httparse::Result<usize>) -> Result<(), Option<Self>> {
+        Err(Some(match parsed {
+            Ok(httparse::Status::Complete(_)) => return Ok(()),
+            Err(httparse::Error::TooManyHeaders) => return Err(None),
+            Err(httparse::Error::HeaderName) => Syntax::HeaderName,
+            Err(httparse::Error::HeaderValue) => Syntax::HeaderValue,
+            Err(httparse::Error::Version) => Syntax::Version,
+            Err(httparse::Error::Status | httparse::Error::Token) => Syntax::StartLine,
+            Ok(httparse::Status::Partial) | Err(httparse::Error::NewLine) => Syntax::Line,
+        }))
     }
 }
 

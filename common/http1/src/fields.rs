@@ -4,6 +4,8 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use crate::message::Version;
+
 /// One header field as received or to be sent. Names keep their case; every
 /// lookup ignores it. Values are bytes: RFC 9110 allows obs-text (0x80-0xFF).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +20,14 @@ impl Header {
             name: String::from(name),
             value: Vec::from(value),
         }
+    }
+
+    /// Owned copies of the fields httparse found.
+    pub(crate) fn from_parsed(parsed: &[httparse::Header<'_>]) -> Vec<Self> {
+        parsed
+            .iter()
+            .map(|h| Header::new(h.name, h.value))
+            .collect()
     }
 }
 
@@ -47,16 +57,17 @@ pub(crate) enum LengthError {
     Invalid,
     /// More than one `Content-Length` field, equal or not.
     Duplicate,
-    /// Syntactically fine but beyond what any limit here can hold.
-    Overflow,
+    /// Syntactically fine but over the caller's limit (or past `u64`).
+    TooLarge,
 }
 
-/// The declared body length, `None` without a `Content-Length` field.
+/// The declared body length, `None` without a `Content-Length` field; a
+/// length over `max` is [`LengthError::TooLarge`].
 ///
 /// Stricter than RFC 9110 §8.6, which lets a recipient accept a list of
 /// identical values: any repetition is refused, as there is no honest reason
 /// for it and it is a smuggling pattern.
-pub(crate) fn content_length(headers: &[Header]) -> Result<Option<u64>, LengthError> {
+pub(crate) fn content_length(headers: &[Header], max: usize) -> Result<Option<usize>, LengthError> {
     let mut values = header_values(headers, "content-length");
     let Some(first) = values.next() else {
         return Ok(None);
@@ -72,15 +83,34 @@ pub(crate) fn content_length(headers: &[Header]) -> Result<Option<u64>, LengthEr
     core::str::from_utf8(digits)
         .ok()
         .and_then(|d| d.parse().ok())
+        .filter(|&n| n <= max)
         .map(Some)
-        .ok_or(LengthError::Overflow)
+        .ok_or(LengthError::TooLarge)
 }
 
-/// Whether any `Connection` field lists `token` (comma-separated, any case).
-pub(crate) fn connection_has(headers: &[Header], token: &str) -> bool {
-    header_values(headers, "connection")
+/// The non-empty, whitespace-trimmed elements of every field called `name`
+/// (an RFC 9110 §5.6.1 list), in order received.
+pub(crate) fn list_items<'a>(
+    headers: &'a [Header],
+    name: &'a str,
+) -> impl Iterator<Item = &'a [u8]> + 'a {
+    header_values(headers, name)
         .flat_map(|v| v.split(|&b| b == b','))
-        .any(|t| trim_ows(t).eq_ignore_ascii_case(token.as_bytes()))
+        .map(trim_ows)
+        .filter(|t| !t.is_empty())
+}
+
+/// Whether any `Connection` field lists `token` (any case).
+pub(crate) fn connection_has(headers: &[Header], token: &str) -> bool {
+    list_items(headers, "connection").any(|t| t.eq_ignore_ascii_case(token.as_bytes()))
+}
+
+/// Whether the connection stays open after a message with these fields
+/// (RFC 9112 §9.3): HTTP/1.1 unless `Connection: close`; HTTP/1.0 only with
+/// `Connection: keep-alive` (and no `close`).
+pub(crate) fn keeps_alive(version: Version, headers: &[Header]) -> bool {
+    !connection_has(headers, "close")
+        && (version == Version::Http11 || connection_has(headers, "keep-alive"))
 }
 
 /// Strips optional whitespace (SP / HTAB) at both ends.
@@ -104,10 +134,13 @@ pub(crate) fn is_token(s: &str) -> bool {
 /// RFC 9110 `field-value` for sending: visible ASCII, obs-text, SP and HTAB
 /// inside; never CR, LF or NUL (header injection), no edge whitespace.
 pub(crate) fn is_field_value(v: &[u8]) -> bool {
-    let inner_ok = v
-        .iter()
-        .all(|&b| b == b' ' || b == b'\t' || (0x21..=0x7e).contains(&b) || b >= 0x80);
-    inner_ok && trim_ows(v).len() == v.len()
+    v.iter().all(|&b| is_value_byte(b)) && trim_ows(v).len() == v.len()
+}
+
+/// A byte allowed inside a field value (or a chunk extension): visible
+/// ASCII, SP, HTAB, obs-text.
+pub(crate) fn is_value_byte(b: u8) -> bool {
+    b == b' ' || b == b'\t' || (0x21..=0x7e).contains(&b) || b >= 0x80
 }
 
 #[cfg(test)]
@@ -115,12 +148,12 @@ mod tests {
     use super::*;
     use alloc::vec;
 
-    fn cl(values: &[&str]) -> Result<Option<u64>, LengthError> {
+    fn cl(values: &[&str]) -> Result<Option<usize>, LengthError> {
         let headers: Vec<Header> = values
             .iter()
             .map(|v| Header::new("Content-Length", v.as_bytes()))
             .collect();
-        content_length(&headers)
+        content_length(&headers, usize::MAX)
     }
 
     #[test]
@@ -136,8 +169,11 @@ mod tests {
         assert_eq!(cl(&["0x10"]), Err(LengthError::Invalid));
         assert_eq!(cl(&[""]), Err(LengthError::Invalid));
         assert_eq!(cl(&["5", "5"]), Err(LengthError::Duplicate));
-        assert_eq!(cl(&["99999999999999999999999"]), Err(LengthError::Overflow));
-        assert_eq!(cl(&["18446744073709551615"]), Ok(Some(u64::MAX)));
+        assert_eq!(cl(&["99999999999999999999999"]), Err(LengthError::TooLarge));
+        assert_eq!(cl(&["18446744073709551615"]), Ok(Some(usize::MAX)));
+        let h = [Header::new("Content-Length", b"11")];
+        assert_eq!(content_length(&h, 11), Ok(Some(11)));
+        assert_eq!(content_length(&h, 10), Err(LengthError::TooLarge));
     }
 
     #[test]
@@ -149,6 +185,13 @@ mod tests {
         assert!(connection_has(&h, "keep-alive"));
         assert!(connection_has(&h, "close"));
         assert!(!connection_has(&h, "te"));
+        let close = [Header::new("Connection", b"keep-alive, close")];
+        let keep = [Header::new("Connection", b"keep-alive")];
+        assert!(keeps_alive(Version::Http11, &[]));
+        assert!(!keeps_alive(Version::Http11, &close));
+        assert!(!keeps_alive(Version::Http10, &[]));
+        assert!(keeps_alive(Version::Http10, &keep));
+        assert!(!keeps_alive(Version::Http10, &close));
     }
 
     #[test]

@@ -34,8 +34,7 @@ pub use number::write_f64 as write_ecmascript_number;
 #[cfg(feature = "broker")]
 pub use report_data::{expected_report_data, expected_runtime_digest};
 pub use report_data::{
-    report_data, report_data_with_additional, runtime_data_digest,
-    runtime_data_digest_with_additional, runtime_data_json, REPORT_DATA_LEN, RUNTIME_DIGEST_LEN,
+    report_data, runtime_data_digest, runtime_data_json, REPORT_DATA_LEN, RUNTIME_DIGEST_LEN,
 };
 pub use resource::ResourcePath;
 #[cfg(feature = "broker")]

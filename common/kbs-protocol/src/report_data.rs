@@ -38,18 +38,10 @@ pub fn runtime_data_json(
     to_canonical_string(&Value::Object(map))
 }
 
-/// SHA-384 of the runtime data for a guest without additional devices
-/// (`additional-evidence` is the empty string, as guest-components sends):
-/// the `report_data` of `sample` evidence.
+/// SHA-384 of the runtime data: the `report_data` of `sample` evidence. A
+/// guest without additional devices passes `""` as `additional_evidence`
+/// (as guest-components does).
 pub fn runtime_data_digest(
-    nonce: &str,
-    tee_pubkey: &TeePubKey,
-) -> Result<[u8; RUNTIME_DIGEST_LEN], CanonicalError> {
-    runtime_data_digest_with_additional(nonce, tee_pubkey, "")
-}
-
-/// The digest with an explicit `additional-evidence` string.
-pub fn runtime_data_digest_with_additional(
     nonce: &str,
     tee_pubkey: &TeePubKey,
     additional_evidence: &str,
@@ -58,22 +50,13 @@ pub fn runtime_data_digest_with_additional(
     Ok(Sha384::digest(json.as_bytes()).into())
 }
 
-/// SNP REPORT_DATA for a guest without additional devices: the digest
-/// padded with 16 zero bytes.
+/// SNP REPORT_DATA: the [`runtime_data_digest`] padded with 16 zero bytes.
 pub fn report_data(
-    nonce: &str,
-    tee_pubkey: &TeePubKey,
-) -> Result<[u8; REPORT_DATA_LEN], CanonicalError> {
-    report_data_with_additional(nonce, tee_pubkey, "")
-}
-
-/// REPORT_DATA with an explicit `additional-evidence` string.
-pub fn report_data_with_additional(
     nonce: &str,
     tee_pubkey: &TeePubKey,
     additional_evidence: &str,
 ) -> Result<[u8; REPORT_DATA_LEN], CanonicalError> {
-    let digest = runtime_data_digest_with_additional(nonce, tee_pubkey, additional_evidence)?;
+    let digest = runtime_data_digest(nonce, tee_pubkey, additional_evidence)?;
     let mut out = [0u8; REPORT_DATA_LEN];
     out[..RUNTIME_DIGEST_LEN].copy_from_slice(&digest);
     Ok(out)
@@ -86,7 +69,7 @@ pub fn report_data_with_additional(
 pub fn expected_runtime_digest(
     attestation: &Attestation,
 ) -> Result<[u8; RUNTIME_DIGEST_LEN], CanonicalError> {
-    runtime_data_digest_with_additional(
+    runtime_data_digest(
         &attestation.runtime_data.nonce,
         &attestation.runtime_data.tee_pubkey,
         &attestation.tee_evidence.additional_evidence,
@@ -98,7 +81,7 @@ pub fn expected_runtime_digest(
 pub fn expected_report_data(
     attestation: &Attestation,
 ) -> Result<[u8; REPORT_DATA_LEN], CanonicalError> {
-    report_data_with_additional(
+    report_data(
         &attestation.runtime_data.nonce,
         &attestation.runtime_data.tee_pubkey,
         &attestation.tee_evidence.additional_evidence,

@@ -29,7 +29,7 @@ fn runtime_data_is_the_documented_string() {
 
 #[test]
 fn report_data_known_answer() {
-    let rd = report_data(NONCE, &key()).expect("canonical");
+    let rd = report_data(NONCE, &key(), "").expect("canonical");
     assert_eq!(rd.len(), REPORT_DATA_LEN);
     assert_eq!(hex(&rd[..48]), DIGEST);
     assert_eq!(rd[48..], [0u8; 16]);
@@ -39,7 +39,7 @@ fn report_data_known_answer() {
 fn sample_digest_is_the_unpadded_48_bytes() {
     // Trustee's sample verifier compares the decoded report_data to the
     // digest itself: 48 bytes, no padding.
-    let digest = runtime_data_digest(NONCE, &key()).expect("canonical");
+    let digest = runtime_data_digest(NONCE, &key(), "").expect("canonical");
     assert_eq!(digest.len(), RUNTIME_DIGEST_LEN);
     assert_eq!(RUNTIME_DIGEST_LEN, 48);
     assert_eq!(hex(&digest), DIGEST);
@@ -53,7 +53,7 @@ fn extra_jwk_members_are_not_hashed() {
     );
     let parsed: TeePubKey = serde_json::from_str(&jwk).expect("JWK parses");
     assert_eq!(
-        hex(&report_data(NONCE, &parsed).expect("canonical")[..48]),
+        hex(&report_data(NONCE, &parsed, "").expect("canonical")[..48]),
         DIGEST
     );
 }
@@ -68,7 +68,7 @@ fn broker_recomputes_the_same_report_data() {
     let att: Attestation = serde_json::from_str(&body).expect("attestation parses");
     assert_eq!(
         expected_report_data(&att).expect("canonical"),
-        report_data(NONCE, &key()).expect("canonical")
+        report_data(NONCE, &key(), "").expect("canonical")
     );
     assert_eq!(
         hex(&expected_runtime_digest(&att).expect("canonical")),
@@ -78,10 +78,10 @@ fn broker_recomputes_the_same_report_data() {
 
 #[test]
 fn every_input_changes_the_binding() {
-    let base = report_data(NONCE, &key()).expect("canonical");
-    let other_nonce = report_data("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB=", &key());
-    let other_key = report_data(NONCE, &ec_p256_tee_pubkey(GY.into(), GX.into()));
-    let other_extra = kbs_protocol::report_data_with_additional(NONCE, &key(), "{}");
+    let base = report_data(NONCE, &key(), "").expect("canonical");
+    let other_nonce = report_data("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB=", &key(), "");
+    let other_key = report_data(NONCE, &ec_p256_tee_pubkey(GY.into(), GX.into()), "");
+    let other_extra = report_data(NONCE, &key(), "{}");
     for other in [other_nonce, other_key, other_extra] {
         assert_ne!(other.expect("canonical"), base);
     }

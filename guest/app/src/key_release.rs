@@ -255,12 +255,12 @@ fn attempt(
     // verifier compares).
     let primary_evidence = match sample_measurement {
         None => {
-            let report_data = kbs_protocol::report_data(&challenge.nonce, &tee_pubkey)
+            let report_data = kbs_protocol::report_data(&challenge.nonce, &tee_pubkey, "")
                 .map_err(|_| Attempt::Failed("REPORT_DATA"))?;
             snp_evidence(report_data)?
         }
         Some(measurement) => {
-            let digest = kbs_protocol::runtime_data_digest(&challenge.nonce, &tee_pubkey)
+            let digest = kbs_protocol::runtime_data_digest(&challenge.nonce, &tee_pubkey, "")
                 .map_err(|_| Attempt::Failed("REPORT_DATA"))?;
             let evidence = snp_attest::sample_evidence(&digest, measurement);
             serde_json::from_str(&evidence).map_err(|_| Attempt::Failed("evidence"))?

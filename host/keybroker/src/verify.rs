@@ -153,10 +153,10 @@ mod tests {
             "T-NC4v4af5uO5-tKfA-eFivOM1drMV7Oy7ZAaDe_UfU".into(),
         );
         let nonce = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
-        let digest = kbs_protocol::runtime_data_digest(nonce, &key).expect("digest");
+        let digest = kbs_protocol::runtime_data_digest(nonce, &key, "").expect("digest");
         assert_eq!(
             snp_report_data_check(&digest),
-            ReportDataCheck::Exact(kbs_protocol::report_data(nonce, &key).expect("rd"))
+            ReportDataCheck::Exact(kbs_protocol::report_data(nonce, &key, "").expect("rd"))
         );
     }
 }

@@ -16,64 +16,52 @@
 use alloc::vec::Vec;
 
 use super::error::ClientError;
+use super::response::ClientConfig;
 use crate::error::Syntax;
-use crate::fields::is_tchar;
+use crate::fields::{is_tchar, is_value_byte};
+use crate::MAX_HEADERS;
 
 /// Longest chunk-size line accepted, extensions included, CRLF excluded.
 pub(crate) const MAX_CHUNK_LINE_BYTES: usize = 1024;
-
-/// Limits the decoder enforces.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct ChunkLimits {
-    pub max_chunk_bytes: usize,
-    pub max_body_bytes: usize,
-    /// Total bytes of the trailer section.
-    pub max_trailer_bytes: usize,
-    pub max_trailer_fields: usize,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Step {
     /// Reading a chunk-size line.
     Size,
-    /// `left` bytes of chunk data to go.
-    Data {
-        left: usize,
-    },
-    /// The CR, then the LF, after a chunk's data.
-    DataCr,
-    DataLf,
+    /// This many bytes of chunk data to go.
+    Data(usize),
+    /// Expecting this byte of the CRLF after a chunk's data.
+    DataEnd(u8),
     /// Reading trailer lines after the last chunk.
     Trailer,
     Done,
 }
 
-/// Incremental chunked-body decoder.
+/// Incremental chunked-body decoder, within the limits of a [`ClientConfig`]:
+/// `max_chunk_bytes`, `max_body_bytes`, and `max_head_bytes` and
+/// [`MAX_HEADERS`] for the trailer section.
 #[derive(Debug)]
 pub(crate) struct ChunkedDecoder {
-    limits: ChunkLimits,
+    config: ClientConfig,
     step: Step,
     /// The current line (size or trailer field), without its CRLF.
     line: Vec<u8>,
     /// A CR ended the bytes seen so far: the next must be LF.
     saw_cr: bool,
-    trailer_bytes: usize,
+    /// Trailer field lines so far, and their bytes with CRLFs.
     trailer_fields: usize,
-}
-
-fn syntax() -> ClientError {
-    ClientError::Chunk
+    trailer_bytes: usize,
 }
 
 impl ChunkedDecoder {
-    pub(crate) fn new(limits: ChunkLimits) -> Self {
+    pub(crate) fn new(config: &ClientConfig) -> Self {
         ChunkedDecoder {
-            limits,
+            config: *config,
             step: Step::Size,
             line: Vec::new(),
             saw_cr: false,
-            trailer_bytes: 0,
             trailer_fields: 0,
+            trailer_bytes: 0,
         }
     }
 
@@ -82,115 +70,93 @@ impl ChunkedDecoder {
         self.step == Step::Done
     }
 
-    /// Decodes from `data`, appending chunk data to `body`. Returns how many
-    /// bytes were consumed: all of them, or fewer once the body has ended
-    /// (the rest does not belong to this response).
-    pub(crate) fn feed(&mut self, data: &[u8], body: &mut Vec<u8>) -> Result<usize, ClientError> {
-        let mut used = 0;
-        while let Some(rest) = data.get(used..).filter(|r| !r.is_empty()) {
-            match self.step {
-                Step::Done => break,
-                Step::Data { left } => {
-                    let n = left.min(rest.len());
-                    body.extend_from_slice(rest.get(..n).unwrap_or(&[]));
-                    used += n;
-                    self.step = if n == left {
-                        Step::DataCr
-                    } else {
-                        Step::Data { left: left - n }
-                    };
-                }
-                Step::DataCr | Step::DataLf => {
-                    let want = if self.step == Step::DataCr {
-                        b'\r'
-                    } else {
-                        b'\n'
-                    };
-                    if rest.first() != Some(&want) {
-                        return Err(syntax());
-                    }
-                    used += 1;
-                    self.step = if self.step == Step::DataCr {
-                        Step::DataLf
-                    } else {
-                        Step::Size
-                    };
-                }
-                Step::Size | Step::Trailer => {
-                    let (n, complete) = self.take_line(rest)?;
-                    used += n;
-                    if complete {
-                        self.end_of_line(body.len())?;
-                    }
-                }
+    /// Decodes the start of `rest` (not empty) as far as the current step
+    /// goes, appending chunk data to `body`. Returns how many bytes were
+    /// consumed: 0 once the body has ended (the rest does not belong to it).
+    pub(crate) fn feed(&mut self, rest: &[u8], body: &mut Vec<u8>) -> Result<usize, ClientError> {
+        match self.step {
+            Step::Done => Ok(0),
+            Step::Data(left) => {
+                let n = left.min(rest.len());
+                body.extend_from_slice(rest.get(..n).unwrap_or(&[]));
+                self.step = match left - n {
+                    0 => Step::DataEnd(b'\r'),
+                    left => Step::Data(left),
+                };
+                Ok(n)
             }
+            Step::DataEnd(want) => {
+                if rest.first() != Some(&want) {
+                    return Err(ClientError::Chunk);
+                }
+                self.step = match want {
+                    b'\r' => Step::DataEnd(b'\n'),
+                    _ => Step::Size,
+                };
+                Ok(1)
+            }
+            Step::Size | Step::Trailer => self.take_line(rest, body.len()),
         }
-        Ok(used)
     }
 
-    /// Adds bytes of `rest` to the current line up to its CRLF. Returns the
-    /// bytes consumed and whether the line is complete.
-    fn take_line(&mut self, rest: &[u8]) -> Result<(usize, bool), ClientError> {
-        let limit = match self.step {
-            Step::Size => MAX_CHUNK_LINE_BYTES,
-            _ => self
-                .limits
-                .max_trailer_bytes
-                .saturating_sub(self.trailer_bytes),
+    /// Adds bytes of `rest` to the current line up to its CRLF, and handles
+    /// the line once complete. Returns the bytes consumed.
+    fn take_line(&mut self, rest: &[u8], body_len: usize) -> Result<usize, ClientError> {
+        let (limit, too_long) = match self.step {
+            Step::Size => (MAX_CHUNK_LINE_BYTES, ClientError::Chunk),
+            _ => (
+                self.config
+                    .max_head_bytes
+                    .saturating_sub(self.trailer_bytes),
+                ClientError::HeadTooLarge,
+            ),
         };
         for (i, &b) in rest.iter().enumerate() {
-            if self.saw_cr {
-                if b != b'\n' {
-                    return Err(ClientError::Malformed(Syntax::BareLineEnding));
+            match (self.saw_cr, b) {
+                (true, b'\n') => {
+                    self.saw_cr = false;
+                    self.end_of_line(body_len)?;
+                    return Ok(i + 1);
                 }
-                self.saw_cr = false;
-                return Ok((i + 1, true));
-            }
-            match b {
-                b'\r' => self.saw_cr = true,
-                b'\n' => return Err(ClientError::Malformed(Syntax::BareLineEnding)),
-                _ if self.line.len() >= limit => {
-                    return Err(match self.step {
-                        Step::Size => ClientError::Chunk,
-                        _ => ClientError::HeadTooLarge,
-                    })
+                (true, _) | (false, b'\n') => {
+                    return Err(ClientError::Malformed(Syntax::BareLineEnding))
                 }
+                (false, b'\r') => self.saw_cr = true,
+                _ if self.line.len() >= limit => return Err(too_long),
                 _ => self.line.push(b),
             }
         }
-        Ok((rest.len(), false))
+        Ok(rest.len())
     }
 
     fn end_of_line(&mut self, body_len: usize) -> Result<(), ClientError> {
         let line = core::mem::take(&mut self.line);
         if self.step == Step::Size {
             let size = parse_size_line(&line)?;
-            if size > self.limits.max_chunk_bytes {
+            if size > self.config.max_chunk_bytes {
                 return Err(ClientError::ChunkTooLarge);
             }
-            if size > self.limits.max_body_bytes.saturating_sub(body_len) {
+            if size > self.config.max_body_bytes.saturating_sub(body_len) {
                 return Err(ClientError::BodyTooLarge);
             }
             self.step = if size == 0 {
                 Step::Trailer
             } else {
-                Step::Data { left: size }
+                Step::Data(size)
             };
-            return Ok(());
-        }
-        // Trailer section: an empty line ends it.
-        if line.is_empty() {
+        } else if line.is_empty() {
+            // An empty line ends the trailer section.
             self.step = Step::Done;
-            return Ok(());
+        } else {
+            self.trailer_fields += 1;
+            self.trailer_bytes += line.len() + 2;
+            if self.trailer_fields > MAX_HEADERS || self.trailer_bytes > self.config.max_head_bytes
+            {
+                return Err(ClientError::HeadTooLarge);
+            }
+            check_field_line(&line)?;
         }
-        self.trailer_bytes += line.len() + 2;
-        self.trailer_fields += 1;
-        if self.trailer_bytes > self.limits.max_trailer_bytes
-            || self.trailer_fields > self.limits.max_trailer_fields
-        {
-            return Err(ClientError::HeadTooLarge);
-        }
-        check_field_line(&line)
+        Ok(())
     }
 }
 
@@ -199,43 +165,30 @@ impl ChunkedDecoder {
 fn parse_size_line(line: &[u8]) -> Result<usize, ClientError> {
     let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
     if digits == 0 {
-        return Err(syntax());
+        return Err(ClientError::Chunk);
     }
+    let (hex, ext) = line.split_at(digits);
     // Hex digits only (no sign), so the one way parsing fails is overflow.
-    let size = core::str::from_utf8(line.get(..digits).unwrap_or(&[]))
+    let size = core::str::from_utf8(hex)
         .ok()
         .and_then(|hex| usize::from_str_radix(hex, 16).ok())
         .ok_or(ClientError::ChunkTooLarge)?;
-    let ext = line.get(digits..).unwrap_or(&[]);
-    let after_ws = ext
-        .iter()
-        .position(|&b| b != b' ' && b != b'\t')
-        .map_or(&[][..], |p| ext.get(p..).unwrap_or(&[]));
-    match after_ws.first() {
-        // Whitespace after the size only before an extension.
-        None if ext.is_empty() => Ok(size),
-        Some(b';') if after_ws.iter().all(|&b| is_ext_byte(b)) => Ok(size),
-        _ => Err(syntax()),
-    }
-}
-
-/// Bytes allowed in chunk extensions: visible ASCII, SP, HTAB, obs-text.
-fn is_ext_byte(b: u8) -> bool {
-    b == b' ' || b == b'\t' || (0x21..=0x7e).contains(&b) || b >= 0x80
+    // Whitespace after the size only before an extension.
+    let ext_ok = ext.is_empty()
+        || (ext.trim_ascii_start().starts_with(b";") && ext.iter().all(|&b| is_value_byte(b)));
+    ext_ok.then_some(size).ok_or(ClientError::Chunk)
 }
 
 /// A trailer `field-name ":" OWS field-value OWS`.
 fn check_field_line(line: &[u8]) -> Result<(), ClientError> {
-    let colon = line
-        .iter()
-        .position(|&b| b == b':')
-        .ok_or(ClientError::Malformed(Syntax::HeaderName))?;
-    let name = line.get(..colon).unwrap_or(&[]);
+    // No colon: an empty name.
+    let colon = line.iter().position(|&b| b == b':').unwrap_or(0);
+    let (name, value) = line.split_at(colon);
     if name.is_empty() || !name.iter().all(|&b| is_tchar(b)) {
         return Err(ClientError::Malformed(Syntax::HeaderName));
     }
-    let value = line.get(colon + 1..).unwrap_or(&[]);
-    if !value.iter().all(|&b| is_ext_byte(b)) {
+    // `value` starts with the colon, a value byte itself.
+    if !value.iter().all(|&b| is_value_byte(b)) {
         return Err(ClientError::Malformed(Syntax::HeaderValue));
     }
     Ok(())

@@ -6,10 +6,10 @@
 
 use alloc::vec::Vec;
 
-use super::chunked::{ChunkLimits, ChunkedDecoder};
+use super::chunked::ChunkedDecoder;
 use super::error::ClientError;
 use crate::error::Syntax;
-use crate::fields::{connection_has, content_length, header_values, trim_ows, Header, LengthError};
+use crate::fields::{content_length, header_value, keeps_alive, list_items, Header, LengthError};
 use crate::message::Version;
 use crate::scan::{HeadScanner, Scan};
 use crate::{MAX_HEADERS, MAX_HEAD_BYTES};
@@ -61,31 +61,26 @@ pub struct ReceivedResponse {
 impl ReceivedResponse {
     /// Value of the first header called `name` (any case).
     pub fn header(&self, name: &str) -> Option<&[u8]> {
-        crate::fields::header_value(&self.headers, name)
+        header_value(&self.headers, name)
     }
 }
 
 /// How the body ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum BodyEnd {
+    /// `Content-Length` (0 when the response has no body).
     Length(usize),
     /// No `Content-Length`: the body is everything until the server closes
     /// (RFC 9112 §6.3 rule 8).
     Close,
-    /// `Transfer-Encoding: chunked`: decoded by the parser's decoder.
-    Chunked,
+    /// `Transfer-Encoding: chunked`.
+    Chunked(ChunkedDecoder),
 }
 
 enum State {
+    /// Reading a head (`buf`); 1xx heads are read and skipped.
     Head,
-    Body {
-        status: u16,
-        version: Version,
-        headers: Vec<Header>,
-        body: Vec<u8>,
-        end: BodyEnd,
-        keep_alive: bool,
-    },
+    /// The head is parsed into the response; its body is being read.
+    Body(ReceivedResponse, BodyEnd),
     Done(ReceivedResponse),
     Taken,
     Failed(ClientError),
@@ -98,14 +93,13 @@ enum State {
 pub struct ResponseParser {
     config: ClientConfig,
     state: State,
+    /// The head read so far (never a byte past its blank line).
     buf: Vec<u8>,
     scanner: HeadScanner,
     /// The request was HEAD: the response has no body whatever it declares.
     head_request: bool,
     started_ms: u64,
     peer_closed: bool,
-    /// The chunked body's decoder, while one is read.
-    chunked: Option<ChunkedDecoder>,
     /// When `poll` last saw that bytes had arrived (read timeout).
     last_progress_ms: u64,
     /// Bytes arrived since the last `poll`.
@@ -123,7 +117,6 @@ impl ResponseParser {
             head_request,
             started_ms: now_ms,
             peer_closed: false,
-            chunked: None,
             last_progress_ms: now_ms,
             progressed: false,
         }
@@ -133,55 +126,15 @@ impl ResponseParser {
     pub fn receive(&mut self, data: &[u8]) -> usize {
         let mut used = 0;
         while let Some(rest) = data.get(used..).filter(|r| !r.is_empty()) {
-            let taken = match &mut self.state {
-                State::Head => {
-                    let n = self
-                        .config
-                        .max_head_bytes
-                        .saturating_sub(self.buf.len())
-                        .min(rest.len());
-                    self.buf.extend_from_slice(rest.get(..n).unwrap_or(&[]));
-                    n
-                }
-                State::Body {
-                    body,
-                    end: BodyEnd::Chunked,
-                    ..
-                } => match self.chunked.as_mut().map(|d| d.feed(rest, body)) {
-                    Some(Ok(n)) => n,
-                    Some(Err(e)) => {
-                        self.state = State::Failed(e);
-                        0
-                    }
-                    None => 0,
-                },
-                State::Body { body, end, .. } => {
-                    let room = match *end {
-                        BodyEnd::Length(len) => len - body.len(),
-                        // One byte past the limit, to tell "too large" apart.
-                        BodyEnd::Close => {
-                            (self.config.max_body_bytes + 1).saturating_sub(body.len())
-                        }
-                        BodyEnd::Chunked => 0,
-                    };
-                    let n = room.min(rest.len());
-                    body.extend_from_slice(rest.get(..n).unwrap_or(&[]));
-                    n
-                }
-                // Unasked bytes after the response: the connection's framing
-                // is off, so it must not be reused.
-                State::Done(resp) => {
-                    resp.keep_alive = false;
-                    rest.len()
-                }
-                State::Taken | State::Failed(_) => 0,
-            };
-            used += taken;
-            self.progressed |= taken > 0;
-            let progressed = self.advance();
-            if taken == 0 && !progressed {
+            let taken = self.take(rest).unwrap_or_else(|e| {
+                self.state = State::Failed(e);
+                0
+            });
+            if taken == 0 {
                 break;
             }
+            used += taken;
+            self.progressed = true;
         }
         used
     }
@@ -193,30 +146,22 @@ impl ResponseParser {
 
     /// `Ok(None)`: not complete yet. The response or error is returned once.
     pub fn poll(&mut self, now_ms: u64) -> Result<Option<ReceivedResponse>, ClientError> {
-        self.advance();
-        if self.peer_closed {
-            if let State::Body {
-                end: BodyEnd::Close,
-                ..
-            } = self.state
-            {
-                self.finish_body();
-            } else if matches!(self.state, State::Head | State::Body { .. }) {
-                self.state = State::Failed(ClientError::Truncated);
-            }
-        }
         if core::mem::take(&mut self.progressed) {
             self.last_progress_ms = now_ms;
         }
-        if matches!(self.state, State::Head | State::Body { .. })
-            && self.next_deadline().is_some_and(|d| now_ms >= d)
-        {
+        // A deadline while the response is being read.
+        let deadline = self.next_deadline();
+        if deadline.is_some() && self.peer_closed {
+            self.state = match core::mem::replace(&mut self.state, State::Taken) {
+                State::Body(resp, BodyEnd::Close) => State::Done(resp),
+                _ => State::Failed(ClientError::Truncated),
+            };
+        } else if deadline.is_some_and(|d| now_ms >= d) {
             self.state = State::Failed(ClientError::Timeout);
         }
         match core::mem::replace(&mut self.state, State::Taken) {
             State::Done(resp) => Ok(Some(resp)),
             State::Failed(e) => Err(e),
-            State::Taken => Ok(None),
             other => {
                 self.state = other;
                 Ok(None)
@@ -231,164 +176,91 @@ impl ResponseParser {
             .config
             .read_timeout_ms
             .map_or(u64::MAX, |t| self.last_progress_ms.saturating_add(t));
-        matches!(self.state, State::Head | State::Body { .. }).then_some(whole.min(read))
+        matches!(self.state, State::Head | State::Body(..)).then_some(whole.min(read))
     }
 
-    /// Parses as far as the buffered bytes allow.
-    fn advance(&mut self) -> bool {
-        let mut progressed = false;
-        while self.step() {
-            progressed = true;
-        }
-        progressed
-    }
-
-    fn step(&mut self) -> bool {
-        match &self.state {
-            State::Head => self.advance_head(),
-            State::Body {
-                body,
-                end: BodyEnd::Length(len),
-                ..
-            } if body.len() == *len => {
-                self.finish_body();
-                true
+    /// Takes what the current state can of `rest` (0: nothing more now).
+    fn take(&mut self, rest: &[u8]) -> Result<usize, ClientError> {
+        let taken = match &mut self.state {
+            State::Head => self.take_head(rest),
+            State::Body(resp, BodyEnd::Chunked(decoder)) => decoder.feed(rest, &mut resp.body)?,
+            State::Body(resp, end) => {
+                // A `Length` body that is complete has already moved on, so
+                // no room left means a body until close over the limit.
+                let limit = match end {
+                    BodyEnd::Length(len) => *len,
+                    _ => self.config.max_body_bytes,
+                };
+                let n = (limit - resp.body.len()).min(rest.len());
+                if n == 0 {
+                    return Err(ClientError::BodyTooLarge);
+                }
+                resp.body.extend_from_slice(rest.get(..n).unwrap_or(&[]));
+                n
             }
-            State::Body {
-                body,
-                end: BodyEnd::Close,
-                ..
-            } if body.len() > self.config.max_body_bytes => {
-                self.state = State::Failed(ClientError::BodyTooLarge);
-                true
+            // Unasked bytes after the response: the connection's framing
+            // is off, so it must not be reused.
+            State::Done(resp) => {
+                resp.keep_alive = false;
+                return Ok(rest.len());
             }
-            State::Body {
-                end: BodyEnd::Chunked,
-                ..
-            } if self.chunked.as_ref().is_some_and(ChunkedDecoder::is_done) => {
-                self.chunked = None;
-                self.finish_body();
-                true
-            }
-            _ => false,
-        }
-    }
-
-    fn finish_body(&mut self) {
-        if let State::Body {
-            status,
-            version,
-            headers,
-            body,
-            keep_alive,
-            ..
-        } = core::mem::replace(&mut self.state, State::Taken)
-        {
-            self.state = State::Done(ReceivedResponse {
-                status,
-                version,
-                headers,
-                body,
-                keep_alive: keep_alive && self.buf.is_empty(),
-            });
-            self.buf = Vec::new();
-        }
-    }
-
-    fn advance_head(&mut self) -> bool {
-        if self.buf.is_empty() {
-            return false;
-        }
-        let end = match self.scanner.scan(&self.buf, self.config.max_head_bytes) {
-            Scan::Partial => return false,
-            Scan::Complete { end, .. } => end,
-            Scan::BareLineEnding => {
-                return self.fail(ClientError::Malformed(Syntax::BareLineEnding))
-            }
-            Scan::TooLarge => return self.fail(ClientError::HeadTooLarge),
+            State::Taken | State::Failed(_) => return Ok(0),
         };
-        let parsed = match self.buf.get(..end) {
-            Some(head) => parse_response_head(head),
-            None => Err(ClientError::Malformed(Syntax::Line)),
+        self.state = match core::mem::replace(&mut self.state, State::Taken) {
+            State::Body(resp, BodyEnd::Length(len)) if resp.body.len() == len => State::Done(resp),
+            State::Body(resp, BodyEnd::Chunked(d)) if d.is_done() => State::Done(resp),
+            other => other,
         };
-        let head = match parsed {
-            Ok(head) => head,
-            Err(e) => return self.fail(e),
+        Ok(taken)
+    }
+
+    /// Adds bytes to the head; once it is complete, parses it and returns
+    /// only the bytes up to its end (what follows is the body or, after a
+    /// 1xx, the next head). A bad head fails the parser, its bytes taken.
+    fn take_head(&mut self, rest: &[u8]) -> usize {
+        let (before, max) = (self.buf.len(), self.config.max_head_bytes);
+        let n = max.saturating_sub(before).min(rest.len());
+        self.buf.extend_from_slice(rest.get(..n).unwrap_or(&[]));
+        let outcome = match self.scanner.scan(&self.buf, max) {
+            Scan::Partial => return n,
+            Scan::Complete { end, .. } => self.start_body(end).map(|()| end - before),
+            Scan::BareLineEnding => Err(ClientError::Malformed(Syntax::BareLineEnding)),
+            Scan::TooLarge => Err(ClientError::HeadTooLarge),
         };
-        let rest = self.buf.split_off(end.min(self.buf.len()));
-        self.buf = rest;
+        outcome.unwrap_or_else(|e| {
+            self.state = State::Failed(e);
+            n
+        })
+    }
+
+    /// Parses the head `buf[..end]` and sets up reading its body.
+    fn start_body(&mut self, end: usize) -> Result<(), ClientError> {
+        let mut resp = parse_response_head(self.buf.get(..end).unwrap_or(&[]))?;
+        self.buf.clear();
         self.scanner = HeadScanner::default();
         // 1xx are interim (e.g. 100 Continue): skip and read the next head.
-        if (100..200).contains(&head.status) {
-            return true;
+        if (100..200).contains(&resp.status) {
+            return Ok(());
         }
-        let no_body = self.head_request || head.status == 204 || head.status == 304;
-        let chunked = !no_body
-            && header_values(&head.headers, "transfer-encoding")
-                .next()
-                .is_some();
-        let framing = if no_body {
-            Ok(Some(0))
-        } else if chunked {
-            if let Err(e) = check_transfer_encoding(&head) {
-                return self.fail(e);
-            }
-            Ok(None)
+        let end_of_body = if self.head_request || resp.status == 204 || resp.status == 304 {
+            BodyEnd::Length(0)
+        } else if resp.header("transfer-encoding").is_some() {
+            check_transfer_encoding(&resp)?;
+            BodyEnd::Chunked(ChunkedDecoder::new(&self.config))
         } else {
-            content_length(&head.headers)
-        };
-        let end = match framing {
-            Ok(_) if chunked => BodyEnd::Chunked,
-            Ok(Some(n)) => match usize::try_from(n) {
-                Ok(n) if n <= self.config.max_body_bytes => BodyEnd::Length(n),
-                _ => return self.fail(ClientError::BodyTooLarge),
-            },
-            Ok(None) => BodyEnd::Close,
-            Err(LengthError::Overflow) => return self.fail(ClientError::BodyTooLarge),
-            Err(LengthError::Invalid | LengthError::Duplicate) => {
-                return self.fail(ClientError::ContentLength)
+            match content_length(&resp.headers, self.config.max_body_bytes) {
+                Ok(Some(len)) => BodyEnd::Length(len),
+                Ok(None) => BodyEnd::Close,
+                Err(LengthError::TooLarge) => return Err(ClientError::BodyTooLarge),
+                Err(LengthError::Invalid | LengthError::Duplicate) => {
+                    return Err(ClientError::ContentLength)
+                }
             }
         };
-        let keep_alive = matches!(end, BodyEnd::Length(_) | BodyEnd::Chunked)
-            && match head.version {
-                Version::Http11 => !connection_has(&head.headers, "close"),
-                Version::Http10 => connection_has(&head.headers, "keep-alive"),
-            };
-        // Bytes already buffered belong to the body (up to its end).
-        let mut body = core::mem::take(&mut self.buf);
-        if let BodyEnd::Length(len) = end {
-            if body.len() > len {
-                self.buf = body.split_off(len);
-            }
-        }
-        if end == BodyEnd::Chunked {
-            let mut decoder = ChunkedDecoder::new(ChunkLimits {
-                max_chunk_bytes: self.config.max_chunk_bytes,
-                max_body_bytes: self.config.max_body_bytes,
-                max_trailer_bytes: self.config.max_head_bytes,
-                max_trailer_fields: MAX_HEADERS,
-            });
-            let raw = core::mem::take(&mut body);
-            match decoder.feed(&raw, &mut body) {
-                Ok(n) => self.buf = raw.get(n..).unwrap_or(&[]).to_vec(),
-                Err(e) => return self.fail(e),
-            }
-            self.chunked = Some(decoder);
-        }
-        self.state = State::Body {
-            status: head.status,
-            version: head.version,
-            headers: head.headers,
-            body,
-            end,
-            keep_alive,
-        };
-        true
-    }
-
-    fn fail(&mut self, e: ClientError) -> bool {
-        self.state = State::Failed(e);
-        true
+        resp.keep_alive =
+            !matches!(end_of_body, BodyEnd::Close) && keeps_alive(resp.version, &resp.headers);
+        self.state = State::Body(resp, end_of_body);
+        Ok(())
     }
 }
 
@@ -396,41 +268,26 @@ impl ResponseParser {
 /// another coding cannot be decoded here, HTTP/1.0 has no transfer codings,
 /// and a `Content-Length` beside it is the request-smuggling pattern (RFC
 /// 9112 §6.1, §6.3).
-fn check_transfer_encoding(head: &ResponseHead) -> Result<(), ClientError> {
-    if head.version == Version::Http10 {
+fn check_transfer_encoding(resp: &ReceivedResponse) -> Result<(), ClientError> {
+    if resp.version == Version::Http10 {
         return Err(ClientError::TransferEncoding);
     }
-    if header_values(&head.headers, "content-length")
-        .next()
-        .is_some()
-    {
+    if resp.header("content-length").is_some() {
         return Err(ClientError::FramingConflict);
     }
-    let mut codings = header_values(&head.headers, "transfer-encoding")
-        .flat_map(|v| v.split(|&b| b == b','))
-        .map(trim_ows)
-        .filter(|c| !c.is_empty());
+    let mut codings = list_items(&resp.headers, "transfer-encoding");
     match (codings.next(), codings.next()) {
         (Some(c), None) if c.eq_ignore_ascii_case(b"chunked") => Ok(()),
         _ => Err(ClientError::TransferEncoding),
     }
 }
 
-struct ResponseHead {
-    status: u16,
-    version: Version,
-    headers: Vec<Header>,
-}
-
-fn parse_response_head(head: &[u8]) -> Result<ResponseHead, ClientError> {
+/// The status line and fields; the body is still empty.
+fn parse_response_head(head: &[u8]) -> Result<ReceivedResponse, ClientError> {
     let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut resp = httparse::Response::new(&mut slots);
-    match resp.parse(head) {
-        Ok(httparse::Status::Complete(_)) => {}
-        Ok(httparse::Status::Partial) => return Err(ClientError::Malformed(Syntax::Line)),
-        Err(httparse::Error::TooManyHeaders) => return Err(ClientError::HeadTooLarge),
-        Err(e) => return Err(ClientError::Malformed(Syntax::from_httparse(e))),
-    }
+    Syntax::check(resp.parse(head))
+        .map_err(|e| e.map_or(ClientError::HeadTooLarge, ClientError::Malformed))?;
     let (Some(minor), Some(status)) = (resp.version, resp.code) else {
         return Err(ClientError::Malformed(Syntax::StartLine));
     };
@@ -441,14 +298,11 @@ fn parse_response_head(head: &[u8]) -> Result<ResponseHead, ClientError> {
     if !(100..=599).contains(&status) {
         return Err(ClientError::Malformed(Syntax::StartLine));
     }
-    let headers = resp
-        .headers
-        .iter()
-        .map(|h| Header::new(h.name, h.value))
-        .collect();
-    Ok(ResponseHead {
+    Ok(ReceivedResponse {
         status,
         version,
-        headers,
+        headers: Header::from_parsed(resp.headers),
+        body: Vec::new(),
+        keep_alive: false,
     })
 }

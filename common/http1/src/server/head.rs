@@ -6,7 +6,9 @@ use alloc::vec::Vec;
 
 use super::error::RequestError;
 use crate::error::Syntax;
-use crate::fields::{connection_has, content_length, header_values, Header, LengthError};
+use crate::fields::{
+    content_length, header_value, header_values, keeps_alive, Header, LengthError,
+};
 use crate::message::Version;
 use crate::MAX_HEADERS;
 
@@ -27,13 +29,8 @@ pub(crate) fn parse_request_head(
 ) -> Result<RequestHead, RequestError> {
     let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut slots);
-    match req.parse(head) {
-        Ok(httparse::Status::Complete(_)) => {}
-        // The scanner found the blank line, so httparse must see it too.
-        Ok(httparse::Status::Partial) => return Err(RequestError::Malformed(Syntax::Line)),
-        Err(httparse::Error::TooManyHeaders) => return Err(RequestError::HeadTooLarge),
-        Err(e) => return Err(RequestError::Malformed(Syntax::from_httparse(e))),
-    }
+    Syntax::check(req.parse(head))
+        .map_err(|e| e.map_or(RequestError::HeadTooLarge, RequestError::Malformed))?;
     let (Some(method), Some(path), Some(minor)) = (req.method, req.path, req.version) else {
         return Err(RequestError::Malformed(Syntax::StartLine));
     };
@@ -41,22 +38,15 @@ pub(crate) fn parse_request_head(
     if !(path.starts_with('/') || (path == "*" && method == "OPTIONS")) {
         return Err(RequestError::Target);
     }
-    let headers: Vec<Header> = req
-        .headers
-        .iter()
-        .map(|h| Header::new(h.name, h.value))
-        .collect();
+    let headers = Header::from_parsed(req.headers);
 
     let hosts = header_values(&headers, "host").count();
     if hosts > 1 || (hosts == 0 && version == Version::Http11) {
         return Err(RequestError::Host);
     }
 
-    let declared = content_length(&headers);
-    if header_values(&headers, "transfer-encoding")
-        .next()
-        .is_some()
-    {
+    let declared = content_length(&headers, max_body);
+    if header_value(&headers, "transfer-encoding").is_some() {
         if version == Version::Http10 || !matches!(declared, Ok(None)) {
             return Err(RequestError::ConflictingFraming);
         }
@@ -64,15 +54,12 @@ pub(crate) fn parse_request_head(
     }
     let body_len = match declared {
         Ok(None) => 0,
-        Ok(Some(n)) => usize::try_from(n).map_err(|_| RequestError::BodyTooLarge)?,
+        Ok(Some(n)) => n,
         Err(LengthError::Invalid) => return Err(RequestError::ContentLength),
         Err(LengthError::Duplicate) => return Err(RequestError::DuplicateContentLength),
-        // All digits but past u64: a size, just an absurd one.
-        Err(LengthError::Overflow) => return Err(RequestError::BodyTooLarge),
+        // All digits but over the limit (or past u64): a size, just too large.
+        Err(LengthError::TooLarge) => return Err(RequestError::BodyTooLarge),
     };
-    if body_len > max_body {
-        return Err(RequestError::BodyTooLarge);
-    }
 
     // RFC 9110 §10.1.1: HTTP/1.0 recipients ignore Expect.
     let mut expect_continue = false;
@@ -85,12 +72,7 @@ pub(crate) fn parse_request_head(
         }
     }
 
-    let keep_alive = match version {
-        Version::Http11 => !connection_has(&headers, "close"),
-        Version::Http10 => {
-            connection_has(&headers, "keep-alive") && !connection_has(&headers, "close")
-        }
-    };
+    let keep_alive = keeps_alive(version, &headers);
 
     Ok(RequestHead {
         method: String::from(method),

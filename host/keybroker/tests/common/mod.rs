@@ -363,12 +363,12 @@ impl Guest {
 
     /// The SNP REPORT_DATA this guest must present (digest + 16 zeros).
     pub fn report_data(&self) -> [u8; 64] {
-        kbs_protocol::report_data(&self.nonce, &self.tee_pubkey()).expect("report data")
+        kbs_protocol::report_data(&self.nonce, &self.tee_pubkey(), "").expect("report data")
     }
 
     /// The 48-byte runtime-data digest sample evidence carries.
     pub fn digest(&self) -> [u8; 48] {
-        kbs_protocol::runtime_data_digest(&self.nonce, &self.tee_pubkey()).expect("digest")
+        kbs_protocol::runtime_data_digest(&self.nonce, &self.tee_pubkey(), "").expect("digest")
     }
 
     /// An Attestation body with `evidence` as primary evidence.
