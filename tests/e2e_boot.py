@@ -168,7 +168,7 @@ def a_vcpu_without_avx2_and_fma_is_refused_at_boot():
         lines = p.stdout.splitlines()
         assert p.returncode == EXIT_FAIL and lines and lines[-1] == want, f"{cpu}: exit {p.returncode}\n{p.stdout}"
         assert "PANIC" not in p.stdout, p.stdout
-    print(f"     refused at boot on {', '.join(cases)}: {want}")
+    print(f"     refused at boot on {', '.join(cases)}; the last: {want}")
 
 
 @test
