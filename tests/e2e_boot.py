@@ -155,6 +155,23 @@ def out_of_memory_prints_a_fixed_line_and_exits():
 
 
 @test
+def a_vcpu_without_avx2_and_fma_is_refused_at_boot():
+    """The guest has no scalar kernel (int8-kernels' `scalar` is host-only):
+    on a vCPU without AVX2 + FMA the production image stops at boot with one
+    line naming what is missing, and the failure status; no panic."""
+    cases = {"qemu64": "XSAVE, AVX, AVX2, FMA", "SandyBridge": "AVX2, FMA", "max,-fma": "FMA"}
+    for cpu, lacks in cases.items():
+        # The later -cpu wins over run.sh's.
+        p = run_cmd([RUN, "--image", IMAGE, "--accel", "tcg", "--", "-cpu", cpu], timeout=60)
+        want = ("cpu: FAILED: the appliance needs AVX2 and FMA (every SEV-SNP CPU has them); "
+                f"this vCPU lacks {lacks}: use -cpu EPYC-Milan, EPYC-Genoa or max")
+        lines = p.stdout.splitlines()
+        assert p.returncode == EXIT_FAIL and lines and lines[-1] == want, f"{cpu}: exit {p.returncode}\n{p.stdout}"
+        assert "PANIC" not in p.stdout, p.stdout
+    print(f"     refused at boot on {', '.join(cases)}; the last: {want}")
+
+
+@test
 def production_image_ignores_test_requests():
     """No fw_cfg value selects test code in the production image: asked for
     self-tests, a power-off and an early fault, it boots to ready and does

@@ -10,7 +10,7 @@
 //! Rules (Intel SDM vol. 1 ch. 13, AMD APM vol. 2 §11.5):
 //! - no XSAVE (leaf 1 ECX bit 26), or leaf 0xD out of range, or x87/SSE missing from
 //!   the supported XCR0 mask (leaf 0xD subleaf 0 EDX:EAX): leave CR4.OSXSAVE clear,
-//!   no XCR0; only the scalar kernel;
+//!   no XCR0; no SIMD kernel;
 //! - otherwise XCR0 = x87 | SSE, + AVX (YMM) when leaf 1 offers AVX and the mask has
 //!   bit 2, + opmask/ZMM_Hi256/Hi16_ZMM when AVX is on, leaf 7 offers AVX-512F and the
 //!   mask has bits 5-7;
@@ -82,10 +82,10 @@ impl SimdPlan {
         }
     }
 
-    /// The fastest kernel kind once the plan is applied (a kind, not a
-    /// [`Kernel`](crate::Kernel): the caller who applied the plan on this CPU vouches
-    /// for it with [`Kernel::assume_supported`](crate::Kernel::assume_supported)).
-    pub fn kind(&self) -> KernelKind {
+    /// The fastest SIMD kernel kind once the plan is applied, `None` without AVX2 + FMA
+    /// (a kind, not a [`Kernel`](crate::Kernel): the caller who applied the plan on this
+    /// CPU vouches for it with [`Kernel::assume_supported`](crate::Kernel::assume_supported)).
+    pub fn kind(&self) -> Option<KernelKind> {
         self.values.best_kind()
     }
 }
@@ -129,35 +129,35 @@ mod tests {
         assert_eq!(p.xcr0, 0xE7);
         assert_eq!(p.values.xcr0, 0xE7);
         assert_ne!(p.values.leaf1_ecx & (1 << 27), 0, "OSXSAVE after enabling");
-        assert_eq!(p.kind(), KernelKind::Avx512Vnni);
+        assert_eq!(p.kind(), Some(KernelKind::Avx512Vnni));
     }
 
     #[test]
     fn avx2_cpu_enables_ymm_only() {
         let p = SimdPlan::from_cpuid(cpu(XSAVE | AVX | FMA, (AVX2, 0), 0x7));
         assert_eq!(p.xcr0, 0x7);
-        assert_eq!(p.kind(), KernelKind::Avx2);
+        assert_eq!(p.kind(), Some(KernelKind::Avx2));
         // AVX-512F offered but the mask lacks the ZMM components: no ZMM state.
         let p = SimdPlan::from_cpuid(cpu(XSAVE | AVX | FMA, (AVX2 | AVX512_F_BW_VL, VNNI), 0x7));
         assert_eq!(p.xcr0, 0x7);
-        assert_eq!(p.kind(), KernelKind::Avx2);
+        assert_eq!(p.kind(), Some(KernelKind::Avx2));
     }
 
     #[test]
-    fn no_xsave_or_no_avx_stays_scalar() {
+    fn no_xsave_or_no_avx_has_no_kernel() {
         let p = SimdPlan::from_cpuid(cpu(AVX | FMA, (AVX2, 0), 0x7));
         assert!(!p.xsave);
         assert_eq!(p.xcr0, 0);
         assert_eq!(p.values.leaf1_ecx & (1 << 27), 0);
-        assert_eq!(p.kind(), KernelKind::Scalar);
+        assert_eq!(p.kind(), None);
         let p = SimdPlan::from_cpuid(cpu(XSAVE | FMA, (AVX2, 0), 0x7));
         assert!(p.xsave);
         assert_eq!(p.xcr0, 0x3);
-        assert_eq!(p.kind(), KernelKind::Scalar);
+        assert_eq!(p.kind(), None);
         // A mask without SSE: XSETBV would fault, so nothing is enabled.
         let p = SimdPlan::from_cpuid(cpu(XSAVE | AVX | FMA, (AVX2, 0), 0x5));
         assert!(!p.xsave);
-        assert_eq!(p.kind(), KernelKind::Scalar);
+        assert_eq!(p.kind(), None);
     }
 
     #[test]
@@ -172,6 +172,6 @@ mod tests {
         });
         assert!(!p.xsave);
         assert_eq!(p.values.leaf7_ebx, 0);
-        assert_eq!(p.kind(), KernelKind::Scalar);
+        assert_eq!(p.kind(), None);
     }
 }

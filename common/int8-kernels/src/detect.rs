@@ -22,6 +22,7 @@ const VNNI: u8 = 2;
 
 fn allowed_by(kind: KernelKind, bits: u8) -> bool {
     match kind {
+        #[cfg(feature = "scalar")]
         KernelKind::Scalar => true,
         KernelKind::Avx2 => bits & AVX2 != 0,
         KernelKind::Avx512Vnni => bits & VNNI != 0,
@@ -44,7 +45,8 @@ pub struct CpuidValues {
 }
 
 impl CpuidValues {
-    /// The kinds these values allow (always includes `Scalar`), slowest first.
+    /// The kinds these values allow (with feature `scalar` always including `Scalar`),
+    /// slowest first.
     #[cfg(feature = "extra-ops")]
     pub fn kinds(self) -> Vec<KernelKind> {
         let bits = decode(self);
@@ -54,16 +56,22 @@ impl CpuidValues {
             .collect()
     }
 
-    /// The fastest kind these values allow. A kind, not a [`Kernel`]: anyone can write
-    /// down values (see `kernel.rs`); a caller that read them from this CPU turns the
-    /// answer into a kernel with [`Kernel::assume_supported`].
-    pub fn best_kind(self) -> KernelKind {
+    /// The fastest SIMD kind these values allow; `None` when they allow none (only the
+    /// host's scalar kernel would run: the guest stops, naming [`missing`](Self::missing)).
+    /// A kind, not a [`Kernel`]: anyone can write down values (see `kernel.rs`); a caller
+    /// that read them from this CPU turns the answer into a kernel with
+    /// [`Kernel::assume_supported`].
+    pub fn best_kind(self) -> Option<KernelKind> {
         let bits = decode(self);
-        KernelKind::ALL
+        [KernelKind::Avx512Vnni, KernelKind::Avx2]
             .into_iter()
-            .rev()
             .find(|&k| allowed_by(k, bits))
-            .unwrap_or(KernelKind::Scalar)
+    }
+
+    /// What the AVX2 kernel needs that these values lack, for a message: e.g.
+    /// "XSAVE, AVX, AVX2, FMA" (empty when [`best_kind`](Self::best_kind) is `Some`).
+    pub fn missing(self) -> Missing {
+        Missing(avx2_needs(self))
     }
 
     /// Whether these values allow `kind`.
@@ -73,33 +81,60 @@ impl CpuidValues {
     }
 }
 
+/// The features the AVX2 kernel needs that some [`CpuidValues`] lack, shown as their
+/// names separated by ", " ([`CpuidValues::missing`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Missing([(&'static str, bool); 5]);
+
+impl core::fmt::Display for Missing {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let mut sep = "";
+        for (name, _) in self.0.iter().filter(|n| !n.1) {
+            write!(f, "{sep}{name}")?;
+            sep = ", ";
+        }
+        Ok(())
+    }
+}
+
+const OSXSAVE: u32 = 1 << 27; // leaf 1 ECX
+const AVX_BIT: u32 = 1 << 28; // leaf 1 ECX
+const FMA: u32 = 1 << 12; // leaf 1 ECX
+const AVX2_BIT: u32 = 1 << 5; // leaf 7 EBX
+                              // XCR0: SSE + AVX (YMM upper halves) state; AVX-512 adds opmask, ZMM_Hi256, Hi16_ZMM.
+const XCR0_YMM: u64 = 0b110;
+const XCR0_ZMM: u64 = 0b1110_0110;
+
+/// What the AVX2 kernel needs (the f32 helpers use FMA on both SIMD kernels; every AVX2
+/// CPU has it, a VM might not say so), each with whether `v` has it.
+fn avx2_needs(v: CpuidValues) -> [(&'static str, bool); 5] {
+    [
+        ("CPUID leaf 7", v.max_leaf >= 7),
+        ("XSAVE", v.leaf1_ecx & OSXSAVE != 0),
+        (
+            "AVX",
+            v.leaf1_ecx & AVX_BIT != 0 && v.xcr0 & XCR0_YMM == XCR0_YMM,
+        ),
+        ("AVX2", v.leaf7_ebx & AVX2_BIT != 0),
+        ("FMA", v.leaf1_ecx & FMA != 0),
+    ]
+}
+
 fn decode(v: CpuidValues) -> u8 {
-    const OSXSAVE: u32 = 1 << 27; // leaf 1 ECX
-    const AVX: u32 = 1 << 28; // leaf 1 ECX
-    const FMA: u32 = 1 << 12; // leaf 1 ECX
-    const AVX2_BIT: u32 = 1 << 5; // leaf 7 EBX
     const AVX512F: u32 = 1 << 16; // leaf 7 EBX
     const AVX512BW: u32 = 1 << 30; // leaf 7 EBX
     const AVX512VL: u32 = 1 << 31; // leaf 7 EBX
     const AVX512VNNI: u32 = 1 << 11; // leaf 7 ECX
 
-    // XCR0: SSE + AVX (YMM upper halves) state; AVX-512 adds opmask, ZMM_Hi256, Hi16_ZMM.
-    const XCR0_YMM: u64 = 0b110;
-    const XCR0_ZMM: u64 = 0b1110_0110;
-
-    if v.max_leaf < 7 || v.leaf1_ecx & OSXSAVE == 0 || v.leaf1_ecx & AVX == 0 {
+    if avx2_needs(v).iter().any(|n| !n.1) {
         return 0;
     }
-    let mut bits = 0;
-    // The f32 helpers use FMA on both SIMD kernels (every AVX2 CPU has it; a VM might not say so).
-    if v.xcr0 & XCR0_YMM == XCR0_YMM && v.leaf7_ebx & AVX2_BIT != 0 && v.leaf1_ecx & FMA != 0 {
-        bits |= AVX2;
-        let f = AVX512F | AVX512BW | AVX512VL;
-        if v.xcr0 & XCR0_ZMM == XCR0_ZMM && v.leaf7_ebx & f == f && v.leaf7_ecx & AVX512VNNI != 0 {
-            bits |= VNNI;
-        }
+    let f = AVX512F | AVX512BW | AVX512VL;
+    if v.xcr0 & XCR0_ZMM == XCR0_ZMM && v.leaf7_ebx & f == f && v.leaf7_ecx & AVX512VNNI != 0 {
+        AVX2 | VNNI
+    } else {
+        AVX2
     }
-    bits
 }
 
 /// Whether the entry points may run `kernel`: with the probe, whether this CPU runs
@@ -112,7 +147,11 @@ pub(crate) fn runnable(kernel: Kernel) -> bool {
     }
     #[cfg(not(any(test, feature = "std")))]
     {
-        kernel.kind() == KernelKind::Scalar || cfg!(target_arch = "x86_64")
+        match kernel.kind() {
+            #[cfg(feature = "scalar")]
+            KernelKind::Scalar => true,
+            _ => cfg!(target_arch = "x86_64"),
+        }
     }
 }
 

@@ -4,8 +4,8 @@
 //! from `acc = 0`, for c = 0, 1, ..., K-1 in order `acc = fma(a[i][c], b[c][j], acc)`, where
 //! `fma` is the fused multiply-add (one rounding, as `vfmadd`). The SIMD kernels vectorise
 //! across `j` (every lane runs that sequence for its own column) and block rows into
-//! registers, so the blocking never changes the result; the scalar kernel reproduces the
-//! fused rounding exactly with [`fma_f32`].
+//! registers, so the blocking never changes the result; the scalar kernel (feature
+//! `scalar`) reproduces the fused rounding exactly with [`fma_f32`].
 //!
 //! (FMA rather than multiply-then-add: on the Zen 4 dev machine a `vmulps` + `vaddps` pair
 //! sustains ~2/3 of the `vfmadd` rate, and on Intel cores the gap is 2x.)
@@ -103,6 +103,7 @@ macro_rules! matrix_view {
 matrix_view!(F32Mat, &'a [f32]);
 matrix_view!(F32MatMut, &'a mut [f32]);
 
+#[cfg(feature = "scalar")]
 impl F32Mat<'_> {
     /// Element (r, c); `r < rows`, `c < cols`.
     #[inline(always)]
@@ -163,6 +164,7 @@ pub fn gemm_f32_nt(
         KernelKind::Avx2 | KernelKind::Avx512Vnni => unsafe {
             crate::f32gemm_simd::transpose_avx2(b.data.as_ptr(), n, k, b.stride, bt)
         },
+        #[cfg(feature = "scalar")]
         _ => transpose(b, bt),
     }
     run(kernel, a, F32Mat::dense(bt, k, n)?, out);
@@ -170,6 +172,7 @@ pub fn gemm_f32_nt(
 }
 
 /// `bt[c * n + j] = b[j][c]` (`bt` is K x N dense). Blocks of 8 x 8 keep both sides in cache.
+#[cfg(feature = "scalar")]
 fn transpose(b: F32Mat<'_>, bt: &mut [f32]) {
     const T: usize = 8;
     let (n, k) = (b.rows, b.cols);
@@ -199,11 +202,13 @@ fn run(kernel: Kernel, a: F32Mat<'_>, b: F32Mat<'_>, out: F32MatMut<'_>) {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: as above, with AVX-512F (part of the AVX-512 VNNI kernel's requirements).
         KernelKind::Avx512Vnni => unsafe { crate::f32gemm_simd::gemm_avx512(&a, &b, out) },
+        #[cfg(feature = "scalar")]
         _ => gemm_scalar(&a, &b, out),
     }
 }
 
 /// Reference: one output row at a time, K in order, the whole row updated per step.
+#[cfg(feature = "scalar")]
 fn gemm_scalar(a: &F32Mat<'_>, b: &F32Mat<'_>, out: F32MatMut<'_>) {
     let (m, n, k) = (a.rows, b.cols, a.cols);
     for i in 0..m {

@@ -122,6 +122,7 @@ pub fn exp_f32(kernel: Kernel, x: &mut [f32]) -> Result<(), KernelError> {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the token proves AVX-512F (part of the VNNI kernel's set; kernel.rs).
         KernelKind::Avx512Vnni => unsafe { crate::f32math_simd::map_avx512::<EXP>(x) },
+        #[cfg(feature = "scalar")]
         _ => x.iter_mut().for_each(|v| *v = exp_one(*v)),
     }
     Ok(())
@@ -137,6 +138,7 @@ pub fn gelu_f32(kernel: Kernel, x: &mut [f32]) -> Result<(), KernelError> {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the token proves AVX-512F (kernel.rs).
         KernelKind::Avx512Vnni => unsafe { crate::f32math_simd::map_avx512::<GELU>(x) },
+        #[cfg(feature = "scalar")]
         _ => x.iter_mut().for_each(|v| *v = gelu_one(*v)),
     }
     Ok(())
@@ -181,6 +183,7 @@ pub fn softmax_rows_f32(kernel: Kernel, m: F32MatMut<'_>, scale: f32) -> Result<
         KernelKind::Avx512Vnni => unsafe {
             crate::f32math_simd::softmax_rows_avx512(data, rows, cols, stride, scale)
         },
+        #[cfg(feature = "scalar")]
         _ => {
             for r in 0..rows {
                 softmax_row_scalar(&mut data[r * stride..r * stride + cols], scale);
@@ -191,6 +194,7 @@ pub fn softmax_rows_f32(kernel: Kernel, m: F32MatMut<'_>, scale: f32) -> Result<
 }
 
 /// The reference of `softmax_f32`.
+#[cfg(feature = "scalar")]
 fn softmax_row_scalar(row: &mut [f32], scale: f32) {
     let main = row.len() - row.len() % LANES;
     let mut mx = [f32::NEG_INFINITY; LANES];
@@ -222,8 +226,9 @@ pub(crate) fn softmax_max_tail(mut mx: [f32; LANES], tail: &[f32]) -> f32 {
 }
 
 /// Step 2's end: exp of the tail, added to the lane sums; returns 1 / folded sum.
+#[cfg(feature = "scalar")]
 #[inline]
-pub(crate) fn softmax_inv_tail(mut acc: [f32; LANES], tail: &mut [f32], m: f32, scale: f32) -> f32 {
+fn softmax_inv_tail(mut acc: [f32; LANES], tail: &mut [f32], m: f32, scale: f32) -> f32 {
     for (a, v) in acc.iter_mut().zip(tail) {
         *v = exp_one((*v - m) * scale);
         *a += *v;

@@ -17,6 +17,7 @@ pub fn dot_f32(kernel: Kernel, a: &[f32], b: &[f32]) -> Result<f32, KernelError>
     }
     let main = a.len() - a.len() % LANES;
     let mut s = match kernel.kind() {
+        #[cfg(feature = "scalar")]
         KernelKind::Scalar => dot_scalar(&a[..main], &b[..main]),
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the token proves the kind's instruction set (kernel.rs); the slices have equal lengths, multiples of 16.
@@ -40,6 +41,7 @@ pub fn axpy_f32(kernel: Kernel, alpha: f32, x: &[f32], y: &mut [f32]) -> Result<
         return Err(KernelError::Unavailable(kernel.kind()));
     }
     match kernel.kind() {
+        #[cfg(feature = "scalar")]
         KernelKind::Scalar => axpy_scalar(alpha, x, y),
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the token proves the kind's instruction set (kernel.rs); equal lengths checked above.
@@ -54,6 +56,7 @@ pub fn axpy_f32(kernel: Kernel, alpha: f32, x: &[f32], y: &mut [f32]) -> Result<
 }
 
 /// Reference dot over whole 16-element chunks (lengths are equal multiples of 16).
+#[cfg(feature = "scalar")]
 fn dot_scalar(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0f32; LANES];
     for (ca, cb) in a.chunks_exact(LANES).zip(b.chunks_exact(LANES)) {
@@ -71,6 +74,7 @@ fn dot_scalar(a: &[f32], b: &[f32]) -> f32 {
     acc[0]
 }
 
+#[cfg(feature = "scalar")]
 fn axpy_scalar(alpha: f32, x: &[f32], y: &mut [f32]) {
     for (y, x) in y.iter_mut().zip(x) {
         *y += alpha * x;

@@ -13,7 +13,8 @@
 //!   runs the kind (the guest kernel, from the CPUID values it trusts and the XCR0
 //!   it just loaded).
 //!
-//! [`Kernel::SCALAR`] is always safe. [`CpuidValues`](crate::CpuidValues) and
+//! `Kernel::SCALAR` (feature `scalar`: host tools and tests, never the guest) is
+//! always safe. [`CpuidValues`](crate::CpuidValues) and
 //! [`SimdPlan`](crate::SimdPlan) stay plain data and answer with a [`KernelKind`], not
 //! a `Kernel`: they are computed by pure code from CPUID answers anyone can write
 //! down (the SNP CPUID-page tests in `snp-guest` build them from literals), so they
@@ -24,7 +25,9 @@
 /// results. Carries no promise about the CPU; see [`Kernel`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum KernelKind {
-    /// Portable Rust; the reference, runs everywhere (incl. QEMU TCG).
+    /// Portable Rust, the reference; runs everywhere. Feature `scalar` (host tools and
+    /// tests): the guest has no scalar kernel and requires AVX2 + FMA.
+    #[cfg(feature = "scalar")]
     Scalar,
     /// AVX2 (+ FMA for the f32 helpers), exact int16 products (no `vpmaddubsw` saturation).
     Avx2,
@@ -34,11 +37,16 @@ pub enum KernelKind {
 
 impl KernelKind {
     /// Every kind, slowest first.
+    #[cfg(feature = "scalar")]
     pub const ALL: [KernelKind; 3] = [KernelKind::Scalar, KernelKind::Avx2, KernelKind::Avx512Vnni];
+    /// Every kind, slowest first.
+    #[cfg(not(feature = "scalar"))]
+    pub const ALL: [KernelKind; 2] = [KernelKind::Avx2, KernelKind::Avx512Vnni];
 
     /// Short stable name, for logs, benchmarks and command-line flags.
     pub fn name(self) -> &'static str {
         match self {
+            #[cfg(feature = "scalar")]
             KernelKind::Scalar => "scalar",
             KernelKind::Avx2 => "avx2",
             KernelKind::Avx512Vnni => "avx512-vnni",
@@ -58,7 +66,8 @@ impl KernelKind {
 pub struct Kernel(KernelKind);
 
 impl Kernel {
-    /// The portable scalar kernel: runs on every CPU.
+    /// The portable scalar kernel: runs on every CPU (feature `scalar`).
+    #[cfg(feature = "scalar")]
     pub const SCALAR: Kernel = Kernel(KernelKind::Scalar);
 
     /// A kernel of `kind`, on the caller's word that this CPU runs it.
@@ -70,7 +79,7 @@ impl Kernel {
     /// enabled their register state in XCR0 (YMM; for AVX-512 also opmask, ZMM_Hi256
     /// and Hi16_ZMM). [`CpuidValues::best_kind`](crate::CpuidValues::best_kind) on
     /// values read from that CPU after enabling that state names such a kind. Always
-    /// sound for [`KernelKind::Scalar`]. Builds with the `std` feature re-check with the
+    /// sound for `KernelKind::Scalar`. Builds with the `std` feature re-check with the
     /// probe and refuse an unsupported kind with
     /// [`KernelError::Unavailable`](crate::KernelError::Unavailable); that is a
     /// diagnostic for host tools, not part of this contract.

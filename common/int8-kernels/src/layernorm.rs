@@ -65,6 +65,7 @@ pub fn layer_norm_f32(
         KernelKind::Avx512Vnni => unsafe {
             crate::f32math_simd::layer_norm_avx512(x, h, eps, outs)
         },
+        #[cfg(feature = "scalar")]
         _ => {
             let [Some(mut first), mut second] = outs else {
                 return Ok(());
@@ -88,6 +89,7 @@ pub fn layer_norm_f32(
 }
 
 /// (mean, rstd) of one row, the reference order.
+#[cfg(feature = "scalar")]
 fn ln_stats_scalar(row: &[f32], eps: f32) -> (f32, f32) {
     let main = row.len() - row.len() % LANES;
     let mut acc = [0f32; LANES];

@@ -1,6 +1,7 @@
-//! int8 matrix kernels for the embedding engine: a portable scalar reference, AVX2
-//! and AVX-512 VNNI, chosen at run time. The only crate of the engine with `unsafe`
-//! (SIMD intrinsics).
+//! int8 matrix kernels for the embedding engine: AVX2 and AVX-512 VNNI, chosen at run
+//! time, and a portable scalar reference (feature `scalar`: host tools and tests; the
+//! guest has no scalar kernel and requires AVX2 + FMA). The only crate of the engine
+//! with `unsafe` (SIMD intrinsics).
 //!
 //! Scheme: symmetric per-output-channel int8 weights ([`PackedMatrix`]); activations
 //! quantized symmetrically per group of 32 along K ([`QuantizedRows`]); int32 dot per
@@ -24,17 +25,19 @@
 //!
 //! The f32 helpers for the rest of a transformer layer follow the same rule (identical
 //! floats on every kernel, order documented per function): [`gemm_f32_nn`] /
-//! [`gemm_f32_nt`] (register-blocked, FMA accumulation; [`fma_f32`] reproduces it in the
-//! scalar kernel), [`softmax_rows_f32`], `exp_f32`, [`gelu_f32`], [`layer_norm_f32`], and
-//! [`matmul_epilogue`] (scale, bias, residual, GELU, divisor fused into the store).
+//! [`gemm_f32_nt`] (register-blocked, FMA accumulation; [`fma_f32`] reproduces it in
+//! portable code: the scalar kernel and the SIMD kernels' tails), [`softmax_rows_f32`],
+//! `exp_f32`, [`gelu_f32`], [`layer_norm_f32`], and [`matmul_epilogue`] (scale, bias,
+//! residual, GELU, divisor fused into the store).
 //!
 //! Kernel choice: the caller passes a [`Kernel`], a token proving that the CPU runs that
-//! implementation ([`KernelKind`] is its name). Safe code gets [`Kernel::SCALAR`], or a
-//! SIMD kernel from the `std` run-time probe ([`Kernel::detect`], [`Kernel::available`]:
-//! host tools and tests, the only place the crate executes CPUID/XGETBV). A guest reads
-//! the kind from CPUID values it trusts ([`CpuidValues::best_kind`], after [`SimdPlan`]
-//! enabled the register state) and vouches for it with the `unsafe`
-//! [`Kernel::assume_supported`]. See `kernel.rs` for the design, `detect.rs` for what
+//! implementation ([`KernelKind`] is its name). Safe code gets `Kernel::SCALAR`
+//! (feature `scalar`), or a SIMD kernel from the `std` run-time probe ([`Kernel::detect`],
+//! [`Kernel::available`]: host tools and tests, the only place the crate executes
+//! CPUID/XGETBV). A guest reads the kind from CPUID values it trusts
+//! ([`CpuidValues::best_kind`], after [`SimdPlan`] enabled the register state) and
+//! vouches for it with the `unsafe` [`Kernel::assume_supported`]; with no SIMD kind
+//! (no AVX2 + FMA) it does not run. See `kernel.rs` for the design, `detect.rs` for what
 //! each build checks.
 //!
 //! A SIMD kernel cannot be named in safe code, neither as a constant nor by building
@@ -70,6 +73,10 @@
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+// Off x86-64 there are no SIMD kernels, so nothing to run without the scalar one.
+#[cfg(not(any(target_arch = "x86_64", feature = "scalar")))]
+compile_error!("int8-kernels without feature `scalar` needs x86-64 (AVX2 + FMA)");
+
 extern crate alloc;
 #[cfg(all(feature = "std", not(test)))]
 extern crate std;
@@ -97,6 +104,7 @@ mod pack;
 mod quantize;
 #[cfg(target_arch = "x86_64")]
 mod quantize_simd;
+#[cfg(feature = "scalar")]
 mod scalar;
 #[cfg(target_arch = "x86_64")]
 mod view;
@@ -104,7 +112,7 @@ mod view;
 pub use cpu_features::SimdPlan;
 #[cfg(any(test, feature = "std"))]
 pub use detect::probe_cpuid_values;
-pub use detect::CpuidValues;
+pub use detect::{CpuidValues, Missing};
 pub use error::KernelError;
 pub use f32gemm::{fma_f32, gemm_f32_nn, gemm_f32_nt, F32Mat, F32MatMut};
 pub use f32math::{erf_one, exp_one, gelu_f32, gelu_one, softmax_rows_f32};
@@ -210,6 +218,7 @@ fn matmul_unchecked(
     ep: Option<Epilogue<'_>>,
 ) {
     match kernel.kind() {
+        #[cfg(feature = "scalar")]
         KernelKind::Scalar => scalar::matmul(a, w, out),
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the token proves AVX2 (kernel.rs); the caller ran `check`, so the shapes match.
@@ -236,6 +245,7 @@ pub fn group_dots(
 ) -> Result<(), KernelError> {
     check(kernel, a, w, out.len(), w.k() / GROUP)?;
     match kernel.kind() {
+        #[cfg(feature = "scalar")]
         KernelKind::Scalar => scalar::group_dots(a, w, out),
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the token proves AVX2 (kernel.rs); `check` passed, so the shapes match.

@@ -49,7 +49,8 @@ impl QuantizedRows {
 
     /// [`quantize`](Self::quantize) (`smooth == None`) or
     /// [`quantize_smoothed`](Self::quantize_smoothed) with a chosen code path: `Scalar`
-    /// forces portable code, `Avx2` AVX2, `Avx512Vnni` AVX-512. Results are identical.
+    /// (feature `scalar`) portable code, `Avx2` AVX2, `Avx512Vnni` AVX-512. Results are
+    /// identical.
     pub fn quantize_with(
         &mut self,
         kernel: Kernel,
@@ -71,6 +72,7 @@ impl QuantizedRows {
         self.scales.resize(m * (k / GROUP), 0.0);
         self.corr.resize(m * (k / GROUP), 0);
         let res = match kernel.kind() {
+            #[cfg(feature = "scalar")]
             KernelKind::Scalar => self.fill(x, smooth, quantize_group),
             #[cfg(target_arch = "x86_64")]
             // SAFETY: the token proves AVX-512 F/BW/VL (part of the VNNI kernel's set; kernel.rs).
@@ -196,6 +198,7 @@ impl QuantizedRows {
 /// Quantizes one group into `q` (32 values) and returns (scale, correction), or
 /// `None` if it holds NaN or infinity. Fixed-size arrays, integer max and bit tricks so the
 /// compiler vectorizes it even for SSE2; `quantize_simd` does the same operations.
+#[cfg(feature = "scalar")]
 fn quantize_group(x: &[f32; GROUP], q: &mut [i8]) -> Option<(f32, i32)> {
     // For finite floats, |x| ordered as float == ordered as the bits of |x|; NaN/inf have
     // the largest bit patterns, so one max also detects them.
@@ -234,6 +237,7 @@ pub(crate) fn group_scale(amax_bits: i32) -> Option<(f32, f32)> {
 }
 
 /// `-128 * sum(q)`: undoes the +128 bias of the packed weights.
+#[cfg(any(feature = "scalar", feature = "extra-ops"))]
 fn group_corr(q: &[i8]) -> i32 {
     -128 * q.iter().map(|&v| i32::from(v)).sum::<i32>()
 }
@@ -242,6 +246,7 @@ fn group_corr(q: &[i8]) -> i32 {
 pub(crate) const MAGIC: f32 = 12_582_912.0;
 
 /// Round half to even, clamp to [-127, 127]. `v` is finite and |v| <= ~127.
+#[cfg(feature = "scalar")]
 fn round_clamp(v: f32) -> i8 {
     // Adding MAGIC = 1.5 * 2^23 rounds to an integer (nearest-even mode) that then sits in the
     // low mantissa bits; core has no f32::round without std.

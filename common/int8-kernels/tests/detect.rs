@@ -75,13 +75,23 @@ fn names_round_trip() {
 fn best_kind_is_the_fastest_allowed() {
     use KernelKind::*;
     let all = values(AVX2 | AVX512_F_BW_VL, VNNI, 0xE7);
-    assert_eq!(all.best_kind(), Avx512Vnni);
+    assert_eq!(all.best_kind(), Some(Avx512Vnni));
     assert!(all.allows(Avx2) && all.allows(Scalar));
+    assert_eq!(all.missing().to_string(), "");
     let ymm_only = values(AVX2 | AVX512_F_BW_VL, VNNI, 0x7);
-    assert_eq!(ymm_only.best_kind(), Avx2);
+    assert_eq!(ymm_only.best_kind(), Some(Avx2));
     assert!(!ymm_only.allows(Avx512Vnni));
-    assert_eq!(values(AVX2, 0, 0x3).best_kind(), Scalar);
-    assert_eq!(CpuidValues::default().best_kind(), Scalar);
+    // No SIMD kind: the scalar kernel is the host's alone; `missing` says why.
+    assert_eq!(values(AVX2, 0, 0x3).best_kind(), None);
+    assert_eq!(values(AVX2, 0, 0x3).missing().to_string(), "AVX");
+    let mut no_fma = all;
+    no_fma.leaf1_ecx &= !(1 << 12);
+    assert_eq!(no_fma.missing().to_string(), "FMA");
+    assert_eq!(CpuidValues::default().best_kind(), None);
+    assert_eq!(
+        CpuidValues::default().missing().to_string(),
+        "CPUID leaf 7, XSAVE, AVX, AVX2, FMA"
+    );
 }
 
 #[test]
@@ -90,7 +100,10 @@ fn probe_agrees_with_the_decoder() {
     let v = int8_kernels::probe_cpuid_values();
     let available: Vec<KernelKind> = Kernel::available().into_iter().map(Kernel::kind).collect();
     assert_eq!(v.kinds(), available);
-    assert_eq!(v.best_kind(), Kernel::detect().kind());
+    assert_eq!(
+        v.best_kind().unwrap_or(KernelKind::Scalar),
+        Kernel::detect().kind()
+    );
     for k in KernelKind::ALL {
         assert_eq!(v.allows(k), k.is_available(), "{}", k.name());
     }

@@ -224,8 +224,8 @@ fn check_model(entries: &[KvmEntry], want_xcr0: u64, want: KernelKind, want_xsav
     assert_eq!(plan.xcr0, want_xcr0);
     // The kernel's prediction is what the post-processed CPUID says after enabling.
     assert_eq!(read_back, plan.values);
-    assert_eq!(plan.kind(), want);
-    assert_eq!(read_back.best_kind(), want);
+    assert_eq!(plan.kind(), Some(want));
+    assert_eq!(read_back.best_kind(), Some(want));
 
     let ctx = CpuidContext {
         cr4_osxsave: true,
@@ -235,10 +235,10 @@ fn check_model(entries: &[KvmEntry], want_xcr0: u64, want: KernelKind, want_xsav
     assert_eq!(page.answer(0xD, 0, &ctx).unwrap().ebx, want_xsave_size);
 
     // Without post-processing the page still says OSXSAVE = 0 (CR4 at launch), so
-    // the same values would make the engine fall back to the scalar kernel.
+    // the same values would allow no kernel: the guest would refuse to run.
     let raw = unprocessed(&page, plan.xcr0);
     assert_eq!(raw.leaf1_ecx & (1 << 27), 0);
-    assert_eq!(raw.best_kind(), KernelKind::Scalar);
+    assert_eq!(raw.best_kind(), None);
     // And leaf 0xD subleaf 0 in the page describes XCR0 = 1 only.
     let d0 = page
         .entries()
