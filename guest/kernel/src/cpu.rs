@@ -112,9 +112,13 @@ pub(crate) fn xcr0() -> u64 {
     XCR0.load(Ordering::Relaxed)
 }
 
+/// Loads XCR0 and records it. XSETBV runs natively on both platforms: it
+/// is not intercepted for SEV-ES/SNP guests. The hypervisor is never told:
+/// under SNP, CPUID is answered from the CPUID page with this record
+/// (`xcr0`, in `snp::cpuid`), never by a CPUID exit that would carry it.
 fn set_xcr0(value: u64) {
     // SAFETY: `value` is `SimdPlan::xcr0`: only components CPUID reports, x87 and SSE always on, and nothing running uses AVX state before this.
-    unsafe { crate::io::set_xcr0(value) };
+    unsafe { crate::arch::xsetbv(value) };
     XCR0.store(value, Ordering::Relaxed);
 }
 

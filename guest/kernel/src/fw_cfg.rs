@@ -170,7 +170,24 @@ impl<I: PlatformIo> Driver<I> {
     /// read per 64-byte entry (under SNP one GHCB exit each; QEMU's
     /// directory has a few dozen). DMA pays only for the model's stream.
     pub(crate) fn find(&self, name: &str) -> Result<FileRef, FwCfgError> {
-        find_by_ports(&self.io, name)
+        let mut count = [0u8; 4];
+        read_item(&self.io, KEY_FILE_DIR, &mut count);
+        let count = u32::from_be_bytes(count);
+        if count > MAX_DIR_ENTRIES {
+            return Err(FwCfgError::DirectoryTooLarge { count });
+        }
+        // Every entry is looked at, so a second entry of the same name is seen.
+        let mut found = None;
+        for _ in 0..count {
+            let mut entry = [0u8; DIR_ENTRY_LEN];
+            self.io.port_read_bytes(DATA, &mut entry);
+            if let Some(file) = match_entry(&entry, name) {
+                if found.replace(file).is_some() {
+                    return Err(FwCfgError::DuplicateName);
+                }
+            }
+        }
+        found.ok_or(FwCfgError::NotFound)
     }
 
     /// Read a whole file into `buf`; returns its length.
@@ -181,6 +198,21 @@ impl<I: PlatformIo> Driver<I> {
             .ok_or(FwCfgError::TooLarge { size: file.size })?;
         read_item(&self.io, file.select, dst);
         Ok(size)
+    }
+
+    /// Read a whole file into a new buffer, refusing files over `max` bytes
+    /// (the host chooses the size).
+    pub(crate) fn read_file_vec(&self, file: FileRef, max: usize) -> Result<Vec<u8>, FwCfgError> {
+        let size = file.size as usize;
+        if size > max {
+            return Err(FwCfgError::TooLarge { size: file.size });
+        }
+        let mut buf = Vec::new();
+        buf.try_reserve_exact(size)
+            .map_err(|_| FwCfgError::TooLarge { size: file.size })?;
+        buf.resize(size, 0);
+        read_item(&self.io, file.select, &mut buf);
+        Ok(buf)
     }
 }
 
@@ -200,67 +232,6 @@ fn match_entry(entry: &[u8; DIR_ENTRY_LEN], name: &str) -> Option<FileRef> {
     })
 }
 
-/// The directory's entry count, refused above what QEMU ever builds.
-fn entry_count(count: [u8; 4]) -> Result<usize, FwCfgError> {
-    let count = u32::from_be_bytes(count);
-    if count > MAX_DIR_ENTRIES {
-        return Err(FwCfgError::DirectoryTooLarge { count });
-    }
-    Ok(count as usize)
-}
-
-/// Looks at every entry, so a second entry of the same name is seen.
-#[derive(Default)]
-struct Search {
-    found: Option<FileRef>,
-}
-
-impl Search {
-    fn visit(&mut self, entry: &[u8; DIR_ENTRY_LEN], name: &str) -> Result<(), FwCfgError> {
-        if let Some(file) = match_entry(entry, name) {
-            if self.found.replace(file).is_some() {
-                return Err(FwCfgError::DuplicateName);
-            }
-        }
-        Ok(())
-    }
-
-    fn result(self) -> Result<FileRef, FwCfgError> {
-        self.found.ok_or(FwCfgError::NotFound)
-    }
-}
-
-/// The directory through the ports: the count, then one string read per
-/// entry.
-fn find_by_ports(io: &impl PlatformIo, name: &str) -> Result<FileRef, FwCfgError> {
-    let mut count = [0u8; 4];
-    read_item(io, KEY_FILE_DIR, &mut count);
-    let mut search = Search::default();
-    for _ in 0..entry_count(count)? {
-        let mut entry = [0u8; DIR_ENTRY_LEN];
-        io.port_read_bytes(DATA, &mut entry);
-        search.visit(&entry, name)?;
-    }
-    search.result()
-}
-
-impl<I: PlatformIo> Driver<I> {
-    /// Read a whole file into a new buffer, refusing files over `max` bytes
-    /// (the host chooses the size).
-    pub(crate) fn read_file_vec(&self, file: FileRef, max: usize) -> Result<Vec<u8>, FwCfgError> {
-        let size = file.size as usize;
-        if size > max {
-            return Err(FwCfgError::TooLarge { size: file.size });
-        }
-        let mut buf = Vec::new();
-        buf.try_reserve_exact(size)
-            .map_err(|_| FwCfgError::TooLarge { size: file.size })?;
-        buf.resize(size, 0);
-        read_item(&self.io, file.select, &mut buf);
-        Ok(buf)
-    }
-}
-
 impl Dma {
     fn new() -> Option<Self> {
         Some(Dma {
@@ -269,26 +240,16 @@ impl Dma {
         })
     }
 
-    /// One DMA read of `out.len()` bytes into the shared data pages, then a
-    /// copy into private memory. `select` starts a new item at offset 0.
+    /// One DMA read of `out.len()` bytes (at most the data area) into the
+    /// shared data pages, then a copy into private memory. `select` starts
+    /// a new item at offset 0.
     fn read(
         &self,
         io: &impl PlatformIo,
         select: Option<u16>,
         out: &mut [u8],
     ) -> Result<(), FwCfgError> {
-        self.transfer(io, select, out.len())?;
-        self.data.read(0, out).map_err(|_| FwCfgError::Dma)
-    }
-
-    /// One DMA read of `len` bytes (at most the data area) into the shared
-    /// data pages.
-    fn transfer(
-        &self,
-        io: &impl PlatformIo,
-        select: Option<u16>,
-        len: usize,
-    ) -> Result<(), FwCfgError> {
+        let len = out.len();
         if len > self.data.size() {
             return Err(FwCfgError::Dma);
         }
@@ -318,7 +279,7 @@ impl Dma {
                 return Err(FwCfgError::Dma);
             }
             if ctl == 0 {
-                return Ok(());
+                return self.data.read(0, out).map_err(|_| FwCfgError::Dma);
             }
         }
         Err(FwCfgError::Dma)

@@ -26,9 +26,7 @@ pub(crate) fn init() {
     let x2apic = crate::io::cpuid(1, 0).ecx & (1 << 21) != 0;
     let window = || {
         let start = crate::time::tsc();
-        while crate::time::us_since(start) < CALIBRATION_US {
-            core::hint::spin_loop();
-        }
+        crate::time::spin_us(CALIBRATION_US);
         crate::time::us_since(start)
     };
     // SAFETY: `start` runs once, on the boot vCPU, after `interrupts::init` installed the stubs of the APIC's vectors.

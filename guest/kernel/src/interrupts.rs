@@ -31,12 +31,15 @@ struct FaultStack([u8; FAULT_STACK_SIZE]);
 static mut DOUBLE_FAULT_STACK: FaultStack = FaultStack([0; FAULT_STACK_SIZE]);
 
 static TSS: Once<TaskStateSegment> = Once::new();
-static GDT: Once<(
+/// A GDT and the selectors of its kernel code, kernel data and TSS
+/// descriptors (`gdt_with`).
+type Gdt = (
     GlobalDescriptorTable,
     SegmentSelector,
     SegmentSelector,
     SegmentSelector,
-)> = Once::new();
+);
+static GDT: Once<Gdt> = Once::new();
 static IDT: Once<InterruptDescriptorTable> = Once::new();
 
 extern "C" {
@@ -260,6 +263,15 @@ extern "C" fn vc_handler(frame: &mut VcFrame) {
     frame.rip += which.length();
 }
 
+/// A GDT of a kernel code segment, a kernel data segment and `tss`.
+fn gdt_with(tss: &'static TaskStateSegment) -> Gdt {
+    let mut gdt = GlobalDescriptorTable::new();
+    let code = gdt.append(Descriptor::kernel_code_segment());
+    let data = gdt.append(Descriptor::kernel_data_segment());
+    let tss = gdt.append(Descriptor::tss_segment(tss));
+    (gdt, code, data, tss)
+}
+
 pub(crate) fn init() {
     let tss = TSS.call_once(|| {
         let mut tss = TaskStateSegment::new();
@@ -267,14 +279,8 @@ pub(crate) fn init() {
         tss.interrupt_stack_table[0] = stack_start + FAULT_STACK_SIZE as u64;
         tss
     });
-    let gdt = GDT.call_once(|| {
-        let mut gdt = GlobalDescriptorTable::new();
-        let code = gdt.append(Descriptor::kernel_code_segment());
-        let data = gdt.append(Descriptor::kernel_data_segment());
-        let tss_sel = gdt.append(Descriptor::tss_segment(tss));
-        (gdt, code, data, tss_sel)
-    });
-    // SAFETY: `code`, `data` and the TSS selector were appended to this GDT as those kinds just above. Before the IDT is built: its entries take the code selector from CS.
+    let gdt = GDT.call_once(|| gdt_with(tss));
+    // SAFETY: `code`, `data` and the TSS selector were appended to this GDT as those kinds (`gdt_with`). Before the IDT is built: its entries take the code selector from CS.
     unsafe { crate::arch::load_gdt(&gdt.0, gdt.1, gdt.2, gdt.3) };
     let idt = IDT.call_once(|| {
         let mut idt = InterruptDescriptorTable::new();
@@ -331,13 +337,9 @@ pub(crate) fn init_ap(fault_stack: usize) {
     let mut tss = TaskStateSegment::new();
     tss.interrupt_stack_table[0] = VirtAddr::from_ptr(stack.as_ptr_range().end);
     let tss: &'static TaskStateSegment = alloc::boxed::Box::leak(alloc::boxed::Box::new(tss));
-    let mut gdt = GlobalDescriptorTable::new();
-    let code = gdt.append(Descriptor::kernel_code_segment());
-    let data = gdt.append(Descriptor::kernel_data_segment());
-    let tss_sel = gdt.append(Descriptor::tss_segment(tss));
-    let gdt: &'static GlobalDescriptorTable = alloc::boxed::Box::leak(alloc::boxed::Box::new(gdt));
-    // SAFETY: the selectors name this GDT's own code, data and TSS entries, appended just above; the TSS is this AP's alone.
-    unsafe { crate::arch::load_gdt(gdt, code, data, tss_sel) };
+    let gdt: &'static Gdt = alloc::boxed::Box::leak(alloc::boxed::Box::new(gdt_with(tss)));
+    // SAFETY: the selectors name this GDT's own code, data and TSS entries (`gdt_with`); the TSS is this AP's alone.
+    unsafe { crate::arch::load_gdt(&gdt.0, gdt.1, gdt.2, gdt.3) };
     if let Some(idt) = IDT.get() {
         crate::arch::load_idt(idt);
     }

@@ -6,7 +6,8 @@
 //! Every operation is counted (`counts`): natively too, so a plain-QEMU run
 //! shows what an SNP run would cost. Crate-internal: drivers reach port I/O
 //! and MMIO through `platform::HwIo`, whose `PlatformIo` implementation
-//! this is; CPUID and XCR0 are the CPU code's (`cpu`).
+//! this is; CPUID is the CPU code's (`cpu`). XSETBV is not here: it runs
+//! natively on both platforms (`cpu::set_xcr0`).
 
 mod counts;
 
@@ -127,17 +128,4 @@ pub(crate) fn cpuid(leaf: u32, subleaf: u32) -> Cpuid {
         Kind::Snp => crate::snp::cpuid(leaf, subleaf),
         Kind::Native => arch::cpuid(leaf, subleaf),
     }
-}
-
-/// Loads XCR0 (XSETBV runs natively on both platforms: it is not
-/// intercepted for SEV-ES/SNP guests). The hypervisor is never told: under
-/// SNP, CPUID is answered from the CPUID page with the kernel's record of
-/// the XCR0 it loaded (`cpu::xcr0`, in `snp::cpuid`), never by a CPUID exit
-/// that would carry it.
-///
-/// # Safety
-/// As `arch::xsetbv`.
-pub(crate) unsafe fn set_xcr0(value: u64) {
-    // SAFETY: forwarded from the caller.
-    unsafe { arch::xsetbv(value) };
 }

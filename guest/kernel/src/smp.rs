@@ -107,14 +107,8 @@ pub(crate) fn start_aps(cpus: u16, apic: Option<&LocalApic<HwIo>>) -> usize {
     if !prepare_stacks(wanted) {
         return 0;
     }
-    let delay = |us: u64| {
-        let t = crate::time::tsc();
-        while crate::time::us_since(t) < us {
-            core::hint::spin_loop();
-        }
-    };
     // SAFETY: `ap_startup16` is at 0xFE000 (layout.ld, reached through the ISA BIOS alias natively, the only platform that gets here); it takes a ticket and runs on a stack prepared above.
-    unsafe { apic.start_all_others(STARTUP_PAGE, delay) };
+    unsafe { apic.start_all_others(STARTUP_PAGE, crate::time::spin_us) };
     collect(wanted, wanted)
 }
 

@@ -70,3 +70,11 @@ pub fn tsc_delta_us(from: u64, to: u64) -> u64 {
 pub fn us_since(from: u64) -> u64 {
     tsc_delta_us(from, rdtsc())
 }
+
+/// Busy-waits `us` microseconds.
+pub(crate) fn spin_us(us: u64) {
+    let start = rdtsc();
+    while us_since(start) < us {
+        core::hint::spin_loop();
+    }
+}

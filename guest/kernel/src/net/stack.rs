@@ -53,6 +53,9 @@ const EPHEMERAL_COUNT: u16 = 16384;
 pub enum IpConfig {
     /// DHCPv4 (QEMU user networking answers with 10.0.2.15/24 via 10.0.2.2).
     Dhcp,
+    /// A fixed address: the test image's network self-test only (the
+    /// appliance always asks DHCP).
+    #[cfg(feature = "test-api")]
     Static {
         address: Ipv4Addr,
         prefix_len: u8,
@@ -76,6 +79,7 @@ pub enum StackError {
     #[error("interface address table full")]
     AddressTableFull,
     /// A static prefix length over 32.
+    #[cfg(feature = "test-api")]
     #[error("IPv4 prefix length over 32")]
     BadPrefix,
     /// RDRAND failed: no unpredictable seed for TCP sequence numbers (the
@@ -136,22 +140,24 @@ impl NetStack {
         // The first local port is on the wire in every SYN: its own draw, so
         // it reveals nothing of smoltcp's seed.
         let port_start = crate::cpu::rdrand64().map_err(StackError::NoEntropy)?;
-        let mut iface = Interface::new(iface_config, &mut device, clock.now());
+        let iface = Interface::new(iface_config, &mut device, clock.now());
         // Room for every socket a busy server has at once (listening,
         // accepted, lingering), so the table does not grow under load.
         let mut sockets = SocketSet::new(Vec::with_capacity(SOCKET_SLOTS));
-        let dhcp = match config {
-            IpConfig::Dhcp => Some(sockets.add(dhcpv4::Socket::new())),
+        let (iface, dhcp) = match config {
+            IpConfig::Dhcp => (iface, Some(sockets.add(dhcpv4::Socket::new()))),
+            #[cfg(feature = "test-api")]
             IpConfig::Static {
                 address,
                 prefix_len,
                 gateway,
             } => {
+                let mut iface = iface;
                 if prefix_len > 32 {
                     return Err(StackError::BadPrefix);
                 }
                 apply_address(&mut iface, Ipv4Cidr::new(address, prefix_len), gateway)?;
-                None
+                (iface, None)
             }
         };
         Ok(NetStack {

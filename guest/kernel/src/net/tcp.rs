@@ -233,20 +233,16 @@ impl TcpStream {
     /// The handshake of an outgoing connection is still going on.
     pub fn is_connecting(&self, net: &mut NetStack) -> bool {
         matches!(
-            net.socket(self.id()).state(),
+            net.socket(self.id).state(),
             State::SynSent | State::SynReceived
         )
-    }
-
-    fn id(&self) -> SocketId {
-        self.id
     }
 
     /// Offers the received bytes to `take`, which returns how many it
     /// used; only those are removed. Returns that count (0: nothing
     /// received, or `take` used nothing). Never waits.
     pub fn try_read_with(&self, net: &mut NetStack, take: impl FnOnce(&[u8]) -> usize) -> usize {
-        let sock = net.socket(self.id());
+        let sock = net.socket(self.id);
         if !sock.can_recv() {
             return 0;
         }
@@ -260,7 +256,7 @@ impl TcpStream {
     /// Copies received bytes into `buf`; 0 when none are there. Never waits.
     #[cfg(feature = "test-api")]
     pub fn try_read(&self, net: &mut NetStack, buf: &mut [u8]) -> usize {
-        let sock = net.socket(self.id());
+        let sock = net.socket(self.id);
         if !sock.can_recv() {
             return 0;
         }
@@ -270,7 +266,7 @@ impl TcpStream {
     /// Queues as much of `bytes` as there is room for; returns the count.
     /// Never waits.
     pub fn try_write(&self, net: &mut NetStack, bytes: &[u8]) -> Result<usize, TcpError> {
-        let sock = net.socket(self.id());
+        let sock = net.socket(self.id);
         if !sock.may_send() {
             return Err(TcpError::Closed);
         }
@@ -285,7 +281,7 @@ impl TcpStream {
         net: &mut NetStack,
         fill: impl FnOnce(&mut [u8]) -> usize,
     ) -> Result<usize, TcpError> {
-        let sock = net.socket(self.id());
+        let sock = net.socket(self.id);
         if !sock.may_send() {
             return Err(TcpError::Closed);
         }
@@ -322,41 +318,41 @@ impl TcpStream {
     /// Bytes queued but not yet acknowledged by the peer.
     #[cfg(feature = "test-api")]
     pub fn unacknowledged(&self, net: &mut NetStack) -> usize {
-        net.socket(self.id()).send_queue()
+        net.socket(self.id).send_queue()
     }
 
     /// Sends FIN once the queue is out: nothing more can be written;
     /// reading goes on until the peer closes.
     pub fn shutdown_write(&self, net: &mut NetStack) {
-        net.socket(self.id()).close();
+        net.socket(self.id).close();
     }
 
     /// Our FIN was acknowledged (so was everything before it) and the
     /// peer has not closed yet.
     pub fn write_side_acknowledged(&self, net: &mut NetStack) -> bool {
-        net.socket(self.id()).state() == State::FinWait2
+        net.socket(self.id).state() == State::FinWait2
     }
 
     /// Received bytes are waiting.
     pub fn readable(&self, net: &mut NetStack) -> bool {
-        net.socket(self.id()).can_recv()
+        net.socket(self.id).can_recv()
     }
 
     /// Nothing more can be read: the peer closed and every byte it sent
     /// was read, or the connection is gone.
     pub fn peer_closed(&self, net: &mut NetStack) -> bool {
-        !net.socket(self.id()).may_recv()
+        !net.socket(self.id).may_recv()
     }
 
     /// Established in both directions (for connection counts).
     #[cfg(feature = "test-api")]
     pub fn is_established(&self, net: &mut NetStack) -> bool {
-        net.socket(self.id()).state() == State::Established
+        net.socket(self.id).state() == State::Established
     }
 
     /// The connection still exists (not reset, timed out or fully closed).
     pub fn is_open(&self, net: &mut NetStack) -> bool {
-        net.socket(self.id()).is_open()
+        net.socket(self.id).is_open()
     }
 
     /// Closes the connection gracefully (FIN after what is queued; the

@@ -3,7 +3,8 @@
 //! Rings (`dma_alloc`) are whole `SharedBuffer` runs, kept for the life of
 //! the appliance and reused when a driver frees them. Buffers the drivers
 //! pass by reference (`share`/`unshare`) are private memory, so they are
-//! never given to the device: `share` takes a bounce slot from a pool of
+//! never given to the device: `share` takes a bounce slot (one frame, the
+//! largest buffer the kernel's only driver, virtio-net, passes) from a pool of
 //! shared pages and copies the bytes in when the device is to read them;
 //! `unshare` copies the device's bytes back out when it was to write them,
 //! and returns the slot. The device only ever sees shared-page addresses.
@@ -19,10 +20,11 @@ use virtio_drivers::{BufferDirection, Hal, PhysAddr};
 pub struct SharedHal;
 
 /// Bounce slot size: one Ethernet frame with its virtio-net header fits.
+/// No buffer virtio-net is given is larger (a receive buffer is one slot);
+/// a larger one is refused.
 pub const SLOT_SIZE: usize = 2048;
 /// Pages the pool grows by at a time.
 const CHUNK_PAGES: usize = 16;
-const PAGE: usize = 4096;
 
 struct Ring {
     buffer: SharedBuffer,
@@ -37,9 +39,6 @@ struct BouncePool {
     /// Shared runs of `CHUNK_PAGES` pages, cut into `SLOT_SIZE` slots.
     chunks: Vec<SharedBuffer>,
     free_slots: Vec<u64>,
-    /// Runs for buffers larger than a slot.
-    large_free: Vec<SharedBuffer>,
-    large_used: Vec<SharedBuffer>,
 }
 
 impl BouncePool {
@@ -47,8 +46,6 @@ impl BouncePool {
         BouncePool {
             chunks: Vec::new(),
             free_slots: Vec::new(),
-            large_free: Vec::new(),
-            large_used: Vec::new(),
         }
     }
 
@@ -64,47 +61,40 @@ impl BouncePool {
         Ok(())
     }
 
-    /// A bounce area of at least `len` bytes: its device address.
+    /// A bounce slot for `len` bytes (at most `SLOT_SIZE`): its device
+    /// address.
     fn take(&mut self, len: usize) -> Result<u64, SharedError> {
-        if len <= SLOT_SIZE {
-            if self.free_slots.is_empty() {
-                self.grow()?;
-            }
-            return self.free_slots.pop().ok_or(SharedError::OutOfMemory);
+        if len > SLOT_SIZE {
+            return Err(SharedError::OutOfBounds {
+                offset: 0,
+                len,
+                size: SLOT_SIZE,
+            });
         }
-        let buffer = match self.large_free.iter().position(|b| b.size() >= len) {
-            Some(i) => self.large_free.swap_remove(i),
-            None => SharedBuffer::allocate(len.div_ceil(PAGE))?,
-        };
-        let gpa = buffer.gpa();
-        self.large_used.push(buffer);
-        Ok(gpa)
+        if self.free_slots.is_empty() {
+            self.grow()?;
+        }
+        self.free_slots.pop().ok_or(SharedError::OutOfMemory)
     }
 
     /// The shared run holding `gpa` and the offset of `gpa` in it.
     fn locate(&self, gpa: u64) -> Option<(&SharedBuffer, usize)> {
         self.chunks
             .iter()
-            .chain(self.large_used.iter())
             .find(|b| gpa >= b.gpa() && gpa - b.gpa() < b.size() as u64)
             .map(|b| (b, (gpa - b.gpa()) as usize))
     }
 
-    fn give_back(&mut self, gpa: u64, len: usize) {
-        if len <= SLOT_SIZE {
-            // Only a slot of one of our chunks goes back on the list: a
-            // later `take` hands it to the device as shared memory.
-            let is_slot = self.chunks.iter().any(|c| {
-                gpa >= c.gpa()
-                    && gpa - c.gpa() < c.size() as u64
-                    && (gpa - c.gpa()).is_multiple_of(SLOT_SIZE as u64)
-            });
-            if is_slot {
-                self.free_slots.push(gpa);
-            }
-        } else if let Some(i) = self.large_used.iter().position(|b| b.gpa() == gpa) {
-            let buffer = self.large_used.swap_remove(i);
-            self.large_free.push(buffer);
+    fn give_back(&mut self, gpa: u64) {
+        // Only a slot of one of our chunks goes back on the list: a later
+        // `take` hands it to the device as shared memory.
+        let is_slot = self.chunks.iter().any(|c| {
+            gpa >= c.gpa()
+                && gpa - c.gpa() < c.size() as u64
+                && (gpa - c.gpa()).is_multiple_of(SLOT_SIZE as u64)
+        });
+        if is_slot {
+            self.free_slots.push(gpa);
         }
     }
 }
@@ -123,14 +113,7 @@ pub fn reserve_bounce_slots(slots: usize) -> Result<(), SharedError> {
 #[cfg(feature = "test-api")]
 pub fn shared_bytes() -> usize {
     let rings: usize = RINGS.lock().iter().map(|r| r.buffer.size()).sum();
-    let pool = BOUNCE.lock();
-    let bounce: usize = pool
-        .chunks
-        .iter()
-        .chain(pool.large_free.iter())
-        .chain(pool.large_used.iter())
-        .map(SharedBuffer::size)
-        .sum();
+    let bounce: usize = BOUNCE.lock().chunks.iter().map(SharedBuffer::size).sum();
     rings + bounce
 }
 
@@ -207,7 +190,7 @@ unsafe impl Hal for SharedHal {
             Ok(gpa) => gpa,
             // The trait has no error path, and a zero or private address
             // must never reach the device.
-            Err(_) => panic!("virtio bounce pool: out of shared memory"),
+            Err(e) => panic!("virtio bounce pool: {e}"),
         };
         if direction != BufferDirection::DeviceToDriver {
             // SAFETY: the caller guarantees `buffer` is valid and not accessed by anyone else during this call.
@@ -234,6 +217,6 @@ unsafe impl Hal for SharedHal {
                 return;
             }
         }
-        pool.give_back(paddr, buffer.len());
+        pool.give_back(paddr);
     }
 }
