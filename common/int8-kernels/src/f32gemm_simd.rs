@@ -59,10 +59,6 @@ unsafe fn rows512<const V: usize>(p: &Raw, rows: usize, i0: usize, j0: usize, la
     // SAFETY: forwarded from the caller with R = rows.
     unsafe {
         match rows {
-            12 => tile512::<12, V>(p, i0, j0, last),
-            11 => tile512::<11, V>(p, i0, j0, last),
-            10 => tile512::<10, V>(p, i0, j0, last),
-            9 => tile512::<9, V>(p, i0, j0, last),
             8 => tile512::<8, V>(p, i0, j0, last),
             7 => tile512::<7, V>(p, i0, j0, last),
             6 => tile512::<6, V>(p, i0, j0, last),

@@ -117,11 +117,10 @@ pub fn exp_f32(kernel: Kernel, x: &mut [f32]) -> Result<(), KernelError> {
     check(kernel)?;
     match kernel.kind() {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: the token proves AVX2 + FMA (kernel.rs).
-        KernelKind::Avx2 => unsafe { crate::f32math_simd::map_avx2::<EXP>(x) },
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: the token proves AVX-512F (part of the VNNI kernel's set; kernel.rs).
-        KernelKind::Avx512Vnni => unsafe { crate::f32math_simd::map_avx512::<EXP>(x) },
+        // SAFETY: the token proves AVX2 + FMA for both SIMD kinds (kernel.rs).
+        KernelKind::Avx2 | KernelKind::Avx512Vnni => unsafe {
+            crate::f32math_simd::map_avx2::<EXP>(x)
+        },
         #[cfg(feature = "scalar")]
         _ => x.iter_mut().for_each(|v| *v = exp_one(*v)),
     }
@@ -133,11 +132,10 @@ pub fn gelu_f32(kernel: Kernel, x: &mut [f32]) -> Result<(), KernelError> {
     check(kernel)?;
     match kernel.kind() {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: the token proves AVX2 + FMA (kernel.rs).
-        KernelKind::Avx2 => unsafe { crate::f32math_simd::map_avx2::<GELU>(x) },
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: the token proves AVX-512F (kernel.rs).
-        KernelKind::Avx512Vnni => unsafe { crate::f32math_simd::map_avx512::<GELU>(x) },
+        // SAFETY: the token proves AVX2 + FMA for both SIMD kinds (kernel.rs).
+        KernelKind::Avx2 | KernelKind::Avx512Vnni => unsafe {
+            crate::f32math_simd::map_avx2::<GELU>(x)
+        },
         #[cfg(feature = "scalar")]
         _ => x.iter_mut().for_each(|v| *v = gelu_one(*v)),
     }
@@ -174,14 +172,9 @@ pub fn softmax_rows_f32(kernel: Kernel, m: F32MatMut<'_>, scale: f32) -> Result<
     let data = m.into_slice();
     match kernel.kind() {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: the token proves AVX2 + FMA (kernel.rs); the view's constructor checked that every (row, col) < (rows, cols) at row * stride + col lies inside `data`.
-        KernelKind::Avx2 => unsafe {
+        // SAFETY: the token proves AVX2 + FMA for both SIMD kinds (kernel.rs); the view's constructor checked that every (row, col) < (rows, cols) at row * stride + col lies inside `data`.
+        KernelKind::Avx2 | KernelKind::Avx512Vnni => unsafe {
             crate::f32math_simd::softmax_rows_avx2(data, rows, cols, stride, scale)
-        },
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: as above, with AVX-512F.
-        KernelKind::Avx512Vnni => unsafe {
-            crate::f32math_simd::softmax_rows_avx512(data, rows, cols, stride, scale)
         },
         #[cfg(feature = "scalar")]
         _ => {

@@ -1,7 +1,10 @@
-//! AVX2 / AVX-512 versions of `f32math`: the same IEEE operation sequence per lane.
+//! AVX2 versions of `f32math` (both SIMD kernels run them) and [`gelu_zmm`] for the AVX-512
+//! VNNI matmul's fused epilogue: the same IEEE operation sequence per lane.
 //!
-//! The element functions are written once over a small vector trait, so the AVX2 and
-//! AVX-512 paths cannot drift apart; the scalar reference is `f32math::exp_one` / `gelu_one`.
+//! The element functions are written once over a small vector trait, so the ymm paths and
+//! the zmm GELU cannot drift apart; the scalar reference is `f32math::exp_one` / `gelu_one`.
+//! (Softmax, LayerNorm and the slice map had zmm paths too; on Zen 4 they bought under 2 %
+//! of an embedding, see bench/README.md.)
 
 use core::arch::x86_64::*;
 
@@ -257,14 +260,6 @@ pub(crate) unsafe fn map_avx2<const F: u8>(x: &mut [f32]) {
     unsafe { map::<F, V8>(x) }
 }
 
-/// # Safety
-/// The CPU supports AVX-512F.
-#[target_feature(enable = "avx512f")]
-pub(crate) unsafe fn map_avx512<const F: u8>(x: &mut [f32]) {
-    // SAFETY: AVX-512F is enabled here.
-    unsafe { map::<F, V16>(x) }
-}
-
 /// Softmax (see `f32math::softmax_f32`) of `R` rows starting at `p`, `stride` apart,
 /// interleaved pass by pass.
 ///
@@ -414,20 +409,6 @@ pub(crate) unsafe fn softmax_rows_avx2(
     unsafe { softmax_rows::<V8>(data, rows, cols, stride, scale) }
 }
 
-/// # Safety
-/// The CPU supports AVX-512F; `data` holds the `rows x cols` matrix with row `stride`.
-#[target_feature(enable = "avx512f")]
-pub(crate) unsafe fn softmax_rows_avx512(
-    data: &mut [f32],
-    rows: usize,
-    cols: usize,
-    stride: usize,
-    scale: f32,
-) {
-    // SAFETY: forwarded.
-    unsafe { softmax_rows::<V16>(data, rows, cols, stride, scale) }
-}
-
 /// LayerNorm statistics and outputs (see `layernorm`) of `R` rows from row `r0`,
 /// interleaved pass by pass.
 ///
@@ -539,17 +520,4 @@ unsafe fn layer_norm<V: Vf>(x: &[f32], h: usize, eps: f32, mut outs: [Option<LnO
 pub(crate) unsafe fn layer_norm_avx2(x: &[f32], h: usize, eps: f32, outs: [Option<LnOut<'_>>; 2]) {
     // SAFETY: forwarded.
     unsafe { layer_norm::<V8>(x, h, eps, outs) }
-}
-
-/// # Safety
-/// The CPU supports AVX-512F; shapes as checked by `layer_norm_f32`.
-#[target_feature(enable = "avx512f")]
-pub(crate) unsafe fn layer_norm_avx512(
-    x: &[f32],
-    h: usize,
-    eps: f32,
-    outs: [Option<LnOut<'_>>; 2],
-) {
-    // SAFETY: forwarded.
-    unsafe { layer_norm::<V16>(x, h, eps, outs) }
 }

@@ -31,7 +31,8 @@ pub enum KernelKind {
     Scalar,
     /// AVX2 (+ FMA for the f32 helpers), exact int16 products (no `vpmaddubsw` saturation).
     Avx2,
-    /// AVX-512 F/BW/VL + VNNI (`vpdpbusd`).
+    /// AVX-512 F/BW/VL + VNNI (`vpdpbusd`), and everything `Avx2` needs (its softmax,
+    /// LayerNorm, slice exp/GELU and activation quantization are the AVX2 code).
     Avx512Vnni,
 }
 

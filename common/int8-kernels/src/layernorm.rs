@@ -58,12 +58,9 @@ pub fn layer_norm_f32(
     let outs = [Some(first), second];
     match kernel.kind() {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: the token proves AVX2 + FMA (kernel.rs); every slice length checked above.
-        KernelKind::Avx2 => unsafe { crate::f32math_simd::layer_norm_avx2(x, h, eps, outs) },
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: the token proves AVX-512F (kernel.rs); slice lengths checked above.
-        KernelKind::Avx512Vnni => unsafe {
-            crate::f32math_simd::layer_norm_avx512(x, h, eps, outs)
+        // SAFETY: the token proves AVX2 + FMA for both SIMD kinds (kernel.rs); every slice length checked above.
+        KernelKind::Avx2 | KernelKind::Avx512Vnni => unsafe {
+            crate::f32math_simd::layer_norm_avx2(x, h, eps, outs)
         },
         #[cfg(feature = "scalar")]
         _ => {

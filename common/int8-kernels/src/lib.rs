@@ -28,7 +28,9 @@
 //! [`gemm_f32_nt`] (register-blocked, FMA accumulation; [`fma_f32`] reproduces it in
 //! portable code: the scalar kernel and the SIMD kernels' tails), [`softmax_rows_f32`],
 //! `exp_f32`, [`gelu_f32`], [`layer_norm_f32`], and [`matmul_epilogue`] (scale, bias,
-//! residual, GELU, divisor fused into the store).
+//! residual, GELU, divisor fused into the store). On the AVX-512 VNNI kernel only the f32
+//! GEMMs and the fused epilogue use zmm registers; softmax, LayerNorm, exp/GELU over a
+//! slice and activation quantization run their AVX2 code (bench/README.md has the figures).
 //!
 //! Kernel choice: the caller passes a [`Kernel`], a token proving that the CPU runs that
 //! implementation ([`KernelKind`] is its name). Safe code gets `Kernel::SCALAR`

@@ -49,7 +49,7 @@ impl QuantizedRows {
 
     /// [`quantize`](Self::quantize) (`smooth == None`) or
     /// [`quantize_smoothed`](Self::quantize_smoothed) with a chosen code path: `Scalar`
-    /// (feature `scalar`) portable code, `Avx2` AVX2, `Avx512Vnni` AVX-512. Results are
+    /// (feature `scalar`) portable code, `Avx2` and `Avx512Vnni` AVX2. Results are
     /// identical.
     pub fn quantize_with(
         &mut self,
@@ -75,11 +75,10 @@ impl QuantizedRows {
             #[cfg(feature = "scalar")]
             KernelKind::Scalar => self.fill(x, smooth, quantize_group),
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: the token proves AVX-512 F/BW/VL (part of the VNNI kernel's set; kernel.rs).
-            KernelKind::Avx512Vnni => unsafe { crate::quantize_simd::fill_avx512(self, x, smooth) },
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: the token is a SIMD kernel (the scalar one matched above) and both kinds prove AVX2 (kernel.rs).
-            _ => unsafe { crate::quantize_simd::fill_avx2(self, x, smooth) },
+            // SAFETY: the token proves AVX2 for both SIMD kinds (kernel.rs).
+            KernelKind::Avx2 | KernelKind::Avx512Vnni => unsafe {
+                crate::quantize_simd::fill_avx2(self, x, smooth)
+            },
             #[cfg(not(target_arch = "x86_64"))]
             _ => self.fill(x, smooth, quantize_group),
         };

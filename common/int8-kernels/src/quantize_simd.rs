@@ -62,65 +62,6 @@ unsafe fn group_avx2(x: &[f32; GROUP], q: &mut [i8]) -> Option<(f32, i32)> {
     Some((scale, -128 * hsum_epi32(sum)))
 }
 
-/// Quantizes all groups of `x` into `rows` with AVX-512 (two zmm per group); the same
-/// operations as [`fill_avx2`].
-///
-/// # Safety
-/// The CPU supports AVX-512 F/BW/VL.
-#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2")]
-pub(crate) unsafe fn fill_avx512(
-    rows: &mut QuantizedRows,
-    x: &[f32],
-    smooth: Option<&[f32]>,
-) -> Result<(), KernelError> {
-    rows.fill(x, smooth, |x, q| {
-        // SAFETY: this closure only runs inside fill_avx512, i.e. on a CPU with AVX-512.
-        unsafe { group_avx512(x, q) }
-    })
-}
-
-/// # Safety
-/// The CPU supports AVX-512 F/BW/VL; `q` holds 32 elements.
-#[inline]
-#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2")]
-unsafe fn group_avx512(x: &[f32; GROUP], q: &mut [i8]) -> Option<(f32, i32)> {
-    // SAFETY: x holds 32 floats: two 16-float loads.
-    let (a, b) = unsafe {
-        (
-            _mm512_loadu_ps(x.as_ptr()),
-            _mm512_loadu_ps(x.as_ptr().add(16)),
-        )
-    };
-    let abs_mask = _mm512_set1_epi32(0x7fff_ffff);
-    let mx = _mm512_max_epi32(
-        _mm512_and_si512(_mm512_castps_si512(a), abs_mask),
-        _mm512_and_si512(_mm512_castps_si512(b), abs_mask),
-    );
-    let (scale, inv) = group_scale(_mm512_reduce_max_epi32(mx))?;
-    if scale == 0.0 {
-        q[..GROUP].fill(0);
-        return Some((0.0, 0));
-    }
-    let (inv, magic) = (_mm512_set1_ps(inv), _mm512_set1_ps(MAGIC));
-    let magic_bits = _mm512_set1_epi32(MAGIC.to_bits() as i32);
-    let (lo, hi) = (_mm512_set1_epi32(-127), _mm512_set1_epi32(127));
-    let quant = |v: __m512| {
-        let r = _mm512_add_ps(_mm512_mul_ps(v, inv), magic);
-        let r = _mm512_sub_epi32(_mm512_castps_si512(r), magic_bits);
-        _mm512_min_epi32(_mm512_max_epi32(r, lo), hi)
-    };
-    let (ia, ib) = (quant(a), quant(b));
-    // SAFETY: q holds 32 i8: two 16-byte stores (values are in [-127, 127], so the truncating narrow is exact).
-    unsafe {
-        _mm_storeu_si128(q.as_mut_ptr().cast(), _mm512_cvtepi32_epi8(ia));
-        _mm_storeu_si128(q.as_mut_ptr().add(16).cast(), _mm512_cvtepi32_epi8(ib));
-    }
-    Some((
-        scale,
-        -128 * _mm512_reduce_add_epi32(_mm512_add_epi32(ia, ib)),
-    ))
-}
-
 #[inline]
 #[target_feature(enable = "avx2")]
 fn hmax_epi32(v: __m256i) -> i32 {
