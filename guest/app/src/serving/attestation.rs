@@ -15,7 +15,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use kernel::BootInfo;
 use serving_api::document::{
-    b64_encode, AttestationDocument, BootEvent, Certificate, Evidence, DOCUMENT_VERSION,
+    b64_encode, AttestationDocument, Certificate, Evidence, DOCUMENT_VERSION,
 };
 
 use crate::boot_log::BootLog;
@@ -42,16 +42,7 @@ pub fn document(
     boot_log: &BootLog,
     sample_measurement: Option<&[u8; 48]>,
 ) -> Result<Vec<u8>, AttestationError> {
-    let events: Vec<BootEvent> = boot_log
-        .events()
-        .iter()
-        .map(|e| BootEvent {
-            event: String::from(e.name),
-            algorithm: String::from(e.algorithm),
-            digest: hex::encode(&e.digest),
-        })
-        .collect();
-    let report_data = serving_api::binding::report_data(ohttp_keys, &events)
+    let report_data = serving_api::binding::report_data(ohttp_keys, boot_log.events())
         .map_err(|_| AttestationError::Binding)?;
     let evidence = match kernel::evidence(&report_data).map_err(AttestationError::Report)? {
         kernel::Evidence::SnpReport(report) => Evidence::Snp {
@@ -70,7 +61,7 @@ pub fn document(
         version: DOCUMENT_VERSION,
         evidence,
         ohttp_keys: b64_encode(ohttp_keys),
-        boot_log: events,
+        boot_log: boot_log.events().to_vec(),
     };
     Ok(document.to_json())
 }
