@@ -47,15 +47,12 @@ pub fn run(info: &BootInfo, config: &Config, boot_log: &BootLog, released: Relea
         let key_id = key_id(config, &mut rng);
         Gateway::from_ikm(key_id, &ikm)
     };
-    let document = match attestation::document(
+    let document = attestation::document(
         info,
         gateway.ohttp_keys(),
         boot_log,
         sample_measurement.as_ref(),
-    ) {
-        Ok(d) => d,
-        Err(e) => kernel::fail("serving", &e),
-    };
+    );
     println!(
         "serving: OHTTP key {}{} bound to the attestation evidence ({} evidence, {} boot log events)",
         gateway.key_id(),
