@@ -14,6 +14,7 @@ use crate::key_release::Released;
 use crate::rng::RdRand;
 use appliance_config::Config;
 use embed_engine::Embedder;
+use http1::ServerConfig;
 use kernel::{println, BootInfo};
 use ohttp_gateway::Gateway;
 use zeroize::Zeroizing;
@@ -76,7 +77,10 @@ pub fn run(info: &BootInfo, config: &Config, boot_log: &BootLog, released: Relea
     http_server::serve(
         Options {
             port: config.listen_port,
-            body_limit: BODY_LIMIT,
+            config: ServerConfig {
+                max_body_bytes: BODY_LIMIT,
+                ..ServerConfig::default()
+            },
             max_queued: MAX_RESPONSE,
         },
         net,
