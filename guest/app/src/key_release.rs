@@ -117,13 +117,15 @@ pub fn run(info: &BootInfo, config: &Config, boot_log: &mut BootLog) -> Released
     if let Err(e) = net.wait_for_address(DHCP_TIMEOUT_MS) {
         kernel::fail(WHAT, &e);
     }
-    let jwe = obtain_resource(
-        &mut net,
-        config.kbs,
-        &resource,
-        &tee_key,
-        sample_measurement.as_ref(),
-    );
+    let jwe = with_retries(&mut net, |net| {
+        attempt(
+            net,
+            config.kbs,
+            &resource,
+            &tee_key,
+            sample_measurement.as_ref(),
+        )
+    });
     let key = {
         let plain = jwe::decrypt(&jwe, &tee_key)
             .unwrap_or_else(|_| kernel::fail(WHAT, &"the released key does not decrypt"));
@@ -188,27 +190,25 @@ impl From<TransportError> for Attempt {
     }
 }
 
-fn obtain_resource(
+/// Runs `attempt` until it succeeds or fails for good, backing off
+/// exponentially between attempts while the retry budget lasts.
+fn with_retries(
     net: &mut NetStack,
-    kbs: KbsAddress,
-    resource: &ResourcePath,
-    tee_key: &EcPrivateKey,
-    sample_measurement: Option<&[u8; 48]>,
+    mut attempt: impl FnMut(&mut NetStack) -> Result<Jwe, Attempt>,
 ) -> Jwe {
     let started = net.now_ms();
     let mut delay = FIRST_RETRY_MS;
     loop {
-        let (state, why): (&str, String) =
-            match attempt(net, kbs, resource, tee_key, sample_measurement) {
-                Ok(jwe) => return jwe,
-                Err(Attempt::Refused) => {
-                    println!("key broker refused attestation");
-                    kernel::exit(kernel::ExitCode::Failure)
-                }
-                Err(Attempt::Failed(what)) => kernel::fail(WHAT, &what),
-                Err(Attempt::Unreachable(e)) => ("unreachable", alloc::format!("{e}")),
-                Err(Attempt::Garbled(what)) => ("answer unusable", what.into()),
-            };
+        let (state, why): (&str, String) = match attempt(net) {
+            Ok(jwe) => return jwe,
+            Err(Attempt::Refused) => {
+                println!("key broker refused attestation");
+                kernel::exit(kernel::ExitCode::Failure)
+            }
+            Err(Attempt::Failed(what)) => kernel::fail(WHAT, &what),
+            Err(Attempt::Unreachable(e)) => ("unreachable", alloc::format!("{e}")),
+            Err(Attempt::Garbled(what)) => ("answer unusable", what.into()),
+        };
         let elapsed = net.now_ms() - started;
         if elapsed + delay > RETRY_BUDGET_MS {
             println!("key broker {state} ({why}), giving up after {elapsed} ms");
