@@ -39,7 +39,8 @@ impl GatewayError {
     /// True when the client used a key configuration this gateway does not
     /// accept (unknown key id or suite), so the HTTP layer should answer
     /// 400 with the RFC 9458 §8.2 problem type
-    /// [`crate::KEY_CONFIG_PROBLEM_TYPE`] and the client can refetch keys.
+    /// `https://iana.org/assignments/http-problem-types#ohttp-key` and the
+    /// client can refetch keys.
     pub fn is_key_config_problem(&self) -> bool {
         matches!(self, Self::UnknownKeyId(_) | Self::UnsupportedSuite { .. })
     }

@@ -22,7 +22,9 @@ const KEY_CONFIG_LEN: usize = 1 + 2 + NPK + 2 + 4;
 pub struct Gateway {
     key_id: u8,
     sk: <GatewayKem as Kem>::PrivateKey,
-    key_config: [u8; KEY_CONFIG_LEN],
+    /// The `application/ohttp-keys` body (RFC 9458 §3.2): the one key
+    /// configuration, prefixed by its 2-byte length.
+    ohttp_keys: Vec<u8>,
 }
 
 impl Gateway {
@@ -52,20 +54,19 @@ impl Gateway {
         sk: <GatewayKem as Kem>::PrivateKey,
         pk: &<GatewayKem as Kem>::PublicKey,
     ) -> Gateway {
-        let mut cfg = Vec::with_capacity(KEY_CONFIG_LEN);
-        cfg.push(key_id);
-        cfg.extend_from_slice(&KEM_X25519_HKDF_SHA256.to_be_bytes());
-        cfg.extend_from_slice(&pk.to_bytes());
-        cfg.extend_from_slice(&4u16.to_be_bytes());
-        cfg.extend_from_slice(&KDF_HKDF_SHA256.to_be_bytes());
-        cfg.extend_from_slice(&AEAD_AES_128_GCM.to_be_bytes());
-        let mut key_config = [0u8; KEY_CONFIG_LEN];
-        // Lengths are fixed by the types above; zip keeps this panic-free.
-        key_config.iter_mut().zip(&cfg).for_each(|(d, s)| *d = *s);
+        let mut ohttp_keys = Vec::with_capacity(2 + KEY_CONFIG_LEN);
+        // KEY_CONFIG_LEN is 41, so the cast is exact.
+        ohttp_keys.extend_from_slice(&(KEY_CONFIG_LEN as u16).to_be_bytes());
+        ohttp_keys.push(key_id);
+        ohttp_keys.extend_from_slice(&KEM_X25519_HKDF_SHA256.to_be_bytes());
+        ohttp_keys.extend_from_slice(&pk.to_bytes());
+        ohttp_keys.extend_from_slice(&4u16.to_be_bytes());
+        ohttp_keys.extend_from_slice(&KDF_HKDF_SHA256.to_be_bytes());
+        ohttp_keys.extend_from_slice(&AEAD_AES_128_GCM.to_be_bytes());
         Gateway {
             key_id,
             sk,
-            key_config,
+            ohttp_keys,
         }
     }
 
@@ -74,26 +75,25 @@ impl Gateway {
         self.key_id
     }
 
+    /// `application/ohttp-keys` body (RFC 9458 §3.2): each configuration
+    /// prefixed by its 2-byte length; here the one configuration.
+    pub fn ohttp_keys(&self) -> &[u8] {
+        &self.ohttp_keys
+    }
+
     /// One RFC 9458 §3 key configuration: key_id(1) kem_id(2)
     /// public key(32) cipher-suites length(2), then the single suite
-    /// kdf_id(2) aead_id(2) = HKDF-SHA256 / AES-128-GCM.
+    /// kdf_id(2) aead_id(2) = HKDF-SHA256 / AES-128-GCM. Tests only: the
+    /// guest serves [`Gateway::ohttp_keys`].
+    #[cfg(feature = "test-support")]
     pub fn key_config(&self) -> &[u8] {
-        &self.key_config
+        self.ohttp_keys.get(2..).unwrap_or(&[])
     }
 
     /// The X25519 public key (bytes 3..35 of the key configuration).
+    #[cfg(feature = "test-support")]
     pub fn public_key(&self) -> &[u8] {
-        self.key_config.get(3..3 + NPK).unwrap_or(&[])
-    }
-
-    /// `application/ohttp-keys` body (RFC 9458 §3.2): each configuration
-    /// prefixed by its 2-byte length; here the one configuration.
-    pub fn ohttp_keys(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(2 + KEY_CONFIG_LEN);
-        // KEY_CONFIG_LEN is 41, so the cast is exact.
-        out.extend_from_slice(&(KEY_CONFIG_LEN as u16).to_be_bytes());
-        out.extend_from_slice(&self.key_config);
-        out
+        self.ohttp_keys.get(2 + 3..2 + 3 + NPK).unwrap_or(&[])
     }
 
     pub(crate) fn private_key(&self) -> &<GatewayKem as Kem>::PrivateKey {

@@ -25,7 +25,6 @@ pub mod varint;
 pub use error::GatewayError;
 pub use key::Gateway;
 pub use response::ResponseContext;
-pub use zeroize::Zeroizing;
 
 /// HPKE KEM: DHKEM(X25519, HKDF-SHA256) (RFC 9180 §7.1).
 pub const KEM_X25519_HKDF_SHA256: u16 = 0x0020;
@@ -40,7 +39,3 @@ pub const REQUEST_MEDIA_TYPE: &str = "message/ohttp-req";
 pub const RESPONSE_MEDIA_TYPE: &str = "message/ohttp-res";
 /// Media type of the key configuration list (RFC 9458 §9.1).
 pub const KEYS_MEDIA_TYPE: &str = "application/ohttp-keys";
-/// RFC 9458 §8.2 problem type for "the key configuration you used is not
-/// (or no longer) accepted"; see [`GatewayError::is_key_config_problem`].
-pub const KEY_CONFIG_PROBLEM_TYPE: &str =
-    "https://iana.org/assignments/http-problem-types#ohttp-key";

@@ -21,7 +21,7 @@ const HEADER_LEN: usize = 7;
 /// AES-128-GCM tag length.
 const TAG_LEN: usize = 16;
 const REQUEST_LABEL: &[u8] = b"message/bhttp request";
-pub(crate) const RESPONSE_LABEL: &[u8] = b"message/bhttp response";
+const RESPONSE_LABEL: &[u8] = b"message/bhttp response";
 
 impl Gateway {
     /// Decapsulates a `message/ohttp-req` body (RFC 9458 §4.3, §6.3):
@@ -60,10 +60,7 @@ impl Gateway {
         let encapped =
             <GatewayKem as Kem>::EncappedKey::from_bytes(enc).map_err(|_| GatewayError::Decrypt)?;
         let tag = AeadTag::<AesGcm128>::from_bytes(tag).map_err(|_| GatewayError::Decrypt)?;
-        let mut info = Vec::with_capacity(REQUEST_LABEL.len() + 1 + HEADER_LEN);
-        info.extend_from_slice(REQUEST_LABEL);
-        info.push(0);
-        info.extend_from_slice(hdr);
+        let info = [REQUEST_LABEL, &[0], hdr].concat();
 
         // All-zero DH results (small-order `enc`) fail here, as RFC 9180 asks.
         let mut ctx = hpke::setup_receiver::<AesGcm128, HkdfSha256, GatewayKem>(
@@ -83,6 +80,6 @@ impl Gateway {
         let mut secret = Zeroizing::new([0u8; SECRET_LEN]);
         ctx.export(RESPONSE_LABEL, &mut secret[..])
             .map_err(|_| GatewayError::Decrypt)?;
-        Ok((plaintext, ResponseContext::new(secret, *enc)))
+        Ok((plaintext, ResponseContext { secret, enc: *enc }))
     }
 }

@@ -32,15 +32,11 @@ const TAG_LEN: usize = 16;
 /// consumes it, so a nonce/key pair is never reused for two responses.
 /// No `Debug`, so no `{:?}` can print the secret.
 pub struct ResponseContext {
-    secret: Zeroizing<[u8; SECRET_LEN]>,
-    enc: [u8; NPK],
+    pub(crate) secret: Zeroizing<[u8; SECRET_LEN]>,
+    pub(crate) enc: [u8; NPK],
 }
 
 impl ResponseContext {
-    pub(crate) fn new(secret: Zeroizing<[u8; SECRET_LEN]>, enc: [u8; NPK]) -> Self {
-        Self { secret, enc }
-    }
-
     /// Seals `response` (the BHTTP response bytes) as a `message/ohttp-res`
     /// body. `response_nonce` is max(Nn, Nk) = 16 fresh random bytes from
     /// the caller's RNG.

@@ -46,17 +46,9 @@ pub fn encode(value: u64, out: &mut Vec<u8>) -> Result<(), VarintError> {
         return Err(VarintError::TooLarge);
     }
     let len = encoded_len(value);
-    let prefix: u8 = match len {
-        1 => 0x00,
-        2 => 0x40,
-        4 => 0x80,
-        _ => 0xc0,
-    };
-    let be = value.to_be_bytes();
-    let tail = be.get(8 - len..).unwrap_or(&[]);
-    for (i, b) in tail.iter().enumerate() {
-        out.push(if i == 0 { b | prefix } else { *b });
-    }
+    // The two high bits of the first byte: log2 of the length.
+    let tagged = value | (u64::from(len.trailing_zeros()) << (8 * len - 2));
+    out.extend_from_slice(tagged.to_be_bytes().get(8 - len..).unwrap_or(&[]));
     Ok(())
 }
 

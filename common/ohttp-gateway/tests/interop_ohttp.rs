@@ -74,7 +74,7 @@ fn ohttp_client_via_key_config_all_sizes_both_framings() {
 fn ohttp_client_via_ohttp_keys_list() {
     let gw = gateway(2);
     for size in SIZES {
-        let client = ClientRequest::from_encoded_config_list(&gw.ohttp_keys()).unwrap();
+        let client = ClientRequest::from_encoded_config_list(gw.ohttp_keys()).unwrap();
         round_trip(&gw, client, Mode::KnownLength, size);
     }
 }

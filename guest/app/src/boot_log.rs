@@ -1,16 +1,12 @@
 //! The measured boot log: every input the appliance accepted after launch
 //! (runtime configuration, later the model), with its digest. The launch
 //! measurement covers the image; this log covers what came in afterwards,
-//! and is served with the attestation evidence.
+//! and is served with the attestation evidence, so its events are already
+//! in the document's form.
 
+use alloc::string::String;
 use alloc::vec::Vec;
-
-pub struct BootEvent {
-    /// Fixed event name (never data from the host).
-    pub name: &'static str,
-    pub algorithm: &'static str,
-    pub digest: Vec<u8>,
-}
+use serving_api::document::BootEvent;
 
 #[derive(Default)]
 pub struct BootLog {
@@ -18,19 +14,15 @@ pub struct BootLog {
 }
 
 impl BootLog {
+    /// `name` and `algorithm` are fixed texts, never data from the host.
     pub fn record(&mut self, name: &'static str, algorithm: &'static str, digest: &[u8]) {
-        let event = BootEvent {
-            name,
-            algorithm,
-            digest: digest.to_vec(),
-        };
-        kernel::println!(
-            "boot log: {} {}:{}",
-            event.name,
-            event.algorithm,
-            hex::encode(&event.digest)
-        );
-        self.events.push(event);
+        let digest = hex::encode(digest);
+        kernel::println!("boot log: {name} {algorithm}:{digest}");
+        self.events.push(BootEvent {
+            event: String::from(name),
+            algorithm: String::from(algorithm),
+            digest,
+        });
     }
 
     pub fn events(&self) -> &[BootEvent] {

@@ -74,8 +74,9 @@ pub const DEFAULT_PORT: u16 = 8080;
 
 pub struct Options {
     pub port: u16,
-    /// Largest request body (`Content-Length`) accepted; over it 413.
-    pub body_limit: usize,
+    /// Per connection: the largest request body (`Content-Length`,
+    /// `max_body_bytes`; over it 413) and the timeouts.
+    pub config: ServerConfig,
     /// Largest response queued whole (heads and whole bodies); a route
     /// answering more is a bug and the connection is closed.
     pub max_queued: usize,
@@ -133,13 +134,6 @@ struct Settings<'a> {
     rejected: u64,
     #[cfg(feature = "test-image")]
     log_events: bool,
-}
-
-fn server_config(body_limit: usize) -> ServerConfig {
-    ServerConfig {
-        max_body_bytes: body_limit,
-        ..ServerConfig::default()
-    }
 }
 
 /// Output of one connection: a small queued part, then optionally a
@@ -213,37 +207,25 @@ use kernel::fail;
 /// the test routes; `fast_timeouts` shortens the idle and read timeouts for
 /// the end-to-end tests of stalls.
 #[cfg(feature = "test-image")]
-pub fn run_test(options: Options, fast_timeouts: bool, routes: &mut dyn Routes) -> ! {
-    let net = match kernel::net::bring_up(IpConfig::Dhcp) {
-        Ok(n) => n,
-        Err(e) => fail("http: bring-up", &e),
-    };
-    let mut config = server_config(options.body_limit);
+pub fn run_test(mut options: Options, fast_timeouts: bool, routes: &mut dyn Routes) -> ! {
     if fast_timeouts {
-        config.idle_timeout_ms = 2_000;
-        config.read_timeout_ms = 3_000;
+        options.config.idle_timeout_ms = 2_000;
+        options.config.read_timeout_ms = 3_000;
     }
-    serve_with(options, config, net, routes)
+    match kernel::net::bring_up(IpConfig::Dhcp) {
+        Ok(net) => serve(options, net, routes),
+        Err(e) => fail("http: bring-up", &e),
+    }
 }
 
 /// Serves `routes` on a stack that is up (its address is awaited here).
-pub fn serve(options: Options, net: NetStack, routes: &mut dyn Routes) -> ! {
-    let config = server_config(options.body_limit);
-    serve_with(options, config, net, routes)
-}
-
-fn serve_with(
-    options: Options,
-    config: ServerConfig,
-    mut net: NetStack,
-    routes: &mut dyn Routes,
-) -> ! {
+pub fn serve(options: Options, mut net: NetStack, routes: &mut dyn Routes) -> ! {
     let address = match net.wait_for_address(DHCP_TIMEOUT_MS) {
         Ok(a) => a,
         Err(e) => fail("http: address", &e),
     };
     let mut settings = Settings {
-        config,
+        config: options.config,
         max_queued: options.max_queued,
         #[cfg(feature = "test-image")]
         log_events: routes.log_events(),
@@ -259,7 +241,7 @@ fn serve_with(
     println!(
         "http: listening on port {} ({SOCKETS} sockets, body limit {} KiB, idle {} ms, first head {} ms, read {} ms)",
         options.port,
-        options.body_limit >> 10,
+        options.config.max_body_bytes >> 10,
         settings.config.idle_timeout_ms,
         settings.config.head_timeout_ms,
         settings.config.read_timeout_ms

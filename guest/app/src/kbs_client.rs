@@ -5,6 +5,7 @@
 //! stack until the response is complete, the connection fails or a deadline
 //! passes.
 
+use appliance_config::KbsAddress;
 use core::net::Ipv4Addr;
 use http1::{
     encode_request, ClientConfig, ClientError, ClientRequest, Header, ReceivedResponse,
@@ -51,54 +52,38 @@ pub enum TransportError {
     Encode,
 }
 
-pub struct KbsClient {
-    address: Ipv4Addr,
-    port: u16,
-    host: alloc::string::String,
-}
-
-impl KbsClient {
-    pub fn new(host: [u8; 4], port: u16) -> Self {
-        let address = Ipv4Addr::from(host);
-        KbsClient {
-            address,
-            port,
-            host: alloc::format!("{address}:{port}"),
-        }
-    }
-
-    /// Send `method path` with `headers` and `body`; the whole response.
-    pub fn request(
-        &mut self,
-        net: &mut NetStack,
-        method: &str,
-        path: &str,
-        headers: &[Header],
-        body: &[u8],
-    ) -> Result<ReceivedResponse, TransportError> {
-        let wire = encode_request(&ClientRequest {
-            method,
-            host: &self.host,
-            path,
-            headers,
-            body,
-            close: true,
-        })
-        .map_err(|_| TransportError::Encode)?;
-        let connected = Deadline::after(net, CONNECT_TIMEOUT_MS);
-        let stream = TcpStream::connect(net, self.address, self.port, SOCKET, connected).map_err(
-            |e| match e {
-                TcpError::Timeout => TransportError::Timeout,
-                _ => TransportError::Connect,
-            },
-        )?;
-        let result = exchange(net, &stream, &wire);
-        // Everything needed has arrived (or the attempt failed): reset
-        // rather than linger.
-        stream.abort(net);
-        net.poll();
-        result
-    }
+/// Sends `method path` with `headers` and `body` to the broker at `kbs`;
+/// the whole response.
+pub fn request(
+    net: &mut NetStack,
+    kbs: KbsAddress,
+    method: &str,
+    path: &str,
+    headers: &[Header],
+    body: &[u8],
+) -> Result<ReceivedResponse, TransportError> {
+    let wire = encode_request(&ClientRequest {
+        method,
+        host: &alloc::format!("{kbs}"),
+        path,
+        headers,
+        body,
+        close: true,
+    })
+    .map_err(|_| TransportError::Encode)?;
+    let connected = Deadline::after(net, CONNECT_TIMEOUT_MS);
+    let address = Ipv4Addr::from(kbs.host);
+    let stream =
+        TcpStream::connect(net, address, kbs.port, SOCKET, connected).map_err(|e| match e {
+            TcpError::Timeout => TransportError::Timeout,
+            _ => TransportError::Connect,
+        })?;
+    let result = exchange(net, &stream, &wire);
+    // Everything needed has arrived (or the attempt failed): reset
+    // rather than linger.
+    stream.abort(net);
+    net.poll();
+    result
 }
 
 fn exchange(

@@ -32,17 +32,17 @@
 //! unreachable broker is retried with exponential backoff first.
 
 use crate::boot_log::BootLog;
-use crate::kbs_client::{KbsClient, TransportError};
+use crate::kbs_client::{self, TransportError};
 use crate::rng::RdRand;
 use alloc::string::String;
 use alloc::vec::Vec;
-use appliance_config::Config;
+use appliance_config::{Config, KbsAddress};
 use hex::FromHex;
 use http1::Header;
 use jwe::{EcPrivateKey, Jwe};
 use kbs_protocol::{
     Attestation, AttestationToken, Challenge, CompositeEvidence, ResourcePath, RuntimeData, Tee,
-    TeePubKey,
+    TeePubKey, ATTEST_PATH, AUTH_PATH,
 };
 use kernel::fw_cfg::{FileRef, FwCfg, FwCfgError};
 use kernel::net::{IpConfig, NetStack};
@@ -117,14 +117,15 @@ pub fn run(info: &BootInfo, config: &Config, boot_log: &mut BootLog) -> Released
     if let Err(e) = net.wait_for_address(DHCP_TIMEOUT_MS) {
         kernel::fail(WHAT, &e);
     }
-    let mut client = KbsClient::new(config.kbs.host, config.kbs.port);
-    let jwe = obtain_resource(
-        &mut net,
-        &mut client,
-        &resource,
-        &tee_key,
-        sample_measurement.as_ref(),
-    );
+    let jwe = with_retries(&mut net, |net| {
+        attempt(
+            net,
+            config.kbs,
+            &resource,
+            &tee_key,
+            sample_measurement.as_ref(),
+        )
+    });
     let key = {
         let plain = jwe::decrypt(&jwe, &tee_key)
             .unwrap_or_else(|_| kernel::fail(WHAT, &"the released key does not decrypt"));
@@ -189,27 +190,25 @@ impl From<TransportError> for Attempt {
     }
 }
 
-fn obtain_resource(
+/// Runs `attempt` until it succeeds or fails for good, backing off
+/// exponentially between attempts while the retry budget lasts.
+fn with_retries(
     net: &mut NetStack,
-    client: &mut KbsClient,
-    resource: &ResourcePath,
-    tee_key: &EcPrivateKey,
-    sample_measurement: Option<&[u8; 48]>,
+    mut attempt: impl FnMut(&mut NetStack) -> Result<Jwe, Attempt>,
 ) -> Jwe {
     let started = net.now_ms();
     let mut delay = FIRST_RETRY_MS;
     loop {
-        let (state, why): (&str, String) =
-            match attempt(net, client, resource, tee_key, sample_measurement) {
-                Ok(jwe) => return jwe,
-                Err(Attempt::Refused) => {
-                    println!("key broker refused attestation");
-                    kernel::exit(kernel::ExitCode::Failure)
-                }
-                Err(Attempt::Failed(what)) => kernel::fail(WHAT, &what),
-                Err(Attempt::Unreachable(e)) => ("unreachable", alloc::format!("{e}")),
-                Err(Attempt::Garbled(what)) => ("answer unusable", what.into()),
-            };
+        let (state, why): (&str, String) = match attempt(net) {
+            Ok(jwe) => return jwe,
+            Err(Attempt::Refused) => {
+                println!("key broker refused attestation");
+                kernel::exit(kernel::ExitCode::Failure)
+            }
+            Err(Attempt::Failed(what)) => kernel::fail(WHAT, &what),
+            Err(Attempt::Unreachable(e)) => ("unreachable", alloc::format!("{e}")),
+            Err(Attempt::Garbled(what)) => ("answer unusable", what.into()),
+        };
         let elapsed = net.now_ms() - started;
         if elapsed + delay > RETRY_BUDGET_MS {
             println!("key broker {state} ({why}), giving up after {elapsed} ms");
@@ -229,7 +228,7 @@ fn obtain_resource(
 /// One full KBS session: auth, attest, resource.
 fn attempt(
     net: &mut NetStack,
-    client: &mut KbsClient,
+    kbs: KbsAddress,
     resource: &ResourcePath,
     tee_key: &EcPrivateKey,
     sample_measurement: Option<&[u8; 48]>,
@@ -241,7 +240,7 @@ fn attempt(
         request.tee = Tee::Sample;
     }
     let body = serde_json::to_vec(&request).map_err(|_| Attempt::Failed("auth request"))?;
-    let auth = client.request(net, "POST", kbs_protocol::AUTH_PATH, &json, &body)?;
+    let auth = kbs_client::request(net, kbs, "POST", AUTH_PATH, &json, &body)?;
     check_status(auth.status)?;
     let cookie = session_cookie(auth.header("set-cookie"))
         .ok_or(Attempt::Garbled("key broker sent no session cookie"))?;
@@ -282,14 +281,14 @@ fn attempt(
         Header::new("Content-Type", b"application/json"),
         Header::new("Cookie", cookie.as_bytes()),
     ];
-    let attest = client.request(net, "POST", kbs_protocol::ATTEST_PATH, &with_cookie, &body)?;
+    let attest = kbs_client::request(net, kbs, "POST", ATTEST_PATH, &with_cookie, &body)?;
     check_status(attest.status)?;
     // The token is informational (resources are released on the session).
     serde_json::from_slice::<AttestationToken>(&attest.body)
         .map_err(|_| Attempt::Garbled("key broker sent an unreadable token"))?;
 
     let cookie_only = [Header::new("Cookie", cookie.as_bytes())];
-    let got = client.request(net, "GET", &resource.url_path(), &cookie_only, &[])?;
+    let got = kbs_client::request(net, kbs, "GET", &resource.url_path(), &cookie_only, &[])?;
     check_status(got.status)?;
     Jwe::from_json(&got.body).map_err(|_| Attempt::Garbled("key broker sent an unreadable JWE"))
 }

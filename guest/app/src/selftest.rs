@@ -54,7 +54,10 @@ pub fn run_requested(info: &BootInfo, listen_port: Option<u16>) {
         http_server::run_test(
             http_server::Options {
                 port: listen_port.unwrap_or(http_server::DEFAULT_PORT),
-                body_limit: test_routes::BODY_LIMIT,
+                config: http1::ServerConfig {
+                    max_body_bytes: test_routes::BODY_LIMIT,
+                    ..Default::default()
+                },
                 max_queued: test_routes::MAX_QUEUED,
             },
             tests.http_fast_timeouts,

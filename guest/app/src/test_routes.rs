@@ -10,7 +10,6 @@
 //!   unknown path 404, known path with another method 405 (with `Allow`).
 
 use crate::http_server::{method_not_allowed, path_of, text, Reply, Routes};
-use alloc::vec::Vec;
 use http1::Request;
 use sha2::{Digest, Sha256};
 
@@ -37,7 +36,10 @@ impl Routes for TestRoutes {
                 _ => method_not_allowed(b"GET, HEAD"),
             },
             "/sha256" => match method {
-                "POST" => Reply::Whole(text(200, &hex(&Sha256::digest(&request.body)))),
+                "POST" => Reply::Whole(text(
+                    200,
+                    hex::encode(Sha256::digest(&request.body)).as_bytes(),
+                )),
                 _ => method_not_allowed(b"POST"),
             },
             "/quit" => match method {
@@ -64,14 +66,4 @@ fn parse_count(s: &str) -> Option<u64> {
         return None;
     }
     s.parse().ok()
-}
-
-fn hex(digest: &[u8]) -> Vec<u8> {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = Vec::with_capacity(2 * digest.len());
-    for b in digest {
-        out.push(DIGITS[usize::from(b >> 4)]);
-        out.push(DIGITS[usize::from(b & 0xF)]);
-    }
-    out
 }

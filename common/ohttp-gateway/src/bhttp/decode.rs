@@ -32,7 +32,10 @@ pub(super) fn decode_request(bytes: &[u8], limits: &Limits) -> Result<Request, B
     }
 
     // Each of the three sections may be cut off at its start (§3.8).
-    let mut budget = Budget::new(limits);
+    let mut budget = Budget {
+        fields_left: limits.max_fields,
+        max_field_bytes: max,
+    };
     let mut headers = Vec::new();
     if !r.is_empty() {
         section(&mut r, indeterminate, &mut budget, Some(&mut headers))?;

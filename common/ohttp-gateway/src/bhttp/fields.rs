@@ -5,7 +5,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::reader::Reader;
-use super::{BhttpError, Limits};
+use super::BhttpError;
 
 /// Where decoded field lines go: kept (headers) or only checked (trailers).
 pub(super) type Sink<'s> = Option<&'s mut Vec<(String, Vec<u8>)>>;
@@ -14,15 +14,6 @@ pub(super) type Sink<'s> = Option<&'s mut Vec<(String, Vec<u8>)>>;
 pub(super) struct Budget {
     pub(super) fields_left: usize,
     pub(super) max_field_bytes: usize,
-}
-
-impl Budget {
-    pub(super) fn new(limits: &Limits) -> Self {
-        Self {
-            fields_left: limits.max_fields,
-            max_field_bytes: limits.max_field_bytes,
-        }
-    }
 }
 
 /// Reads one field section in the message's framing.

@@ -57,12 +57,6 @@ impl Limits {
     };
 }
 
-impl Default for Limits {
-    fn default() -> Self {
-        Self::DEFAULT
-    }
-}
-
 /// A decoded request. The content is zeroized on drop; no `Debug`, so no
 /// `{:?}` can print it.
 pub struct Request {
@@ -82,6 +76,8 @@ pub struct Request {
 
 impl Request {
     /// The first header with this name, compared ASCII case-insensitively.
+    /// Tests only: the guest reads no inner header.
+    #[cfg(feature = "test-support")]
     pub fn header(&self, name: &str) -> Option<&[u8]> {
         self.headers
             .iter()

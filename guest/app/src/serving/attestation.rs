@@ -15,7 +15,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use kernel::BootInfo;
 use serving_api::document::{
-    b64_encode, AttestationDocument, BootEvent, Certificate, Evidence, DOCUMENT_VERSION,
+    b64_encode, AttestationDocument, Certificate, Evidence, DOCUMENT_VERSION,
 };
 
 use crate::boot_log::BootLog;
@@ -24,55 +24,39 @@ use crate::boot_log::BootLog;
 const VCEK_FILE: &str = "opt/appliance/vcek";
 const VCEK_MAX: usize = 16 << 10;
 
-#[derive(Debug, thiserror::Error)]
-pub enum AttestationError {
-    #[error("boot log digest encoding")]
-    Binding,
-    #[error("{0}")]
-    Report(kernel::EvidenceError),
-    /// Unsigned evidence, but key release read no sample measurement.
-    #[error("unsigned evidence without a sample measurement")]
-    NoSampleMeasurement,
-}
-
-/// The document for `ohttp_keys` and `boot_log`, as JSON bytes.
+/// The document for `ohttp_keys` and `boot_log`, as JSON bytes. Stops the
+/// appliance when there is no evidence to serve.
 pub fn document(
     info: &BootInfo,
     ohttp_keys: &[u8],
     boot_log: &BootLog,
     sample_measurement: Option<&[u8; 48]>,
-) -> Result<Vec<u8>, AttestationError> {
-    let events: Vec<BootEvent> = boot_log
-        .events()
-        .iter()
-        .map(|e| BootEvent {
-            event: String::from(e.name),
-            algorithm: String::from(e.algorithm),
-            digest: hex::encode(&e.digest),
-        })
-        .collect();
-    let report_data = serving_api::binding::report_data(ohttp_keys, &events)
-        .map_err(|_| AttestationError::Binding)?;
-    let evidence = match kernel::evidence(&report_data).map_err(AttestationError::Report)? {
+) -> Vec<u8> {
+    let fail = |why: &dyn core::fmt::Display| -> ! { kernel::fail("serving", why) };
+    let report_data = serving_api::binding::report_data(ohttp_keys, boot_log.events())
+        .unwrap_or_else(|_| fail(&"boot log digest encoding"));
+    let evidence = match kernel::evidence(&report_data).unwrap_or_else(|e| fail(&e)) {
         kernel::Evidence::SnpReport(report) => Evidence::Snp {
             report: b64_encode(&report[..]),
             certificates: host_vcek(info).into_iter().collect(),
         },
+        // Key release read the host's claim exactly when evidence is unsigned.
         kernel::Evidence::Unsigned => Evidence::Sample {
             svn: String::from("1"),
             report_data: b64_encode(&report_data),
             measurement: hex::encode(
-                sample_measurement.ok_or(AttestationError::NoSampleMeasurement)?,
+                sample_measurement
+                    .unwrap_or_else(|| fail(&"unsigned evidence without a sample measurement")),
             ),
         },
     };
-    let document = AttestationDocument {
+    AttestationDocument {
         version: DOCUMENT_VERSION,
         evidence,
         ohttp_keys: b64_encode(ohttp_keys),
-        boot_log: events,
-    };
-    Ok(document.to_json())
+        boot_log: boot_log.events().to_vec(),
+    }
+    .to_json()
 }
 
 fn host_vcek(info: &BootInfo) -> Option<Certificate> {

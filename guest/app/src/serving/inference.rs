@@ -55,16 +55,10 @@ fn embeddings(
     // Across the vCPUs (`crate::vcpus`): several inputs go whole to the
     // APs, one input is split by token rows; on one vCPU sentence by
     // sentence. Bit-identical to the host's batched or threaded runs.
-    let mut vectors = embedder
-        .embed_ids_batch(&batch)
-        .map_err(|_| ApiError::internal())?;
-    let json = encode_response(&vectors, parsed.encoding, tokens);
-    wipe(&mut vectors);
-    Ok(json)
-}
-
-fn wipe(vectors: &mut [Vec<f32>]) {
-    for v in vectors.iter_mut() {
-        zeroize::Zeroize::zeroize(v);
-    }
+    let vectors = Zeroizing::new(
+        embedder
+            .embed_ids_batch(&batch)
+            .map_err(|_| ApiError::internal())?,
+    );
+    Ok(encode_response(&vectors, parsed.encoding, tokens))
 }

@@ -14,6 +14,7 @@ use crate::key_release::Released;
 use crate::rng::RdRand;
 use appliance_config::Config;
 use embed_engine::Embedder;
+use http1::ServerConfig;
 use kernel::{println, BootInfo};
 use ohttp_gateway::Gateway;
 use zeroize::Zeroizing;
@@ -47,12 +48,12 @@ pub fn run(info: &BootInfo, config: &Config, boot_log: &BootLog, released: Relea
         let key_id = key_id(config, &mut rng);
         Gateway::from_ikm(key_id, &ikm)
     };
-    let ohttp_keys = gateway.ohttp_keys();
-    let document =
-        match attestation::document(info, &ohttp_keys, boot_log, sample_measurement.as_ref()) {
-            Ok(d) => d,
-            Err(e) => kernel::fail("serving", &e),
-        };
+    let document = attestation::document(
+        info,
+        gateway.ohttp_keys(),
+        boot_log,
+        sample_measurement.as_ref(),
+    );
     println!(
         "serving: OHTTP key {}{} bound to the attestation evidence ({} evidence, {} boot log events)",
         gateway.key_id(),
@@ -65,7 +66,6 @@ pub fn run(info: &BootInfo, config: &Config, boot_log: &BootLog, released: Relea
     );
     let mut routes = routes::ServingRoutes {
         gateway,
-        ohttp_keys,
         document,
         embedder,
         rng,
@@ -77,7 +77,10 @@ pub fn run(info: &BootInfo, config: &Config, boot_log: &BootLog, released: Relea
     http_server::serve(
         Options {
             port: config.listen_port,
-            body_limit: BODY_LIMIT,
+            config: ServerConfig {
+                max_body_bytes: BODY_LIMIT,
+                ..ServerConfig::default()
+            },
             max_queued: MAX_RESPONSE,
         },
         net,

@@ -25,7 +25,6 @@ use crate::rng::RdRand;
 
 pub struct ServingRoutes<'m> {
     pub gateway: Gateway,
-    pub ohttp_keys: Vec<u8>,
     pub document: Vec<u8>,
     pub embedder: Embedder<'m>,
     pub rng: RdRand,
@@ -70,7 +69,7 @@ impl Routes for ServingRoutes<'_> {
                 _ => method_not_allowed(b"GET"),
             },
             "/.well-known/ohttp-gateway" => match method {
-                "GET" => typed(200, KEYS_MEDIA_TYPE, self.ohttp_keys.clone()),
+                "GET" => typed(200, KEYS_MEDIA_TYPE, self.gateway.ohttp_keys().to_vec()),
                 _ => method_not_allowed(b"GET"),
             },
             "/" | "/gateway" => match method {
