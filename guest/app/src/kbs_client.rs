@@ -44,6 +44,9 @@ pub enum TransportError {
     /// The peer closed or reset before the response was complete.
     #[error("connection closed without an answer")]
     Closed,
+    /// The broker answered with a server error (5xx); it may recover.
+    #[error("server error {0}")]
+    ServerError(u16),
     /// The response is not acceptable HTTP (or over the limits).
     #[error("{0}")]
     Http(ClientError),

@@ -315,7 +315,7 @@ fn check_status(status: u16) -> Result<(), Attempt> {
         200 => Ok(()),
         401 | 403 => Err(Attempt::Refused),
         // A broker that is up but failing may recover: retry like no answer.
-        500..=599 => Err(Attempt::Unreachable(TransportError::Closed)),
+        500..=599 => Err(Attempt::Unreachable(TransportError::ServerError(status))),
         _ => Err(Attempt::Failed(
             "unexpected HTTP status from the key broker",
         )),
