@@ -80,10 +80,9 @@ pub enum EngineError {
     TooLong { tokens: usize, max: usize },
     /// Token id outside the vocabulary.
     BadToken(u32),
-    /// Input vector of the wrong length.
+    /// Input vector of the wrong length (the MLP's `logits`).
+    #[cfg(feature = "mlp")]
     BadInputLen { expected: usize, got: usize },
-    /// The model is not of the kind this call needs.
-    WrongKind,
     /// The int8 kernel library refused a call (e.g. a non-finite activation).
     Kernel(int8_kernels::KernelError),
     /// A task of a multi-threaded pass stopped without finishing (it panicked and the

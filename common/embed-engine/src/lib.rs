@@ -36,6 +36,8 @@ pub mod parallel;
 pub use embedder::Embedder;
 pub use error::{BlobError, EngineError};
 pub use int8_kernels::{Kernel, KernelKind};
+pub use parallel::Parallel;
+#[cfg(feature = "host")]
+pub use parallel::Sequential;
 #[cfg(any(test, feature = "std"))]
 pub use parallel::StdThreads;
-pub use parallel::{Parallel, Sequential};

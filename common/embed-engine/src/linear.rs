@@ -14,24 +14,8 @@ pub struct QLinear {
 }
 
 impl QLinear {
-    pub fn new(
-        n: usize,
-        k: usize,
-        w: &[i8],
-        scale: Vec<f32>,
-        bias: Vec<f32>,
-    ) -> Result<Self, BlobError> {
-        let w = PackedMatrix::pack(n, k, w).map_err(BlobError::Kernel)?;
-        Ok(Self {
-            n,
-            k,
-            w,
-            scale,
-            bias,
-        })
-    }
-
-    /// Reads weight (i8, n x k), scale (f32, n) and bias (f32, n) tensors.
+    /// Reads weight (i8, n x k), scale (f32, n) and bias (f32, n) tensors and packs the
+    /// weights for the kernels.
     pub fn from_blob(
         blob: &Blob<'_>,
         w: u32,
@@ -45,7 +29,15 @@ impl QLinear {
         if scale.iter().any(|&v| v < 0.0) {
             return Err(BlobError::NonFinite { tensor: s });
         }
-        Self::new(n, k, &weights, scale, blob.f32s(b, &[n])?)
+        let bias = blob.f32s(b, &[n])?;
+        let packed = PackedMatrix::pack(n, k, &weights).map_err(BlobError::Kernel)?;
+        Ok(Self {
+            n,
+            k,
+            w: packed,
+            scale,
+            bias,
+        })
     }
 
     /// out (m x n) = dequant(rows) W^T * scale + bias, for rows already quantized.

@@ -1,7 +1,7 @@
 //! The parallelism hook: the engine is `no_std` and has no threads of its own, so a host
 //! that has them passes a [`Parallel`] to [`Embedder::set_parallel`](crate::Embedder::set_parallel).
-//! The default, [`Sequential`], is one thread (the guest today). `StdThreads` (feature
-//! `std`) runs the tasks on `std` threads.
+//! Without one the engine runs on the caller's thread. `StdThreads` (feature `std`) runs
+//! the tasks on `std` threads; `Sequential` (feature `host`) is one thread, for tests.
 //!
 //! How the engine uses it (results are bit-identical to one thread either way, because
 //! every output value is computed by the same code on the same inputs; only who computes
@@ -37,11 +37,14 @@ pub trait Parallel: Send + Sync {
     }
 }
 
-/// One thread: the engine's default. `run` calls the tasks in order on the caller's thread
-/// (the engine never passes it more than one).
+/// One thread, as a [`Parallel`]: `run` calls the tasks in order on the caller's thread
+/// (the engine never passes it more than one). The engine itself needs none for one
+/// thread (`Embedder` without `set_parallel`); tests use it (feature `host`).
+#[cfg(feature = "host")]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Sequential;
 
+#[cfg(feature = "host")]
 impl Parallel for Sequential {
     fn threads(&self) -> usize {
         1

@@ -34,7 +34,8 @@ pub enum JweError {
     /// The AES-GCM tag did not verify: ciphertext, IV, tag or header changed.
     #[error("JWE authentication failed")]
     Decrypt,
-    /// Encryption failed (input too long for AES-GCM).
+    /// Encryption failed (input too long for AES-GCM; feature `encrypt`).
+    #[cfg(feature = "encrypt")]
     #[error("JWE encryption failed")]
     Encrypt,
 }

@@ -1,6 +1,7 @@
 //! P-256 keys: the guest's TEE key pair and the broker's view of it as a JWK.
 
 use alloc::string::String;
+#[cfg(feature = "encrypt")]
 use core::fmt;
 
 use p256::elliptic_curve::sec1::{Coordinates, FromEncodedPoint, ToEncodedPoint};
@@ -96,6 +97,8 @@ impl EcPublicKey {
     }
 }
 
+/// For the broker's logs and tests (feature `encrypt`); the guest prints no keys.
+#[cfg(feature = "encrypt")]
 impl fmt::Debug for EcPublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "EcPublicKey(x={}, y={})", self.jwk_x(), self.jwk_y())

@@ -40,7 +40,9 @@ pub enum SealError {
     /// The unsealer was used again after an error.
     #[error("unsealer used after an error")]
     Poisoned,
-    /// AES-GCM refused to encrypt (chunk too long; cannot happen in range).
+    /// AES-GCM refused to encrypt (chunk too long; cannot happen in range;
+    /// feature `seal`).
+    #[cfg(feature = "seal")]
     #[error("chunk encryption failed")]
     Encrypt,
 }

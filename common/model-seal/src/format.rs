@@ -60,8 +60,11 @@ impl Header {
         nonce_prefix: [u8; 8],
         plaintext_sha384: [u8; 48],
     ) -> Result<Self, SealError> {
-        check_chunk_size(chunk_size)?;
-        let chunk_count = chunk_count(plaintext_len, chunk_size);
+        if chunk_size == 0 || chunk_size > MAX_CHUNK_SIZE {
+            return Err(SealError::BadHeader("chunk size out of range"));
+        }
+        // max(1, ceil(len / size)) without overflow.
+        let chunk_count = plaintext_len.div_ceil(u64::from(chunk_size)).max(1);
         if chunk_count > MAX_CHUNKS {
             return Err(SealError::TooLarge);
         }
@@ -156,18 +159,6 @@ impl Header {
     pub(crate) fn digest(&self) -> [u8; 48] {
         Sha384::digest(self.to_bytes()).into()
     }
-}
-
-fn check_chunk_size(chunk_size: u32) -> Result<(), SealError> {
-    if chunk_size == 0 || chunk_size > MAX_CHUNK_SIZE {
-        return Err(SealError::BadHeader("chunk size out of range"));
-    }
-    Ok(())
-}
-
-/// max(1, ceil(len / size)) without overflow.
-fn chunk_count(len: u64, size: u32) -> u64 {
-    len.div_ceil(u64::from(size)).max(1)
 }
 
 fn array<const N: usize>(bytes: &[u8]) -> [u8; N] {

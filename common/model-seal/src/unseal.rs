@@ -43,7 +43,8 @@ impl Unsealer {
         }
     }
 
-    /// The header, once its bytes have arrived.
+    /// The header, once its bytes have arrived (tests; feature `seal`).
+    #[cfg(feature = "seal")]
     pub fn header(&self) -> Option<&Header> {
         self.header.as_ref().map(|(h, _)| h)
     }

@@ -5,7 +5,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 /// Ids of the special tokens BERT needs; `mask` is optional.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SpecialIds {
     pub cls: u32,
     pub sep: u32,
@@ -42,14 +42,15 @@ impl Vocab {
         if body.is_empty() {
             return Err(TokenizerError::EmptyVocab);
         }
+        let too_many = || TokenizerError::TooManyTokens {
+            max: Self::MAX_TOKENS,
+        };
         let mut data = String::new();
         let mut spans = Vec::new();
         for (index, raw) in body.split('\n').enumerate() {
             let line = index + 1;
             if index >= Self::MAX_TOKENS {
-                return Err(TokenizerError::TooManyTokens {
-                    max: Self::MAX_TOKENS,
-                });
+                return Err(too_many());
             }
             let token = raw.strip_suffix('\r').unwrap_or(raw);
             if token.is_empty() {
@@ -65,31 +66,19 @@ impl Vocab {
                 return Err(TokenizerError::InvalidToken { line });
             }
             // Bounded above: MAX_TOKENS * MAX_TOKEN_BYTES fits in u32.
-            let start = u32::try_from(data.len()).map_err(|_| TokenizerError::TooManyTokens {
-                max: Self::MAX_TOKENS,
-            })?;
+            let start = u32::try_from(data.len()).map_err(|_| too_many())?;
             data.push_str(token);
-            let end = u32::try_from(data.len()).map_err(|_| TokenizerError::TooManyTokens {
-                max: Self::MAX_TOKENS,
-            })?;
+            let end = u32::try_from(data.len()).map_err(|_| too_many())?;
             spans.push((start, end));
         }
         let mut vocab = Vocab {
             data,
             spans,
             sorted: Vec::new(),
-            specials: SpecialIds {
-                cls: 0,
-                sep: 0,
-                unk: 0,
-                pad: 0,
-                mask: None,
-            },
+            // Set below, once `id` can search the sorted tokens.
+            specials: SpecialIds::default(),
         };
-        let count =
-            u32::try_from(vocab.spans.len()).map_err(|_| TokenizerError::TooManyTokens {
-                max: Self::MAX_TOKENS,
-            })?;
+        let count = u32::try_from(vocab.spans.len()).map_err(|_| too_many())?;
         let mut sorted: Vec<u32> = (0..count).collect();
         sorted.sort_unstable_by(|&a, &b| {
             vocab

@@ -42,4 +42,4 @@ pub use parse::{
     check_file_len, parse, Entries, Entry, ENTRY_LEN, MAX_ENTRIES, MAX_FILE_LEN, TYPE_RAM,
 };
 pub use plan::{Owner, Piece, Plan, FRAME_POOL_MIN, MAX_PIECES};
-pub use range::{align_down, align_up, Range, RangeList};
+pub use range::{align_down, align_up, List, Range, RangeList};

@@ -45,19 +45,28 @@ impl MemoryMap {
                 if !ra.overlaps(&rb) {
                     continue;
                 }
-                match (a.is_ram(), b.is_ram()) {
-                    (true, true) => {
-                        return Err(MapError::RamOverlap {
-                            first: i,
-                            first_range: ra,
-                            second: j,
-                            second_range: rb,
-                        })
-                    }
-                    (true, false) => return Err(ram_vs_reserved(i, ra, j, rb, b.kind)),
-                    (false, true) => return Err(ram_vs_reserved(j, rb, i, ra, a.kind)),
-                    (false, false) => {} // reserved over reserved takes nothing from RAM
-                }
+                // Named as RAM first, then the other entry.
+                let ((ram, ram_range), (reserved, reserved_range, kind)) =
+                    match (a.is_ram(), b.is_ram()) {
+                        (true, true) => {
+                            return Err(MapError::RamOverlap {
+                                first: i,
+                                first_range: ra,
+                                second: j,
+                                second_range: rb,
+                            })
+                        }
+                        (true, false) => ((i, ra), (j, rb, b.kind)),
+                        (false, true) => ((j, rb), (i, ra, a.kind)),
+                        (false, false) => continue, // reserved over reserved takes nothing from RAM
+                    };
+                return Err(MapError::RamOverlapsReserved {
+                    ram,
+                    ram_range,
+                    reserved,
+                    reserved_range,
+                    kind,
+                });
             }
         }
 
@@ -173,20 +182,4 @@ fn entry_range(index: usize, e: &Entry) -> Result<Range, MapError> {
         return Err(MapError::BeyondPhysical { index, range });
     }
     Ok(range)
-}
-
-fn ram_vs_reserved(
-    ram: usize,
-    ram_range: Range,
-    reserved: usize,
-    reserved_range: Range,
-    kind: u32,
-) -> MapError {
-    MapError::RamOverlapsReserved {
-        ram,
-        ram_range,
-        reserved,
-        reserved_range,
-        kind,
-    }
 }

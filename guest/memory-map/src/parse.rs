@@ -2,6 +2,7 @@
 //! u64 address, u64 length, u32 type (QEMU `struct e820_entry`, 20 bytes).
 
 use crate::error::MapError;
+use crate::range::List;
 
 pub const ENTRY_LEN: usize = 20;
 /// More entries than QEMU ever publishes (it writes a handful) yet a bound
@@ -25,17 +26,7 @@ impl Entry {
 }
 
 /// Up to [`MAX_ENTRIES`] entries in file order.
-#[derive(Clone, Copy, Debug)]
-pub struct Entries {
-    items: [Entry; MAX_ENTRIES],
-    len: usize,
-}
-
-impl Entries {
-    pub fn as_slice(&self) -> &[Entry] {
-        &self.items[..self.len]
-    }
-}
+pub type Entries = List<Entry, MAX_ENTRIES>;
 
 /// Checks the size fw_cfg reports before anything is read, so the caller can
 /// read into a fixed buffer of [`MAX_FILE_LEN`] bytes.
@@ -54,19 +45,16 @@ pub fn check_file_len(len: usize) -> Result<(), MapError> {
 /// Whole entries only: a trailing partial entry is refused, not dropped.
 pub fn parse(bytes: &[u8]) -> Result<Entries, MapError> {
     check_file_len(bytes.len())?;
-    let mut out = Entries {
-        items: [Entry::default(); MAX_ENTRIES],
-        len: 0,
-    };
-    for (slot, raw) in out.items.iter_mut().zip(bytes.chunks_exact(ENTRY_LEN)) {
+    let mut out = Entries::new();
+    for raw in bytes.chunks_exact(ENTRY_LEN) {
         let (addr, rest) = raw.split_at(8);
         let (len, kind) = rest.split_at(8);
-        *slot = Entry {
+        // At most MAX_ENTRIES (checked above), so this never runs out of room.
+        out.push(Entry {
             addr: u64::from_le_bytes(array(addr)),
             len: u64::from_le_bytes(array(len)),
             kind: u32::from_le_bytes(array(kind)),
-        };
-        out.len += 1;
+        })?;
     }
     Ok(out)
 }

@@ -13,20 +13,21 @@
 use crate::error::MapError;
 use crate::layout::{FOUR_GIB, HOLES, PAGE_SIZE};
 use crate::map::{MemoryMap, MAX_RANGES};
-use crate::range::{align_down, Range};
+use crate::range::{align_down, List, Range};
 
 /// Minimum frame pool: page tables for high RAM and every shared (DMA) page.
 pub const FRAME_POOL_MIN: u64 = 8 << 20;
 /// One more than the usable ranges: the largest low range becomes two pieces.
 pub const MAX_PIECES: usize = MAX_RANGES + 1;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Owner {
     Heap,
+    #[default]
     Frames,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Piece {
     pub range: Range,
     pub owner: Owner,
@@ -36,8 +37,7 @@ pub struct Piece {
 /// any piece above, so the low pool exists before high RAM needs page tables.
 #[derive(Clone, Copy, Debug)]
 pub struct Plan {
-    pieces: [Piece; MAX_PIECES],
-    len: usize,
+    pieces: List<Piece, MAX_PIECES>,
 }
 
 impl Plan {
@@ -75,11 +75,7 @@ impl Plan {
             first_largest(usable, Range::is_high).filter(|&i| usable[i].len() > low_rest.len());
 
         let mut plan = Plan {
-            pieces: [Piece {
-                range: Range::new(0, 0),
-                owner: Owner::Frames,
-            }; MAX_PIECES],
-            len: 0,
+            pieces: List::new(),
         };
         for (i, r) in usable.iter().enumerate() {
             if i == low {
@@ -100,19 +96,11 @@ impl Plan {
     }
 
     fn push(&mut self, range: Range, owner: Owner) -> Result<(), MapError> {
-        let slot = self
-            .pieces
-            .get_mut(self.len)
-            .ok_or(MapError::TooManyRanges {
-                capacity: MAX_PIECES,
-            })?;
-        *slot = Piece { range, owner };
-        self.len += 1;
-        Ok(())
+        self.pieces.push(Piece { range, owner })
     }
 
     pub fn pieces(&self) -> &[Piece] {
-        &self.pieces[..self.len]
+        self.pieces.as_slice()
     }
 
     /// The one heap piece (a plan always has exactly one).

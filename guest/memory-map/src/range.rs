@@ -71,36 +71,40 @@ pub const fn align_down(x: u64, align: u64) -> Option<u64> {
     Some(x & !(align - 1))
 }
 
-/// Up to `N` ranges, in insertion order.
+/// Up to `N` values, in insertion order: the map's entries, ranges and plan
+/// pieces (fixed capacity, as no heap exists while memory is being set up).
 #[derive(Clone, Copy, Debug)]
-pub struct RangeList<const N: usize> {
-    items: [Range; N],
+pub struct List<T, const N: usize> {
+    items: [T; N],
     len: usize,
 }
 
-impl<const N: usize> RangeList<N> {
-    pub const fn new() -> Self {
-        RangeList {
-            items: [Range::new(0, 0); N],
+/// Up to `N` ranges, in insertion order.
+pub type RangeList<const N: usize> = List<Range, N>;
+
+impl<T: Copy + Default, const N: usize> List<T, N> {
+    pub fn new() -> Self {
+        List {
+            items: [T::default(); N],
             len: 0,
         }
     }
 
-    pub(crate) fn push(&mut self, range: Range) -> Result<(), MapError> {
+    pub(crate) fn push(&mut self, item: T) -> Result<(), MapError> {
         let slot = self
             .items
             .get_mut(self.len)
             .ok_or(MapError::TooManyRanges { capacity: N })?;
-        *slot = range;
+        *slot = item;
         self.len += 1;
         Ok(())
     }
 
-    pub(crate) fn as_mut_slice(&mut self) -> &mut [Range] {
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [T] {
         &mut self.items[..self.len]
     }
 
-    pub fn as_slice(&self) -> &[Range] {
+    pub fn as_slice(&self) -> &[T] {
         &self.items[..self.len]
     }
 
@@ -111,16 +115,18 @@ impl<const N: usize> RangeList<N> {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
+}
 
-    /// Sum of the lengths.
-    pub fn total(&self) -> u64 {
-        self.as_slice().iter().map(Range::len).sum()
+impl<T: Copy + Default, const N: usize> Default for List<T, N> {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
-impl<const N: usize> Default for RangeList<N> {
-    fn default() -> Self {
-        Self::new()
+impl<const N: usize> RangeList<N> {
+    /// Sum of the lengths.
+    pub fn total(&self) -> u64 {
+        self.as_slice().iter().map(Range::len).sum()
     }
 }
 
