@@ -129,10 +129,19 @@ impl<'a> CpuidPage<'a> {
         })
     }
 
-    /// Entry for (leaf, subleaf), matching both exactly. Leaf 0xD subleaves
-    /// 0 and 1 report XSAVE sizes that depend on XCR0/XSS, which
-    /// [`Self::answer`] computes; this function refuses them so no wrong
-    /// XSAVE size is used.
+    /// Leaf 0x8000_001F subleaf 0, matching both exactly (as `lookup` does).
+    fn mem_encrypt(&self) -> Result<CpuidEntry, SnpError> {
+        let (leaf, subleaf) = (crate::sev_status::CPUID_LEAF_MEM_ENCRYPT, 0);
+        self.entries()
+            .find(|e| e.eax_in == leaf && e.ecx_in == subleaf)
+            .ok_or(SnpError::CpuidLeafMissing { leaf, subleaf })
+    }
+
+    /// Entry for (leaf, subleaf), matching both exactly (the tests' view;
+    /// the guest reads leaf 0x8000_001F only). Leaf 0xD subleaves 0 and 1
+    /// report XSAVE sizes that depend on XCR0/XSS, which [`Self::answer`]
+    /// computes; this function refuses them so no wrong XSAVE size is used.
+    #[cfg(test)]
     pub fn lookup(&self, leaf: u32, subleaf: u32) -> Result<CpuidEntry, SnpError> {
         if leaf == 0xD && subleaf <= 1 {
             return Err(SnpError::InvalidArgument {
@@ -161,8 +170,7 @@ impl<'a> CpuidPage<'a> {
 
     /// C-bit position from leaf 0x8000_001F `EBX[5:0]`, required in 32..=51.
     pub fn c_bit_position(&self) -> Result<u32, SnpError> {
-        let e = self.lookup(crate::sev_status::CPUID_LEAF_MEM_ENCRYPT, 0)?;
-        check_c_bit(e.ebx & 0x3F)
+        check_c_bit(self.mem_encrypt()?.ebx & 0x3F)
     }
 
     /// Leaf 0x8000_001F `EBX[31]`, COHERENCY_SFW_NO: the CPU needs no cache
@@ -170,7 +178,7 @@ impl<'a> CpuidPage<'a> {
     /// the same way in arch/x86/boot/cpuflags.c). A page without the leaf
     /// reads false, so the mitigation stays on.
     pub fn coherency_sfw_no(&self) -> bool {
-        self.lookup(crate::sev_status::CPUID_LEAF_MEM_ENCRYPT, 0)
+        self.mem_encrypt()
             .is_ok_and(|e| e.ebx & LEAF_8000001F_EBX_COHERENCY_SFW_NO != 0)
     }
 }

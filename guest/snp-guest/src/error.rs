@@ -8,10 +8,14 @@ use crate::PageSize;
 /// [`SnpError::GuestRequestBusy`], which may be retried with the same message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SnpError {
-    /// SEV_STATUS shows plain SEV (no ES, no SNP): not supported by the product.
+    /// SEV_STATUS shows plain SEV (no ES, no SNP): not supported by the
+    /// product. Only the model of the boot code's detection returns it and
+    /// the next one (`reset.s` refuses plain SEV and SEV-ES itself).
+    #[cfg(any(test, feature = "mock"))]
     #[error("plain SEV guest detected: only SEV-SNP is supported")]
     UnsupportedSev,
     /// SEV_STATUS shows SEV-ES without SNP: not supported by the product.
+    #[cfg(any(test, feature = "mock"))]
     #[error("SEV-ES guest without SNP detected: only SEV-SNP is supported")]
     UnsupportedSevEs,
     /// SNP is active with a feature this crate does not handle (SEV_STATUS bits).
@@ -155,10 +159,11 @@ impl SnpError {
         use crate::msr_protocol::TerminationReason as T;
         match self {
             SnpError::GhcbVersionUnsupported { .. } => T::GHCB_PROTOCOL_UNSUPPORTED,
-            SnpError::UnsupportedSev
-            | SnpError::UnsupportedSevEs
-            | SnpError::UnsupportedSnpFeatures { .. }
-            | SnpError::HypervisorLacksSnp { .. } => T::SNP_UNSUPPORTED,
+            #[cfg(any(test, feature = "mock"))]
+            SnpError::UnsupportedSev | SnpError::UnsupportedSevEs => T::SNP_UNSUPPORTED,
+            SnpError::UnsupportedSnpFeatures { .. } | SnpError::HypervisorLacksSnp { .. } => {
+                T::SNP_UNSUPPORTED
+            }
             SnpError::GhcbRegistrationRefused { .. }
             | SnpError::GhcbRegistrationMismatch { .. } => T::APPLIANCE_GHCB_REGISTER,
             SnpError::MsrPscFailed { .. }

@@ -16,8 +16,8 @@ use crate::ghcb::{
     VALID_BITMAP_LEN,
 };
 
-/// At most this many disjoint spans per direction; more collapse to one
-/// covering span (a superset, so still correct).
+/// At most this many disjoint spans per direction; past it the last span
+/// grows over the rest (a superset, so still correct).
 const MAX_SPANS: usize = 12;
 
 /// Sorted, disjoint, non-adjacent byte spans inside the 4 KiB page.
@@ -48,46 +48,38 @@ impl Spans {
             return;
         }
         let (mut s, mut e) = (start as u16, end as u16);
-        // Remove every span that touches [s, e) and widen [s, e) over it.
-        let mut kept = [(0u16, 0u16); MAX_SPANS];
-        let mut n = 0;
+        let mut out = Self::new();
+        let mut placed = false;
         for &(a, b) in self.spans.iter().take(self.len) {
-            if b < s || a > e {
-                if let Some(slot) = kept.get_mut(n) {
-                    *slot = (a, b);
-                    n += 1;
+            if b < s {
+                out.push(a, b);
+            } else if a > e {
+                if !placed {
+                    out.push(s, e);
+                    placed = true;
                 }
+                out.push(a, b);
             } else {
+                // Touches [s, e): widen [s, e) over it.
                 s = s.min(a);
                 e = e.max(b);
             }
         }
-        if n == MAX_SPANS {
-            // Full: one span over everything (never less than asked for).
-            let lo = kept.iter().map(|x| x.0).min().unwrap_or(s).min(s);
-            let hi = kept.iter().map(|x| x.1).max().unwrap_or(e).max(e);
-            self.spans = [(0, 0); MAX_SPANS];
-            self.spans[0] = (lo, hi);
-            self.len = 1;
-            return;
+        if !placed {
+            out.push(s, e);
         }
-        let at = kept.iter().take(n).position(|x| x.0 > s).unwrap_or(n);
-        let mut out = [(0u16, 0u16); MAX_SPANS];
-        let mut m = 0;
-        for (i, x) in kept.iter().take(n).enumerate() {
-            if i == at {
-                out[m] = (s, e);
-                m += 1;
-            }
-            out[m] = *x;
-            m += 1;
+        *self = out;
+    }
+
+    /// Appends [a, b), above every span held; when full, the last span
+    /// grows over it instead (a superset, never less than asked for).
+    fn push(&mut self, a: u16, b: u16) {
+        if let Some(slot) = self.spans.get_mut(self.len) {
+            *slot = (a, b);
+            self.len += 1;
+        } else if let Some(last) = self.spans.last_mut() {
+            last.1 = b;
         }
-        if at == n {
-            out[m] = (s, e);
-            m += 1;
-        }
-        self.spans = out;
-        self.len = m;
     }
 
     /// The spans as byte ranges, ascending; each lies inside 0..4096.

@@ -106,6 +106,7 @@ impl TerminationReason {
 
 // ---- request encoders ----
 
+#[cfg(test)]
 pub const fn sev_info_request() -> u64 {
     SEV_INFO_REQ
 }
@@ -124,6 +125,7 @@ pub const fn psc_request(gpa: u64, op: PscOp) -> u64 {
     PSC_REQ | ((gpa >> 12) & 0xFF_FFFF_FFFF) << 12 | (op as u64) << 52
 }
 
+#[cfg(test)]
 pub const fn hv_features_request() -> u64 {
     HV_FEATURES_REQ
 }
@@ -185,7 +187,7 @@ pub fn decode_hv_features(response: u64) -> Result<u64, SnpError> {
 // ---- round trips ----
 
 pub fn sev_info<H: SnpHardware + ?Sized>(hw: &mut H) -> Result<SevInfo, SnpError> {
-    decode_sev_info(hw.msr_protocol(sev_info_request()))
+    decode_sev_info(hw.msr_protocol(SEV_INFO_REQ))
 }
 
 /// CPUID through the MSR protocol: subleaf 0 only, one round trip per
@@ -232,7 +234,7 @@ pub fn page_state_change<H: SnpHardware + ?Sized>(
 
 /// Hypervisor feature bitmap.
 pub fn hv_features<H: SnpHardware + ?Sized>(hw: &mut H) -> Result<u64, SnpError> {
-    decode_hv_features(hw.msr_protocol(hv_features_request()))
+    decode_hv_features(hw.msr_protocol(HV_FEATURES_REQ))
 }
 
 /// Asks the hypervisor to terminate the guest (the kernel sends

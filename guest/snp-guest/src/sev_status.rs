@@ -22,22 +22,10 @@ const CPUID_EAX_SEV: u32 = 1 << 1;
 pub struct SevStatus(pub u64);
 
 impl SevStatus {
-    pub const SEV: u64 = 1 << 0;
-    pub const SEV_ES: u64 = 1 << 1;
-    pub const SNP: u64 = 1 << 2;
     pub const VTOM: u64 = 1 << 3;
     pub const REFLECT_VC: u64 = 1 << 4;
     pub const RESTRICTED_INJECTION: u64 = 1 << 5;
     pub const ALTERNATE_INJECTION: u64 = 1 << 6;
-    pub const DEBUG_SWAP: u64 = 1 << 7;
-    pub const PREVENT_HOST_IBS: u64 = 1 << 8;
-    pub const BTB_ISOLATION: u64 = 1 << 9;
-    pub const VMPL_SSS: u64 = 1 << 10;
-    pub const SECURE_TSC: u64 = 1 << 11;
-    pub const VMGEXIT_PARAMETER: u64 = 1 << 12;
-    pub const IBS_VIRT: u64 = 1 << 14;
-    pub const VMSA_REG_PROT: u64 = 1 << 16;
-    pub const SMT_PROTECTION: u64 = 1 << 17;
 
     /// Features that change how this crate must talk to the hypervisor, which it
     /// does not implement: vTOM replaces the C-bit with a virtual top of memory,
@@ -47,18 +35,6 @@ impl SevStatus {
 
     pub const fn bits(self) -> u64 {
         self.0
-    }
-    pub const fn has(self, bit: u64) -> bool {
-        self.0 & bit != 0
-    }
-    pub const fn sev(self) -> bool {
-        self.has(Self::SEV)
-    }
-    pub const fn sev_es(self) -> bool {
-        self.has(Self::SEV_ES)
-    }
-    pub const fn snp(self) -> bool {
-        self.has(Self::SNP)
     }
 
     /// The SNP guest's check (the boot code found SNP active): refuses the
@@ -71,6 +47,37 @@ impl SevStatus {
                 bits,
             }),
         }
+    }
+}
+
+/// The other SEV_STATUS bits and their accessors: only the model of the
+/// boot code's detection ([`detect`]) and the tests read them.
+#[cfg(any(test, feature = "mock"))]
+impl SevStatus {
+    pub const SEV: u64 = 1 << 0;
+    pub const SEV_ES: u64 = 1 << 1;
+    pub const SNP: u64 = 1 << 2;
+    pub const DEBUG_SWAP: u64 = 1 << 7;
+    pub const PREVENT_HOST_IBS: u64 = 1 << 8;
+    pub const BTB_ISOLATION: u64 = 1 << 9;
+    pub const VMPL_SSS: u64 = 1 << 10;
+    pub const SECURE_TSC: u64 = 1 << 11;
+    pub const VMGEXIT_PARAMETER: u64 = 1 << 12;
+    pub const IBS_VIRT: u64 = 1 << 14;
+    pub const VMSA_REG_PROT: u64 = 1 << 16;
+    pub const SMT_PROTECTION: u64 = 1 << 17;
+
+    pub const fn has(self, bit: u64) -> bool {
+        self.0 & bit != 0
+    }
+    pub const fn sev(self) -> bool {
+        self.has(Self::SEV)
+    }
+    pub const fn sev_es(self) -> bool {
+        self.has(Self::SEV_ES)
+    }
+    pub const fn snp(self) -> bool {
+        self.has(Self::SNP)
     }
 }
 

@@ -83,21 +83,16 @@ fn encode_head(
 /// The response for a rejected request: its status, a fixed plain-text
 /// reason, `Connection: close`; a 503 also says when to retry (clients
 /// tell a busy server from a dead one by it).
+/// Encoded like any response (fields, then `Content-Length` and
+/// `Connection: close`); it cannot fail (a 4xx/5xx status, valid fields).
 pub(crate) fn error_response(err: &RequestError) -> Vec<u8> {
     let mut body = err.to_string().into_bytes();
     body.push(b'\n');
-    let mut out = Vec::with_capacity(128 + body.len());
-    status_line(&mut out, err.status());
-    push_header(&mut out, "Content-Type", b"text/plain");
+    let mut resp = Response::new(err.status(), body).with_header("Content-Type", b"text/plain");
     if err.status() == 503 {
-        push_header(&mut out, "Retry-After", b"1");
+        resp = resp.with_header("Retry-After", b"1");
     }
-    let len = body.len().to_string();
-    push_header(&mut out, "Content-Length", len.as_bytes());
-    push_header(&mut out, "Connection", b"close");
-    out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(&body);
-    out
+    encode_response(&resp, false, Persistence::Close).unwrap_or_default()
 }
 
 /// The interim response that releases a client waiting on `Expect`.
