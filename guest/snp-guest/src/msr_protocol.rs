@@ -208,7 +208,7 @@ pub fn cpuid<H: SnpHardware + ?Sized>(hw: &mut H, leaf: u32) -> Result<[u32; 4],
 
 /// Registers `gpa` as this vCPU's GHCB (required under SNP before any NAE exit).
 pub fn register_ghcb_gpa<H: SnpHardware + ?Sized>(hw: &mut H, gpa: u64) -> Result<(), SnpError> {
-    if !gpa.is_multiple_of(crate::PAGE_SIZE_4K) || gpa >> 12 > GFN_MASK {
+    if !gpa.is_multiple_of(crate::PAGE_SIZE_4K) || gpa >> 52 != 0 {
         return Err(SnpError::InvalidArgument {
             what: "GHCB GPA must be a 4 KiB aligned 52-bit address",
             value: gpa,

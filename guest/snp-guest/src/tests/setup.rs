@@ -84,6 +84,19 @@ fn registration_answer_mismatch() {
 }
 
 #[test]
+fn registration_gpa_must_fit_52_bits() {
+    // Bits 63:52 would be cut off by the request's GFN field: the GHCB the
+    // hypervisor registered would not be the page the guest uses.
+    let mut m = booted(MockConfig::default());
+    let gpa = (1 << 52) | GHCB;
+    assert!(matches!(
+        register_ghcb(&mut m, gpa),
+        Err(SnpError::InvalidArgument { value, .. }) if value == gpa
+    ));
+    assert_eq!(m.registered_ghcb(), None);
+}
+
+#[test]
 fn version_range_must_include_2() {
     for (min, max) in [(3, 4), (1, 1)] {
         let mut m = booted(MockConfig {
