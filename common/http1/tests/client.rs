@@ -193,6 +193,11 @@ fn keep_alive_flags() {
         .expect("ok")
         .expect("complete");
     assert!(r.keep_alive);
+    // `close` wins over `keep-alive`, as on the server side (the same rule).
+    let r = parse(b"HTTP/1.0 200 OK\r\nConnection: keep-alive, close\r\nContent-Length: 0\r\n\r\n")
+        .expect("ok")
+        .expect("complete");
+    assert!(!r.keep_alive);
 }
 
 #[test]

@@ -36,7 +36,8 @@ pub const HV_FEATURE_RESTRICTED_INJECTION: u64 = 1 << 2;
 #[cfg(any(test, feature = "mock"))]
 pub const HV_FEATURE_RESTRICTED_INJECTION_TIMER: u64 = 1 << 3;
 
-/// GFN field [51:12] of a GPA.
+/// The GFN field of a request (52 bits, MSR bits 63:12); a GPA above 52
+/// bits is refused before it is encoded.
 const GFN_MASK: u64 = 0xF_FFFF_FFFF_FFFF;
 
 fn code(v: u64) -> u64 {

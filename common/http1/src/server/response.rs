@@ -107,3 +107,80 @@ fn status_line(out: &mut Vec<u8>, status: u16) {
     out.extend_from_slice(reason_phrase(status).as_bytes());
     out.extend_from_slice(b"\r\n");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Syntax;
+    use alloc::format;
+
+    /// Every rejection, one of each (the match below stops compiling when a
+    /// variant is added, so the list cannot fall behind).
+    fn every_error() -> Vec<RequestError> {
+        let all = alloc::vec![
+            RequestError::Malformed(Syntax::BareLineEnding),
+            RequestError::Malformed(Syntax::StartLine),
+            RequestError::Malformed(Syntax::Version),
+            RequestError::Malformed(Syntax::HeaderName),
+            RequestError::Malformed(Syntax::HeaderValue),
+            RequestError::Malformed(Syntax::Line),
+            RequestError::Target,
+            RequestError::Host,
+            RequestError::ContentLength,
+            RequestError::DuplicateContentLength,
+            RequestError::ConflictingFraming,
+            RequestError::TransferEncoding,
+            RequestError::Expectation,
+            RequestError::BodyTooLarge,
+            RequestError::HeadTooLarge,
+            RequestError::Timeout,
+            RequestError::Truncated,
+            RequestError::Busy,
+        ];
+        for e in &all {
+            match e {
+                RequestError::Malformed(_)
+                | RequestError::Target
+                | RequestError::Host
+                | RequestError::ContentLength
+                | RequestError::DuplicateContentLength
+                | RequestError::ConflictingFraming
+                | RequestError::TransferEncoding
+                | RequestError::Expectation
+                | RequestError::BodyTooLarge
+                | RequestError::HeadTooLarge
+                | RequestError::Timeout
+                | RequestError::Truncated
+                | RequestError::Busy => {}
+            }
+        }
+        all
+    }
+
+    /// The fixed layout the error responses have always had, written out
+    /// by hand: status line, `Content-Type`, `Retry-After` on 503 only,
+    /// `Content-Length`, `Connection: close`, the reason and a newline. An
+    /// encoding failure (an empty answer) fails here too.
+    #[test]
+    fn error_responses_keep_their_layout() {
+        for e in every_error() {
+            let status = e.status();
+            let body = format!("{e}\n");
+            let retry = if status == 503 {
+                "Retry-After: 1\r\n"
+            } else {
+                ""
+            };
+            let want = format!(
+                "HTTP/1.1 {status} {}\r\nContent-Type: text/plain\r\n{retry}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                reason_phrase(status),
+                body.len()
+            );
+            assert_eq!(
+                core::str::from_utf8(&error_response(&e)).unwrap(),
+                want,
+                "{e:?}"
+            );
+        }
+    }
+}

@@ -189,9 +189,7 @@ fn reports_through_the_glue_and_the_mock_secure_processor() {
     let mut g = glue(&mut m);
     let mut msg = messenger(6);
     {
-        let mut t = GhcbTransport::new(req.clone(), resp.clone(), |r, s| {
-            g.channel.guest_request(r, s)
-        });
+        let mut t = GhcbTransport::new(req.clone(), resp.clone(), |r, s| g.guest_request(r, s));
         for tag in [0x10, 0x20] {
             let report = request_report(&mut msg, &mut t, data(tag)).unwrap();
             // ATTESTATION_REPORT: version 3 at 0, REPORT_DATA at 0x50,
@@ -225,7 +223,7 @@ fn busy_is_retried_with_the_same_bytes() {
     let mut m = hypervisor(&sp, &req, &resp);
     let mut g = glue(&mut m);
     let mut msg = messenger(0);
-    let mut t = GhcbTransport::new(req, resp, |r, s| g.channel.guest_request(r, s));
+    let mut t = GhcbTransport::new(req, resp, |r, s| g.guest_request(r, s));
     let report = request_report(&mut msg, &mut t, data(0x33)).unwrap();
     drop(t);
     assert_eq!(report[0x50..0x90], data(0x33));
@@ -246,7 +244,7 @@ fn a_firmware_error_is_mapped_and_wipes_the_key() {
     let mut m = hypervisor(&sp, &req, &resp);
     let mut g = glue(&mut m);
     let mut msg = messenger(0);
-    let mut t = GhcbTransport::new(req, resp, |r, s| g.channel.guest_request(r, s));
+    let mut t = GhcbTransport::new(req, resp, |r, s| g.guest_request(r, s));
     // The mock's refusal: firmware INVALID_PARAM (0x16) in the low 32 bits.
     assert_eq!(
         request_report(&mut msg, &mut t, data(1)),
@@ -272,7 +270,7 @@ fn busy_without_end_runs_out_of_retries() {
     let mut m = hypervisor(&sp, &req, &resp);
     let mut g = glue(&mut m);
     let mut msg = messenger(0);
-    let mut t = GhcbTransport::new(req, resp, |r, s| g.channel.guest_request(r, s));
+    let mut t = GhcbTransport::new(req, resp, |r, s| g.guest_request(r, s));
     assert_eq!(
         request_report(&mut msg, &mut t, data(1)),
         Err(AttestError::Transport(TransportError::Busy))

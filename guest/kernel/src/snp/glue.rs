@@ -16,7 +16,7 @@ use snp_guest::{AcceptedMemory, GhcbChannel, SnpError, SnpHardware, PAGE_SIZE_4K
 /// The GHCB channel and the accepted-memory record, which every page-state
 /// operation needs together. Exists only once the GHCB is registered.
 pub struct SnpGlue<H: SnpHardware, const N: usize> {
-    pub(crate) channel: GhcbChannel<H>,
+    pub(super) channel: GhcbChannel<H>,
     /// Everything this guest has accepted (private and validated): a page in
     /// it is never PVALIDATEd again (see `snp_guest::accepted`).
     pub(super) accepted: AcceptedMemory<N>,
@@ -85,6 +85,13 @@ impl<H: SnpHardware, const N: usize> SnpGlue<H, N> {
     #[cfg(test)]
     pub fn hw_mut(&mut self) -> &mut H {
         self.channel.hw_mut()
+    }
+
+    /// One guest request, for the attestation transport's tests (the
+    /// channel itself stays private to `snp`).
+    #[cfg(test)]
+    pub fn guest_request(&mut self, req_gpa: u64, resp_gpa: u64) -> Result<(), SnpError> {
+        self.channel.guest_request(req_gpa, resp_gpa)
     }
 
     /// Reads `width` bytes (one MMIO exit of that length), zero-extended.

@@ -21,7 +21,7 @@ pub struct SharedHal;
 
 /// Bounce slot size: one Ethernet frame with its virtio-net header fits.
 /// No buffer virtio-net is given is larger (a receive buffer is one slot);
-/// a larger one is refused.
+/// `share` panics on a larger one (the trait has no error path).
 pub const SLOT_SIZE: usize = 2048;
 /// Pages the pool grows by at a time.
 const CHUNK_PAGES: usize = 16;
