@@ -177,7 +177,7 @@ mod tests {
                 body.len()
             );
             assert_eq!(
-                core::str::from_utf8(&error_response(&e)).unwrap(),
+                core::str::from_utf8(&error_response(&e)).expect("ASCII response"),
                 want,
                 "{e:?}"
             );
