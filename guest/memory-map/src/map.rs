@@ -3,7 +3,7 @@
 use crate::error::MapError;
 use crate::layout::{FOUR_GIB, HOLES, PAGE_SIZE, PHYS_LIMIT};
 use crate::parse::{parse, Entry, MAX_ENTRIES};
-use crate::range::{align_down, align_up, Range, RangeList};
+use crate::range::{align_down, align_up, total, Bounded, Range, RangeList};
 
 /// Bound on usable ranges: clipping a sorted disjoint list against one hole
 /// adds at most one range, and so does the split at 4 GiB.
@@ -14,7 +14,7 @@ pub const MAX_RANGES: usize = MAX_ENTRIES + HOLES.len() + 1;
 pub type Usable = RangeList<MAX_RANGES>;
 
 /// A map that passed every check.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct MemoryMap {
     /// RAM, merged where adjacent, aligned inwards, sorted.
     ram: RangeList<MAX_ENTRIES>,
@@ -75,9 +75,9 @@ impl MemoryMap {
         for (index, e) in entries.iter().enumerate() {
             let r = entry_range(index, e)?;
             if e.is_ram() {
-                raw.push(r)?;
+                raw.push_bounded(r)?;
             } else {
-                reserved.push(r)?;
+                reserved.push_bounded(r)?;
             }
         }
         raw.as_mut_slice().sort_unstable_by_key(|r| r.start);
@@ -91,21 +91,23 @@ impl MemoryMap {
             current = match current {
                 Some(c) if c.end == r.start => Some(Range::new(c.start, r.end)),
                 Some(c) => {
-                    merged.push(c)?;
+                    merged.push_bounded(c)?;
                     Some(*r)
                 }
                 None => Some(*r),
             };
         }
         if let Some(c) = current {
-            merged.push(c)?;
+            merged.push_bounded(c)?;
         }
         let mut ram = RangeList::<MAX_ENTRIES>::new();
         for r in merged.as_slice() {
             let start = align_up(r.start, PAGE_SIZE);
             let end = align_down(r.end, PAGE_SIZE);
             match (start, end) {
-                (Some(start), Some(end)) if start < end => ram.push(Range::new(start, end))?,
+                (Some(start), Some(end)) if start < end => {
+                    ram.push_bounded(Range::new(start, end))?
+                }
                 _ => return Err(MapError::RamTooSmall { range: *r }),
             }
         }
@@ -121,7 +123,7 @@ impl MemoryMap {
     }
 
     pub fn ram_total(&self) -> u64 {
-        self.ram.total()
+        total(self.ram())
     }
 
     /// RAM minus [`HOLES`], split at 4 GiB. Fails if nothing is left.
@@ -156,10 +158,10 @@ impl MemoryMap {
 /// usable range crosses 4 GiB.
 fn push_split(out: &mut Usable, r: Range) -> Result<(), MapError> {
     if r.start < FOUR_GIB && r.end > FOUR_GIB {
-        out.push(Range::new(r.start, FOUR_GIB))?;
-        out.push(Range::new(FOUR_GIB, r.end))
+        out.push_bounded(Range::new(r.start, FOUR_GIB))?;
+        out.push_bounded(Range::new(FOUR_GIB, r.end))
     } else {
-        out.push(r)
+        out.push_bounded(r)
     }
 }
 

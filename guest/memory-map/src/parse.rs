@@ -2,7 +2,7 @@
 //! u64 address, u64 length, u32 type (QEMU `struct e820_entry`, 20 bytes).
 
 use crate::error::MapError;
-use crate::range::List;
+use crate::range::{Bounded, List};
 
 pub const ENTRY_LEN: usize = 20;
 /// More entries than QEMU ever publishes (it writes a handful) yet a bound
@@ -50,7 +50,7 @@ pub fn parse(bytes: &[u8]) -> Result<Entries, MapError> {
         let (addr, rest) = raw.split_at(8);
         let (len, kind) = rest.split_at(8);
         // At most MAX_ENTRIES (checked above), so this never runs out of room.
-        out.push(Entry {
+        out.push_bounded(Entry {
             addr: u64::from_le_bytes(array(addr)),
             len: u64::from_le_bytes(array(len)),
             kind: u32::from_le_bytes(array(kind)),

@@ -13,7 +13,7 @@
 use crate::error::MapError;
 use crate::layout::{FOUR_GIB, HOLES, PAGE_SIZE};
 use crate::map::{MemoryMap, MAX_RANGES};
-use crate::range::{align_down, List, Range};
+use crate::range::{align_down, Bounded, List, Range};
 
 /// Minimum frame pool: page tables for high RAM and every shared (DMA) page.
 pub const FRAME_POOL_MIN: u64 = 8 << 20;
@@ -35,7 +35,7 @@ pub struct Piece {
 
 /// Pieces in ascending address order: every piece below 4 GiB comes before
 /// any piece above, so the low pool exists before high RAM needs page tables.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Plan {
     pieces: List<Piece, MAX_PIECES>,
 }
@@ -96,7 +96,7 @@ impl Plan {
     }
 
     fn push(&mut self, range: Range, owner: Owner) -> Result<(), MapError> {
-        self.pieces.push(Piece { range, owner })
+        self.pieces.push_bounded(Piece { range, owner })
     }
 
     pub fn pieces(&self) -> &[Piece] {

@@ -73,61 +73,26 @@ pub const fn align_down(x: u64, align: u64) -> Option<u64> {
 
 /// Up to `N` values, in insertion order: the map's entries, ranges and plan
 /// pieces (fixed capacity, as no heap exists while memory is being set up).
-#[derive(Clone, Copy, Debug)]
-pub struct List<T, const N: usize> {
-    items: [T; N],
-    len: usize,
-}
+pub type List<T, const N: usize> = heapless::Vec<T, N>;
 
 /// Up to `N` ranges, in insertion order.
 pub type RangeList<const N: usize> = List<Range, N>;
 
-impl<T: Copy + Default, const N: usize> List<T, N> {
-    pub fn new() -> Self {
-        List {
-            items: [T::default(); N],
-            len: 0,
-        }
-    }
+/// `push` with the map's error for a full list.
+pub(crate) trait Bounded<T> {
+    fn push_bounded(&mut self, item: T) -> Result<(), MapError>;
+}
 
-    pub(crate) fn push(&mut self, item: T) -> Result<(), MapError> {
-        let slot = self
-            .items
-            .get_mut(self.len)
-            .ok_or(MapError::TooManyRanges { capacity: N })?;
-        *slot = item;
-        self.len += 1;
-        Ok(())
-    }
-
-    pub(crate) fn as_mut_slice(&mut self) -> &mut [T] {
-        &mut self.items[..self.len]
-    }
-
-    pub fn as_slice(&self) -> &[T] {
-        &self.items[..self.len]
-    }
-
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
+impl<T, const N: usize> Bounded<T> for List<T, N> {
+    fn push_bounded(&mut self, item: T) -> Result<(), MapError> {
+        self.push(item)
+            .map_err(|_| MapError::TooManyRanges { capacity: N })
     }
 }
 
-impl<T: Copy + Default, const N: usize> Default for List<T, N> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl<const N: usize> RangeList<N> {
-    /// Sum of the lengths.
-    pub fn total(&self) -> u64 {
-        self.as_slice().iter().map(Range::len).sum()
-    }
+/// Sum of the lengths.
+pub(crate) fn total(ranges: &[Range]) -> u64 {
+    ranges.iter().map(Range::len).sum()
 }
 
 #[cfg(test)]
@@ -166,12 +131,12 @@ mod tests {
     #[test]
     fn list_is_bounded() {
         let mut l = RangeList::<2>::new();
-        assert!(l.push(Range::new(0, 1)).is_ok());
-        assert!(l.push(Range::new(1, 2)).is_ok());
+        assert!(l.push_bounded(Range::new(0, 1)).is_ok());
+        assert!(l.push_bounded(Range::new(1, 2)).is_ok());
         assert_eq!(
-            l.push(Range::new(2, 3)),
+            l.push_bounded(Range::new(2, 3)),
             Err(MapError::TooManyRanges { capacity: 2 })
         );
-        assert_eq!(l.total(), 2);
+        assert_eq!(total(&l), 2);
     }
 }
