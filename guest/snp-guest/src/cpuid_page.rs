@@ -45,6 +45,7 @@
 //! corrected. Linux fixes EDX of 0xB only; 0x1F EDX is the same x2APIC ID
 //! field and is fixed here too.
 
+use crate::sev_status::CPUID_LEAF_MEM_ENCRYPT;
 use crate::SnpError;
 
 pub const CPUID_PAGE_SIZE: usize = 4096;
@@ -129,9 +130,8 @@ impl<'a> CpuidPage<'a> {
         })
     }
 
-    /// Leaf 0x8000_001F subleaf 0, matching both exactly (as `lookup` does).
-    fn mem_encrypt(&self) -> Result<CpuidEntry, SnpError> {
-        let (leaf, subleaf) = (crate::sev_status::CPUID_LEAF_MEM_ENCRYPT, 0);
+    /// Entry for (leaf, subleaf), matching both exactly.
+    fn exact(&self, leaf: u32, subleaf: u32) -> Result<CpuidEntry, SnpError> {
         self.entries()
             .find(|e| e.eax_in == leaf && e.ecx_in == subleaf)
             .ok_or(SnpError::CpuidLeafMissing { leaf, subleaf })
@@ -149,9 +149,7 @@ impl<'a> CpuidPage<'a> {
                 value: subleaf as u64,
             });
         }
-        self.entries()
-            .find(|e| e.eax_in == leaf && e.ecx_in == subleaf)
-            .ok_or(SnpError::CpuidLeafMissing { leaf, subleaf })
+        self.exact(leaf, subleaf)
     }
 
     /// Leaf 0xD lookup. Subleaves 0 and 1 report XSAVE area sizes for the
@@ -170,7 +168,7 @@ impl<'a> CpuidPage<'a> {
 
     /// C-bit position from leaf 0x8000_001F `EBX[5:0]`, required in 32..=51.
     pub fn c_bit_position(&self) -> Result<u32, SnpError> {
-        check_c_bit(self.mem_encrypt()?.ebx & 0x3F)
+        check_c_bit(self.exact(CPUID_LEAF_MEM_ENCRYPT, 0)?.ebx & 0x3F)
     }
 
     /// Leaf 0x8000_001F `EBX[31]`, COHERENCY_SFW_NO: the CPU needs no cache
@@ -178,7 +176,7 @@ impl<'a> CpuidPage<'a> {
     /// the same way in arch/x86/boot/cpuflags.c). A page without the leaf
     /// reads false, so the mitigation stays on.
     pub fn coherency_sfw_no(&self) -> bool {
-        self.mem_encrypt()
+        self.exact(CPUID_LEAF_MEM_ENCRYPT, 0)
             .is_ok_and(|e| e.ebx & LEAF_8000001F_EBX_COHERENCY_SFW_NO != 0)
     }
 }
